@@ -1,1 +1,79 @@
-pub fn x() {}
+//! benchmark-harness: replays REST, WebSocket and SSE fixtures against web framework apps,
+//! checks every reply, and records what happened as insta snapshots.
+//!
+//! The data flow, one module per stage: fixtures (`harness-fixture`) -> [`plan`] ->
+//! [`driver`] -> [`transcript`] -> [`check`] (and snapshots) -> [`report`]. [`commands`] wires the
+//! stages for each command; [`target`] owns the server under test.
+#![warn(missing_docs)]
+
+pub mod check;
+pub mod cli;
+pub mod commands;
+pub mod driver;
+pub mod error;
+pub mod plan;
+pub mod report;
+pub mod target;
+pub mod transcript;
+
+use std::time::Duration;
+
+pub use cli::Cli;
+pub use error::{HarnessError, exit};
+
+/// Runs a parsed command line to its exit code.
+pub fn run(cli: Cli) -> i32 {
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::USAGE;
+        }
+    };
+    let code = match runtime.block_on(commands::dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprint!("error: {e}");
+            if !e.to_string().ends_with('\n') {
+                eprintln!();
+            }
+            e.exit_code()
+        }
+    };
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    code
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BENCHMARK_HARNESS_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(!no_color && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .try_init();
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,138 @@
+//! Matchers: string tokens such as `<<uuid>>` that stand for a whole class of values.
+
+use regex::Regex;
+use serde_json::Value;
+
+/// A parsed matcher token.
+#[derive(Debug, Clone)]
+pub enum Matcher {
+    /// `<<any>>`: anything, even absence.
+    Any,
+    /// `<<present>>`: any value, but there must be one.
+    Present,
+    /// `<<absent>>`: there must be no value.
+    Absent,
+    /// `<<uuid>>`: a string holding a UUID.
+    Uuid,
+    /// `<<number>>`: a JSON number (in text: a numeric string).
+    Number,
+    /// `<<string>>`: a JSON string (in text: anything).
+    String,
+    /// `<<regex:P>>`: text the pattern finds a match in.
+    Regex(Regex),
+    /// `<<starts_with:T>>`.
+    StartsWith(String),
+    /// `<<contains:T>>`.
+    Contains(String),
+}
+
+impl Matcher {
+    /// Parses `text` as a matcher token; `None` when it is a plain string. A malformed regex is
+    /// an `Err` with the regex error.
+    pub fn parse(text: &str) -> Option<Result<Matcher, String>> {
+        let inner = text.strip_prefix("<<")?.strip_suffix(">>")?;
+        let matcher = match inner {
+            "any" => Matcher::Any,
+            "present" => Matcher::Present,
+            "absent" => Matcher::Absent,
+            "uuid" => Matcher::Uuid,
+            "number" => Matcher::Number,
+            "string" => Matcher::String,
+            _ => match inner.split_once(':') {
+                Some(("regex", pattern)) => {
+                    return Some(
+                        Regex::new(pattern)
+                            .map(Matcher::Regex)
+                            .map_err(|e| format!("bad regex in {text}: {e}")),
+                    );
+                }
+                Some(("starts_with", t)) => Matcher::StartsWith(t.to_string()),
+                Some(("contains", t)) => Matcher::Contains(t.to_string()),
+                _ => return None,
+            },
+        };
+        Some(Ok(matcher))
+    }
+
+    /// Whether a JSON value (or its absence) satisfies the matcher.
+    pub fn matches_json(&self, actual: Option<&Value>) -> bool {
+        let Some(value) = actual else {
+            return matches!(self, Matcher::Any | Matcher::Absent);
+        };
+        match self {
+            Matcher::Any | Matcher::Present => true,
+            Matcher::Absent => false,
+            Matcher::Number => value.is_number(),
+            Matcher::String => value.is_string(),
+            Matcher::Uuid => value.as_str().is_some_and(is_uuid),
+            Matcher::Regex(_) | Matcher::StartsWith(_) | Matcher::Contains(_) => match value {
+                Value::String(s) => self.matches_text(Some(s)),
+                Value::Number(_) | Value::Bool(_) => self.matches_text(Some(&value.to_string())),
+                _ => false,
+            },
+        }
+    }
+
+    /// Whether a text value (a header, a raw body, a message) or its absence satisfies it.
+    pub fn matches_text(&self, actual: Option<&str>) -> bool {
+        let Some(text) = actual else {
+            return matches!(self, Matcher::Any | Matcher::Absent);
+        };
+        match self {
+            Matcher::Any | Matcher::Present | Matcher::String => true,
+            Matcher::Absent => false,
+            Matcher::Number => text.trim().parse::<f64>().is_ok_and(f64::is_finite),
+            Matcher::Uuid => is_uuid(text),
+            Matcher::Regex(re) => re.is_match(text),
+            Matcher::StartsWith(prefix) => text.starts_with(prefix.as_str()),
+            Matcher::Contains(part) => text.contains(part.as_str()),
+        }
+    }
+}
+
+fn is_uuid(text: &str) -> bool {
+    text.len() == 36 && uuid::Uuid::try_parse(text).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn m(token: &str) -> Matcher {
+        Matcher::parse(token).expect("a matcher").expect("valid")
+    }
+
+    #[test]
+    fn plain_strings_are_not_matchers() {
+        assert!(Matcher::parse("hello").is_none());
+        assert!(Matcher::parse("<<nope>>").is_none());
+        assert!(Matcher::parse("<<regex:(>>").unwrap().is_err());
+    }
+
+    #[test]
+    fn json_classes() {
+        assert!(m("<<number>>").matches_json(Some(&json!(1.5))));
+        assert!(!m("<<number>>").matches_json(Some(&json!("1.5"))));
+        assert!(m("<<string>>").matches_json(Some(&json!("x"))));
+        assert!(!m("<<string>>").matches_json(Some(&json!(1))));
+        assert!(m("<<uuid>>").matches_json(Some(&json!("67e55044-10b1-426f-9247-bb680e5fe0c8"))));
+        assert!(!m("<<uuid>>").matches_json(Some(&json!("67e55044"))));
+        assert!(m("<<present>>").matches_json(Some(&Value::Null)));
+        assert!(!m("<<present>>").matches_json(None));
+        assert!(m("<<absent>>").matches_json(None));
+        assert!(!m("<<absent>>").matches_json(Some(&Value::Null)));
+        assert!(m("<<any>>").matches_json(None));
+    }
+
+    #[test]
+    fn text_matchers() {
+        assert!(m("<<starts_with:application/json>>").matches_text(Some("application/json; charset=utf-8")));
+        assert!(!m("<<starts_with:application/json>>").matches_text(Some("text/plain")));
+        assert!(m("<<contains:session=abc>>").matches_text(Some("a=1; session=abc; Path=/")));
+        assert!(m("<<regex:^4\\d\\d$>>").matches_json(Some(&json!(404))));
+        assert!(!m("<<regex:^4\\d\\d$>>").matches_json(Some(&json!(500))));
+        assert!(m("<<number>>").matches_text(Some("12")));
+        assert!(!m("<<number>>").matches_text(Some("twelve")));
+    }
+}

@@ -1,0 +1,73 @@
+//! Checks compare a transcript with its fixture's expectations and list every difference.
+//!
+//! Pure functions: no I/O. [`check`] is the entry point; each protocol has its own module.
+
+pub mod diff;
+pub mod json;
+pub mod matcher;
+mod rest;
+pub mod snapshot;
+mod sse;
+mod ws;
+
+use harness_fixture::{Fixture, Spec};
+
+pub use diff::Mismatch;
+
+use crate::transcript::{Headers, Transcript, header_values};
+
+/// Every difference between what `fixture` expects and what `transcript` recorded.
+pub fn check(fixture: &Fixture, transcript: &Transcript) -> Vec<Mismatch> {
+    match (&fixture.spec, transcript) {
+        (Spec::Rest(f), Transcript::Rest(t)) => rest::check(f, t),
+        (Spec::WebSocket(f), Transcript::WebSocket(t)) => ws::check(f, t),
+        (Spec::Sse(f), Transcript::Sse(t)) => sse::check(f, t),
+        _ => vec![Mismatch::new("", "a transcript of the fixture's protocol".into(), serde_json::Value::Null, "protocol mix-up")],
+    }
+}
+
+/// Checks the named headers, case-insensitively; a header given several times matches when any
+/// of its values does.
+fn check_headers(expected: &harness_fixture::model::StringMap, actual: &Headers, base: &str, out: &mut Vec<Mismatch>) {
+    for (name, want) in expected {
+        let name = name.to_ascii_lowercase();
+        let values = header_values(actual, &name);
+        let path = format!("{base}/{}", diff::token(&name));
+        let mut attempts = Vec::new();
+        if values.is_empty() {
+            json::compare_text(want, None, &path, &mut attempts);
+        } else {
+            for value in &values {
+                let mut one = Vec::new();
+                json::compare_text(want, Some(value), &path, &mut one);
+                if one.is_empty() {
+                    attempts.clear();
+                    break;
+                }
+                attempts.extend(one);
+            }
+        }
+        if !attempts.is_empty() {
+            let actual = match values.as_slice() {
+                [] => serde_json::Value::Null,
+                [one] => (*one).into(),
+                many => many.iter().map(|v| serde_json::Value::from(*v)).collect(),
+            };
+            let message = attempts.swap_remove(0).message;
+            out.push(Mismatch::new(path, want.as_str().into(), actual, message));
+        }
+    }
+}
+
+/// Validates `value` against a JSON Schema, one mismatch per error under `base`.
+fn check_schema(schema: &serde_json::Value, value: &serde_json::Value, base: &str, out: &mut Vec<Mismatch>) {
+    match harness_fixture::schema::compile(schema) {
+        Err(message) => out.push(Mismatch::new(base, schema.clone(), value.clone(), message)),
+        Ok(validator) => {
+            for error in validator.iter_errors(value) {
+                let path = format!("{base}{}", error.instance_path().as_str());
+                out.push(Mismatch::new(path, schema.clone(), value.clone(), format!("schema: {error}")));
+            }
+        }
+    }
+}

@@ -1,0 +1,371 @@
+//! Snapshots: the normalized transcript of every fixture, per target, in insta's file format.
+//!
+//! Files live at `<snapshots>/<target>/<protocol>/<fixture>.snap`. Existing files are read and
+//! compared with insta's own parser and comparison; a changed or new transcript is written beside
+//! them as `<fixture>.snap.new`, which `cargo insta review` (run in the workspace: `snapshots/` is
+//! a package for that reason) accepts or rejects. Volatile values (dates, UUIDs, timings,
+//! timestamps, ports, handshake keys) are redacted before anything is compared or written.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use harness_fixture::Fixture;
+use insta::TextSnapshotKind;
+use insta::internals::TextSnapshotContents;
+use regex::Regex;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use crate::transcript::{Body, Headers, Transcript};
+
+/// What `--snapshots` asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SnapshotMode {
+    /// Compare; write `.snap.new` for new or changed transcripts.
+    Check,
+    /// Accept every transcript as the new snapshot.
+    Update,
+    /// Neither compare nor write.
+    Off,
+}
+
+/// What happened to one fixture's snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SnapshotStatus {
+    /// Same as the stored snapshot.
+    Matched,
+    /// No stored snapshot: a pending `.snap.new` was written.
+    New,
+    /// Differs from the stored snapshot: a pending `.snap.new` was written.
+    Changed,
+    /// The stored snapshot was written or replaced (`--snapshots update`).
+    Updated,
+}
+
+/// The snapshot result of one fixture.
+#[derive(Debug, Clone, Serialize)]
+pub struct SnapshotOutcome {
+    /// What happened.
+    pub status: SnapshotStatus,
+    /// The `.snap` file.
+    pub path: PathBuf,
+    /// Unified diff from the stored snapshot to this run's, when it changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diff: Option<String>,
+}
+
+/// The snapshots of one target.
+#[derive(Debug, Clone)]
+pub struct SnapshotStore {
+    dir: PathBuf,
+    target: String,
+}
+
+impl SnapshotStore {
+    /// Snapshots of `target` under `root` (the `snapshots/` folder).
+    pub fn new(root: &Path, target: &str) -> SnapshotStore {
+        SnapshotStore { dir: root.join(target), target: target.to_string() }
+    }
+
+    /// The `.snap` file of a fixture.
+    pub fn path_for(&self, fixture: &Fixture) -> PathBuf {
+        self.dir.join(fixture.protocol().as_str()).join(format!("{}.snap", fixture.name))
+    }
+
+    /// Compares (check) or stores (update) the normalized transcript of `fixture`.
+    pub fn apply(&self, fixture: &Fixture, transcript: &Transcript, mode: SnapshotMode) -> std::io::Result<Option<SnapshotOutcome>> {
+        if mode == SnapshotMode::Off {
+            return Ok(None);
+        }
+        let path = self.path_for(fixture);
+        let pending = path.with_extension("snap.new");
+        let content = render(&normalize(transcript));
+        let stored = read_stored(&path);
+        let new_contents = TextSnapshotContents::new(content.clone(), TextSnapshotKind::File);
+        if let Some(old) = &stored {
+            if old.matches_latest(&new_contents) {
+                remove_if_present(&pending)?;
+                return Ok(Some(SnapshotOutcome { status: SnapshotStatus::Matched, path, diff: None }));
+            }
+        }
+        let file = self.file_text(fixture, &content);
+        match mode {
+            SnapshotMode::Update => {
+                write_atomically(&path, &file)?;
+                remove_if_present(&pending)?;
+                Ok(Some(SnapshotOutcome { status: SnapshotStatus::Updated, path, diff: None }))
+            }
+            _ => {
+                write_atomically(&pending, &file)?;
+                let (status, diff) = match &stored {
+                    None => (SnapshotStatus::New, None),
+                    Some(old) => (SnapshotStatus::Changed, Some(unified_diff(&old.to_string(), &content))),
+                };
+                Ok(Some(SnapshotOutcome { status, path, diff }))
+            }
+        }
+    }
+
+    fn file_text(&self, fixture: &Fixture, content: &str) -> String {
+        let input = fixture.file.display().to_string();
+        let mut header = String::from("---\n");
+        header.push_str(&format!("source: {}\n", yaml_string(&input)));
+        if let Some(description) = &fixture.description {
+            header.push_str(&format!("description: {}\n", yaml_string(description)));
+        }
+        header.push_str(&format!("expression: {}\n", yaml_string(&format!("{} against {}", fixture.name, self.target))));
+        header.push_str(&format!("input_file: {}\n", yaml_string(&input)));
+        header.push_str("---\n");
+        header.push_str(content);
+        header.push('\n');
+        header
+    }
+}
+
+/// A JSON string is a valid YAML double-quoted scalar.
+fn yaml_string(text: &str) -> String {
+    Value::from(text).to_string()
+}
+
+fn read_stored(path: &Path) -> Option<TextSnapshotContents> {
+    if !path.is_file() {
+        return None;
+    }
+    let snapshot = insta::Snapshot::from_file(path).ok()?;
+    snapshot.contents().as_text().cloned()
+}
+
+fn remove_if_present(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Writes through a temporary file in the same folder, then renames: never a half-written file.
+pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(text.as_bytes())?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+fn unified_diff(old: &str, new: &str) -> String {
+    similar::TextDiff::from_lines(old.trim_end(), new.trim_end())
+        .unified_diff()
+        .context_radius(2)
+        .header("stored", "this run")
+        .to_string()
+}
+
+/// Pretty JSON, the snapshot's content.
+pub fn render(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Normalization
+
+/// Headers that differ on every run.
+const DROPPED_HEADERS: &[&str] = &["date", "sec-websocket-accept", "keep-alive"];
+
+/// The transcript without timings, with volatile values redacted.
+pub fn normalize(transcript: &Transcript) -> Value {
+    match transcript {
+        Transcript::Rest(t) => {
+            let mut out = Map::new();
+            out.insert("request".into(), json!({
+                "method": t.request.method,
+                "target": t.request.target,
+                "headers": headers(&t.request.headers),
+                "body": t.request.body.as_ref().map(body),
+            }));
+            if let Some(response) = &t.response {
+                out.insert("response".into(), json!({
+                    "status": response.status,
+                    "headers": headers(&response.headers),
+                    "body": body(&response.body),
+                }));
+            }
+            if let Some(i) = &t.interrupted {
+                out.insert("interrupted".into(), json!({"at": i.at, "reason": redact_text(&i.reason)}));
+            }
+            Value::Object(out)
+        }
+        Transcript::WebSocket(t) => {
+            let mut out = Map::new();
+            if let Some(h) = &t.handshake {
+                out.insert("handshake".into(), json!({
+                    "status": h.status,
+                    "subprotocol": h.subprotocol,
+                    "headers": headers(&h.headers),
+                }));
+            }
+            let steps: Vec<Value> = t
+                .steps
+                .iter()
+                .map(|r| {
+                    let mut frame = serde_json::to_value(&r.frame).unwrap_or(Value::Null);
+                    if let Some(text) = frame.get("text").and_then(Value::as_str) {
+                        if let Ok(parsed) = serde_json::from_str::<Value>(text) {
+                            frame = json!({ "json": parsed });
+                        }
+                    }
+                    redact_value(&mut frame, None);
+                    json!({"step": r.step, (match r.direction {
+                        crate::transcript::Direction::Sent => "sent",
+                        crate::transcript::Direction::Received => "received",
+                    }): frame})
+                })
+                .collect();
+            out.insert("steps".into(), Value::Array(steps));
+            if let Some(i) = &t.interrupted {
+                out.insert("interrupted".into(), json!({"at": i.at, "reason": redact_text(&i.reason)}));
+            }
+            Value::Object(out)
+        }
+        Transcript::Sse(t) => {
+            let events: Vec<Value> = t
+                .events
+                .iter()
+                .map(|e| {
+                    let mut event = Map::new();
+                    event.insert("event".into(), e.event.clone().into());
+                    event.insert("id".into(), e.id.clone().into());
+                    if let Some(retry) = e.retry {
+                        event.insert("retry".into(), retry.into());
+                    }
+                    match serde_json::from_str::<Value>(&e.data) {
+                        Ok(mut parsed) if !e.data.trim().is_empty() => {
+                            redact_value(&mut parsed, None);
+                            event.insert("json".into(), parsed);
+                        }
+                        _ => {
+                            event.insert("data".into(), redact_text(&e.data).into());
+                        }
+                    }
+                    Value::Object(event)
+                })
+                .collect();
+            let mut out = Map::new();
+            out.insert("request".into(), json!({"target": t.request.target, "headers": headers(&t.request.headers)}));
+            out.insert("status".into(), json!(t.status));
+            out.insert("headers".into(), headers(&t.headers));
+            out.insert("events".into(), Value::Array(events));
+            if let Some(b) = &t.body {
+                out.insert("body".into(), body(b));
+            }
+            out.insert("end".into(), json!(t.end));
+            if let Some(i) = &t.interrupted {
+                out.insert("interrupted".into(), json!({"at": i.at, "reason": redact_text(&i.reason)}));
+            }
+            Value::Object(out)
+        }
+    }
+}
+
+/// Headers sorted by name (values in order), volatile ones dropped, values redacted.
+fn headers(list: &Headers) -> Value {
+    let mut sorted: Vec<&(String, String)> = list.iter().filter(|(n, _)| !DROPPED_HEADERS.contains(&n.as_str())).collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut map = Map::new();
+    for (name, value) in sorted {
+        let value = Value::from(redact_text(value));
+        match map.get_mut(name) {
+            Some(Value::Array(values)) => values.push(value),
+            Some(existing) => *existing = Value::Array(vec![existing.clone(), value]),
+            None => {
+                map.insert(name.clone(), value);
+            }
+        }
+    }
+    Value::Object(map)
+}
+
+fn body(body: &Body) -> Value {
+    let mut view = body.view();
+    redact_value(&mut view, None);
+    view
+}
+
+fn volatile_key() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"(?i)(^|_)(ts|timestamp|time|now|elapsed|duration)(_|$)").unwrap())
+}
+
+fn patterns() -> &'static [(Regex, &'static str)] {
+    static RES: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
+    RES.get_or_init(|| {
+        vec![
+            (Regex::new(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b").unwrap(), "[uuid]"),
+            (Regex::new(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?").unwrap(), "[datetime]"),
+            (Regex::new(r"\b(127\.\d+\.\d+\.\d+|localhost|\[::1\]):\d+").unwrap(), "[addr]"),
+            (Regex::new(r"(?i)\b(mon|tue|wed|thu|fri|sat|sun), \d{2} [a-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT").unwrap(), "[http-date]"),
+        ]
+    })
+}
+
+/// Replaces UUIDs, dates and local addresses inside a text.
+pub fn redact_text(text: &str) -> String {
+    let mut out = text.to_string();
+    for (re, replacement) in patterns() {
+        if re.is_match(&out) {
+            out = re.replace_all(&out, *replacement).into_owned();
+        }
+    }
+    out
+}
+
+/// Redacts strings everywhere and numbers under time-like keys (`ts_us`, `timestamp`, ...).
+pub fn redact_value(value: &mut Value, key: Option<&str>) {
+    match value {
+        Value::String(s) => *s = redact_text(s),
+        Value::Number(_) if key.is_some_and(|k| volatile_key().is_match(k)) => *value = "[timestamp]".into(),
+        Value::Array(items) => items.iter_mut().for_each(|v| redact_value(v, key)),
+        Value::Object(map) => map.iter_mut().for_each(|(k, v)| redact_value(v, Some(k))),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_volatile_values() {
+        let mut v = json!({"id": "67e55044-10b1-426f-9247-bb680e5fe0c8", "at": "2026-11-23T21:00:00Z",
+                           "ts_us": 1763931600000000u64, "n": 3, "url": "http://127.0.0.1:41234/x"});
+        redact_value(&mut v, None);
+        assert_eq!(v, json!({"id": "[uuid]", "at": "[datetime]", "ts_us": "[timestamp]", "n": 3, "url": "http://[addr]/x"}));
+    }
+
+    #[test]
+    fn headers_are_sorted_and_date_dropped() {
+        let list = vec![
+            ("x-b".to_string(), "2".to_string()),
+            ("date".to_string(), "Mon, 23 Nov 2026 21:00:00 GMT".to_string()),
+            ("set-cookie".to_string(), "a=1".to_string()),
+            ("set-cookie".to_string(), "b=2".to_string()),
+        ];
+        assert_eq!(headers(&list), json!({"set-cookie": ["a=1", "b=2"], "x-b": "2"}));
+    }
+
+    #[test]
+    fn written_files_read_back_through_insta() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.snap");
+        let content = render(&json!({"a": 1, "text": "quote \" and \u{e9}"}));
+        let file = format!("---\nsource: {}\nexpression: {}\n---\n{content}\n", yaml_string("f.json"), yaml_string("a: b"));
+        write_atomically(&path, &file).unwrap();
+        let stored = read_stored(&path).expect("insta reads it");
+        assert!(stored.matches_latest(&TextSnapshotContents::new(content, TextSnapshotKind::File)));
+        let snapshot = insta::Snapshot::from_file(&path).unwrap();
+        assert_eq!(snapshot.metadata().expression(), Some("a: b"));
+    }
+}

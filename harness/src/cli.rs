@@ -1,0 +1,168 @@
+//! The command line as the user typed it (clap). Resolving it into work happens in `commands/`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::check::snapshot::SnapshotMode;
+
+/// Replays REST, WebSocket and SSE fixtures against web framework apps, checks every reply,
+/// and records what happened as reviewable snapshots.
+///
+/// Without a target flag every command talks to the reference server (axum), embedded in this
+/// process on an ephemeral loopback port. `--url` attaches to a server that is already running.
+///
+/// Exit codes: 0 everything passed; 1 a fixture failed or errored, or a snapshot changed;
+/// 2 usage, fixture or configuration error; 3 the target could not be started or reached.
+#[derive(Debug, Parser)]
+#[command(name = "benchmark-harness", version, max_term_width = 100)]
+#[command(after_help = "Examples:\n  \
+    benchmark-harness run                                  # the corpus against the embedded reference\n  \
+    benchmark-harness run --filter 'query-*' --format json\n  \
+    benchmark-harness run --url http://127.0.0.1:8080 --fixtures my-fixtures/\n  \
+    benchmark-harness fixtures validate fixtures/rest/my-new.json\n  \
+    benchmark-harness serve --port 8080")]
+pub struct Cli {
+    /// Attach to a server already running at this base URL instead of the embedded reference.
+    #[arg(long, global = true, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Name of the target in snapshots and reports (default: rust-axum, or url-HOST-PORT).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub target_name: Option<String>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Conformance: replay every selected fixture, check it, print a result per fixture.
+    Run(RunArgs),
+    /// List or validate fixtures.
+    #[command(subcommand)]
+    Fixtures(FixturesCommand),
+    /// Run the reference server standalone until interrupted.
+    Serve(ServeArgs),
+}
+
+/// Where fixtures come from.
+#[derive(Debug, Clone, Args)]
+pub struct FixtureSelection {
+    /// Fixtures directory (default: ./fixtures, else the repository's fixtures/).
+    #[arg(long, value_name = "DIR")]
+    pub fixtures: Option<PathBuf>,
+
+    /// A single fixture file instead of a directory; repeatable.
+    #[arg(long = "fixture", value_name = "FILE")]
+    pub fixture_files: Vec<PathBuf>,
+
+    /// Only fixtures whose name (or path) matches this glob, e.g. 'query-*' or 'rest/**'.
+    #[arg(long, value_name = "GLOB")]
+    pub filter: Option<String>,
+}
+
+/// Output format of `run` and `fixtures list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Lines for people.
+    Human,
+    /// One JSON document on stdout.
+    Json,
+}
+
+/// `run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Which fixtures.
+    #[command(flatten)]
+    pub selection: FixtureSelection,
+
+    /// Bound on each step of a replay (a request, an expected message or event, a close).
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Duration,
+
+    /// Compare transcripts with stored snapshots (check), accept them (update), or neither (off).
+    #[arg(long, value_enum, default_value_t = SnapshotMode::Check)]
+    pub snapshots: SnapshotMode,
+
+    /// Snapshots folder (default: snapshots/ beside the fixtures directory).
+    #[arg(long, value_name = "DIR")]
+    pub snapshots_dir: Option<PathBuf>,
+
+    /// How many fixtures are replayed at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: u16,
+
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// `fixtures ...`.
+#[derive(Debug, Subcommand)]
+pub enum FixturesCommand {
+    /// List the fixtures: protocol, name, file.
+    List {
+        /// Which fixtures.
+        #[command(flatten)]
+        selection: FixtureSelection,
+        /// Output format on stdout.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Validate fixture files or directories against the fixture JSON Schema (default: the corpus).
+    Validate {
+        /// Files or directories.
+        paths: Vec<PathBuf>,
+    },
+}
+
+/// `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Port on 127.0.0.1 (0: any free port, printed on stdout).
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+
+    /// Fixtures directory whose handlers are served.
+    #[arg(long, value_name = "DIR")]
+    pub fixtures: Option<PathBuf>,
+}
+
+/// Parses `10s`, `500ms`, `2m`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text).map_err(|e| format!("{e} (write e.g. 10s, 500ms, 2m)"))?;
+    if duration.is_zero() {
+        return Err("must be more than zero".into());
+    }
+    Ok(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("ten").is_err());
+    }
+
+    #[test]
+    fn target_flags_go_anywhere() {
+        let cli = Cli::try_parse_from(["benchmark-harness", "run", "--url", "http://127.0.0.1:1"]).unwrap();
+        assert_eq!(cli.url.as_deref(), Some("http://127.0.0.1:1"));
+    }
+}

@@ -1,0 +1,74 @@
+//! Drivers replay a fixture over real sockets and return its [`Transcript`](crate::transcript::Transcript).
+//!
+//! They do not judge: whatever the server sends is recorded, and a replay that cannot go on
+//! (timeout, reset, garbage) is recorded as interrupted.
+
+mod rest;
+mod sse;
+mod upgrade;
+mod ws;
+
+use std::time::Duration;
+
+use harness_fixture::{Fixture, Spec};
+use url::Url;
+
+use crate::transcript::Transcript;
+
+/// What every replay needs: the target's base URL, one HTTP client, the step timeout.
+#[derive(Debug, Clone)]
+pub struct Driver {
+    base: Url,
+    client: reqwest::Client,
+    timeout: Duration,
+}
+
+impl Driver {
+    /// A driver for the server at `base` (`http://127.0.0.1:8080`, maybe with a path prefix).
+    pub fn new(base: Url, timeout: Duration) -> Result<Driver, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(timeout)
+            .pool_idle_timeout(Duration::from_secs(5))
+            .build()?;
+        Ok(Driver { base, client, timeout })
+    }
+
+    /// Replays one fixture.
+    pub async fn replay(&self, fixture: &Fixture) -> Transcript {
+        match &fixture.spec {
+            Spec::Rest(rest) => Transcript::Rest(rest::replay(self, rest).await),
+            Spec::WebSocket(ws) => Transcript::WebSocket(ws::replay(self, ws).await),
+            Spec::Sse(sse) => Transcript::Sse(sse::replay(self, sse).await),
+        }
+    }
+
+    /// The URL of `path` (which may carry a query) on the target, with `query` pairs appended.
+    fn url(&self, path: &str, query: &[(String, String)]) -> Result<Url, url::ParseError> {
+        let base = self.base.as_str().trim_end_matches('/');
+        let mut url = Url::parse(&format!("{base}{path}"))?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        Ok(url)
+    }
+}
+
+/// A readable reason from an error and its sources.
+fn reason(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        let inner_text = inner.to_string();
+        if !text.contains(&inner_text) {
+            text.push_str(": ");
+            text.push_str(&inner_text);
+        }
+        source = inner.source();
+    }
+    text
+}
+
+fn micros(since: std::time::Instant) -> u64 {
+    u64::try_from(since.elapsed().as_micros()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,131 @@
+//! The WebSocket upgrade, done by hand so that whatever the server answers is recorded: a
+//! refusal with its status and body, a 101 with or without a subprotocol, a bad accept key.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::client::generate_key;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use url::Url;
+
+use crate::transcript::{Body, Handshake, Headers};
+
+const MAX_HEAD: usize = 64 * 1024;
+const MAX_REFUSAL_BODY: usize = 64 * 1024;
+
+/// The result of an upgrade attempt.
+pub(super) struct Upgrade {
+    pub handshake: Handshake,
+    /// The open connection when the server switched protocols.
+    pub socket: Option<WebSocketStream<TcpStream>>,
+}
+
+/// Sends the upgrade request for `url` and reads the reply, within `timeout`.
+pub(super) async fn upgrade(
+    url: &Url,
+    headers: &Headers,
+    subprotocols: &[String],
+    timeout: Duration,
+) -> Result<Upgrade, String> {
+    tokio::time::timeout(timeout, upgrade_inner(url, headers, subprotocols))
+        .await
+        .unwrap_or_else(|_| Err(format!("no upgrade reply within {timeout:?}")))
+}
+
+async fn upgrade_inner(url: &Url, headers: &Headers, subprotocols: &[String]) -> Result<Upgrade, String> {
+    let host = url.host_str().ok_or("URL has no host")?;
+    let port = url.port_or_known_default().ok_or("URL has no port")?;
+    let mut stream = TcpStream::connect((host, port))
+        .await
+        .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+    stream.set_nodelay(true).ok();
+
+    let key = generate_key();
+    let mut target = url.path().to_string();
+    if let Some(query) = url.query() {
+        target.push('?');
+        target.push_str(query);
+    }
+    let host_header = match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    };
+    let mut request = format!(
+        "GET {target} HTTP/1.1\r\nHost: {host_header}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n"
+    );
+    if !subprotocols.is_empty() {
+        request.push_str(&format!("Sec-WebSocket-Protocol: {}\r\n", subprotocols.join(", ")));
+    }
+    for (name, value) in headers {
+        if name.contains(['\r', '\n', ':']) || value.contains(['\r', '\n']) {
+            return Err(format!("header {name:?} cannot be sent"));
+        }
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await.map_err(|e| format!("cannot send the upgrade request: {e}"))?;
+
+    let mut buffer = Vec::with_capacity(1024);
+    let (status, reply_headers, head_len) = loop {
+        let mut chunk = [0u8; 4096];
+        let n = stream.read(&mut chunk).await.map_err(|e| format!("reading the upgrade reply: {e}"))?;
+        if n == 0 {
+            return Err("connection closed before the upgrade reply".into());
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+        let mut parsed_headers = [httparse::EMPTY_HEADER; 64];
+        let mut response = httparse::Response::new(&mut parsed_headers);
+        match response.parse(&buffer) {
+            Ok(httparse::Status::Complete(len)) => {
+                let headers: Headers = response
+                    .headers
+                    .iter()
+                    .map(|h| (h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).into_owned()))
+                    .collect();
+                break (response.code.unwrap_or(0), headers, len);
+            }
+            Ok(httparse::Status::Partial) if buffer.len() < MAX_HEAD => continue,
+            Ok(httparse::Status::Partial) => return Err("upgrade reply head too large".into()),
+            Err(e) => return Err(format!("garbage instead of an HTTP reply: {e}")),
+        }
+    };
+    let rest = buffer.split_off(head_len);
+    let value = |name: &str| reply_headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+
+    if status != 101 {
+        let body = read_refusal_body(&mut stream, rest, value("content-length")).await;
+        let handshake = Handshake { status, subprotocol: None, headers: reply_headers, body: Some(body) };
+        return Ok(Upgrade { handshake, socket: None });
+    }
+    let accept = value("sec-websocket-accept").unwrap_or_default();
+    if accept != derive_accept_key(key.as_bytes()) {
+        return Err(format!("bad Sec-WebSocket-Accept {accept:?}"));
+    }
+    let subprotocol = value("sec-websocket-protocol");
+    let socket = WebSocketStream::from_partially_read(stream, rest, Role::Client, None).await;
+    Ok(Upgrade { handshake: Handshake { status, subprotocol, headers: reply_headers, body: None }, socket: Some(socket) })
+}
+
+/// Reads the body of a refused upgrade: by Content-Length, else until EOF or a short pause.
+async fn read_refusal_body(stream: &mut TcpStream, mut body: Vec<u8>, length: Option<String>) -> Body {
+    let wanted = length.and_then(|l| l.trim().parse::<usize>().ok()).map(|l| l.min(MAX_REFUSAL_BODY));
+    let read = async {
+        let mut chunk = [0u8; 4096];
+        while wanted.is_none_or(|w| body.len() < w) && body.len() < MAX_REFUSAL_BODY {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => body.extend_from_slice(&chunk[..n]),
+            }
+        }
+    };
+    let pause = if wanted.is_some() { Duration::from_secs(2) } else { Duration::from_millis(300) };
+    let _ = tokio::time::timeout(pause, read).await;
+    if let Some(w) = wanted {
+        body.truncate(w);
+    }
+    Body(body)
+}

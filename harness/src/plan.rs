@@ -1,0 +1,86 @@
+//! From the command line's fixture selection to the fixtures to serve and to replay.
+
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobMatcher};
+use harness_fixture::{Fixture, load_paths};
+
+use crate::cli::FixtureSelection;
+use crate::error::HarnessError;
+
+/// The fixtures of one command.
+#[derive(Debug)]
+pub struct Plan {
+    /// The fixtures directory, when the fixtures came from one.
+    pub dir: Option<PathBuf>,
+    /// Every fixture loaded: what the embedded reference serves.
+    pub loaded: Vec<Fixture>,
+    /// Indexes into `loaded` of the fixtures selected by `--filter`.
+    pub selected: Vec<usize>,
+}
+
+impl Plan {
+    /// The selected fixtures, in file order.
+    pub fn selected(&self) -> impl Iterator<Item = &Fixture> {
+        self.selected.iter().map(|&i| &self.loaded[i])
+    }
+
+    /// Where snapshots live by default: `snapshots/` beside the fixtures directory.
+    pub fn default_snapshots_dir(&self) -> PathBuf {
+        match self.dir.as_deref().and_then(Path::parent) {
+            Some(parent) if !parent.as_os_str().is_empty() => parent.join("snapshots"),
+            _ => PathBuf::from("snapshots"),
+        }
+    }
+}
+
+/// The default fixtures directory: `./fixtures`, else the repository's `fixtures/`.
+pub fn default_fixtures_dir() -> PathBuf {
+    let local = PathBuf::from("fixtures");
+    if local.is_dir() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("fixtures")
+}
+
+/// Loads and selects fixtures.
+pub fn plan(selection: &FixtureSelection) -> Result<Plan, HarnessError> {
+    let (dir, paths) = if selection.fixture_files.is_empty() {
+        let dir = selection.fixtures.clone().unwrap_or_else(default_fixtures_dir);
+        if !dir.is_dir() {
+            return Err(HarnessError::Usage(format!("fixtures directory {} does not exist", dir.display())));
+        }
+        (Some(dir.clone()), vec![dir])
+    } else {
+        (selection.fixtures.clone(), selection.fixture_files.clone())
+    };
+    let corpus = load_paths(&paths)?;
+    let filter = match &selection.filter {
+        Some(glob) => Some(
+            Glob::new(glob)
+                .map_err(|e| HarnessError::Usage(format!("--filter {glob:?}: {e}")))?
+                .compile_matcher(),
+        ),
+        None => None,
+    };
+    let selected: Vec<usize> = corpus
+        .fixtures
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| filter.as_ref().is_none_or(|m| matches(m, f, dir.as_deref())))
+        .map(|(i, _)| i)
+        .collect();
+    if selected.is_empty() {
+        let what = selection.filter.as_deref().map_or(String::new(), |g| format!(" matching {g:?}"));
+        return Err(HarnessError::Usage(format!("no fixtures{what}")));
+    }
+    Ok(Plan { dir, loaded: corpus.fixtures, selected })
+}
+
+fn matches(matcher: &GlobMatcher, fixture: &Fixture, dir: Option<&Path>) -> bool {
+    if matcher.is_match(&fixture.name) {
+        return true;
+    }
+    let relative = dir.and_then(|d| fixture.file.strip_prefix(d).ok()).unwrap_or(&fixture.file);
+    matcher.is_match(relative)
+}

@@ -1,0 +1,250 @@
+//! Transcripts: what a replay actually sent and received, with timings.
+//!
+//! Drivers produce them; checks compare them with the fixture; snapshots record them normalized.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::Serialize;
+use serde_json::Value;
+
+/// An ordered list of header name/value pairs (names lower-case).
+pub type Headers = Vec<(String, String)>;
+
+/// All values of a header, by lower-case name.
+pub fn header_values<'a>(headers: &'a Headers, name: &str) -> Vec<&'a str> {
+    let name = name.to_ascii_lowercase();
+    headers.iter().filter(|(n, _)| *n == name).map(|(_, v)| v.as_str()).collect()
+}
+
+/// A body as received: bytes, shown as JSON, text or base64.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Body(pub Vec<u8>);
+
+impl Body {
+    /// The body parsed as JSON, if it is JSON.
+    pub fn json(&self) -> Option<Value> {
+        if self.0.is_empty() {
+            return None;
+        }
+        serde_json::from_slice(&self.0).ok()
+    }
+
+    /// The body as text, if it is UTF-8.
+    pub fn text(&self) -> Option<&str> {
+        std::str::from_utf8(&self.0).ok()
+    }
+
+    /// The body in base64.
+    pub fn base64(&self) -> String {
+        BASE64.encode(&self.0)
+    }
+
+    /// A JSON view for reports and snapshots: `{"json": ..}`, `{"text": ..}` or `{"base64": ..}`.
+    pub fn view(&self) -> Value {
+        if self.0.is_empty() {
+            serde_json::json!({"text": ""})
+        } else if let Some(json) = self.json() {
+            serde_json::json!({ "json": json })
+        } else if let Some(text) = self.text() {
+            serde_json::json!({ "text": text })
+        } else {
+            serde_json::json!({ "base64": self.base64() })
+        }
+    }
+}
+
+impl Serialize for Body {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.view().serialize(s)
+    }
+}
+
+/// The record of one replay.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "protocol", rename_all = "lowercase")]
+pub enum Transcript {
+    /// A REST exchange.
+    Rest(RestTranscript),
+    /// A WebSocket conversation.
+    #[serde(rename = "websocket")]
+    WebSocket(WsTranscript),
+    /// An SSE stream.
+    Sse(SseTranscript),
+}
+
+/// Why a replay could not complete (the fixture is then `errored`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Interrupted {
+    /// Where in the replay: `request`, `/transcript/3`, `/events/2`.
+    pub at: String,
+    /// What happened: timeout, reset, garbage.
+    pub reason: String,
+}
+
+/// A REST exchange.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestTranscript {
+    /// What was sent.
+    pub request: SentRequest,
+    /// What came back, if anything.
+    pub response: Option<ReceivedResponse>,
+    /// Why there is no response.
+    pub interrupted: Option<Interrupted>,
+}
+
+/// A request as sent.
+#[derive(Debug, Clone, Serialize)]
+pub struct SentRequest {
+    /// Method.
+    pub method: String,
+    /// Path and query.
+    pub target: String,
+    /// Headers the fixture set (defaults the client adds are not listed).
+    pub headers: Headers,
+    /// Body.
+    pub body: Option<Body>,
+}
+
+/// A response as received.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReceivedResponse {
+    /// Status code.
+    pub status: u16,
+    /// Headers, in order received.
+    pub headers: Headers,
+    /// Body.
+    pub body: Body,
+    /// Time to the full body, in microseconds.
+    pub elapsed_us: u64,
+}
+
+/// A WebSocket conversation: the handshake, then one record per transcript step reached.
+#[derive(Debug, Clone, Serialize)]
+pub struct WsTranscript {
+    /// The upgrade reply, if one came.
+    pub handshake: Option<Handshake>,
+    /// What each step did or got.
+    pub steps: Vec<WsRecord>,
+    /// Why the conversation stopped early.
+    pub interrupted: Option<Interrupted>,
+}
+
+/// The reply to the upgrade request.
+#[derive(Debug, Clone, Serialize)]
+pub struct Handshake {
+    /// Status (101 when accepted).
+    pub status: u16,
+    /// Subprotocol chosen.
+    pub subprotocol: Option<String>,
+    /// Headers of the reply.
+    pub headers: Headers,
+    /// Body of a refusal.
+    pub body: Option<Body>,
+}
+
+/// A frame seen on the wire.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Frame {
+    /// A text message.
+    Text(String),
+    /// A binary message (base64 in reports).
+    Binary(#[serde(serialize_with = "as_base64")] Vec<u8>),
+    /// A ping.
+    Ping(String),
+    /// A pong.
+    Pong(String),
+    /// A close frame.
+    Close {
+        /// Close code (1005 when the frame had none).
+        code: u16,
+        /// Reason.
+        reason: String,
+    },
+    /// The connection ended without a close frame (reported as code 1006).
+    Ended,
+}
+
+fn as_base64<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&BASE64.encode(bytes))
+}
+
+/// One step of a WebSocket replay.
+#[derive(Debug, Clone, Serialize)]
+pub struct WsRecord {
+    /// Index of the step in the fixture's transcript.
+    pub step: usize,
+    /// `sent` or `received`.
+    pub direction: Direction,
+    /// The frame.
+    pub frame: Frame,
+    /// Microseconds since the connection opened.
+    pub at_us: u64,
+}
+
+/// Which way a frame went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// From the harness.
+    Sent,
+    /// From the server.
+    Received,
+}
+
+/// An SSE stream as read.
+#[derive(Debug, Clone, Serialize)]
+pub struct SseTranscript {
+    /// What was sent.
+    pub request: SentRequest,
+    /// Status, if a reply came.
+    pub status: Option<u16>,
+    /// Reply headers.
+    pub headers: Headers,
+    /// Events dispatched, in order.
+    pub events: Vec<ReceivedEvent>,
+    /// The body of a reply that is not an event stream.
+    pub body: Option<Body>,
+    /// How reading stopped.
+    pub end: StreamEnd,
+    /// Why the stream could not be read to its expected end.
+    pub interrupted: Option<Interrupted>,
+}
+
+/// An event as dispatched by the parser.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReceivedEvent {
+    /// Event type (`message` when the stream named none).
+    pub event: String,
+    /// Last event id.
+    pub id: String,
+    /// Reconnection time, ms.
+    pub retry: Option<u64>,
+    /// Data, lines joined with `\n`.
+    pub data: String,
+    /// Microseconds since the request was sent.
+    pub at_us: u64,
+}
+
+/// How reading a stream stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamEnd {
+    /// The server ended the stream.
+    Closed,
+    /// The harness stopped reading after the expected events.
+    StoppedReading,
+    /// Reading failed or timed out (see `interrupted`).
+    Interrupted,
+}
+
+impl Transcript {
+    /// Why the replay stopped early, if it did.
+    pub fn interrupted(&self) -> Option<&Interrupted> {
+        match self {
+            Transcript::Rest(t) => t.interrupted.as_ref(),
+            Transcript::WebSocket(t) => t.interrupted.as_ref(),
+            Transcript::Sse(t) => t.interrupted.as_ref(),
+        }
+    }
+}
