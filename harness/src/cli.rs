@@ -135,7 +135,8 @@ pub struct ServeArgs {
 
 /// Parses `10s`, `500ms`, `2m`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let duration = humantime::parse_duration(text).map_err(|e| format!("{e} (write e.g. 10s, 500ms, 2m)"))?;
+    let duration =
+        humantime::parse_duration(text).map_err(|e| format!("{e} (write e.g. 10s, 500ms, 2m)"))?;
     if duration.is_zero() {
         return Err("must be more than zero".into());
     }
@@ -162,7 +163,8 @@ mod tests {
 
     #[test]
     fn target_flags_go_anywhere() {
-        let cli = Cli::try_parse_from(["benchmark-harness", "run", "--url", "http://127.0.0.1:1"]).unwrap();
+        let cli = Cli::try_parse_from(["benchmark-harness", "run", "--url", "http://127.0.0.1:1"])
+            .unwrap();
         assert_eq!(cli.url.as_deref(), Some("http://127.0.0.1:1"));
     }
 }

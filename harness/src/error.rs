@@ -48,7 +48,9 @@ impl HarnessError {
     pub fn exit_code(&self) -> i32 {
         match self {
             HarnessError::Unreachable { .. } => exit::TARGET,
-            HarnessError::Fixtures(_) | HarnessError::Usage(_) | HarnessError::Write { .. } => exit::USAGE,
+            HarnessError::Fixtures(_) | HarnessError::Usage(_) | HarnessError::Write { .. } => {
+                exit::USAGE
+            }
         }
     }
 }

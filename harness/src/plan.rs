@@ -40,15 +40,23 @@ pub fn default_fixtures_dir() -> PathBuf {
     if local.is_dir() {
         return local;
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("fixtures")
 }
 
 /// Loads and selects fixtures.
 pub fn plan(selection: &FixtureSelection) -> Result<Plan, HarnessError> {
     let (dir, paths) = if selection.fixture_files.is_empty() {
-        let dir = selection.fixtures.clone().unwrap_or_else(default_fixtures_dir);
+        let dir = selection
+            .fixtures
+            .clone()
+            .unwrap_or_else(default_fixtures_dir);
         if !dir.is_dir() {
-            return Err(HarnessError::Usage(format!("fixtures directory {} does not exist", dir.display())));
+            return Err(HarnessError::Usage(format!(
+                "fixtures directory {} does not exist",
+                dir.display()
+            )));
         }
         (Some(dir.clone()), vec![dir])
     } else {
@@ -67,20 +75,33 @@ pub fn plan(selection: &FixtureSelection) -> Result<Plan, HarnessError> {
         .fixtures
         .iter()
         .enumerate()
-        .filter(|(_, f)| filter.as_ref().is_none_or(|m| matches(m, f, dir.as_deref())))
+        .filter(|(_, f)| {
+            filter
+                .as_ref()
+                .is_none_or(|m| matches(m, f, dir.as_deref()))
+        })
         .map(|(i, _)| i)
         .collect();
     if selected.is_empty() {
-        let what = selection.filter.as_deref().map_or(String::new(), |g| format!(" matching {g:?}"));
+        let what = selection
+            .filter
+            .as_deref()
+            .map_or(String::new(), |g| format!(" matching {g:?}"));
         return Err(HarnessError::Usage(format!("no fixtures{what}")));
     }
-    Ok(Plan { dir, loaded: corpus.fixtures, selected })
+    Ok(Plan {
+        dir,
+        loaded: corpus.fixtures,
+        selected,
+    })
 }
 
 fn matches(matcher: &GlobMatcher, fixture: &Fixture, dir: Option<&Path>) -> bool {
     if matcher.is_match(&fixture.name) {
         return true;
     }
-    let relative = dir.and_then(|d| fixture.file.strip_prefix(d).ok()).unwrap_or(&fixture.file);
+    let relative = dir
+        .and_then(|d| fixture.file.strip_prefix(d).ok())
+        .unwrap_or(&fixture.file);
     matcher.is_match(relative)
 }

@@ -36,20 +36,33 @@ impl Target {
     /// Starts the reference server on an ephemeral loopback port, serving `fixtures`.
     pub async fn embedded(fixtures: &[Fixture]) -> Result<Target, HarnessError> {
         let addr = SocketAddr::from(([127, 0, 0, 1], 0));
-        let server = Server::start(fixtures, addr)
-            .await
-            .map_err(|e| HarnessError::Unreachable { address: "embedded reference server".into(), reason: e.to_string() })?;
+        let server =
+            Server::start(fixtures, addr)
+                .await
+                .map_err(|e| HarnessError::Unreachable {
+                    address: "embedded reference server".into(),
+                    reason: e.to_string(),
+                })?;
         Ok(Target::Embedded(server))
     }
 
     /// Attaches to a running server, after checking that its port accepts connections.
     pub async fn attach(url: &str, timeout: Duration) -> Result<Target, HarnessError> {
-        let parsed = Url::parse(url).map_err(|e| HarnessError::Usage(format!("--url {url:?}: {e}")))?;
+        let parsed =
+            Url::parse(url).map_err(|e| HarnessError::Usage(format!("--url {url:?}: {e}")))?;
         if !matches!(parsed.scheme(), "http") {
-            return Err(HarnessError::Usage(format!("--url {url:?}: only http:// targets are supported")));
+            return Err(HarnessError::Usage(format!(
+                "--url {url:?}: only http:// targets are supported"
+            )));
         }
-        let unreachable = |reason: String| HarnessError::Unreachable { address: url.to_string(), reason };
-        let host = parsed.host_str().ok_or_else(|| unreachable("no host".into()))?.to_string();
+        let unreachable = |reason: String| HarnessError::Unreachable {
+            address: url.to_string(),
+            reason,
+        };
+        let host = parsed
+            .host_str()
+            .ok_or_else(|| unreachable("no host".into()))?
+            .to_string();
         let port = parsed.port_or_known_default().unwrap_or(80);
         let addrs: Vec<SocketAddr> = (host.as_str(), port)
             .to_socket_addrs()
@@ -69,7 +82,9 @@ impl Target {
     /// The base URL requests go to.
     pub fn base_url(&self) -> Url {
         match self {
-            Target::Embedded(server) => Url::parse(&format!("http://{}", server.addr())).expect("socket address URL"),
+            Target::Embedded(server) => {
+                Url::parse(&format!("http://{}", server.addr())).expect("socket address URL")
+            }
             Target::Url(url) => url.clone(),
         }
     }
@@ -80,11 +95,19 @@ impl Target {
         let (default_name, kind) = match self {
             Target::Embedded(_) => (REFERENCE_NAME.to_string(), "embedded"),
             Target::Url(u) => (
-                format!("url-{}-{}", u.host_str().unwrap_or("host"), u.port_or_known_default().unwrap_or(80)),
+                format!(
+                    "url-{}-{}",
+                    u.host_str().unwrap_or("host"),
+                    u.port_or_known_default().unwrap_or(80)
+                ),
                 "url",
             ),
         };
-        TargetInfo { name: name_override.map_or(default_name, str::to_string), kind, url: url.to_string() }
+        TargetInfo {
+            name: name_override.map_or(default_name, str::to_string),
+            kind,
+            url: url.to_string(),
+        }
     }
 
     /// Stops what this process started.

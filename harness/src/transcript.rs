@@ -13,7 +13,11 @@ pub type Headers = Vec<(String, String)>;
 /// All values of a header, by lower-case name.
 pub fn header_values<'a>(headers: &'a Headers, name: &str) -> Vec<&'a str> {
     let name = name.to_ascii_lowercase();
-    headers.iter().filter(|(n, _)| *n == name).map(|(_, v)| v.as_str()).collect()
+    headers
+        .iter()
+        .filter(|(n, _)| *n == name)
+        .map(|(_, v)| v.as_str())
+        .collect()
 }
 
 /// A body as received: bytes, shown as JSON, text or base64.

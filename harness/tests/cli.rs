@@ -29,9 +29,13 @@ fn corpus_file(relative: &str) -> PathBuf {
 }
 
 /// Copies a corpus fixture into a temp dir with `edit` applied to its JSON.
-fn mutated(relative: &str, edit: impl FnOnce(&mut serde_json::Value)) -> (tempfile::TempDir, PathBuf) {
+fn mutated(
+    relative: &str,
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let mut value: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(corpus_file(relative)).unwrap()).unwrap();
+    let mut value: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(corpus_file(relative)).unwrap()).unwrap();
     edit(&mut value);
     let path = dir.path().join("fixture.json");
     std::fs::write(&path, serde_json::to_string_pretty(&value).unwrap()).unwrap();
@@ -49,19 +53,35 @@ fn whole_corpus_passes_against_the_embedded_reference() {
         .filter(|f| f["outcome"] != "passed")
         .map(|f| serde_json::to_string_pretty(f).unwrap())
         .collect();
-    assert!(failures.is_empty(), "{} fixtures did not pass:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} fixtures did not pass:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert_eq!(out.status.code(), Some(0));
     assert!(report["summary"]["passed"].as_u64().unwrap() >= 128);
 }
 
 #[test]
 fn a_wrong_expected_body_fails_with_the_pointer_and_both_values() {
-    let (_dir, path) = mutated("rest/bench/hello.json", |f| f["expected"]["body"]["message"] = "Hello, Moon!".into());
-    let out = run(&["run", "--snapshots", "off", "--fixture", path.to_str().unwrap()]);
+    let (_dir, path) = mutated("rest/bench/hello.json", |f| {
+        f["expected"]["body"]["message"] = "Hello, Moon!".into()
+    });
+    let out = run(&[
+        "run",
+        "--snapshots",
+        "off",
+        "--fixture",
+        path.to_str().unwrap(),
+    ]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("FAIL  rest      bench-hello"), "{stdout}");
-    assert!(stdout.contains("/body/message: different string"), "{stdout}");
+    assert!(
+        stdout.contains("/body/message: different string"),
+        "{stdout}"
+    );
     assert!(stdout.contains("expected: \"Hello, Moon!\""), "{stdout}");
     assert!(stdout.contains("actual:   \"Hello, World!\""), "{stdout}");
 }
@@ -72,7 +92,15 @@ fn a_wrong_status_and_header_fail_in_json_output() {
         f["expected"]["status"] = 201.into();
         f["expected"]["headers"]["content-type"] = "<<starts_with:text/html>>".into();
     });
-    let out = run(&["run", "--snapshots", "off", "--format", "json", "--fixture", path.to_str().unwrap()]);
+    let out = run(&[
+        "run",
+        "--snapshots",
+        "off",
+        "--format",
+        "json",
+        "--fixture",
+        path.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let fixture = &report["fixtures"][0];
@@ -88,20 +116,47 @@ fn a_wrong_status_and_header_fail_in_json_output() {
 fn a_wrong_websocket_expectation_fails_at_its_step() {
     let (_dir, path) = mutated("websocket/bench/echo.json", |f| {
         let steps = f["transcript"].as_array_mut().unwrap();
-        let expect = steps.iter_mut().find(|s| s.get("expect").is_some()).unwrap();
+        let expect = steps
+            .iter_mut()
+            .find(|s| s.get("expect").is_some())
+            .unwrap();
         expect["expect"] = serde_json::json!({"json": {"different": true}});
     });
-    let out = run(&["run", "--snapshots", "off", "--format", "json", "--fixture", path.to_str().unwrap()]);
+    let out = run(&[
+        "run",
+        "--snapshots",
+        "off",
+        "--format",
+        "json",
+        "--fixture",
+        path.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let diff = &report["fixtures"][0]["diff"];
-    assert!(diff[0]["path"].as_str().unwrap().starts_with("/transcript/1/expect/json"), "{diff}");
+    assert!(
+        diff[0]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("/transcript/1/expect/json"),
+        "{diff}"
+    );
 }
 
 #[test]
 fn a_wrong_sse_event_fails_at_its_index() {
-    let (_dir, path) = mutated("sse/bench/stream.json", |f| f["expected"]["events"][1]["id"] = "99".into());
-    let out = run(&["run", "--snapshots", "off", "--format", "json", "--fixture", path.to_str().unwrap()]);
+    let (_dir, path) = mutated("sse/bench/stream.json", |f| {
+        f["expected"]["events"][1]["id"] = "99".into()
+    });
+    let out = run(&[
+        "run",
+        "--snapshots",
+        "off",
+        "--format",
+        "json",
+        "--fixture",
+        path.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let diff = &report["fixtures"][0]["diff"][0];
@@ -114,16 +169,27 @@ fn a_wrong_sse_event_fails_at_its_index() {
 fn malformed_fixture_exits_2_naming_file_and_pointer() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.json");
-    std::fs::write(&path, r#"{"name":"bad","protocol":"rest","request":{"path":"/"},"expected":{"status":"ok"}}"#).unwrap();
+    std::fs::write(
+        &path,
+        r#"{"name":"bad","protocol":"rest","request":{"path":"/"},"expected":{"status":"ok"}}"#,
+    )
+    .unwrap();
     let out = run(&["run", "--fixture", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("bad.json#/expected/status: schema violation"), "{stderr}");
+    assert!(
+        stderr.contains("bad.json#/expected/status: schema violation"),
+        "{stderr}"
+    );
 
     std::fs::write(&path, "{\"name\": \"bad\",\n \"protocol\": }").unwrap();
     let out = run(&["fixtures", "validate", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("bad.json:2:14: malformed JSON"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("bad.json:2:14: malformed JSON"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -141,9 +207,19 @@ fn validate_and_list_the_corpus() {
 
 #[test]
 fn unreachable_url_exits_3_with_the_address() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("http://127.0.0.1:{port}");
-    let out = run(&["run", "--url", &url, "--fixture", corpus_file("rest/bench/hello.json").to_str().unwrap()]);
+    let out = run(&[
+        "run",
+        "--url",
+        &url,
+        "--fixture",
+        corpus_file("rest/bench/hello.json").to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(3));
     assert!(text(&out.stderr).contains(&url), "{}", text(&out.stderr));
 }
@@ -156,7 +232,11 @@ struct Outside {
 
 impl Outside {
     fn start(misbehave: bool) -> Outside {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let mut child = Command::new("python3")
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/outside/server.py"))
             .arg(port.to_string())
@@ -165,9 +245,14 @@ impl Outside {
             .spawn()
             .expect("python3 runs");
         let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
         assert_eq!(line.trim(), "ready");
-        Outside { child, url: format!("http://127.0.0.1:{port}") }
+        Outside {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
     }
 }
 
@@ -179,25 +264,58 @@ impl Drop for Outside {
 }
 
 fn outside_dir(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/outside").join(name).display().to_string()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/outside")
+        .join(name)
+        .display()
+        .to_string()
 }
 
 #[test]
 fn an_outside_server_that_behaves_passes() {
     let server = Outside::start(false);
-    let out = run(&["run", "--url", &server.url, "--fixtures", &outside_dir("fixtures"), "--snapshots", "off"]);
+    let out = run(&[
+        "run",
+        "--url",
+        &server.url,
+        "--fixtures",
+        &outside_dir("fixtures"),
+        "--snapshots",
+        "off",
+    ]);
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
-    assert!(stdout.contains("ok: 4 passed, 0 failed, 0 skipped, 0 errored"), "{stdout}");
+    assert!(
+        stdout.contains("ok: 4 passed, 0 failed, 0 skipped, 0 errored"),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn an_outside_server_that_misbehaves_fails_with_diffs() {
     let server = Outside::start(true);
-    let out = run(&["run", "--url", &server.url, "--fixtures", &outside_dir("fixtures"), "--snapshots", "off", "--format", "json"]);
+    let out = run(&[
+        "run",
+        "--url",
+        &server.url,
+        "--fixtures",
+        &outside_dir("fixtures"),
+        "--snapshots",
+        "off",
+        "--format",
+        "json",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let by_name = |name: &str| report["fixtures"].as_array().unwrap().iter().find(|f| f["name"] == name).unwrap().clone();
+    let by_name = |name: &str| {
+        report["fixtures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .unwrap()
+            .clone()
+    };
 
     let greet = by_name("outside-greet");
     assert_eq!(greet["outcome"], "failed");
@@ -222,14 +340,30 @@ fn an_outside_server_that_misbehaves_fails_with_diffs() {
 fn garbage_and_hangs_are_errored_and_the_run_goes_on() {
     let server = Outside::start(false);
     let out = run(&[
-        "run", "--url", &server.url, "--timeout", "500ms", "--snapshots", "off", "--format", "json",
-        "--fixture", &format!("{}/garbage.json", outside_dir("broken")),
-        "--fixture", &format!("{}/hang.json", outside_dir("broken")),
-        "--fixture", &format!("{}/greet.json", outside_dir("fixtures")),
+        "run",
+        "--url",
+        &server.url,
+        "--timeout",
+        "500ms",
+        "--snapshots",
+        "off",
+        "--format",
+        "json",
+        "--fixture",
+        &format!("{}/garbage.json", outside_dir("broken")),
+        "--fixture",
+        &format!("{}/hang.json", outside_dir("broken")),
+        "--fixture",
+        &format!("{}/greet.json", outside_dir("fixtures")),
     ]);
     assert_eq!(out.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let outcomes: Vec<_> = report["fixtures"].as_array().unwrap().iter().map(|f| (f["name"].clone(), f["outcome"].clone())).collect();
+    let outcomes: Vec<_> = report["fixtures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["name"].clone(), f["outcome"].clone()))
+        .collect();
     assert_eq!(
         outcomes,
         vec![
@@ -239,7 +373,73 @@ fn garbage_and_hangs_are_errored_and_the_run_goes_on() {
         ]
     );
     let garbage = &report["fixtures"][0]["error"]["reason"];
-    assert!(garbage.as_str().unwrap().contains("invalid HTTP"), "{garbage}");
+    assert!(
+        garbage.as_str().unwrap().contains("invalid HTTP"),
+        "{garbage}"
+    );
     let hang = &report["fixtures"][1]["error"]["reason"];
     assert!(hang.as_str().unwrap().contains("within 500ms"), "{hang}");
+}
+
+#[test]
+fn a_changed_snapshot_fails_leaves_a_pending_file_and_update_accepts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapshots = dir.path().join("snapshots");
+    let hello = corpus_file("rest/bench/hello.json");
+    let args = |mode: &str| {
+        vec![
+            "run".to_string(),
+            "--fixture".into(),
+            hello.display().to_string(),
+            "--snapshots-dir".into(),
+            snapshots.display().to_string(),
+            "--snapshots".into(),
+            mode.into(),
+        ]
+    };
+    let run_mode = |mode: &str| bin().args(args(mode)).output().unwrap();
+
+    let first = run_mode("check");
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "a new snapshot is not a failure"
+    );
+    assert!(text(&first.stdout).contains("[snapshot new]"));
+    let stored = snapshots.join("rust-axum/rest/bench-hello.snap");
+    let pending = snapshots.join("rust-axum/rest/bench-hello.snap.new");
+    assert!(pending.is_file() && !stored.exists());
+
+    assert_eq!(run_mode("update").status.code(), Some(0));
+    assert!(stored.is_file() && !pending.exists());
+    assert_eq!(run_mode("check").status.code(), Some(0));
+
+    // Pretend the server used to answer differently: the next check must fail with the diff.
+    let old = std::fs::read_to_string(&stored)
+        .unwrap()
+        .replace("Hello, World!", "Hello, World?");
+    std::fs::write(&stored, old).unwrap();
+    let changed = run_mode("check");
+    let stdout = text(&changed.stdout);
+    assert_eq!(changed.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("[snapshot changed]"), "{stdout}");
+    assert!(
+        stdout.contains("-        \"message\": \"Hello, World?\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("+        \"message\": \"Hello, World!\""),
+        "{stdout}"
+    );
+    assert!(pending.is_file());
+    let pending_text = std::fs::read_to_string(&pending).unwrap();
+    assert!(pending_text.starts_with("---\nsource: ") && pending_text.contains("Hello, World!"));
+
+    assert_eq!(run_mode("update").status.code(), Some(0));
+    assert!(!pending.exists());
+    assert!(
+        std::fs::read_to_string(&stored)
+            .unwrap()
+            .contains("Hello, World!")
+    );
 }

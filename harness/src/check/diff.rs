@@ -19,14 +19,33 @@ pub struct Mismatch {
 
 impl Mismatch {
     /// A mismatch at `path`.
-    pub fn new(path: impl Into<String>, expected: Value, actual: Value, message: impl Into<String>) -> Self {
-        Mismatch { path: path.into(), expected, actual, message: message.into() }
+    pub fn new(
+        path: impl Into<String>,
+        expected: Value,
+        actual: Value,
+        message: impl Into<String>,
+    ) -> Self {
+        Mismatch {
+            path: path.into(),
+            expected,
+            actual,
+            message: message.into(),
+        }
     }
 }
 
 impl std::fmt::Display for Mismatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", if self.path.is_empty() { "/" } else { &self.path }, self.message)?;
+        write!(
+            f,
+            "{}: {}",
+            if self.path.is_empty() {
+                "/"
+            } else {
+                &self.path
+            },
+            self.message
+        )?;
         write!(f, "\n    expected: {}", short(&self.expected))?;
         write!(f, "\n    actual:   {}", short(&self.actual))
     }

@@ -7,30 +7,52 @@ use super::matcher::Matcher;
 use harness_fixture::model::BodyMatch;
 
 /// Compares `actual` (absent when `None`) with `expected`, appending differences under `path`.
-pub fn compare(expected: &Value, actual: Option<&Value>, mode: BodyMatch, path: &str, out: &mut Vec<Mismatch>) {
-    if let Value::String(text) = expected {
-        if let Some(matcher) = Matcher::parse(text) {
-            match matcher {
-                Err(message) => out.push(Mismatch::new(path, expected.clone(), or_null(actual), message)),
-                Ok(matcher) if !matcher.matches_json(actual) => out.push(Mismatch::new(
-                    path,
-                    expected.clone(),
-                    or_null(actual),
-                    describe_failure(&matcher, actual),
-                )),
-                Ok(_) => {}
-            }
-            return;
+pub fn compare(
+    expected: &Value,
+    actual: Option<&Value>,
+    mode: BodyMatch,
+    path: &str,
+    out: &mut Vec<Mismatch>,
+) {
+    if let Value::String(text) = expected
+        && let Some(matcher) = Matcher::parse(text)
+    {
+        match matcher {
+            Err(message) => out.push(Mismatch::new(
+                path,
+                expected.clone(),
+                or_null(actual),
+                message,
+            )),
+            Ok(matcher) if !matcher.matches_json(actual) => out.push(Mismatch::new(
+                path,
+                expected.clone(),
+                or_null(actual),
+                describe_failure(&matcher, actual),
+            )),
+            Ok(_) => {}
         }
+        return;
     }
     let Some(actual) = actual else {
-        out.push(Mismatch::new(path, expected.clone(), Value::Null, "missing"));
+        out.push(Mismatch::new(
+            path,
+            expected.clone(),
+            Value::Null,
+            "missing",
+        ));
         return;
     };
     match (expected, actual) {
         (Value::Object(want), Value::Object(got)) => {
             for (key, want_value) in want {
-                compare(want_value, got.get(key), mode, &format!("{path}/{}", token(key)), out);
+                compare(
+                    want_value,
+                    got.get(key),
+                    mode,
+                    &format!("{path}/{}", token(key)),
+                    out,
+                );
             }
             if mode == BodyMatch::Exact {
                 for (key, got_value) in got {
@@ -65,7 +87,12 @@ pub fn compare(expected: &Value, actual: Option<&Value>, mode: BodyMatch, path: 
                 _ => w.as_f64() == g.as_f64(),
             };
             if !equal {
-                out.push(Mismatch::new(path, expected.clone(), actual.clone(), "different number"));
+                out.push(Mismatch::new(
+                    path,
+                    expected.clone(),
+                    actual.clone(),
+                    "different number",
+                ));
             }
         }
         _ if expected == actual => {}
@@ -75,7 +102,12 @@ pub fn compare(expected: &Value, actual: Option<&Value>, mode: BodyMatch, path: 
             } else {
                 format!("expected {}, got {}", kind(expected), kind(actual))
             };
-            out.push(Mismatch::new(path, expected.clone(), actual.clone(), message));
+            out.push(Mismatch::new(
+                path,
+                expected.clone(),
+                actual.clone(),
+                message,
+            ));
         }
     }
 }
@@ -85,14 +117,28 @@ pub fn compare_text(expected: &str, actual: Option<&str>, path: &str, out: &mut 
     let passed = match Matcher::parse(expected) {
         Some(Ok(matcher)) => matcher.matches_text(actual),
         Some(Err(message)) => {
-            out.push(Mismatch::new(path, expected.into(), text_or_null(actual), message));
+            out.push(Mismatch::new(
+                path,
+                expected.into(),
+                text_or_null(actual),
+                message,
+            ));
             return;
         }
         None => actual == Some(expected),
     };
     if !passed {
-        let message = if actual.is_none() { "missing" } else { "different text" };
-        out.push(Mismatch::new(path, expected.into(), text_or_null(actual), message));
+        let message = if actual.is_none() {
+            "missing"
+        } else {
+            "different text"
+        };
+        out.push(Mismatch::new(
+            path,
+            expected.into(),
+            text_or_null(actual),
+            message,
+        ));
     }
 }
 
@@ -147,13 +193,29 @@ mod tests {
 
     #[test]
     fn nested_difference_has_its_pointer() {
-        let out = diff(json!({"a": [1, {"b": "x"}]}), json!({"a": [1, {"b": "y"}]}), BodyMatch::Exact);
-        assert_eq!(out, vec![Mismatch::new("/body/a/1/b", json!("x"), json!("y"), "different string")]);
+        let out = diff(
+            json!({"a": [1, {"b": "x"}]}),
+            json!({"a": [1, {"b": "y"}]}),
+            BodyMatch::Exact,
+        );
+        assert_eq!(
+            out,
+            vec![Mismatch::new(
+                "/body/a/1/b",
+                json!("x"),
+                json!("y"),
+                "different string"
+            )]
+        );
     }
 
     #[test]
     fn exact_reports_missing_and_unexpected_keys() {
-        let out = diff(json!({"a": 1, "b": 2}), json!({"a": 1, "c": 3}), BodyMatch::Exact);
+        let out = diff(
+            json!({"a": 1, "b": 2}),
+            json!({"a": 1, "c": 3}),
+            BodyMatch::Exact,
+        );
         assert_eq!(
             out,
             vec![
@@ -166,8 +228,20 @@ mod tests {
     #[test]
     fn partial_allows_extra_keys_but_checks_given_ones() {
         assert!(diff(json!({"a": 1}), json!({"a": 1, "c": 3}), BodyMatch::Partial).is_empty());
-        let out = diff(json!({"a": {"x": 1}}), json!({"a": {"x": 2, "y": 0}}), BodyMatch::Partial);
-        assert_eq!(out, vec![Mismatch::new("/body/a/x", json!(1), json!(2), "different number")]);
+        let out = diff(
+            json!({"a": {"x": 1}}),
+            json!({"a": {"x": 2, "y": 0}}),
+            BodyMatch::Partial,
+        );
+        assert_eq!(
+            out,
+            vec![Mismatch::new(
+                "/body/a/x",
+                json!(1),
+                json!(2),
+                "different number"
+            )]
+        );
     }
 
     #[test]
@@ -175,12 +249,21 @@ mod tests {
         let out = diff(json!([1, 2]), json!([1]), BodyMatch::Exact);
         assert_eq!(out[0].message, "expected 2 items, got 1");
         let out = diff(json!({"a": "1"}), json!({"a": 1}), BodyMatch::Exact);
-        assert_eq!(out, vec![Mismatch::new("/body/a", json!("1"), json!(1), "expected string, got number")]);
+        assert_eq!(
+            out,
+            vec![Mismatch::new(
+                "/body/a",
+                json!("1"),
+                json!(1),
+                "expected string, got number"
+            )]
+        );
     }
 
     #[test]
     fn matchers_inside_documents() {
-        let expected = json!({"id": "<<uuid>>", "n": "<<number>>", "gone": "<<absent>>", "maybe": "<<any>>"});
+        let expected =
+            json!({"id": "<<uuid>>", "n": "<<number>>", "gone": "<<absent>>", "maybe": "<<any>>"});
         let good = json!({"id": "67e55044-10b1-426f-9247-bb680e5fe0c8", "n": 3});
         assert!(diff(expected.clone(), good, BodyMatch::Exact).is_empty());
         let bad = json!({"id": "nope", "n": "3", "gone": 1});
@@ -193,7 +276,12 @@ mod tests {
     #[test]
     fn text_comparison() {
         let mut out = Vec::new();
-        compare_text("<<starts_with:text/event-stream>>", Some("text/event-stream"), "/h", &mut out);
+        compare_text(
+            "<<starts_with:text/event-stream>>",
+            Some("text/event-stream"),
+            "/h",
+            &mut out,
+        );
         compare_text("abc", Some("abc"), "/h", &mut out);
         assert!(out.is_empty());
         compare_text("abc", Some("abd"), "/h", &mut out);

@@ -54,6 +54,12 @@ impl Matcher {
         Some(Ok(matcher))
     }
 
+    /// Whether the matcher stands for a class of values that may differ on every run (everything
+    /// but the prefix and substring matchers).
+    pub fn is_class(&self) -> bool {
+        !matches!(self, Matcher::StartsWith(_) | Matcher::Contains(_))
+    }
+
     /// Whether a JSON value (or its absence) satisfies the matcher.
     pub fn matches_json(&self, actual: Option<&Value>) -> bool {
         let Some(value) = actual else {
@@ -127,7 +133,10 @@ mod tests {
 
     #[test]
     fn text_matchers() {
-        assert!(m("<<starts_with:application/json>>").matches_text(Some("application/json; charset=utf-8")));
+        assert!(
+            m("<<starts_with:application/json>>")
+                .matches_text(Some("application/json; charset=utf-8"))
+        );
         assert!(!m("<<starts_with:application/json>>").matches_text(Some("text/plain")));
         assert!(m("<<contains:session=abc>>").matches_text(Some("a=1; session=abc; Path=/")));
         assert!(m("<<regex:^4\\d\\d$>>").matches_json(Some(&json!(404))));

@@ -22,13 +22,23 @@ pub fn check(fixture: &Fixture, transcript: &Transcript) -> Vec<Mismatch> {
         (Spec::Rest(f), Transcript::Rest(t)) => rest::check(f, t),
         (Spec::WebSocket(f), Transcript::WebSocket(t)) => ws::check(f, t),
         (Spec::Sse(f), Transcript::Sse(t)) => sse::check(f, t),
-        _ => vec![Mismatch::new("", "a transcript of the fixture's protocol".into(), serde_json::Value::Null, "protocol mix-up")],
+        _ => vec![Mismatch::new(
+            "",
+            "a transcript of the fixture's protocol".into(),
+            serde_json::Value::Null,
+            "protocol mix-up",
+        )],
     }
 }
 
 /// Checks the named headers, case-insensitively; a header given several times matches when any
 /// of its values does.
-fn check_headers(expected: &harness_fixture::model::StringMap, actual: &Headers, base: &str, out: &mut Vec<Mismatch>) {
+fn check_headers(
+    expected: &harness_fixture::model::StringMap,
+    actual: &Headers,
+    base: &str,
+    out: &mut Vec<Mismatch>,
+) {
     for (name, want) in expected {
         let name = name.to_ascii_lowercase();
         let values = header_values(actual, &name);
@@ -60,13 +70,23 @@ fn check_headers(expected: &harness_fixture::model::StringMap, actual: &Headers,
 }
 
 /// Validates `value` against a JSON Schema, one mismatch per error under `base`.
-fn check_schema(schema: &serde_json::Value, value: &serde_json::Value, base: &str, out: &mut Vec<Mismatch>) {
+fn check_schema(
+    schema: &serde_json::Value,
+    value: &serde_json::Value,
+    base: &str,
+    out: &mut Vec<Mismatch>,
+) {
     match harness_fixture::schema::compile(schema) {
         Err(message) => out.push(Mismatch::new(base, schema.clone(), value.clone(), message)),
         Ok(validator) => {
             for error in validator.iter_errors(value) {
                 let path = format!("{base}{}", error.instance_path().as_str());
-                out.push(Mismatch::new(path, schema.clone(), value.clone(), format!("schema: {error}")));
+                out.push(Mismatch::new(
+                    path,
+                    schema.clone(),
+                    value.clone(),
+                    format!("schema: {error}"),
+                ));
             }
         }
     }

@@ -10,13 +10,15 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use harness_fixture::Fixture;
+use harness_fixture::model::{WsMatch, WsStep};
+use harness_fixture::{Fixture, Spec};
 use insta::TextSnapshotKind;
 use insta::internals::TextSnapshotContents;
 use regex::Regex;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use super::matcher::Matcher;
 use crate::transcript::{Body, Headers, Transcript};
 
 /// What `--snapshots` asks for.
@@ -67,42 +69,63 @@ pub struct SnapshotStore {
 impl SnapshotStore {
     /// Snapshots of `target` under `root` (the `snapshots/` folder).
     pub fn new(root: &Path, target: &str) -> SnapshotStore {
-        SnapshotStore { dir: root.join(target), target: target.to_string() }
+        SnapshotStore {
+            dir: root.join(target),
+            target: target.to_string(),
+        }
     }
 
     /// The `.snap` file of a fixture.
     pub fn path_for(&self, fixture: &Fixture) -> PathBuf {
-        self.dir.join(fixture.protocol().as_str()).join(format!("{}.snap", fixture.name))
+        self.dir
+            .join(fixture.protocol().as_str())
+            .join(format!("{}.snap", fixture.name))
     }
 
     /// Compares (check) or stores (update) the normalized transcript of `fixture`.
-    pub fn apply(&self, fixture: &Fixture, transcript: &Transcript, mode: SnapshotMode) -> std::io::Result<Option<SnapshotOutcome>> {
+    pub fn apply(
+        &self,
+        fixture: &Fixture,
+        transcript: &Transcript,
+        mode: SnapshotMode,
+    ) -> std::io::Result<Option<SnapshotOutcome>> {
         if mode == SnapshotMode::Off {
             return Ok(None);
         }
         let path = self.path_for(fixture);
         let pending = path.with_extension("snap.new");
-        let content = render(&normalize(transcript));
+        let content = render(&normalize(fixture, transcript));
         let stored = read_stored(&path);
         let new_contents = TextSnapshotContents::new(content.clone(), TextSnapshotKind::File);
-        if let Some(old) = &stored {
-            if old.matches_latest(&new_contents) {
-                remove_if_present(&pending)?;
-                return Ok(Some(SnapshotOutcome { status: SnapshotStatus::Matched, path, diff: None }));
-            }
+        if let Some(old) = &stored
+            && old.matches_latest(&new_contents)
+        {
+            remove_if_present(&pending)?;
+            return Ok(Some(SnapshotOutcome {
+                status: SnapshotStatus::Matched,
+                path,
+                diff: None,
+            }));
         }
         let file = self.file_text(fixture, &content);
         match mode {
             SnapshotMode::Update => {
                 write_atomically(&path, &file)?;
                 remove_if_present(&pending)?;
-                Ok(Some(SnapshotOutcome { status: SnapshotStatus::Updated, path, diff: None }))
+                Ok(Some(SnapshotOutcome {
+                    status: SnapshotStatus::Updated,
+                    path,
+                    diff: None,
+                }))
             }
             _ => {
                 write_atomically(&pending, &file)?;
                 let (status, diff) = match &stored {
                     None => (SnapshotStatus::New, None),
-                    Some(old) => (SnapshotStatus::Changed, Some(unified_diff(&old.to_string(), &content))),
+                    Some(old) => (
+                        SnapshotStatus::Changed,
+                        Some(unified_diff(&old.to_string(), &content)),
+                    ),
                 };
                 Ok(Some(SnapshotOutcome { status, path, diff }))
             }
@@ -110,13 +133,16 @@ impl SnapshotStore {
     }
 
     fn file_text(&self, fixture: &Fixture, content: &str) -> String {
-        let input = fixture.file.display().to_string();
+        let input = self.relative(&fixture.file);
         let mut header = String::from("---\n");
         header.push_str(&format!("source: {}\n", yaml_string(&input)));
         if let Some(description) = &fixture.description {
             header.push_str(&format!("description: {}\n", yaml_string(description)));
         }
-        header.push_str(&format!("expression: {}\n", yaml_string(&format!("{} against {}", fixture.name, self.target))));
+        header.push_str(&format!(
+            "expression: {}\n",
+            yaml_string(&format!("{} against {}", fixture.name, self.target))
+        ));
         header.push_str(&format!("input_file: {}\n", yaml_string(&input)));
         header.push_str("---\n");
         header.push_str(content);
@@ -125,9 +151,36 @@ impl SnapshotStore {
     }
 }
 
-/// A JSON string is a valid YAML double-quoted scalar.
+impl SnapshotStore {
+    /// `file` relative to the folder holding the snapshots folder (the repository), when inside it.
+    fn relative(&self, file: &Path) -> String {
+        let base = self
+            .dir
+            .parent()
+            .and_then(Path::parent)
+            .and_then(|p| p.canonicalize().ok());
+        let file_abs = file.canonicalize().unwrap_or_else(|_| file.to_path_buf());
+        match base.as_deref().and_then(|b| file_abs.strip_prefix(b).ok()) {
+            Some(rel) => rel.to_string_lossy().replace('\\', "/"),
+            None => file.display().to_string(),
+        }
+    }
+}
+
+/// A YAML scalar as insta writes it: plain when that is unambiguous, else double-quoted (a JSON
+/// string is a valid YAML double-quoted scalar).
 fn yaml_string(text: &str) -> String {
-    Value::from(text).to_string()
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " _./-".contains(c))
+        && !text.starts_with([' ', '-', '.'])
+        && !text.ends_with(' ');
+    if plain {
+        text.to_string()
+    } else {
+        Value::from(text).to_string()
+    }
 }
 
 fn read_stored(path: &Path) -> Option<TextSnapshotContents> {
@@ -175,47 +228,66 @@ pub fn render(value: &Value) -> String {
 /// Headers that differ on every run.
 const DROPPED_HEADERS: &[&str] = &["date", "sec-websocket-accept", "keep-alive"];
 
-/// The transcript without timings, with volatile values redacted.
-pub fn normalize(transcript: &Transcript) -> Value {
+/// The transcript without timings, with volatile values redacted: by pattern (UUIDs, dates,
+/// addresses, time-like keys) and wherever the fixture expects a class matcher (`<<number>>`...).
+pub fn normalize(fixture: &Fixture, transcript: &Transcript) -> Value {
+    let mut value = normalize_transcript(transcript);
+    redact_by_fixture(fixture, &mut value);
+    value
+}
+
+fn normalize_transcript(transcript: &Transcript) -> Value {
     match transcript {
         Transcript::Rest(t) => {
             let mut out = Map::new();
-            out.insert("request".into(), json!({
-                "method": t.request.method,
-                "target": t.request.target,
-                "headers": headers(&t.request.headers),
-                "body": t.request.body.as_ref().map(body),
-            }));
+            out.insert(
+                "request".into(),
+                json!({
+                    "method": t.request.method,
+                    "target": t.request.target,
+                    "headers": headers(&t.request.headers),
+                    "body": t.request.body.as_ref().map(body),
+                }),
+            );
             if let Some(response) = &t.response {
-                out.insert("response".into(), json!({
-                    "status": response.status,
-                    "headers": headers(&response.headers),
-                    "body": body(&response.body),
-                }));
+                out.insert(
+                    "response".into(),
+                    json!({
+                        "status": response.status,
+                        "headers": headers(&response.headers),
+                        "body": body(&response.body),
+                    }),
+                );
             }
             if let Some(i) = &t.interrupted {
-                out.insert("interrupted".into(), json!({"at": i.at, "reason": redact_text(&i.reason)}));
+                out.insert(
+                    "interrupted".into(),
+                    json!({"at": i.at, "reason": redact_text(&i.reason)}),
+                );
             }
             Value::Object(out)
         }
         Transcript::WebSocket(t) => {
             let mut out = Map::new();
             if let Some(h) = &t.handshake {
-                out.insert("handshake".into(), json!({
-                    "status": h.status,
-                    "subprotocol": h.subprotocol,
-                    "headers": headers(&h.headers),
-                }));
+                out.insert(
+                    "handshake".into(),
+                    json!({
+                        "status": h.status,
+                        "subprotocol": h.subprotocol,
+                        "headers": headers(&h.headers),
+                    }),
+                );
             }
             let steps: Vec<Value> = t
                 .steps
                 .iter()
                 .map(|r| {
                     let mut frame = serde_json::to_value(&r.frame).unwrap_or(Value::Null);
-                    if let Some(text) = frame.get("text").and_then(Value::as_str) {
-                        if let Ok(parsed) = serde_json::from_str::<Value>(text) {
-                            frame = json!({ "json": parsed });
-                        }
+                    if let Some(text) = frame.get("text").and_then(Value::as_str)
+                        && let Ok(parsed) = serde_json::from_str::<Value>(text)
+                    {
+                        frame = json!({ "json": parsed });
                     }
                     redact_value(&mut frame, None);
                     json!({"step": r.step, (match r.direction {
@@ -226,7 +298,10 @@ pub fn normalize(transcript: &Transcript) -> Value {
                 .collect();
             out.insert("steps".into(), Value::Array(steps));
             if let Some(i) = &t.interrupted {
-                out.insert("interrupted".into(), json!({"at": i.at, "reason": redact_text(&i.reason)}));
+                out.insert(
+                    "interrupted".into(),
+                    json!({"at": i.at, "reason": redact_text(&i.reason)}),
+                );
             }
             Value::Object(out)
         }
@@ -254,7 +329,10 @@ pub fn normalize(transcript: &Transcript) -> Value {
                 })
                 .collect();
             let mut out = Map::new();
-            out.insert("request".into(), json!({"target": t.request.target, "headers": headers(&t.request.headers)}));
+            out.insert(
+                "request".into(),
+                json!({"target": t.request.target, "headers": headers(&t.request.headers)}),
+            );
             out.insert("status".into(), json!(t.status));
             out.insert("headers".into(), headers(&t.headers));
             out.insert("events".into(), Value::Array(events));
@@ -263,16 +341,104 @@ pub fn normalize(transcript: &Transcript) -> Value {
             }
             out.insert("end".into(), json!(t.end));
             if let Some(i) = &t.interrupted {
-                out.insert("interrupted".into(), json!({"at": i.at, "reason": redact_text(&i.reason)}));
+                out.insert(
+                    "interrupted".into(),
+                    json!({"at": i.at, "reason": redact_text(&i.reason)}),
+                );
             }
             Value::Object(out)
         }
     }
 }
 
+/// Replaces values the fixture matches by class (`<<number>>`, `<<uuid>>`, `<<any>>`, ...) with
+/// the matcher's token: the fixture says they vary.
+fn redact_by_fixture(fixture: &Fixture, value: &mut Value) {
+    match &fixture.spec {
+        Spec::Rest(rest) => {
+            if let (Some(want), Some(got)) = (
+                &rest.expected.body,
+                value.pointer_mut("/response/body/json"),
+            ) {
+                redact_matched(want, got);
+            }
+            if let Some(got) = value.pointer_mut("/response/headers") {
+                redact_matched(&header_expectations(&rest.expected.headers), got);
+            }
+        }
+        Spec::Sse(sse) => {
+            for (index, want) in sse.expected.events.iter().enumerate() {
+                if let (Some(want), Some(got)) = (
+                    want.json.as_ref().or(want.json_partial.as_ref()),
+                    value.pointer_mut(&format!("/events/{index}/json")),
+                ) {
+                    redact_matched(want, got);
+                }
+            }
+            if let Some(got) = value.pointer_mut("/headers") {
+                redact_matched(&header_expectations(&sse.expected.headers), got);
+            }
+        }
+        Spec::WebSocket(ws) => {
+            let Some(Value::Array(steps)) = value.get_mut("steps") else {
+                return;
+            };
+            for record in steps {
+                let Some(index) = record.get("step").and_then(Value::as_u64) else {
+                    continue;
+                };
+                let Some(WsStep::Expect(expect)) = ws.transcript.get(index as usize) else {
+                    continue;
+                };
+                if let (WsMatch::Json(want) | WsMatch::JsonPartial(want), Some(got)) =
+                    (&expect.matches, record.pointer_mut("/received/json"))
+                {
+                    redact_matched(want, got);
+                }
+            }
+        }
+    }
+}
+
+fn header_expectations(headers: &harness_fixture::model::StringMap) -> Value {
+    headers
+        .iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), Value::from(v.as_str())))
+        .collect::<Map<_, _>>()
+        .into()
+}
+
+fn redact_matched(expected: &Value, actual: &mut Value) {
+    match (expected, actual) {
+        (Value::String(token), actual) => {
+            if let Some(Ok(matcher)) = Matcher::parse(token)
+                && matcher.is_class()
+            {
+                *actual = Value::String(token.clone());
+            }
+        }
+        (Value::Object(want), Value::Object(got)) => {
+            for (key, w) in want {
+                if let Some(g) = got.get_mut(key) {
+                    redact_matched(w, g);
+                }
+            }
+        }
+        (Value::Array(want), Value::Array(got)) => {
+            for (w, g) in want.iter().zip(got.iter_mut()) {
+                redact_matched(w, g);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Headers sorted by name (values in order), volatile ones dropped, values redacted.
 fn headers(list: &Headers) -> Value {
-    let mut sorted: Vec<&(String, String)> = list.iter().filter(|(n, _)| !DROPPED_HEADERS.contains(&n.as_str())).collect();
+    let mut sorted: Vec<&(String, String)> = list
+        .iter()
+        .filter(|(n, _)| !DROPPED_HEADERS.contains(&n.as_str()))
+        .collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     let mut map = Map::new();
     for (name, value) in sorted {
@@ -296,7 +462,9 @@ fn body(body: &Body) -> Value {
 
 fn volatile_key() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"(?i)(^|_)(ts|timestamp|time|now|elapsed|duration)(_|$)").unwrap())
+    RE.get_or_init(|| {
+        Regex::new(r"(?i)(^|_)(ts|timestamp|time|now|elapsed|duration)(_|$)").unwrap()
+    })
 }
 
 fn patterns() -> &'static [(Regex, &'static str)] {
@@ -326,7 +494,9 @@ pub fn redact_text(text: &str) -> String {
 pub fn redact_value(value: &mut Value, key: Option<&str>) {
     match value {
         Value::String(s) => *s = redact_text(s),
-        Value::Number(_) if key.is_some_and(|k| volatile_key().is_match(k)) => *value = "[timestamp]".into(),
+        Value::Number(_) if key.is_some_and(|k| volatile_key().is_match(k)) => {
+            *value = "[timestamp]".into()
+        }
         Value::Array(items) => items.iter_mut().for_each(|v| redact_value(v, key)),
         Value::Object(map) => map.iter_mut().for_each(|(k, v)| redact_value(v, Some(k))),
         _ => {}
@@ -342,18 +512,27 @@ mod tests {
         let mut v = json!({"id": "67e55044-10b1-426f-9247-bb680e5fe0c8", "at": "2026-11-23T21:00:00Z",
                            "ts_us": 1763931600000000u64, "n": 3, "url": "http://127.0.0.1:41234/x"});
         redact_value(&mut v, None);
-        assert_eq!(v, json!({"id": "[uuid]", "at": "[datetime]", "ts_us": "[timestamp]", "n": 3, "url": "http://[addr]/x"}));
+        assert_eq!(
+            v,
+            json!({"id": "[uuid]", "at": "[datetime]", "ts_us": "[timestamp]", "n": 3, "url": "http://[addr]/x"})
+        );
     }
 
     #[test]
     fn headers_are_sorted_and_date_dropped() {
         let list = vec![
             ("x-b".to_string(), "2".to_string()),
-            ("date".to_string(), "Mon, 23 Nov 2026 21:00:00 GMT".to_string()),
+            (
+                "date".to_string(),
+                "Mon, 23 Nov 2026 21:00:00 GMT".to_string(),
+            ),
             ("set-cookie".to_string(), "a=1".to_string()),
             ("set-cookie".to_string(), "b=2".to_string()),
         ];
-        assert_eq!(headers(&list), json!({"set-cookie": ["a=1", "b=2"], "x-b": "2"}));
+        assert_eq!(
+            headers(&list),
+            json!({"set-cookie": ["a=1", "b=2"], "x-b": "2"})
+        );
     }
 
     #[test]
@@ -361,7 +540,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.snap");
         let content = render(&json!({"a": 1, "text": "quote \" and \u{e9}"}));
-        let file = format!("---\nsource: {}\nexpression: {}\n---\n{content}\n", yaml_string("f.json"), yaml_string("a: b"));
+        let file = format!(
+            "---\nsource: {}\nexpression: {}\n---\n{content}\n",
+            yaml_string("f.json"),
+            yaml_string("a: b")
+        );
         write_atomically(&path, &file).unwrap();
         let stored = read_stored(&path).expect("insta reads it");
         assert!(stored.matches_latest(&TextSnapshotContents::new(content, TextSnapshotKind::File)));

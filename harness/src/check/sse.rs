@@ -13,7 +13,12 @@ pub(super) fn check(fixture: &SseFixture, transcript: &SseTranscript) -> Vec<Mis
         return out; // interrupted: the fixture is errored with the reason
     };
     if status != expected.status {
-        out.push(Mismatch::new("/status", expected.status.into(), status.into(), "different status"));
+        out.push(Mismatch::new(
+            "/status",
+            expected.status.into(),
+            status.into(),
+            "different status",
+        ));
     }
     check_headers(&expected.headers, &transcript.headers, "/headers", &mut out);
 
@@ -25,7 +30,12 @@ pub(super) fn check(fixture: &SseFixture, transcript: &SseTranscript) -> Vec<Mis
                     StreamEnd::Closed => "the stream ended before this event",
                     _ => "not received",
                 };
-                out.push(Mismatch::new(path, expected_event(want), Value::Null, message));
+                out.push(Mismatch::new(
+                    path,
+                    expected_event(want),
+                    Value::Null,
+                    message,
+                ));
             }
             break;
         };
@@ -35,27 +45,56 @@ pub(super) fn check(fixture: &SseFixture, transcript: &SseTranscript) -> Vec<Mis
         if let Some(id) = &want.id {
             json::compare_text(id, Some(&got.id), &format!("{path}/id"), &mut out);
         }
-        if let Some(retry) = want.retry {
-            if got.retry != Some(retry) {
-                out.push(Mismatch::new(format!("{path}/retry"), retry.into(), json!(got.retry), "different retry"));
-            }
+        if let Some(retry) = want.retry
+            && got.retry != Some(retry)
+        {
+            out.push(Mismatch::new(
+                format!("{path}/retry"),
+                retry.into(),
+                json!(got.retry),
+                "different retry",
+            ));
         }
         if let Some(data) = &want.data {
             json::compare_text(data, Some(&got.data), &format!("{path}/data"), &mut out);
         }
-        for (key, want_json, mode) in [("json", &want.json, BodyMatch::Exact), ("json_partial", &want.json_partial, BodyMatch::Partial)] {
+        for (key, want_json, mode) in [
+            ("json", &want.json, BodyMatch::Exact),
+            ("json_partial", &want.json_partial, BodyMatch::Partial),
+        ] {
             if let Some(want_json) = want_json {
                 match serde_json::from_str::<Value>(&got.data) {
-                    Ok(got_json) => json::compare(want_json, Some(&got_json), mode, &format!("{path}/{key}"), &mut out),
-                    Err(_) => out.push(Mismatch::new(format!("{path}/{key}"), want_json.clone(), got.data.clone().into(), "data is not JSON")),
+                    Ok(got_json) => json::compare(
+                        want_json,
+                        Some(&got_json),
+                        mode,
+                        &format!("{path}/{key}"),
+                        &mut out,
+                    ),
+                    Err(_) => out.push(Mismatch::new(
+                        format!("{path}/{key}"),
+                        want_json.clone(),
+                        got.data.clone().into(),
+                        "data is not JSON",
+                    )),
                 }
             }
         }
     }
     if expected.end == SseEnd::Closed {
-        for (index, extra) in transcript.events.iter().enumerate().skip(expected.events.len()) {
+        for (index, extra) in transcript
+            .events
+            .iter()
+            .enumerate()
+            .skip(expected.events.len())
+        {
             let actual = json!({"event": extra.event, "id": extra.id, "data": extra.data});
-            out.push(Mismatch::new(format!("/events/{index}"), Value::Null, actual, "unexpected event"));
+            out.push(Mismatch::new(
+                format!("/events/{index}"),
+                Value::Null,
+                actual,
+                "unexpected event",
+            ));
         }
     }
     out

@@ -19,19 +19,42 @@ pub(super) fn check(fixture: &WsFixture, transcript: &WsTranscript) -> Vec<Misma
     };
     let want_status = expect_handshake.map_or(101, |h| h.status);
     if handshake.status != want_status {
-        let path = if expect_handshake.is_some() { "/transcript/0/expect_handshake/status" } else { "/connect" };
-        let actual = json!({"status": handshake.status, "body": handshake.body.as_ref().map(|b| b.view())});
-        out.push(Mismatch::new(path, want_status.into(), actual, "different handshake status"));
+        let path = if expect_handshake.is_some() {
+            "/transcript/0/expect_handshake/status"
+        } else {
+            "/connect"
+        };
+        let actual =
+            json!({"status": handshake.status, "body": handshake.body.as_ref().map(|b| b.view())});
+        out.push(Mismatch::new(
+            path,
+            want_status.into(),
+            actual,
+            "different handshake status",
+        ));
         return out;
     }
     if let Some(h) = expect_handshake {
         if let Some(want) = &h.subprotocol {
-            let got = handshake.subprotocol.clone().map_or(Value::Null, Value::from);
+            let got = handshake
+                .subprotocol
+                .clone()
+                .map_or(Value::Null, Value::from);
             if *want != got {
-                out.push(Mismatch::new("/transcript/0/expect_handshake/subprotocol", want.clone(), got, "different subprotocol"));
+                out.push(Mismatch::new(
+                    "/transcript/0/expect_handshake/subprotocol",
+                    want.clone(),
+                    got,
+                    "different subprotocol",
+                ));
             }
         }
-        check_headers(&h.headers, &handshake.headers, "/transcript/0/expect_handshake/headers", &mut out);
+        check_headers(
+            &h.headers,
+            &handshake.headers,
+            "/transcript/0/expect_handshake/headers",
+            &mut out,
+        );
     }
 
     let mut previous_at = 0;
@@ -43,7 +66,12 @@ pub(super) fn check(fixture: &WsFixture, transcript: &WsTranscript) -> Vec<Misma
         let Some(record) = transcript.steps.iter().find(|r| r.step == index) else {
             if transcript.interrupted.is_none() {
                 let last = transcript.steps.last().map(|r| json!(r.frame));
-                out.push(Mismatch::new(path, Value::Null, last.unwrap_or(Value::Null), "not reached: the connection had ended"));
+                out.push(Mismatch::new(
+                    path,
+                    Value::Null,
+                    last.unwrap_or(Value::Null),
+                    "not reached: the connection had ended",
+                ));
             }
             break;
         };
@@ -54,52 +82,83 @@ pub(super) fn check(fixture: &WsFixture, transcript: &WsTranscript) -> Vec<Misma
     out
 }
 
-fn check_step(step: &WsStep, record: &WsRecord, waited_ms: u64, path: &str, out: &mut Vec<Mismatch>) {
+fn check_step(
+    step: &WsStep,
+    record: &WsRecord,
+    waited_ms: u64,
+    path: &str,
+    out: &mut Vec<Mismatch>,
+) {
     let received = record.direction == Direction::Received;
     match step {
         WsStep::Send(_) | WsStep::Ping(_) | WsStep::Close(_) => {
             if received {
-                out.push(Mismatch::new(path, Value::Null, json!(record.frame), "could not send: the connection had ended"));
+                out.push(Mismatch::new(
+                    path,
+                    Value::Null,
+                    json!(record.frame),
+                    "could not send: the connection had ended",
+                ));
             }
         }
         WsStep::Expect(expect) => {
             check_message(&expect.matches, &record.frame, path, out);
-            if let Some(within) = expect.within_ms {
-                if waited_ms > within {
-                    out.push(Mismatch::new(
-                        format!("{path}/within_ms"),
-                        within.into(),
-                        waited_ms.into(),
-                        format!("arrived after {waited_ms} ms"),
-                    ));
-                }
+            if let Some(within) = expect.within_ms
+                && waited_ms > within
+            {
+                out.push(Mismatch::new(
+                    format!("{path}/within_ms"),
+                    within.into(),
+                    waited_ms.into(),
+                    format!("arrived after {waited_ms} ms"),
+                ));
             }
         }
         WsStep::ExpectPong(payload) => match &record.frame {
             Frame::Pong(got) if got == payload => {}
-            other => out.push(Mismatch::new(path, json!({"pong": payload}), json!(other), "expected a pong")),
+            other => out.push(Mismatch::new(
+                path,
+                json!({"pong": payload}),
+                json!(other),
+                "expected a pong",
+            )),
         },
         WsStep::ExpectClose(expect) => {
             let (code, reason) = match &record.frame {
                 Frame::Close { code, reason } => (*code, Some(reason.as_str())),
                 Frame::Ended => (1006, None),
                 other => {
-                    out.push(Mismatch::new(path, json!({"close": expect.code}), json!(other), "expected the connection to close"));
+                    out.push(Mismatch::new(
+                        path,
+                        json!({"close": expect.code}),
+                        json!(other),
+                        "expected the connection to close",
+                    ));
                     return;
                 }
             };
-            if let Some(want) = expect.code {
-                if want != code {
-                    out.push(Mismatch::new(format!("{path}/code"), want.into(), code.into(), "different close code"));
-                }
+            if let Some(want) = expect.code
+                && want != code
+            {
+                out.push(Mismatch::new(
+                    format!("{path}/code"),
+                    want.into(),
+                    code.into(),
+                    "different close code",
+                ));
             }
             if let Some(want) = &expect.reason {
                 json::compare_text(want, reason, &format!("{path}/reason"), out);
             }
-            if let Some(within) = expect.within_ms {
-                if waited_ms > within {
-                    out.push(Mismatch::new(format!("{path}/within_ms"), within.into(), waited_ms.into(), format!("closed after {waited_ms} ms")));
-                }
+            if let Some(within) = expect.within_ms
+                && waited_ms > within
+            {
+                out.push(Mismatch::new(
+                    format!("{path}/within_ms"),
+                    within.into(),
+                    waited_ms.into(),
+                    format!("closed after {waited_ms} ms"),
+                ));
             }
         }
         WsStep::ExpectHandshake(_) => {}
@@ -111,28 +170,54 @@ fn check_message(want: &WsMatch, frame: &Frame, path: &str, out: &mut Vec<Mismat
         (WsMatch::BinaryBase64(b64), Frame::Binary(bytes)) => {
             let got = BASE64.encode(bytes);
             if *b64 != got {
-                out.push(Mismatch::new(format!("{path}/binary_base64"), b64.as_str().into(), got.into(), "different bytes"));
+                out.push(Mismatch::new(
+                    format!("{path}/binary_base64"),
+                    b64.as_str().into(),
+                    got.into(),
+                    "different bytes",
+                ));
             }
         }
-        (WsMatch::Text(want), Frame::Text(text)) => json::compare_text(want, Some(text), &format!("{path}/text"), out),
-        (WsMatch::Json(_) | WsMatch::JsonPartial(_) | WsMatch::JsonSchema(_), Frame::Text(text)) => {
+        (WsMatch::Text(want), Frame::Text(text)) => {
+            json::compare_text(want, Some(text), &format!("{path}/text"), out)
+        }
+        (
+            WsMatch::Json(_) | WsMatch::JsonPartial(_) | WsMatch::JsonSchema(_),
+            Frame::Text(text),
+        ) => {
             let (key, expected) = json_expectation(want);
             let path = format!("{path}/{key}");
             let Ok(got) = serde_json::from_str::<Value>(text) else {
-                out.push(Mismatch::new(path, expected.clone(), text.as_str().into(), "message is not JSON"));
+                out.push(Mismatch::new(
+                    path,
+                    expected.clone(),
+                    text.as_str().into(),
+                    "message is not JSON",
+                ));
                 return;
             };
             match want {
                 WsMatch::Json(w) => json::compare(w, Some(&got), BodyMatch::Exact, &path, out),
-                WsMatch::JsonPartial(w) => json::compare(w, Some(&got), BodyMatch::Partial, &path, out),
+                WsMatch::JsonPartial(w) => {
+                    json::compare(w, Some(&got), BodyMatch::Partial, &path, out)
+                }
                 WsMatch::JsonSchema(schema) => check_schema(schema, &got, &path, out),
                 _ => {}
             }
         }
         (want, other) => {
             let (key, expected) = json_expectation(want);
-            let wanted = if matches!(want, WsMatch::BinaryBase64(_)) { "a binary message" } else { "a text message" };
-            out.push(Mismatch::new(format!("{path}/{key}"), expected.clone(), json!(other), format!("expected {wanted}")));
+            let wanted = if matches!(want, WsMatch::BinaryBase64(_)) {
+                "a binary message"
+            } else {
+                "a text message"
+            };
+            out.push(Mismatch::new(
+                format!("{path}/{key}"),
+                expected.clone(),
+                json!(other),
+                format!("expected {wanted}"),
+            ));
         }
     }
 }

@@ -24,25 +24,45 @@ pub(super) fn fixtures(command: &FixturesCommand) -> Result<i32, HarnessError> {
                                    "description": f.description, "tags": f.tags, "skip": f.skip})
                         })
                         .collect();
-                    let _ = writeln!(stdout, "{}", serde_json::to_string_pretty(&list).unwrap_or_default());
+                    let _ = writeln!(
+                        stdout,
+                        "{}",
+                        serde_json::to_string_pretty(&list).unwrap_or_default()
+                    );
                 }
                 Format::Human => {
                     for f in plan.selected() {
-                        let _ = writeln!(stdout, "{:<9} {:<48} {}", f.protocol().as_str(), f.name, f.file.display());
+                        let _ = writeln!(
+                            stdout,
+                            "{:<9} {:<48} {}",
+                            f.protocol().as_str(),
+                            f.name,
+                            f.file.display()
+                        );
                     }
                 }
             }
             Ok(exit::OK)
         }
         FixturesCommand::Validate { paths } => {
-            let paths = if paths.is_empty() { vec![default_fixtures_dir()] } else { paths.clone() };
+            let paths = if paths.is_empty() {
+                vec![default_fixtures_dir()]
+            } else {
+                paths.clone()
+            };
             let corpus = load_paths(&paths)?;
             let mut counts = BTreeMap::new();
             for f in &corpus.fixtures {
                 *counts.entry(f.protocol().as_str()).or_insert(0) += 1;
             }
-            let by_protocol: Vec<String> = counts.iter().map(|(p, n)| format!("{p}: {n}")).collect();
-            let _ = writeln!(stdout, "{} fixtures valid ({})", corpus.fixtures.len(), by_protocol.join(", "));
+            let by_protocol: Vec<String> =
+                counts.iter().map(|(p, n)| format!("{p}: {n}")).collect();
+            let _ = writeln!(
+                stdout,
+                "{} fixtures valid ({})",
+                corpus.fixtures.len(),
+                by_protocol.join(", ")
+            );
             Ok(exit::OK)
         }
     }

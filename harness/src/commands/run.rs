@@ -27,7 +27,10 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
     let info = target.info(cli.target_name.as_deref());
     let driver = Driver::new(target.base_url(), args.timeout)
         .map_err(|e| HarnessError::Usage(format!("cannot build the HTTP client: {e}")))?;
-    let snapshots_dir = args.snapshots_dir.clone().unwrap_or_else(|| plan.default_snapshots_dir());
+    let snapshots_dir = args
+        .snapshots_dir
+        .clone()
+        .unwrap_or_else(|| plan.default_snapshots_dir());
     let store = SnapshotStore::new(&snapshots_dir, &info.name);
 
     let selected: Vec<&Fixture> = plan.selected().collect();
@@ -61,14 +64,27 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
             let _ = write_summary(&mut stdout, style, &report);
         }
         Format::Json => {
-            let _ = writeln!(stdout, "{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            let _ = writeln!(
+                stdout,
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
         }
     }
-    Ok(if report.passed() { exit::OK } else { exit::FAILED })
+    Ok(if report.passed() {
+        exit::OK
+    } else {
+        exit::FAILED
+    })
 }
 
 /// Replays, checks and snapshots one fixture.
-async fn replay_one(driver: &Driver, store: &SnapshotStore, fixture: &Fixture, mode: SnapshotMode) -> FixtureResult {
+async fn replay_one(
+    driver: &Driver,
+    store: &SnapshotStore,
+    fixture: &Fixture,
+    mode: SnapshotMode,
+) -> FixtureResult {
     let mut result = FixtureResult {
         name: fixture.name.clone(),
         protocol: fixture.protocol(),
@@ -80,7 +96,10 @@ async fn replay_one(driver: &Driver, store: &SnapshotStore, fixture: &Fixture, m
         duration_ms: 0.0,
     };
     if let Some(reason) = &fixture.skip {
-        result.error = Some(Interrupted { at: String::new(), reason: format!("skipped: {reason}") });
+        result.error = Some(Interrupted {
+            at: String::new(),
+            reason: format!("skipped: {reason}"),
+        });
         return result;
     }
     let started = Instant::now();
@@ -92,13 +111,20 @@ async fn replay_one(driver: &Driver, store: &SnapshotStore, fixture: &Fixture, m
         result.error = Some(interrupted.clone());
         return result;
     }
-    result.outcome = if result.diff.is_empty() { Outcome::Passed } else { Outcome::Failed };
+    result.outcome = if result.diff.is_empty() {
+        Outcome::Passed
+    } else {
+        Outcome::Failed
+    };
     match store.apply(fixture, &transcript, mode) {
         Ok(snapshot) => result.snapshot = snapshot,
         Err(e) => {
             result.outcome = Outcome::Errored;
             let path = store.path_for(fixture);
-            result.error = Some(Interrupted { at: "/snapshot".into(), reason: format!("cannot write {}: {e}", path.display()) });
+            result.error = Some(Interrupted {
+                at: "/snapshot".into(),
+                reason: format!("cannot write {}: {e}", path.display()),
+            });
         }
     }
     result

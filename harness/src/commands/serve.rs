@@ -12,16 +12,26 @@ use crate::plan::default_fixtures_dir;
 
 pub(super) async fn serve(cli: &Cli, args: &ServeArgs) -> Result<i32, HarnessError> {
     if cli.url.is_some() {
-        return Err(HarnessError::Usage("serve runs the reference server; it takes no --url".into()));
+        return Err(HarnessError::Usage(
+            "serve runs the reference server; it takes no --url".into(),
+        ));
     }
     let dir = args.fixtures.clone().unwrap_or_else(default_fixtures_dir);
     let corpus = load_dir(&dir)?;
     let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
-    let server = Server::start(&corpus.fixtures, addr)
-        .await
-        .map_err(|e| HarnessError::Unreachable { address: addr.to_string(), reason: e.to_string() })?;
+    let server =
+        Server::start(&corpus.fixtures, addr)
+            .await
+            .map_err(|e| HarnessError::Unreachable {
+                address: addr.to_string(),
+                reason: e.to_string(),
+            })?;
     let _ = writeln!(std::io::stdout(), "http://{}", server.addr());
-    tracing::info!(fixtures = corpus.fixtures.len(), "serving {} until interrupted", dir.display());
+    tracing::info!(
+        fixtures = corpus.fixtures.len(),
+        "serving {} until interrupted",
+        dir.display()
+    );
     crate::shutdown_signal().await;
     server.shutdown().await;
     Ok(exit::OK)

@@ -31,7 +31,11 @@ impl Driver {
             .connect_timeout(timeout)
             .pool_idle_timeout(Duration::from_secs(5))
             .build()?;
-        Ok(Driver { base, client, timeout })
+        Ok(Driver {
+            base,
+            client,
+            timeout,
+        })
     }
 
     /// Replays one fixture.

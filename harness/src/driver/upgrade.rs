@@ -35,7 +35,11 @@ pub(super) async fn upgrade(
         .unwrap_or_else(|_| Err(format!("no upgrade reply within {timeout:?}")))
 }
 
-async fn upgrade_inner(url: &Url, headers: &Headers, subprotocols: &[String]) -> Result<Upgrade, String> {
+async fn upgrade_inner(
+    url: &Url,
+    headers: &Headers,
+    subprotocols: &[String],
+) -> Result<Upgrade, String> {
     let host = url.host_str().ok_or("URL has no host")?;
     let port = url.port_or_known_default().ok_or("URL has no port")?;
     let mut stream = TcpStream::connect((host, port))
@@ -58,7 +62,10 @@ async fn upgrade_inner(url: &Url, headers: &Headers, subprotocols: &[String]) ->
          Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n"
     );
     if !subprotocols.is_empty() {
-        request.push_str(&format!("Sec-WebSocket-Protocol: {}\r\n", subprotocols.join(", ")));
+        request.push_str(&format!(
+            "Sec-WebSocket-Protocol: {}\r\n",
+            subprotocols.join(", ")
+        ));
     }
     for (name, value) in headers {
         if name.contains(['\r', '\n', ':']) || value.contains(['\r', '\n']) {
@@ -67,12 +74,18 @@ async fn upgrade_inner(url: &Url, headers: &Headers, subprotocols: &[String]) ->
         request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).await.map_err(|e| format!("cannot send the upgrade request: {e}"))?;
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| format!("cannot send the upgrade request: {e}"))?;
 
     let mut buffer = Vec::with_capacity(1024);
     let (status, reply_headers, head_len) = loop {
         let mut chunk = [0u8; 4096];
-        let n = stream.read(&mut chunk).await.map_err(|e| format!("reading the upgrade reply: {e}"))?;
+        let n = stream
+            .read(&mut chunk)
+            .await
+            .map_err(|e| format!("reading the upgrade reply: {e}"))?;
         if n == 0 {
             return Err("connection closed before the upgrade reply".into());
         }
@@ -84,7 +97,12 @@ async fn upgrade_inner(url: &Url, headers: &Headers, subprotocols: &[String]) ->
                 let headers: Headers = response
                     .headers
                     .iter()
-                    .map(|h| (h.name.to_ascii_lowercase(), String::from_utf8_lossy(h.value).into_owned()))
+                    .map(|h| {
+                        (
+                            h.name.to_ascii_lowercase(),
+                            String::from_utf8_lossy(h.value).into_owned(),
+                        )
+                    })
                     .collect();
                 break (response.code.unwrap_or(0), headers, len);
             }
@@ -94,12 +112,25 @@ async fn upgrade_inner(url: &Url, headers: &Headers, subprotocols: &[String]) ->
         }
     };
     let rest = buffer.split_off(head_len);
-    let value = |name: &str| reply_headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let value = |name: &str| {
+        reply_headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
 
     if status != 101 {
         let body = read_refusal_body(&mut stream, rest, value("content-length")).await;
-        let handshake = Handshake { status, subprotocol: None, headers: reply_headers, body: Some(body) };
-        return Ok(Upgrade { handshake, socket: None });
+        let handshake = Handshake {
+            status,
+            subprotocol: None,
+            headers: reply_headers,
+            body: Some(body),
+        };
+        return Ok(Upgrade {
+            handshake,
+            socket: None,
+        });
     }
     let accept = value("sec-websocket-accept").unwrap_or_default();
     if accept != derive_accept_key(key.as_bytes()) {
@@ -107,12 +138,26 @@ async fn upgrade_inner(url: &Url, headers: &Headers, subprotocols: &[String]) ->
     }
     let subprotocol = value("sec-websocket-protocol");
     let socket = WebSocketStream::from_partially_read(stream, rest, Role::Client, None).await;
-    Ok(Upgrade { handshake: Handshake { status, subprotocol, headers: reply_headers, body: None }, socket: Some(socket) })
+    Ok(Upgrade {
+        handshake: Handshake {
+            status,
+            subprotocol,
+            headers: reply_headers,
+            body: None,
+        },
+        socket: Some(socket),
+    })
 }
 
 /// Reads the body of a refused upgrade: by Content-Length, else until EOF or a short pause.
-async fn read_refusal_body(stream: &mut TcpStream, mut body: Vec<u8>, length: Option<String>) -> Body {
-    let wanted = length.and_then(|l| l.trim().parse::<usize>().ok()).map(|l| l.min(MAX_REFUSAL_BODY));
+async fn read_refusal_body(
+    stream: &mut TcpStream,
+    mut body: Vec<u8>,
+    length: Option<String>,
+) -> Body {
+    let wanted = length
+        .and_then(|l| l.trim().parse::<usize>().ok())
+        .map(|l| l.min(MAX_REFUSAL_BODY));
     let read = async {
         let mut chunk = [0u8; 4096];
         while wanted.is_none_or(|w| body.len() < w) && body.len() < MAX_REFUSAL_BODY {
@@ -122,7 +167,11 @@ async fn read_refusal_body(stream: &mut TcpStream, mut body: Vec<u8>, length: Op
             }
         }
     };
-    let pause = if wanted.is_some() { Duration::from_secs(2) } else { Duration::from_millis(300) };
+    let pause = if wanted.is_some() {
+        Duration::from_secs(2)
+    } else {
+        Duration::from_millis(300)
+    };
     let _ = tokio::time::timeout(pause, read).await;
     if let Some(w) = wanted {
         body.truncate(w);

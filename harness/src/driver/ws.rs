@@ -20,14 +20,22 @@ type Socket = WebSocketStream<TcpStream>;
 
 pub(super) async fn replay(driver: &Driver, fixture: &WsFixture) -> WsTranscript {
     let connect = &fixture.connect;
-    let mut transcript = WsTranscript { handshake: None, steps: Vec::new(), interrupted: None };
+    let mut transcript = WsTranscript {
+        handshake: None,
+        steps: Vec::new(),
+        interrupted: None,
+    };
     let mut url = match driver.url(&connect.path, &connect.query.pairs()) {
         Ok(url) => url,
         Err(e) => return interrupt(transcript, "/connect", format!("bad URL: {e}")),
     };
     let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
     let _ = url.set_scheme(scheme);
-    let headers: Headers = connect.headers.iter().map(|(n, v)| (n.to_ascii_lowercase(), v.clone())).collect();
+    let headers: Headers = connect
+        .headers
+        .iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
+        .collect();
 
     let upgraded = match upgrade(&url, &headers, &connect.subprotocols, driver.timeout).await {
         Ok(upgraded) => upgraded,
@@ -52,7 +60,13 @@ pub(super) async fn replay(driver: &Driver, fixture: &WsFixture) -> WsTranscript
                 Ok(message) => send(&mut socket, message).await,
                 Err(reason) => Err(reason),
             },
-            WsStep::Ping(payload) => send(&mut socket, Message::Ping(payload.clone().into_bytes().into())).await,
+            WsStep::Ping(payload) => {
+                send(
+                    &mut socket,
+                    Message::Ping(payload.clone().into_bytes().into()),
+                )
+                .await
+            }
             WsStep::Close(close) => {
                 let frame = CloseFrame {
                     code: CloseCode::from(close.code.unwrap_or(1000)),
@@ -61,27 +75,40 @@ pub(super) async fn replay(driver: &Driver, fixture: &WsFixture) -> WsTranscript
                 send(&mut socket, Message::Close(Some(frame))).await
             }
             WsStep::Expect(expect) => {
-                let wait = expect.within_ms.map_or(driver.timeout, |ms| driver.timeout.max(Duration::from_millis(ms)));
+                let wait = expect.within_ms.map_or(driver.timeout, |ms| {
+                    driver.timeout.max(Duration::from_millis(ms))
+                });
                 receive(&mut socket, wait, false).await
             }
             WsStep::ExpectPong(_) => receive(&mut socket, driver.timeout, true).await,
             WsStep::ExpectClose(expect) => {
-                let wait = expect.within_ms.map_or(driver.timeout, |ms| driver.timeout.max(Duration::from_millis(ms)));
+                let wait = expect.within_ms.map_or(driver.timeout, |ms| {
+                    driver.timeout.max(Duration::from_millis(ms))
+                });
                 receive(&mut socket, wait, false).await
             }
             WsStep::ExpectHandshake(_) => unreachable!("skipped above"),
         };
         match outcome {
             Ok((direction, frame)) => {
-                ended |= matches!(frame, Frame::Ended) || (direction == Direction::Received && matches!(frame, Frame::Close { .. }));
-                transcript.steps.push(WsRecord { step: index, direction, frame, at_us: micros(opened) });
+                ended |= matches!(frame, Frame::Ended)
+                    || (direction == Direction::Received && matches!(frame, Frame::Close { .. }));
+                transcript.steps.push(WsRecord {
+                    step: index,
+                    direction,
+                    frame,
+                    at_us: micros(opened),
+                });
             }
             Err(reason) => return interrupt(transcript, &format!("/transcript/{index}"), reason),
         }
     }
     if ended {
         // Let the library answer the server's close and see the connection end.
-        let _ = tokio::time::timeout(Duration::from_millis(500), async { while socket.next().await.is_some() {} }).await;
+        let _ = tokio::time::timeout(Duration::from_millis(500), async {
+            while socket.next().await.is_some() {}
+        })
+        .await;
     } else {
         let _ = tokio::time::timeout(Duration::from_millis(500), socket.close(None)).await;
     }
@@ -89,7 +116,10 @@ pub(super) async fn replay(driver: &Driver, fixture: &WsFixture) -> WsTranscript
 }
 
 fn interrupt(mut transcript: WsTranscript, at: &str, reason: String) -> WsTranscript {
-    transcript.interrupted = Some(Interrupted { at: at.to_string(), reason });
+    transcript.interrupted = Some(Interrupted {
+        at: at.to_string(),
+        reason,
+    });
     transcript
 }
 
@@ -97,9 +127,12 @@ fn encode(message: &WsMessage) -> Result<Message, String> {
     Ok(match message {
         WsMessage::Text(text) => Message::Text(text.clone().into()),
         WsMessage::Json(value) => Message::Text(value.to_string().into()),
-        WsMessage::BinaryBase64(b64) => {
-            Message::Binary(BASE64.decode(b64).map_err(|e| format!("binary_base64 is not base64: {e}"))?.into())
-        }
+        WsMessage::BinaryBase64(b64) => Message::Binary(
+            BASE64
+                .decode(b64)
+                .map_err(|e| format!("binary_base64 is not base64: {e}"))?
+                .into(),
+        ),
     })
 }
 
@@ -108,14 +141,20 @@ async fn send(socket: &mut Socket, message: Message) -> Result<(Direction, Frame
     match socket.send(message).await {
         Ok(()) => Ok((Direction::Sent, frame)),
         // The server went away before this step: what it did is recorded as the connection's end.
-        Err(WsError::ConnectionClosed | WsError::AlreadyClosed | WsError::Io(_)) => Ok((Direction::Received, Frame::Ended)),
+        Err(WsError::ConnectionClosed | WsError::AlreadyClosed | WsError::Io(_)) => {
+            Ok((Direction::Received, Frame::Ended))
+        }
         Err(e) => Err(format!("cannot send: {e}")),
     }
 }
 
 /// Waits for the next frame that matters: data, close or the end; with `pong`, pongs too.
 /// Pings are answered by the library and skipped.
-async fn receive(socket: &mut Socket, wait: Duration, pong: bool) -> Result<(Direction, Frame), String> {
+async fn receive(
+    socket: &mut Socket,
+    wait: Duration,
+    pong: bool,
+) -> Result<(Direction, Frame), String> {
     let deadline = tokio::time::Instant::now() + wait;
     loop {
         let next = tokio::time::timeout_at(deadline, socket.next())
@@ -125,7 +164,11 @@ async fn receive(socket: &mut Socket, wait: Duration, pong: bool) -> Result<(Dir
             None => Frame::Ended,
             Some(Ok(message)) => frame_of(&message),
             Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => Frame::Ended,
-            Some(Err(WsError::Protocol(e))) if e.to_string().contains("without closing handshake") => Frame::Ended,
+            Some(Err(WsError::Protocol(e)))
+                if e.to_string().contains("without closing handshake") =>
+            {
+                Frame::Ended
+            }
             Some(Err(WsError::Io(_))) => Frame::Ended,
             Some(Err(e)) => return Err(format!("garbage from the server: {e}")),
         };
@@ -143,8 +186,14 @@ fn frame_of(message: &Message) -> Frame {
         Message::Binary(bytes) => Frame::Binary(bytes.to_vec()),
         Message::Ping(bytes) => Frame::Ping(String::from_utf8_lossy(bytes).into_owned()),
         Message::Pong(bytes) => Frame::Pong(String::from_utf8_lossy(bytes).into_owned()),
-        Message::Close(Some(frame)) => Frame::Close { code: u16::from(frame.code), reason: frame.reason.to_string() },
-        Message::Close(None) => Frame::Close { code: 1005, reason: String::new() },
+        Message::Close(Some(frame)) => Frame::Close {
+            code: u16::from(frame.code),
+            reason: frame.reason.to_string(),
+        },
+        Message::Close(None) => Frame::Close {
+            code: 1005,
+            reason: String::new(),
+        },
         Message::Frame(_) => Frame::Ended,
     }
 }

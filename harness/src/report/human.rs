@@ -15,7 +15,9 @@ impl Style {
     /// Colors when `out` is a terminal and `NO_COLOR` is unset or empty.
     pub fn detect(is_terminal: bool) -> Style {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Style { color: is_terminal && !no_color }
+        Style {
+            color: is_terminal && !no_color,
+        }
     }
 
     /// No colors.
@@ -24,7 +26,11 @@ impl Style {
     }
 
     fn paint(&self, code: &str, text: &str) -> String {
-        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
     }
 }
 
@@ -50,7 +56,12 @@ pub fn write_fixture(out: &mut dyn Write, style: Style, result: &FixtureResult) 
         result.duration_ms
     )?;
     if let Some(error) = &result.error {
-        writeln!(out, "      {}: {}", if error.at.is_empty() { "/" } else { &error.at }, error.reason)?;
+        writeln!(
+            out,
+            "      {}: {}",
+            if error.at.is_empty() { "/" } else { &error.at },
+            error.reason
+        )?;
     }
     if result.outcome != Outcome::Passed {
         for mismatch in &result.diff {
@@ -78,7 +89,11 @@ pub fn write_fixture(out: &mut dyn Write, style: Style, result: &FixtureResult) 
 /// Writes the closing summary line.
 pub fn write_summary(out: &mut dyn Write, style: Style, report: &RunReport) -> io::Result<()> {
     let s = &report.summary;
-    let verdict = if report.passed() { style.paint("32;1", "ok") } else { style.paint("31;1", "FAILED") };
+    let verdict = if report.passed() {
+        style.paint("32;1", "ok")
+    } else {
+        style.paint("31;1", "FAILED")
+    };
     let mut snapshots = String::new();
     if s.snapshots_changed + s.snapshots_new > 0 {
         snapshots = format!(

@@ -82,7 +82,10 @@ pub struct RunReport {
 impl RunReport {
     /// Builds the report and its summary.
     pub fn new(target: TargetInfo, fixtures: Vec<FixtureResult>, duration_ms: f64) -> RunReport {
-        let mut summary = Summary { duration_ms, ..Summary::default() };
+        let mut summary = Summary {
+            duration_ms,
+            ..Summary::default()
+        };
         for f in &fixtures {
             match f.outcome {
                 Outcome::Passed => summary.passed += 1,
@@ -96,7 +99,11 @@ impl RunReport {
                 _ => {}
             }
         }
-        RunReport { target, summary, fixtures }
+        RunReport {
+            target,
+            summary,
+            fixtures,
+        }
     }
 
     /// Whether the run passed: nothing failed or errored, no snapshot changed.
