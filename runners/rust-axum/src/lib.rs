@@ -1,1 +1,35 @@
-pub fn x() {}
+//! The reference server of benchmark-harness.
+//!
+//! An axum app that serves every fixture's `handler` generically, as described in
+//! `fixtures/README.md` (the handler vocabulary): REST handlers with typed parameters, bodies,
+//! the canonical error replies and the echo document; WebSocket handlers (echo, validate,
+//! silent, greeting, subprotocols, auth, close, drop); SSE handlers (listed events, counter,
+//! interval, resume, close or hold). It is the oracle other runners are compared against, and
+//! the performance baseline: all JSON Schemas are compiled and all static replies rendered once,
+//! when the app is built.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let corpus = harness_fixture::load_dir(std::path::Path::new("fixtures"))?;
+//! let server = reference_server::Server::start(&corpus.fixtures, "127.0.0.1:0".parse()?).await?;
+//! println!("listening on {}", server.addr());
+//! server.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+#![warn(missing_docs)]
+
+mod app;
+mod error;
+mod params;
+mod problem;
+mod rest;
+mod server;
+mod shutdown;
+mod sse;
+mod ws;
+
+pub use app::{READY_PATH, app};
+pub use error::{BuildError, ServeError};
+pub use rest::DEFAULT_MAX_BODY_BYTES;
+pub use server::{SHUTDOWN_TIMEOUT, Server};

@@ -1,0 +1,214 @@
+//! Building the router: every fixture's handler, each (method, route) once.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::rejection::RawPathParamsRejection;
+use axum::extract::{RawPathParams, Request};
+use axum::routing::{MethodFilter, MethodRouter, get};
+use harness_fixture::Fixture;
+use harness_fixture::model::Spec;
+use harness_fixture::route::Route;
+
+use crate::error::BuildError;
+use crate::rest::RestEndpoint;
+use crate::shutdown::Shutdown;
+use crate::sse::SseEndpoint;
+use crate::ws::WsEndpoint;
+
+/// The readiness probe's path.
+pub const READY_PATH: &str = "/__ready";
+
+/// Builds the app serving every fixture that has a handler, plus `GET /__ready` (200 `ready`).
+///
+/// Handlers with the same method and route (WebSocket and SSE handlers: the same route) are
+/// registered once, the first in `fixtures` order. Two handlers that would claim the same method
+/// on the same path with different route patterns, or routes the router cannot tell apart, are a
+/// [`BuildError::Conflict`].
+pub fn app(fixtures: &[Fixture]) -> Result<Router, BuildError> {
+    build(fixtures, Shutdown::never())
+}
+
+enum Endpoint {
+    Rest(Arc<RestEndpoint>),
+    Ws(Arc<WsEndpoint>),
+    Sse(Arc<SseEndpoint>),
+}
+
+struct Claim<'a> {
+    method: &'static str,
+    filter: MethodFilter,
+    pattern: &'a str,
+    file: &'a Path,
+    endpoint: Endpoint,
+}
+
+fn method_filter(file: &Path, method: &str) -> Result<(&'static str, MethodFilter), BuildError> {
+    Ok(match method.to_ascii_uppercase().as_str() {
+        "GET" => ("GET", MethodFilter::GET),
+        "POST" => ("POST", MethodFilter::POST),
+        "PUT" => ("PUT", MethodFilter::PUT),
+        "PATCH" => ("PATCH", MethodFilter::PATCH),
+        "DELETE" => ("DELETE", MethodFilter::DELETE),
+        "HEAD" => ("HEAD", MethodFilter::HEAD),
+        "OPTIONS" => ("OPTIONS", MethodFilter::OPTIONS),
+        "TRACE" => ("TRACE", MethodFilter::TRACE),
+        other => {
+            return Err(BuildError::handler(
+                file,
+                "/handler/method",
+                format!("unsupported method {other:?}"),
+            ));
+        }
+    })
+}
+
+/// Parses a route and renders it for axum, refusing what axum would panic on.
+fn axum_path(file: &Path, pattern: &str) -> Result<(Route, String), BuildError> {
+    let route =
+        Route::parse(pattern).map_err(|e| BuildError::handler(file, "/handler/route", e))?;
+    let path = route.to_string();
+    if path
+        .split('/')
+        .any(|s| s.starts_with(':') || s.starts_with('*'))
+    {
+        return Err(BuildError::handler(
+            file,
+            "/handler/route",
+            format!("route {pattern:?}: a segment may not start with ':' or '*'"),
+        ));
+    }
+    Ok((route, path))
+}
+
+pub(crate) fn build(fixtures: &[Fixture], shutdown: Shutdown) -> Result<Router, BuildError> {
+    // axum path -> the claims on it, one per method.
+    let mut paths: BTreeMap<String, Vec<Claim<'_>>> = BTreeMap::new();
+    for fixture in fixtures {
+        let file = fixture.file.as_path();
+        let (pattern, method, filter) = match &fixture.spec {
+            Spec::Rest(rest) => match &rest.handler {
+                Some(h) => {
+                    let (method, filter) = method_filter(file, &h.method)?;
+                    (h.route.as_str(), method, filter)
+                }
+                None => continue,
+            },
+            Spec::WebSocket(ws) => match &ws.handler {
+                Some(h) => (h.route.as_str(), "GET", MethodFilter::GET),
+                None => continue,
+            },
+            Spec::Sse(sse) => match &sse.handler {
+                Some(h) => (h.route.as_str(), "GET", MethodFilter::GET),
+                None => continue,
+            },
+        };
+        let (route, path) = axum_path(file, pattern)?;
+        let claims = paths.entry(path.clone()).or_default();
+        if let Some(first) = claims.iter().find(|c| c.method == method) {
+            let same_kind = matches!(
+                (&first.endpoint, &fixture.spec),
+                (Endpoint::Rest(_), Spec::Rest(_))
+                    | (Endpoint::Ws(_), Spec::WebSocket(_))
+                    | (Endpoint::Sse(_), Spec::Sse(_))
+            );
+            if same_kind && first.pattern == pattern {
+                continue; // The same handler, registered once.
+            }
+            return Err(BuildError::Conflict {
+                file: file.to_path_buf(),
+                route: pattern.to_owned(),
+                other_file: first.file.to_path_buf(),
+                other_route: first.pattern.to_owned(),
+                message: format!("both handle {method} {path}"),
+            });
+        }
+        let endpoint = match &fixture.spec {
+            Spec::Rest(rest) => match &rest.handler {
+                Some(h) => Endpoint::Rest(Arc::new(RestEndpoint::new(file, h, &route)?)),
+                None => continue,
+            },
+            Spec::WebSocket(ws) => match &ws.handler {
+                Some(h) => Endpoint::Ws(Arc::new(WsEndpoint::new(file, h, shutdown.clone())?)),
+                None => continue,
+            },
+            Spec::Sse(sse) => match &sse.handler {
+                Some(h) => Endpoint::Sse(Arc::new(SseEndpoint::new(file, h, shutdown.clone())?)),
+                None => continue,
+            },
+        };
+        claims.push(Claim {
+            method,
+            filter,
+            pattern,
+            file,
+            endpoint,
+        });
+    }
+
+    check_conflicts(&paths)?;
+
+    let mut router = Router::new().route(READY_PATH, get(|| async { "ready" }));
+    for (path, claims) in paths {
+        let mut methods = MethodRouter::new();
+        for claim in claims {
+            methods = match claim.endpoint {
+                Endpoint::Rest(endpoint) => methods.on(
+                    claim.filter,
+                    move |captures: Result<RawPathParams, RawPathParamsRejection>,
+                          request: Request| {
+                        endpoint.clone().handle(captures, request)
+                    },
+                ),
+                Endpoint::Ws(endpoint) => methods.on(claim.filter, move |request: Request| {
+                    endpoint.clone().handle(request)
+                }),
+                Endpoint::Sse(endpoint) => methods.on(claim.filter, move |request: Request| {
+                    endpoint.clone().handle(request)
+                }),
+            };
+        }
+        router = router.route(&path, methods);
+    }
+    Ok(router)
+}
+
+/// Inserts every path into the router axum uses, so that a conflict is an error, not a panic.
+fn check_conflicts(paths: &BTreeMap<String, Vec<Claim<'_>>>) -> Result<(), BuildError> {
+    let mut trial: matchit::Router<(PathBuf, String)> = matchit::Router::new();
+    let ready = (PathBuf::from("(built-in)"), READY_PATH.to_owned());
+    trial
+        .insert(READY_PATH, ready)
+        .map_err(|e| BuildError::handler("(built-in)", "", e.to_string()))?;
+    let mut owners: BTreeMap<String, (PathBuf, String)> = BTreeMap::new();
+    owners.insert(
+        READY_PATH.to_owned(),
+        (PathBuf::from("(built-in)"), READY_PATH.to_owned()),
+    );
+    for (path, claims) in paths {
+        let Some(first) = claims.first() else {
+            continue;
+        };
+        let owner = (first.file.to_path_buf(), first.pattern.to_owned());
+        if let Err(error) = trial.insert(path.as_str(), owner.clone()) {
+            let (other_file, other_route) = match &error {
+                matchit::InsertError::Conflict { with } => owners
+                    .get(with)
+                    .cloned()
+                    .unwrap_or_else(|| (PathBuf::from("(unknown)"), with.clone())),
+                _ => (PathBuf::from("(none)"), String::new()),
+            };
+            return Err(BuildError::Conflict {
+                file: owner.0,
+                route: owner.1,
+                other_file,
+                other_route,
+                message: error.to_string(),
+            });
+        }
+        owners.insert(path.clone(), owner);
+    }
+    Ok(())
+}
