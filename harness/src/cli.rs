@@ -28,7 +28,15 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "URL")]
     pub url: Option<String>,
 
-    /// Name of the target in snapshots and reports (default: rust-axum, or url-HOST-PORT).
+    /// Boot the app in runners/NAME/ (set it up first if needed), run, stop it.
+    #[arg(long, global = true, value_name = "NAME", conflicts_with = "url")]
+    pub runner: Option<String>,
+
+    /// Where runners live (default: ./runners, else the repository's runners/).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub runners_dir: Option<PathBuf>,
+
+    /// Name of the target in snapshots and reports (default: rust-axum, the runner's name, or url-HOST-PORT).
     #[arg(long, global = true, value_name = "NAME")]
     pub target_name: Option<String>,
 
@@ -45,8 +53,76 @@ pub enum Command {
     /// List or validate fixtures.
     #[command(subcommand)]
     Fixtures(FixturesCommand),
+    /// Conformance of every runner on every fixture of the protocols it declares: the parity table.
+    Matrix(MatrixArgs),
+    /// List runners or install their dependencies.
+    #[command(subcommand)]
+    Runners(RunnersCommand),
     /// Run the reference server standalone until interrupted.
     Serve(ServeArgs),
+}
+
+/// `matrix`.
+#[derive(Debug, Args)]
+pub struct MatrixArgs {
+    /// Runners to include, comma-separated (default: every runner).
+    #[arg(long, value_delimiter = ',', value_name = "A,B,...")]
+    pub runners: Vec<String>,
+
+    /// Which fixtures.
+    #[command(flatten)]
+    pub selection: FixtureSelection,
+
+    /// Bound on each step of a replay.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Duration,
+
+    /// Snapshots per runner under snapshots/<runner>/: check, update or off.
+    #[arg(long, value_enum, default_value_t = SnapshotMode::Check)]
+    pub snapshots: SnapshotMode,
+
+    /// Snapshots folder (default: snapshots/ beside the fixtures directory).
+    #[arg(long, value_name = "DIR")]
+    pub snapshots_dir: Option<PathBuf>,
+
+    /// Fixtures replayed at once against each runner.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: u16,
+
+    /// Runners run at once.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub parallel: u16,
+
+    /// Write summary.md, junit.xml and matrix.json into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Join matrix results (--format json) made on several machines instead of running.
+    #[arg(long, num_args = 1.., value_name = "RESULT.json", conflicts_with_all = ["runners", "fixtures", "fixture_files", "filter"])]
+    pub merge: Vec<PathBuf>,
+}
+
+/// `runners ...`.
+#[derive(Debug, Subcommand)]
+pub enum RunnersCommand {
+    /// List runners: language, framework, protocols, whether set up.
+    List {
+        /// Output format on stdout.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Install runners' dependencies and build them (every runner by default); idempotent.
+    Setup {
+        /// Runner names.
+        names: Vec<String>,
+        /// Run the setup commands even when the runner is set up.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// Where fixtures come from.

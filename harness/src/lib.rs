@@ -9,10 +9,13 @@
 pub mod check;
 pub mod cli;
 pub mod commands;
+pub mod conformance;
 pub mod driver;
 pub mod error;
 pub mod plan;
 pub mod report;
+pub mod runner;
+pub mod supervise;
 pub mod target;
 pub mod transcript;
 

@@ -1,14 +1,17 @@
 //! Targets: the embedded reference server, or a server already running at a URL.
 
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use harness_fixture::Fixture;
 use reference_server::Server;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::error::HarnessError;
+use crate::runner::{Runner, setup};
+use crate::supervise::App;
 
 /// The server a command talks to.
 pub enum Target {
@@ -16,15 +19,24 @@ pub enum Target {
     Embedded(Server),
     /// A server somebody else runs.
     Url(Url),
+    /// A runner's app, started and owned by the harness.
+    Runner(Box<RunnerTarget>),
+}
+
+/// A runner's app with what it takes to restart it.
+pub struct RunnerTarget {
+    runner: Runner,
+    fixtures_dir: PathBuf,
+    app: App,
 }
 
 /// How a target is described in results.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TargetInfo {
     /// Name used for snapshots and reports (`rust-axum`, `url-127.0.0.1-8080`, a runner's name).
     pub name: String,
     /// `embedded`, `url` or `runner`.
-    pub kind: &'static str,
+    pub kind: String,
     /// Base URL.
     pub url: String,
 }
@@ -44,6 +56,53 @@ impl Target {
                     reason: e.to_string(),
                 })?;
         Ok(Target::Embedded(server))
+    }
+
+    /// Sets the runner up if it is not, starts its app serving `fixtures_dir`, waits until ready.
+    pub async fn runner(runner: &Runner, fixtures_dir: &Path) -> Result<Target, HarnessError> {
+        let name = runner.manifest.name.clone();
+        setup::ensure(runner)
+            .await
+            .map_err(|e| HarnessError::Unreachable {
+                address: format!("runner {name}"),
+                reason: e.to_string(),
+            })?;
+        let app =
+            App::start(runner, fixtures_dir)
+                .await
+                .map_err(|e| HarnessError::Unreachable {
+                    address: format!("runner {name}"),
+                    reason: e.to_string(),
+                })?;
+        Ok(Target::Runner(Box::new(RunnerTarget {
+            runner: runner.clone(),
+            fixtures_dir: fixtures_dir.to_path_buf(),
+            app,
+        })))
+    }
+
+    /// For a runner that has exited (crashed): restarts it on the same port. Returns the exit
+    /// status and last output of the crashed app when it did so.
+    pub async fn revive(&mut self) -> Option<Result<String, String>> {
+        let Target::Runner(target) = self else {
+            return None;
+        };
+        let status = target.app.exited()?;
+        let report = format!(
+            "the app exited with {status}; its last output:\n{}",
+            target.app.output_tail()
+        );
+        tracing::warn!(runner = %target.runner.manifest.name, "{report}; restarting it");
+        Some(
+            match target
+                .app
+                .restart(&target.runner, &target.fixtures_dir)
+                .await
+            {
+                Ok(()) => Ok(report),
+                Err(e) => Err(format!("{report}\nrestart failed: {e}")),
+            },
+        )
     }
 
     /// Attaches to a running server, after checking that its port accepts connections.
@@ -81,12 +140,12 @@ impl Target {
 
     /// The base URL requests go to.
     pub fn base_url(&self) -> Url {
-        match self {
-            Target::Embedded(server) => {
-                Url::parse(&format!("http://{}", server.addr())).expect("socket address URL")
-            }
-            Target::Url(url) => url.clone(),
-        }
+        let addr = match self {
+            Target::Url(url) => return url.clone(),
+            Target::Embedded(server) => server.addr(),
+            Target::Runner(target) => target.app.addr(),
+        };
+        Url::parse(&format!("http://{addr}")).expect("a socket address makes a URL")
     }
 
     /// The target's description.
@@ -102,18 +161,21 @@ impl Target {
                 ),
                 "url",
             ),
+            Target::Runner(target) => (target.runner.manifest.name.clone(), "runner"),
         };
         TargetInfo {
             name: name_override.map_or(default_name, str::to_string),
-            kind,
+            kind: kind.to_string(),
             url: url.to_string(),
         }
     }
 
     /// Stops what this process started.
     pub async fn shutdown(self) {
-        if let Target::Embedded(server) = self {
-            server.shutdown().await;
+        match self {
+            Target::Embedded(server) => server.shutdown().await,
+            Target::Runner(mut target) => target.app.stop().await,
+            Target::Url(_) => {}
         }
     }
 }

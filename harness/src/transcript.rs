@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// An ordered list of header name/value pairs (names lower-case).
@@ -77,7 +77,7 @@ pub enum Transcript {
 }
 
 /// Why a replay could not complete (the fixture is then `errored`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Interrupted {
     /// Where in the replay: `request`, `/transcript/3`, `/events/2`.
     pub at: String,

@@ -1,10 +1,10 @@
 //! The structured diff: where a reply differed, what was expected, what came.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// One difference between the expectation and what happened.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Mismatch {
     /// JSON pointer into the fixture's expectation: `/status`, `/headers/content-type`,
     /// `/body/items/0`, `/transcript/3`, `/events/1/data`.

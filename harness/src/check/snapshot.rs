@@ -15,7 +15,7 @@ use harness_fixture::{Fixture, Spec};
 use insta::TextSnapshotKind;
 use insta::internals::TextSnapshotContents;
 use regex::Regex;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::matcher::Matcher;
@@ -34,7 +34,7 @@ pub enum SnapshotMode {
 }
 
 /// What happened to one fixture's snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SnapshotStatus {
     /// Same as the stored snapshot.
@@ -48,14 +48,14 @@ pub enum SnapshotStatus {
 }
 
 /// The snapshot result of one fixture.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SnapshotOutcome {
     /// What happened.
     pub status: SnapshotStatus,
     /// The `.snap` file.
     pub path: PathBuf,
     /// Unified diff from the stored snapshot to this run's, when it changed.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diff: Option<String>,
 }
 

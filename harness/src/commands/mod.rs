@@ -1,11 +1,17 @@
 //! One module per command; each returns the exit code or a [`HarnessError`].
 
 mod fixtures;
+mod matrix;
 mod run;
+mod runners;
 mod serve;
+
+use std::path::{Path, PathBuf};
 
 use crate::cli::{Cli, Command};
 use crate::error::HarnessError;
+use crate::plan::Plan;
+use crate::runner::Runner;
 
 /// Runs the command the user asked for.
 pub async fn dispatch(cli: Cli) -> Result<i32, HarnessError> {
@@ -13,5 +19,62 @@ pub async fn dispatch(cli: Cli) -> Result<i32, HarnessError> {
         Command::Run(args) => run::run(&cli, args).await,
         Command::Fixtures(command) => fixtures::fixtures(command),
         Command::Serve(args) => serve::serve(&cli, args).await,
+        Command::Matrix(args) => matrix::matrix(&cli, args).await,
+        Command::Runners(command) => runners::runners(&cli, command).await,
     }
+}
+
+/// The runners folder: `--runners-dir`, else `./runners`, else the repository's `runners/`.
+pub(crate) fn runners_dir(cli: &Cli) -> PathBuf {
+    if let Some(dir) = &cli.runners_dir {
+        return dir.clone();
+    }
+    let local = PathBuf::from("runners");
+    if local.is_dir() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("runners")
+}
+
+/// Every runner, or a usage error naming the bad manifest.
+pub(crate) fn all_runners(cli: &Cli) -> Result<Vec<Runner>, HarnessError> {
+    crate::runner::discover(&runners_dir(cli)).map_err(|e| HarnessError::Usage(e.to_string()))
+}
+
+/// The runner called `name`.
+pub(crate) fn find_runner(cli: &Cli, name: &str) -> Result<Runner, HarnessError> {
+    let runners = all_runners(cli)?;
+    let names: Vec<_> = runners.iter().map(|r| r.manifest.name.clone()).collect();
+    runners
+        .into_iter()
+        .find(|r| r.manifest.name == name)
+        .ok_or_else(|| {
+            HarnessError::Usage(format!(
+                "no runner {name:?} in {} (there are: {})",
+                runners_dir(cli).display(),
+                names.join(", ")
+            ))
+        })
+}
+
+/// The folder an app serves fixtures from: the plan's directory, or a temporary folder holding
+/// copies of the fixture files given one by one (kept alive by the returned guard).
+pub(crate) fn fixtures_dir_for_app(
+    plan: &Plan,
+) -> Result<(PathBuf, Option<tempfile::TempDir>), HarnessError> {
+    if let Some(dir) = &plan.dir {
+        return Ok((dir.clone(), None));
+    }
+    let copies = tempfile::tempdir()
+        .map_err(|e| HarnessError::Usage(format!("cannot make a temporary folder: {e}")))?;
+    for (index, fixture) in plan.loaded.iter().enumerate() {
+        let to = copies.path().join(format!("{index:04}.json"));
+        std::fs::copy(&fixture.file, &to).map_err(|source| HarnessError::Write {
+            path: to.clone(),
+            source,
+        })?;
+    }
+    Ok((copies.path().to_path_buf(), Some(copies)))
 }

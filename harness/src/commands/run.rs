@@ -7,22 +7,30 @@ use futures_util::StreamExt;
 use harness_fixture::Fixture;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::check::check;
-use crate::check::snapshot::{SnapshotMode, SnapshotStore};
+use super::{find_runner, fixtures_dir_for_app};
+use crate::check::snapshot::SnapshotStore;
 use crate::cli::{Cli, Format, RunArgs};
+use crate::conformance::{Settings, replay_all};
 use crate::driver::Driver;
 use crate::error::{HarnessError, exit};
 use crate::plan::plan;
+use crate::report::RunReport;
 use crate::report::human::{Style, write_fixture, write_summary};
-use crate::report::{FixtureResult, Outcome, RunReport};
 use crate::target::Target;
-use crate::transcript::Interrupted;
 
 pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> {
     let plan = plan(&args.selection)?;
-    let target = match &cli.url {
-        Some(url) => Target::attach(url, args.timeout).await?,
-        None => Target::embedded(&plan.loaded).await?,
+    let mut _copies = None;
+    let mut target = match (&cli.url, &cli.runner) {
+        (Some(url), _) => Target::attach(url, args.timeout).await?,
+        (None, Some(name)) => {
+            crate::supervise::guard_process();
+            let runner = find_runner(cli, name)?;
+            let (dir, copies) = fixtures_dir_for_app(&plan)?;
+            _copies = copies;
+            Target::runner(&runner, &dir).await?
+        }
+        (None, None) => Target::embedded(&plan.loaded).await?,
     };
     let info = target.info(cli.target_name.as_deref());
     let driver = Driver::new(target.base_url(), args.timeout)
@@ -40,20 +48,27 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
     );
     let style = Style::detect(std::io::stdout().is_terminal());
     let started = Instant::now();
+    let settings = Settings {
+        snapshots: args.snapshots,
+        jobs: usize::from(args.jobs),
+    };
+    let human = args.format == Format::Human;
     let mut results = Vec::with_capacity(selected.len());
-    let mut replays = futures_util::stream::iter(selected)
-        .map(|fixture| replay_one(&driver, &store, fixture, args.snapshots))
-        .buffered(usize::from(args.jobs));
+    let mut replays = std::pin::pin!(replay_all(&driver, &store, selected, settings));
     while let Some(result) = replays.next().await {
         bar.inc(1);
-        if args.format == Format::Human {
+        if human {
             bar.suspend(|| {
                 let _ = write_fixture(&mut std::io::stdout().lock(), style, &result);
             });
         }
+        if result.error.is_some() {
+            if let Some(Err(e)) = target.revive().await {
+                tracing::error!("{e}");
+            }
+        }
         results.push(result);
     }
-    drop(replays);
     bar.finish_and_clear();
     target.shutdown().await;
 
@@ -76,56 +91,4 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
     } else {
         exit::FAILED
     })
-}
-
-/// Replays, checks and snapshots one fixture.
-async fn replay_one(
-    driver: &Driver,
-    store: &SnapshotStore,
-    fixture: &Fixture,
-    mode: SnapshotMode,
-) -> FixtureResult {
-    let mut result = FixtureResult {
-        name: fixture.name.clone(),
-        protocol: fixture.protocol(),
-        file: fixture.file.clone(),
-        outcome: Outcome::Skipped,
-        diff: Vec::new(),
-        error: None,
-        snapshot: None,
-        duration_ms: 0.0,
-    };
-    if let Some(reason) = &fixture.skip {
-        result.error = Some(Interrupted {
-            at: String::new(),
-            reason: format!("skipped: {reason}"),
-        });
-        return result;
-    }
-    let started = Instant::now();
-    let transcript = driver.replay(fixture).await;
-    result.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-    result.diff = check(fixture, &transcript);
-    if let Some(interrupted) = transcript.interrupted() {
-        result.outcome = Outcome::Errored;
-        result.error = Some(interrupted.clone());
-        return result;
-    }
-    result.outcome = if result.diff.is_empty() {
-        Outcome::Passed
-    } else {
-        Outcome::Failed
-    };
-    match store.apply(fixture, &transcript, mode) {
-        Ok(snapshot) => result.snapshot = snapshot,
-        Err(e) => {
-            result.outcome = Outcome::Errored;
-            let path = store.path_for(fixture);
-            result.error = Some(Interrupted {
-                at: "/snapshot".into(),
-                reason: format!("cannot write {}: {e}", path.display()),
-            });
-        }
-    }
-    result
 }

@@ -1,0 +1,287 @@
+//! `matrix`: every runner on every fixture of the protocols it declares; `--merge` joins results.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use harness_fixture::Fixture;
+
+use super::{all_runners, fixtures_dir_for_app};
+use crate::check::snapshot::{SnapshotStore, write_atomically};
+use crate::cli::{Cli, Format, MatrixArgs};
+use crate::conformance::{Settings, replay_all};
+use crate::driver::Driver;
+use crate::error::HarnessError;
+use crate::plan::{Plan, plan};
+use crate::report::human::{Style, write_fixture};
+use crate::report::matrix::{MatrixReport, RunnerReport, RunnerStatus, cell};
+use crate::report::{RunReport, junit, markdown};
+use crate::runner::{Runner, setup};
+use crate::target::{Target, TargetInfo};
+
+pub(super) async fn matrix(cli: &Cli, args: &MatrixArgs) -> Result<i32, HarnessError> {
+    if cli.url.is_some() || cli.runner.is_some() {
+        return Err(HarnessError::Usage(
+            "matrix boots every runner itself: it takes neither --url nor --runner (use --runners)"
+                .into(),
+        ));
+    }
+    let report = if args.merge.is_empty() {
+        run_matrix(cli, args).await?
+    } else {
+        merge(&args.merge)?
+    };
+    let style = Style::detect(std::io::stdout().is_terminal());
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        Format::Human => {
+            let _ = write_failures(&mut stdout, style, &report);
+            let _ = write_grid(&mut stdout, &report);
+        }
+        Format::Json => {
+            let _ = writeln!(
+                stdout,
+                "{}",
+                serde_json::to_string_pretty(&report).unwrap_or_default()
+            );
+        }
+    }
+    if let Some(dir) = &args.report {
+        write_report(dir, &report)?;
+    }
+    Ok(report.exit_code())
+}
+
+async fn run_matrix(cli: &Cli, args: &MatrixArgs) -> Result<MatrixReport, HarnessError> {
+    crate::supervise::guard_process();
+    let plan = plan(&args.selection)?;
+    let mut runners = all_runners(cli)?;
+    if !args.runners.is_empty() {
+        for name in &args.runners {
+            if !runners.iter().any(|r| &r.manifest.name == name) {
+                return Err(HarnessError::Usage(format!("no runner {name:?}")));
+            }
+        }
+        runners.retain(|r| args.runners.contains(&r.manifest.name));
+    }
+    let (fixtures_dir, _copies) = fixtures_dir_for_app(&plan)?;
+    let snapshots_dir = args
+        .snapshots_dir
+        .clone()
+        .unwrap_or_else(|| plan.default_snapshots_dir());
+
+    // Setups first, one at a time (they compete for the same cores and package caches).
+    let mut unavailable = Vec::new();
+    for runner in &runners {
+        if let Err(e) = setup::ensure(runner).await {
+            unavailable.push(unavailable_report(runner, e.to_string()));
+        }
+    }
+    runners.retain(|r| {
+        !unavailable
+            .iter()
+            .any(|u: &RunnerReport| u.runner == r.manifest.name)
+    });
+
+    let started = Instant::now();
+    let context = Context {
+        args,
+        plan: &plan,
+        fixtures_dir: &fixtures_dir,
+        snapshots_dir: &snapshots_dir,
+    };
+    let mut reports: Vec<RunnerReport> = futures_util::stream::iter(runners.iter())
+        .map(|runner| run_runner(&context, runner))
+        .buffer_unordered(usize::from(args.parallel))
+        .collect()
+        .await;
+    reports.extend(unavailable);
+    Ok(MatrixReport::new(
+        reports,
+        started.elapsed().as_secs_f64() * 1000.0,
+    ))
+}
+
+struct Context<'a> {
+    args: &'a MatrixArgs,
+    plan: &'a Plan,
+    fixtures_dir: &'a Path,
+    snapshots_dir: &'a Path,
+}
+
+async fn run_runner(context: &Context<'_>, runner: &Runner) -> RunnerReport {
+    let manifest = &runner.manifest;
+    let mut target = match Target::runner(runner, context.fixtures_dir).await {
+        Ok(target) => target,
+        Err(e) => return unavailable_report(runner, e.to_string()),
+    };
+    eprintln!("[{}] started", manifest.name);
+    let info = target.info(None);
+    let driver = match Driver::new(target.base_url(), context.args.timeout) {
+        Ok(driver) => driver,
+        Err(e) => return unavailable_report(runner, format!("cannot build the HTTP client: {e}")),
+    };
+    let store = SnapshotStore::new(context.snapshots_dir, &manifest.name);
+    let fixtures: Vec<&Fixture> = context
+        .plan
+        .selected()
+        .filter(|f| manifest.protocols.contains(&f.protocol()))
+        .collect();
+    let settings = Settings {
+        snapshots: context.args.snapshots,
+        jobs: usize::from(context.args.jobs),
+    };
+    let started = Instant::now();
+    let mut results = Vec::with_capacity(fixtures.len());
+    let mut replays = std::pin::pin!(replay_all(&driver, &store, fixtures, settings));
+    while let Some(mut result) = replays.next().await {
+        result.expected_failure = manifest.expected_failures.contains(&result.name);
+        if result.error.is_some() {
+            if let Some(Err(e)) = target.revive().await {
+                tracing::error!(runner = %manifest.name, "{e}");
+            }
+        }
+        results.push(result);
+    }
+    target.shutdown().await;
+    eprintln!(
+        "[{}] done in {:.1} s",
+        manifest.name,
+        started.elapsed().as_secs_f64()
+    );
+    RunnerReport {
+        runner: manifest.name.clone(),
+        language: manifest.language.clone(),
+        framework: manifest.framework.clone(),
+        protocols: manifest.protocols.clone(),
+        status: RunnerStatus::Ran,
+        error: None,
+        run: RunReport::new(info, results, started.elapsed().as_secs_f64() * 1000.0),
+    }
+}
+
+fn unavailable_report(runner: &Runner, error: String) -> RunnerReport {
+    let manifest = &runner.manifest;
+    eprintln!("[{}] unavailable: {error}", manifest.name);
+    let info = TargetInfo {
+        name: manifest.name.clone(),
+        kind: "runner".into(),
+        url: String::new(),
+    };
+    RunnerReport {
+        runner: manifest.name.clone(),
+        language: manifest.language.clone(),
+        framework: manifest.framework.clone(),
+        protocols: manifest.protocols.clone(),
+        status: RunnerStatus::Unavailable,
+        error: Some(error),
+        run: RunReport::new(info, Vec::new(), 0.0),
+    }
+}
+
+fn merge(files: &[std::path::PathBuf]) -> Result<MatrixReport, HarnessError> {
+    let mut documents = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| HarnessError::Usage(format!("{}: cannot read: {e}", file.display())))?;
+        let document: MatrixReport = serde_json::from_str(&text).map_err(|e| {
+            HarnessError::Usage(format!(
+                "{}: not a matrix result (--format json): {e}",
+                file.display()
+            ))
+        })?;
+        documents.push(document);
+    }
+    MatrixReport::merge(documents).map_err(HarnessError::Usage)
+}
+
+fn write_report(dir: &Path, report: &MatrixReport) -> Result<(), HarnessError> {
+    let files = [
+        ("summary.md", markdown::matrix(report)),
+        ("junit.xml", junit::matrix(report)),
+        (
+            "matrix.json",
+            serde_json::to_string_pretty(report).unwrap_or_default(),
+        ),
+    ];
+    for (name, text) in files {
+        let path = dir.join(name);
+        write_atomically(&path, &text).map_err(|source| HarnessError::Write { path, source })?;
+    }
+    Ok(())
+}
+
+const PROTOCOLS: [harness_fixture::Protocol; 3] = [
+    harness_fixture::Protocol::Rest,
+    harness_fixture::Protocol::WebSocket,
+    harness_fixture::Protocol::Sse,
+];
+
+fn write_failures(out: &mut dyn Write, style: Style, report: &MatrixReport) -> std::io::Result<()> {
+    for r in &report.runners {
+        if let Some(error) = &r.error {
+            writeln!(out, "{}: unavailable: {error}\n", r.runner)?;
+            continue;
+        }
+        for f in r.run.fixtures.iter().filter(|f| {
+            f.outcome == crate::report::Outcome::Failed
+                || f.outcome == crate::report::Outcome::Errored
+        }) {
+            write!(
+                out,
+                "{}{}: ",
+                r.runner,
+                if f.expected_failure {
+                    " (known divergence)"
+                } else {
+                    ""
+                }
+            )?;
+            write_fixture(out, style, f)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_grid(out: &mut dyn Write, report: &MatrixReport) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:<16} {:<10} {:>10} {:>10} {:>10}",
+        "runner", "language", "rest", "websocket", "sse"
+    )?;
+    for r in &report.runners {
+        write!(out, "{:<16} {:<10}", r.runner, r.language)?;
+        if r.status == RunnerStatus::Unavailable {
+            writeln!(out, " unavailable")?;
+            continue;
+        }
+        for protocol in PROTOCOLS {
+            let text = cell(r, protocol).map_or("-".to_string(), |(passed, total)| {
+                format!("{passed}/{total}")
+            });
+            write!(out, " {text:>10}")?;
+        }
+        let known = r.run.summary.expected_failures;
+        if known > 0 {
+            write!(out, "   ({known} known divergences)")?;
+        }
+        writeln!(out)?;
+    }
+    let s = &report.summary;
+    writeln!(
+        out,
+        "{}: {} passed, {} failed, {} skipped, {} errored ({} known divergences) in {:.1} s",
+        if report.exit_code() == 0 {
+            "ok"
+        } else {
+            "FAILED"
+        },
+        s.passed,
+        s.failed,
+        s.skipped,
+        s.errored,
+        s.expected_failures,
+        s.duration_ms / 1000.0
+    )
+}

@@ -1,0 +1,91 @@
+//! `runners list` and `runners setup`.
+
+use std::io::Write;
+
+use serde_json::json;
+
+use super::{all_runners, find_runner};
+use crate::cli::{Cli, Format, RunnersCommand};
+use crate::error::{HarnessError, exit};
+use crate::runner::setup;
+
+pub(super) async fn runners(cli: &Cli, command: &RunnersCommand) -> Result<i32, HarnessError> {
+    match command {
+        RunnersCommand::List { format } => {
+            let runners = all_runners(cli)?;
+            let mut stdout = std::io::stdout().lock();
+            match format {
+                Format::Json => {
+                    let list: Vec<_> = runners
+                        .iter()
+                        .map(|r| {
+                            let m = &r.manifest;
+                            json!({"name": m.name, "language": m.language, "framework": m.framework,
+                                   "protocols": m.protocols, "set_up": setup::is_set_up(r), "dir": r.dir})
+                        })
+                        .collect();
+                    let _ = writeln!(
+                        stdout,
+                        "{}",
+                        serde_json::to_string_pretty(&list).unwrap_or_default()
+                    );
+                }
+                Format::Human => {
+                    let _ = writeln!(
+                        stdout,
+                        "{:<16} {:<10} {:<10} {:<20} set up",
+                        "runner", "language", "framework", "protocols"
+                    );
+                    for r in &runners {
+                        let m = &r.manifest;
+                        let protocols: Vec<_> = m.protocols.iter().map(|p| p.as_str()).collect();
+                        let set_up = if setup::is_set_up(r) { "yes" } else { "no" };
+                        let _ = writeln!(
+                            stdout,
+                            "{:<16} {:<10} {:<10} {:<20} {set_up}",
+                            m.name,
+                            m.language,
+                            m.framework,
+                            protocols.join(",")
+                        );
+                    }
+                }
+            }
+            Ok(exit::OK)
+        }
+        RunnersCommand::Setup { names, force } => {
+            crate::supervise::guard_process();
+            let runners = if names.is_empty() {
+                all_runners(cli)?
+            } else {
+                names
+                    .iter()
+                    .map(|n| find_runner(cli, n))
+                    .collect::<Result<_, _>>()?
+            };
+            let mut failed = Vec::new();
+            for runner in &runners {
+                let name = &runner.manifest.name;
+                if !force && setup::is_set_up(runner) {
+                    eprintln!("[{name}] set up already");
+                    continue;
+                }
+                match setup::setup(runner).await {
+                    Ok(()) => eprintln!("[{name}] set up"),
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        failed.push(name.clone());
+                    }
+                }
+            }
+            if failed.is_empty() {
+                Ok(exit::OK)
+            } else {
+                Err(HarnessError::Unreachable {
+                    address: failed.join(", "),
+                    reason: "setup failed (see above)".into(),
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! `runner.toml`: how to set up, start, probe and stop one app under test (SPEC section 3).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use harness_fixture::Protocol;
+use serde::Deserialize;
+
+/// How the harness knows the app is serving.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ready {
+    /// Poll this path with GET until it answers 2xx.
+    pub http: Option<String>,
+    /// Poll until the port accepts a TCP connection.
+    #[serde(default)]
+    pub tcp: bool,
+}
+
+/// A parsed `runner.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Runner name (the folder's name by convention).
+    pub name: String,
+    /// Language of the app.
+    pub language: String,
+    /// Framework of the app.
+    pub framework: String,
+    /// Protocols the app serves.
+    pub protocols: Vec<Protocol>,
+    /// Shell commands run in the runner's folder to install and build it.
+    #[serde(default)]
+    pub setup: Vec<String>,
+    /// The command that starts the app (argv, run in the runner's folder).
+    pub start: Vec<String>,
+    /// Readiness probe.
+    pub ready: Ready,
+    /// Signal that asks the app to stop (default SIGTERM).
+    #[serde(default = "default_stop_signal")]
+    pub stop_signal: String,
+    /// Extra: environment variables for the app.
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
+    /// Extra: fixtures this app is known not to honour (reported, but not failing the run).
+    #[serde(default)]
+    pub expected_failures: Vec<String>,
+    /// Extra: how long the app may take to become ready (default 60 s).
+    #[serde(default, with = "humantime_serde_opt")]
+    pub start_timeout: Option<Duration>,
+}
+
+fn default_stop_signal() -> String {
+    "SIGTERM".into()
+}
+
+mod humantime_serde_opt {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        let text = Option::<String>::deserialize(d)?;
+        text.map(|t| humantime::parse_duration(&t).map_err(serde::de::Error::custom))
+            .transpose()
+    }
+}
+
+/// A runner: its folder and manifest.
+#[derive(Debug, Clone)]
+pub struct Runner {
+    /// `runners/NAME/`, absolute.
+    pub dir: PathBuf,
+    /// The manifest.
+    pub manifest: Manifest,
+}
+
+/// A `runner.toml` that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {message}", file.display())]
+pub struct ManifestError {
+    /// The manifest file.
+    pub file: PathBuf,
+    /// What is wrong, with the key where TOML says it.
+    pub message: String,
+}
+
+/// Parses a manifest's text; `file` is for errors.
+pub fn parse(file: &Path, text: &str) -> Result<Manifest, ManifestError> {
+    let error = |message: String| ManifestError {
+        file: file.to_path_buf(),
+        message,
+    };
+    let manifest: Manifest =
+        toml::from_str(text).map_err(|e| error(e.to_string().trim_end().to_string()))?;
+    if manifest.start.is_empty() {
+        return Err(error("start: the command is empty".into()));
+    }
+    if manifest.protocols.is_empty() {
+        return Err(error(
+            "protocols: declare at least one of rest, websocket, sse".into(),
+        ));
+    }
+    match (&manifest.ready.http, manifest.ready.tcp) {
+        (Some(path), false) if path.starts_with('/') => {}
+        (Some(_), false) => return Err(error("ready.http: the path must start with '/'".into())),
+        (None, true) => {}
+        _ => {
+            return Err(error(
+                "ready: give exactly one of { http = \"/path\" } or { tcp = true }".into(),
+            ));
+        }
+    }
+    if crate::supervise::signal_number(&manifest.stop_signal).is_none() {
+        return Err(error(format!(
+            "stop_signal: unknown signal {:?}",
+            manifest.stop_signal
+        )));
+    }
+    Ok(manifest)
+}
+
+/// Loads `dir/runner.toml`.
+pub fn load(dir: &Path) -> Result<Runner, ManifestError> {
+    let file = dir.join("runner.toml");
+    let text = std::fs::read_to_string(&file).map_err(|e| ManifestError {
+        file: file.clone(),
+        message: format!("cannot read: {e}"),
+    })?;
+    let manifest = parse(&file, &text)?;
+    let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    Ok(Runner { dir, manifest })
+}
+
+/// Every runner under `root` (one folder each), sorted by name.
+pub fn discover(root: &Path) -> Result<Vec<Runner>, ManifestError> {
+    let entries = std::fs::read_dir(root).map_err(|e| ManifestError {
+        file: root.to_path_buf(),
+        message: format!("cannot list runners: {e}"),
+    })?;
+    let mut runners = Vec::new();
+    for entry in entries.flatten() {
+        if entry.path().join("runner.toml").is_file() {
+            runners.push(load(&entry.path())?);
+        }
+    }
+    runners.sort_by(|a, b| a.manifest.name.cmp(&b.manifest.name));
+    Ok(runners)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+name = "python-fastapi"
+language = "python"
+framework = "fastapi"
+protocols = ["rest", "websocket", "sse"]
+setup = ["python3 -m venv .venv"]
+start = [".venv/bin/python", "app.py"]
+ready = { http = "/__ready" }
+stop_signal = "SIGTERM"
+"#;
+
+    #[test]
+    fn parses_the_spec_example() {
+        let m = parse(Path::new("runner.toml"), GOOD).unwrap();
+        assert_eq!(
+            m.protocols,
+            vec![Protocol::Rest, Protocol::WebSocket, Protocol::Sse]
+        );
+        assert_eq!(m.ready.http.as_deref(), Some("/__ready"));
+        assert_eq!(m.start_timeout, None);
+    }
+
+    #[test]
+    fn errors_name_the_file_and_key() {
+        let bad = GOOD.replace("\"sse\"]", "\"gopher\"]");
+        let e = parse(Path::new("runners/x/runner.toml"), &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("runners/x/runner.toml: "), "{e}");
+        assert!(e.contains("protocols"), "{e}");
+        let bad = GOOD.replace(
+            "ready = { http = \"/__ready\" }",
+            "ready = { http = \"/r\", tcp = true }",
+        );
+        assert!(
+            parse(Path::new("r.toml"), &bad)
+                .unwrap_err()
+                .to_string()
+                .contains("exactly one")
+        );
+        let bad = GOOD.replace("SIGTERM", "SIGNOPE");
+        assert!(
+            parse(Path::new("r.toml"), &bad)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown signal")
+        );
+        let bad = GOOD.replace("stop_signal", "stop_sgnal");
+        assert!(
+            parse(Path::new("r.toml"), &bad)
+                .unwrap_err()
+                .to_string()
+                .contains("stop_sgnal")
+        );
+    }
+}
