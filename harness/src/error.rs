@@ -33,6 +33,14 @@ pub enum HarnessError {
         /// What failed.
         reason: String,
     },
+    /// A runner could not be set up or started.
+    #[error("runner {runner} could not be started: {reason}")]
+    RunnerStart {
+        /// The runner.
+        runner: String,
+        /// What failed, with the app's last output.
+        reason: String,
+    },
     /// A file could not be written.
     #[error("cannot write {}: {source}", path.display())]
     Write {
@@ -47,7 +55,7 @@ impl HarnessError {
     /// The exit code for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            HarnessError::Unreachable { .. } => exit::TARGET,
+            HarnessError::Unreachable { .. } | HarnessError::RunnerStart { .. } => exit::TARGET,
             HarnessError::Fixtures(_) | HarnessError::Usage(_) | HarnessError::Write { .. } => {
                 exit::USAGE
             }

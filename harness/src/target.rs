@@ -60,20 +60,16 @@ impl Target {
 
     /// Sets the runner up if it is not, starts its app serving `fixtures_dir`, waits until ready.
     pub async fn runner(runner: &Runner, fixtures_dir: &Path) -> Result<Target, HarnessError> {
-        let name = runner.manifest.name.clone();
+        let failed = |reason: String| HarnessError::RunnerStart {
+            runner: runner.manifest.name.clone(),
+            reason,
+        };
         setup::ensure(runner)
             .await
-            .map_err(|e| HarnessError::Unreachable {
-                address: format!("runner {name}"),
-                reason: e.to_string(),
-            })?;
-        let app =
-            App::start(runner, fixtures_dir)
-                .await
-                .map_err(|e| HarnessError::Unreachable {
-                    address: format!("runner {name}"),
-                    reason: e.to_string(),
-                })?;
+            .map_err(|e| failed(e.to_string()))?;
+        let app = App::start(runner, fixtures_dir)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
         Ok(Target::Runner(Box::new(RunnerTarget {
             runner: runner.clone(),
             fixtures_dir: fixtures_dir.to_path_buf(),
@@ -87,7 +83,7 @@ impl Target {
         let Target::Runner(target) = self else {
             return None;
         };
-        let status = target.app.exited()?;
+        let status = target.app.exited_within(Duration::from_millis(250)).await?;
         let report = format!(
             "the app exited with {status}; its last output:\n{}",
             target.app.output_tail()

@@ -176,9 +176,12 @@ impl App {
         self.tail.text()
     }
 
-    /// The exit status, if the app has exited.
-    pub fn exited(&mut self) -> Option<ExitStatus> {
-        self.child.try_wait().ok().flatten()
+    /// Waits up to `wait` for the app to exit; its status if it did.
+    pub async fn exited_within(&mut self, wait: Duration) -> Option<ExitStatus> {
+        tokio::time::timeout(wait, self.child.wait())
+            .await
+            .ok()?
+            .ok()
     }
 
     /// Stops the app: its stop signal to the whole group, up to [`STOP_GRACE`], then SIGKILL.

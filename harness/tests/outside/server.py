@@ -1,8 +1,12 @@
 """An outside server for benchmark-harness tests: Python's standard library only, no code shared
 with the harness. It serves REST, SSE and WebSocket replies; with MISBEHAVE=1 it answers a little
-differently (the checks must catch each), and /garbage and /hang misbehave on purpose always.
+differently (the checks must catch each), and /garbage, /hang and /crash misbehave on purpose.
 
-Usage: python3 server.py PORT   (prints "ready" on stdout once listening)
+As a fake runner (PORT from the environment) it can also misbehave as a process, by MODE:
+fail-start (exits 1 at once), never-ready (/__ready answers 503), ignore-term (ignores SIGTERM).
+PIDFILE, when set, receives its process id.
+
+Usage: python3 server.py [PORT]   (prints "ready" on stdout once listening)
 """
 import base64
 import hashlib
@@ -16,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 MISBEHAVE = os.environ.get("MISBEHAVE") == "1"
+MODE = os.environ.get("MODE", "")
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
@@ -36,7 +41,11 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         url = urlsplit(self.path)
         query = parse_qs(url.query)
-        if url.path == "/greet":
+        if url.path == "/__ready":
+            self.send_json(503 if MODE == "never-ready" else 200, {})
+        elif url.path == "/crash":
+            os._exit(3)
+        elif url.path == "/greet":
             name = query.get("name", ["world"])[0]
             self.send_json(200, {"hello": name.upper() if MISBEHAVE else name, "lang": "python"})
         elif url.path == "/events":
@@ -131,7 +140,17 @@ def write_frame(stream, opcode, payload):
 
 
 if __name__ == "__main__":
-    server = ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler)
+    if MODE == "fail-start":
+        print("boom: this app refuses to start", file=sys.stderr, flush=True)
+        sys.exit(1)
+    if MODE == "ignore-term":
+        import signal
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if os.environ.get("PIDFILE"):
+        with open(os.environ["PIDFILE"], "w") as f:
+            f.write(str(os.getpid()))
+    port = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ["PORT"])
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     print("ready", flush=True)
     server.serve_forever()
