@@ -137,10 +137,10 @@ async fn run_runner(context: &Context<'_>, runner: &Runner) -> RunnerReport {
     let mut replays = std::pin::pin!(replay_all(&driver, &store, fixtures, settings));
     while let Some(mut result) = replays.next().await {
         result.expected_failure = manifest.expected_failures.contains(&result.name);
-        if result.error.is_some() {
-            if let Some(Err(e)) = target.revive().await {
-                tracing::error!(runner = %manifest.name, "{e}");
-            }
+        if result.error.is_some()
+            && let Some(Err(e)) = target.revive().await
+        {
+            tracing::error!(runner = %manifest.name, "{e}");
         }
         results.push(result);
     }

@@ -62,10 +62,10 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
                 let _ = write_fixture(&mut std::io::stdout().lock(), style, &result);
             });
         }
-        if result.error.is_some() {
-            if let Some(Err(e)) = target.revive().await {
-                tracing::error!("{e}");
-            }
+        if result.error.is_some()
+            && let Some(Err(e)) = target.revive().await
+        {
+            tracing::error!("{e}");
         }
         results.push(result);
     }
