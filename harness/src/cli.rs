@@ -173,6 +173,10 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub jobs: u16,
 
+    /// Write summary.md, junit.xml and run.json into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
+
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,

@@ -4,10 +4,52 @@ use std::fmt::Write;
 
 use harness_fixture::Protocol;
 
-use super::Outcome;
 use super::matrix::{MatrixReport, RunnerStatus, cell};
+use super::{Outcome, RunReport};
 
 const PROTOCOLS: [Protocol; 3] = [Protocol::Rest, Protocol::WebSocket, Protocol::Sse];
+
+/// The summary of one run.
+pub fn run(report: &RunReport) -> String {
+    let s = &report.summary;
+    let mut out = format!("# Conformance against {}\n\n", report.target.name);
+    let _ = writeln!(
+        out,
+        "{} passed, {} failed, {} errored, {} skipped; snapshots: {} changed, {} new.",
+        s.passed, s.failed, s.errored, s.skipped, s.snapshots_changed, s.snapshots_new
+    );
+    failures(&mut out, report);
+    out
+}
+
+fn failures(out: &mut String, run: &RunReport) {
+    for f in &run.fixtures {
+        let changed = f.snapshot.as_ref().and_then(|s| s.diff.as_deref());
+        if !matches!(f.outcome, Outcome::Failed | Outcome::Errored) && changed.is_none() {
+            continue;
+        }
+        let known = if f.expected_failure {
+            " (known divergence)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "\n<details><summary><code>{}</code> {:?}{known}</summary>\n\n```",
+            f.name, f.outcome
+        );
+        if let Some(error) = &f.error {
+            let _ = writeln!(out, "{}: {}", error.at, error.reason);
+        }
+        for m in &f.diff {
+            let _ = writeln!(out, "{m}");
+        }
+        if let Some(diff) = changed {
+            let _ = writeln!(out, "snapshot changed:\n{diff}");
+        }
+        out.push_str("```\n\n</details>\n");
+    }
+}
 
 /// The summary of a matrix.
 pub fn matrix(report: &MatrixReport) -> String {
@@ -46,34 +88,19 @@ pub fn matrix(report: &MatrixReport) -> String {
             );
             continue;
         }
-        let failing: Vec<_> = r
+        let failing = r
             .run
             .fixtures
             .iter()
             .filter(|f| matches!(f.outcome, Outcome::Failed | Outcome::Errored))
-            .collect();
-        if failing.is_empty() {
-            continue;
-        }
-        let _ = writeln!(out, "\n## {}: {} not passing\n", r.runner, failing.len());
-        for f in failing {
-            let known = if f.expected_failure {
-                " (known divergence)"
-            } else {
-                ""
-            };
+            .count();
+        if failing > 0 || r.run.summary.snapshots_changed > 0 {
             let _ = writeln!(
                 out,
-                "<details><summary><code>{}</code> {:?}{known}</summary>\n\n```",
-                f.name, f.outcome
+                "\n## {}: {} not passing, {} snapshots changed",
+                r.runner, failing, r.run.summary.snapshots_changed
             );
-            if let Some(error) = &f.error {
-                let _ = writeln!(out, "{}: {}", error.at, error.reason);
-            }
-            for m in &f.diff {
-                let _ = writeln!(out, "{m}");
-            }
-            out.push_str("```\n\n</details>\n");
+            failures(&mut out, &r.run);
         }
     }
     out
