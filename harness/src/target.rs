@@ -166,6 +166,14 @@ impl Target {
         }
     }
 
+    /// The protocols a runner declares; `None` for other targets (they are asked everything).
+    pub fn protocols(&self) -> Option<&[harness_fixture::Protocol]> {
+        match self {
+            Target::Runner(target) => Some(&target.runner.manifest.protocols),
+            _ => None,
+        }
+    }
+
     /// Stops what this process started.
     pub async fn shutdown(self) {
         match self {

@@ -41,7 +41,12 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
         .unwrap_or_else(|| plan.default_snapshots_dir());
     let store = SnapshotStore::new(&snapshots_dir, &info.name);
 
-    let selected: Vec<&Fixture> = plan.selected().collect();
+    // A runner is held to the protocols it declares.
+    let protocols = target.protocols();
+    let selected: Vec<&Fixture> = plan
+        .selected()
+        .filter(|f| protocols.is_none_or(|p| p.contains(&f.protocol())))
+        .collect();
     let bar = ProgressBar::new(selected.len() as u64).with_style(
         ProgressStyle::with_template("{spinner} {pos}/{len} fixtures {wide_bar} {elapsed}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),

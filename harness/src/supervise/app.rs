@@ -116,7 +116,6 @@ impl App {
             source,
         })?;
         let pgid = child.id().map_or(0, |id| id as i32);
-        register(pgid);
         let tail = OutputTail::default();
         if let Some(stdout) = child.stdout.take() {
             tail.drain(stdout);
@@ -125,6 +124,7 @@ impl App {
             tail.drain(stderr);
         }
         let stop_signal = signal_number(&manifest.stop_signal).unwrap_or(libc::SIGTERM);
+        register(pgid, stop_signal);
         let mut app = App {
             name: manifest.name.clone(),
             child,

@@ -11,7 +11,7 @@ mod registry;
 mod unix;
 
 pub use app::{App, StartError};
-pub use registry::{guard_process, kill_all};
+pub use registry::{guard_process, kill_all, stop_all};
 pub use unix::{group_alive, signal_number};
 
 use std::collections::VecDeque;
@@ -94,6 +94,6 @@ pub fn spawn_guarded(command: &mut tokio::process::Command) -> std::io::Result<G
     unix::configure(command);
     let child = command.spawn()?;
     let pgid = child.id().map_or(0, |id| id as i32);
-    registry::register(pgid);
+    registry::register(pgid, libc::SIGTERM);
     Ok(GuardedChild { child, pgid })
 }
