@@ -318,3 +318,29 @@ fn sigkill_to_the_harness_leaves_no_process_behind() {
     // No handler runs: the parent-death signal does the work.
     interrupted_harness_leaves_nothing(libc::SIGKILL, None);
 }
+
+#[test]
+fn matrix_results_from_two_machines_merge_into_one_table() {
+    let first = fake_runner(&[], "");
+    let second = fake_runner(&[], "");
+    let manifest = std::fs::read_to_string(second.path().join("fake/runner.toml")).unwrap();
+    std::fs::write(second.path().join("fake/runner.toml"), manifest.replace("name = \"fake\"", "name = \"other\"")).unwrap();
+    let results = tempfile::tempdir().unwrap();
+    for (runners, file) in [(first.path(), "a.json"), (second.path(), "b.json")] {
+        let out = run_with(runners, &["matrix", "--fixtures", &outside("fixtures"), "--snapshots", "off", "--format", "json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        std::fs::write(results.path().join(file), &out.stdout).unwrap();
+    }
+    let a = results.path().join("a.json").display().to_string();
+    let b = results.path().join("b.json").display().to_string();
+    let out = bin().args(["matrix", "--merge", &a, &b]).output().unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.lines().any(|l| l.starts_with("fake ")), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("other ")), "{stdout}");
+    assert!(stdout.contains("ok: 8 passed"), "{stdout}");
+
+    let out = bin().args(["matrix", "--merge", &a, &a]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("runner fake appears in more than one result"), "{}", text(&out.stderr));
+}

@@ -1,0 +1,113 @@
+package runner;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.javalin.Javalin;
+import io.javalin.http.HandlerType;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The java-javalin runner: serves every fixture's handler with Javalin's own router. */
+public final class Main {
+    private static final Set<String> PROTOCOLS = Set.of("rest", "websocket", "sse");
+    private static final int MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+    private Main() {}
+
+    /** A fixture's handler, with the file it came from. */
+    private record Claim(String protocol, JsonNode handler, Path file) {}
+
+    public static void main(String[] args) throws IOException {
+        Logger log = LoggerFactory.getLogger("runner");
+        String port = System.getenv("PORT");
+        String fixturesDir = System.getenv("FIXTURES_DIR");
+        if (port == null || fixturesDir == null) {
+            log.error("PORT and FIXTURES_DIR must be set");
+            System.exit(2);
+        }
+
+        // One handler per (method, route) for REST, per route for WebSocket and SSE.
+        Map<String, Claim> claims = new LinkedHashMap<>();
+        List<Path> files;
+        try (Stream<Path> walk = Files.walk(Paths.get(fixturesDir))) {
+            files = walk.filter(p -> p.toString().endsWith(".json") && !p.toString().endsWith(".schema.json"))
+                    .sorted()
+                    .toList();
+        }
+        for (Path file : files) {
+            JsonNode fixture = Json.parse(Files.readAllBytes(file)).orElse(null);
+            if (fixture == null) {
+                log.warn("{}: not JSON, skipped", file);
+                continue;
+            }
+            String protocol = fixture.path("protocol").asText();
+            JsonNode handler = fixture.get("handler");
+            if (handler == null || !PROTOCOLS.contains(protocol)) {
+                continue;
+            }
+            String route = handler.path("route").asText();
+            String key = protocol.equals("rest") ? handler.path("method").asText().toUpperCase() + " " + route : "GET " + route;
+            Claim first = claims.putIfAbsent(key, new Claim(protocol, handler, file));
+            if (first != null && !(first.protocol().equals(protocol) && first.handler().equals(handler))) {
+                log.warn("{}: {} differs from the handler in {}; the first one is served", file, key, first.file());
+            }
+        }
+
+        Javalin app = Javalin.create(config -> {
+            config.showJavalinBanner = false;
+            config.startupWatcherEnabled = false;
+            config.http.prefer405over404 = true;
+            config.http.disableCompression();
+            config.router.ignoreTrailingSlashes = false;
+            config.jetty.defaultHost = "127.0.0.1";
+            config.jetty.modifyWebSocketServletFactory(factory -> {
+                factory.setMaxTextMessageSize(MAX_MESSAGE_BYTES);
+                factory.setMaxBinaryMessageSize(MAX_MESSAGE_BYTES);
+            });
+            config.router.mount(router -> {
+                router.get("/__ready", ctx -> ctx.result("ready"));
+                router.exception(Problem.class, (problem, ctx) -> problem.writeTo(ctx));
+                for (Claim claim : claims.values()) {
+                    Route route = Route.parse(claim.handler().path("route").asText());
+                    switch (claim.protocol()) {
+                        case "rest" -> router.addHttpHandler(
+                                HandlerType.valueOf(claim.handler().path("method").asText().toUpperCase()),
+                                route.javalinPath(), new RestEndpoint(claim.handler(), route));
+                        case "websocket" -> {
+                            WsEndpoint endpoint = new WsEndpoint(claim.handler());
+                            router.wsBeforeUpgrade(route.javalinPath(), endpoint::beforeUpgrade);
+                            router.ws(route.javalinPath(), endpoint::configure);
+                        }
+                        default -> router.get(route.javalinPath(), new SseEndpoint(claim.handler()));
+                    }
+                }
+            });
+        });
+
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            // Exit within ~2 s even if a stream or socket holds the server up.
+            Thread watchdog = new Thread(() -> {
+                try {
+                    Thread.sleep(1500);
+                } catch (InterruptedException ignored) {
+                    return;
+                }
+                Runtime.getRuntime().halt(0);
+            });
+            watchdog.setDaemon(true);
+            watchdog.start();
+            app.stop();
+        }, "shutdown"));
+
+        app.start(Integer.parseInt(port));
+        log.info("serving {} handlers from {} fixture files on 127.0.0.1:{}", claims.size(), files.size(), port);
+    }
+}
