@@ -324,10 +324,25 @@ fn matrix_results_from_two_machines_merge_into_one_table() {
     let first = fake_runner(&[], "");
     let second = fake_runner(&[], "");
     let manifest = std::fs::read_to_string(second.path().join("fake/runner.toml")).unwrap();
-    std::fs::write(second.path().join("fake/runner.toml"), manifest.replace("name = \"fake\"", "name = \"other\"")).unwrap();
+    std::fs::write(
+        second.path().join("fake/runner.toml"),
+        manifest.replace("name = \"fake\"", "name = \"other\""),
+    )
+    .unwrap();
     let results = tempfile::tempdir().unwrap();
     for (runners, file) in [(first.path(), "a.json"), (second.path(), "b.json")] {
-        let out = run_with(runners, &["matrix", "--fixtures", &outside("fixtures"), "--snapshots", "off", "--format", "json"]);
+        let out = run_with(
+            runners,
+            &[
+                "matrix",
+                "--fixtures",
+                &outside("fixtures"),
+                "--snapshots",
+                "off",
+                "--format",
+                "json",
+            ],
+        );
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         std::fs::write(results.path().join(file), &out.stdout).unwrap();
     }
@@ -342,5 +357,9 @@ fn matrix_results_from_two_machines_merge_into_one_table() {
 
     let out = bin().args(["matrix", "--merge", &a, &a]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("runner fake appears in more than one result"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("runner fake appears in more than one result"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -219,26 +219,46 @@ const PROTOCOLS: [harness_fixture::Protocol; 3] = [
 ];
 
 fn write_failures(out: &mut dyn Write, style: Style, report: &MatrixReport) -> std::io::Result<()> {
+    use crate::report::Outcome;
     for r in &report.runners {
         if let Some(error) = &r.error {
             writeln!(out, "{}: unavailable: {error}\n", r.runner)?;
             continue;
         }
-        for f in r.run.fixtures.iter().filter(|f| {
-            f.outcome == crate::report::Outcome::Failed
-                || f.outcome == crate::report::Outcome::Errored
-        }) {
-            write!(
-                out,
-                "{}{}: ",
-                r.runner,
-                if f.expected_failure {
-                    " (known divergence)"
-                } else {
-                    ""
-                }
-            )?;
+        let failing = r
+            .run
+            .fixtures
+            .iter()
+            .filter(|f| matches!(f.outcome, Outcome::Failed | Outcome::Errored));
+        let (known, unexpected): (Vec<_>, Vec<_>) = failing.partition(|f| f.expected_failure);
+        for f in unexpected {
+            write!(out, "{}: ", r.runner)?;
             write_fixture(out, style, f)?;
+        }
+        if !known.is_empty() {
+            let names: Vec<&str> = known.iter().map(|f| f.name.as_str()).collect();
+            writeln!(
+                out,
+                "{}: {} known divergences (diffs in --format json and --report): {}",
+                r.runner,
+                names.len(),
+                names.join(", ")
+            )?;
+        }
+        let fixed: Vec<&str> = r
+            .run
+            .fixtures
+            .iter()
+            .filter(|f| f.expected_failure && f.outcome == Outcome::Passed)
+            .map(|f| f.name.as_str())
+            .collect();
+        if !fixed.is_empty() {
+            writeln!(
+                out,
+                "{}: listed as known divergences but passed (remove them from expected_failures): {}",
+                r.runner,
+                fixed.join(", ")
+            )?;
         }
     }
     Ok(())
