@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use harness_fixture::Fixture;
 
 use super::{all_runners, fixtures_dir_for_app};
-use crate::check::snapshot::{SnapshotStore, write_atomically};
+use crate::check::snapshot::SnapshotStore;
 use crate::cli::{Cli, Format, MatrixArgs};
 use crate::conformance::{Settings, replay_all};
 use crate::driver::Driver;
@@ -16,7 +16,7 @@ use crate::error::HarnessError;
 use crate::plan::{Plan, plan};
 use crate::report::human::{Style, write_fixture};
 use crate::report::matrix::{MatrixReport, RunnerReport, RunnerStatus, cell};
-use crate::report::{RunReport, junit, markdown};
+use crate::report::{RunReport, junit, markdown, write_folder};
 use crate::runner::{Runner, setup};
 use crate::target::{Target, TargetInfo};
 
@@ -197,19 +197,17 @@ fn merge(files: &[std::path::PathBuf]) -> Result<MatrixReport, HarnessError> {
 }
 
 fn write_report(dir: &Path, report: &MatrixReport) -> Result<(), HarnessError> {
-    let files = [
-        ("summary.md", markdown::matrix(report)),
-        ("junit.xml", junit::matrix(report)),
-        (
-            "matrix.json",
-            serde_json::to_string_pretty(report).unwrap_or_default(),
-        ),
-    ];
-    for (name, text) in files {
-        let path = dir.join(name);
-        write_atomically(&path, &text).map_err(|source| HarnessError::Write { path, source })?;
-    }
-    Ok(())
+    write_folder(
+        dir,
+        &[
+            ("summary.md", markdown::matrix(report)),
+            ("junit.xml", junit::matrix(report)),
+            (
+                "matrix.json",
+                serde_json::to_string_pretty(report).unwrap_or_default(),
+            ),
+        ],
+    )
 }
 
 const PROTOCOLS: [harness_fixture::Protocol; 3] = [

@@ -8,14 +8,14 @@ use harness_fixture::Fixture;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{find_runner, fixtures_dir_for_app};
-use crate::check::snapshot::{SnapshotStore, write_atomically};
+use crate::check::snapshot::SnapshotStore;
 use crate::cli::{Cli, Format, RunArgs};
 use crate::conformance::{Settings, replay_all};
 use crate::driver::Driver;
 use crate::error::{HarnessError, exit};
 use crate::plan::plan;
 use crate::report::human::{Style, write_fixture, write_summary};
-use crate::report::{RunReport, junit, markdown};
+use crate::report::{RunReport, junit, markdown, write_folder};
 use crate::target::Target;
 
 pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> {
@@ -92,19 +92,17 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
         }
     }
     if let Some(dir) = &args.report {
-        let files = [
-            ("summary.md", markdown::run(&report)),
-            ("junit.xml", junit::run(&report)),
-            (
-                "run.json",
-                serde_json::to_string_pretty(&report).unwrap_or_default(),
-            ),
-        ];
-        for (name, text) in files {
-            let path = dir.join(name);
-            write_atomically(&path, &text)
-                .map_err(|source| HarnessError::Write { path, source })?;
-        }
+        write_folder(
+            dir,
+            &[
+                ("summary.md", markdown::run(&report)),
+                ("junit.xml", junit::run(&report)),
+                (
+                    "run.json",
+                    serde_json::to_string_pretty(&report).unwrap_or_default(),
+                ),
+            ],
+        )?;
     }
     Ok(if report.passed() {
         exit::OK

@@ -13,7 +13,7 @@ use std::time::Duration;
 use harness_fixture::{Fixture, Spec};
 use url::Url;
 
-use crate::transcript::Transcript;
+use crate::transcript::{Headers, Transcript};
 
 /// What every replay needs: the target's base URL, one HTTP client, the step timeout.
 #[derive(Debug, Clone)]
@@ -55,6 +55,67 @@ impl Driver {
             url.query_pairs_mut().extend_pairs(query);
         }
         Ok(url)
+    }
+}
+
+/// Replies larger than this are cut off and the replay interrupted.
+pub(crate) const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// A fixture's request headers, names in lower case.
+fn fixture_headers(headers: &harness_fixture::model::StringMap) -> Headers {
+    headers
+        .iter()
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
+        .collect()
+}
+
+/// Adds `headers` to a request; the error names a header that cannot be sent.
+fn with_headers(
+    mut builder: reqwest::RequestBuilder,
+    headers: &Headers,
+) -> Result<reqwest::RequestBuilder, String> {
+    use reqwest::header::{HeaderName, HeaderValue};
+    for (name, value) in headers {
+        match (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            (Ok(name), Ok(value)) => builder = builder.header(name, value),
+            _ => return Err(format!("header {name:?} cannot be sent")),
+        }
+    }
+    Ok(builder)
+}
+
+/// A reply's headers as received, in order.
+fn reply_headers(map: &reqwest::header::HeaderMap) -> Headers {
+    map.iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Reads a reply body to its end, refusing more than [`MAX_BODY`] bytes.
+async fn read_body(response: &mut reqwest::Response) -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| reason(&e))? {
+        if bytes.len() + chunk.len() > MAX_BODY {
+            return Err(format!("reply body larger than {MAX_BODY} bytes"));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// Path and query of a URL, as they go on the request line.
+fn target_of(url: &Url) -> String {
+    match url.query() {
+        Some(query) => format!("{}?{query}", url.path()),
+        None => url.path().to_string(),
     }
 }
 

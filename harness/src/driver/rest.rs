@@ -5,99 +5,70 @@ use std::time::Instant;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use harness_fixture::model::{RequestBody, RestFixture};
-use reqwest::header::{CONTENT_TYPE, COOKIE, HeaderName, HeaderValue};
+use reqwest::header::{CONTENT_TYPE, COOKIE};
 
-use super::{Driver, micros, reason};
-use crate::transcript::{
-    Body, Headers, Interrupted, ReceivedResponse, RestTranscript, SentRequest,
+use super::{
+    Driver, fixture_headers, micros, read_body, reason, reply_headers, target_of, with_headers,
 };
-
-/// Replies larger than this are cut off and the replay interrupted.
-pub(crate) const MAX_BODY: usize = 16 * 1024 * 1024;
+use crate::transcript::{Body, Interrupted, ReceivedResponse, RestTranscript, SentRequest};
 
 pub(super) async fn replay(driver: &Driver, fixture: &RestFixture) -> RestTranscript {
     let request = &fixture.request;
-    let mut headers: Headers = request
-        .headers
-        .iter()
-        .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
-        .collect();
+    let mut sent = SentRequest {
+        method: request.method.clone(),
+        target: request.path.clone(),
+        headers: fixture_headers(&request.headers),
+        body: None,
+    };
+    let response = exchange(driver, fixture, &mut sent).await;
+    match response {
+        Ok(response) => RestTranscript {
+            request: sent,
+            response: Some(response),
+            interrupted: None,
+        },
+        Err(reason) => RestTranscript {
+            request: sent,
+            response: None,
+            interrupted: Some(Interrupted {
+                at: "/request".into(),
+                reason,
+            }),
+        },
+    }
+}
+
+/// Builds the request into `sent` (so the transcript shows it even when sending fails), sends
+/// it and reads the whole reply within the step timeout.
+async fn exchange(
+    driver: &Driver,
+    fixture: &RestFixture,
+    sent: &mut SentRequest,
+) -> Result<ReceivedResponse, String> {
+    let request = &fixture.request;
     if !request.cookies.is_empty() {
-        let cookie = request
+        let cookie: Vec<String> = request
             .cookies
             .iter()
             .map(|(n, v)| format!("{n}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        headers.push((COOKIE.as_str().to_string(), cookie));
+            .collect();
+        sent.headers
+            .push((COOKIE.as_str().to_string(), cookie.join("; ")));
     }
-    let (body, default_type) = match encode_body(request.body()) {
-        Ok(encoded) => encoded,
-        Err(e) => {
-            return interrupted(
-                request.method.clone(),
-                request.path.clone(),
-                headers,
-                None,
-                e,
-            );
-        }
-    };
+    let (body, default_type) = encode_body(request.body())?;
+    sent.body = body;
     if let Some(content_type) = default_type
-        && !headers.iter().any(|(n, _)| n == CONTENT_TYPE.as_str())
+        && !sent.headers.iter().any(|(n, _)| n == CONTENT_TYPE.as_str())
     {
-        headers.push((CONTENT_TYPE.as_str().to_string(), content_type.to_string()));
+        sent.headers
+            .push((CONTENT_TYPE.as_str().to_string(), content_type.to_string()));
     }
-    let url = match driver.url(&request.path, &request.query.pairs()) {
-        Ok(url) => url,
-        Err(e) => {
-            return interrupted(
-                request.method.clone(),
-                request.path.clone(),
-                headers,
-                body,
-                format!("bad URL: {e}"),
-            );
-        }
-    };
-    let target = match url.query() {
-        Some(q) => format!("{}?{q}", url.path()),
-        None => url.path().to_string(),
-    };
-    let sent = SentRequest {
-        method: request.method.clone(),
-        target,
-        headers,
-        body,
-    };
-
-    let method = match reqwest::Method::from_bytes(sent.method.as_bytes()) {
-        Ok(method) => method,
-        Err(e) => {
-            return RestTranscript {
-                request: sent,
-                response: None,
-                interrupted: Some(at_request(e.to_string())),
-            };
-        }
-    };
-    let mut builder = driver.client.request(method, url);
-    for (name, value) in &sent.headers {
-        match (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value),
-        ) {
-            (Ok(name), Ok(value)) => builder = builder.header(name, value),
-            _ => {
-                let reason = format!("header {name:?} cannot be sent");
-                return RestTranscript {
-                    request: sent,
-                    response: None,
-                    interrupted: Some(at_request(reason)),
-                };
-            }
-        }
-    }
+    let url = driver
+        .url(&request.path, &request.query.pairs())
+        .map_err(|e| format!("bad URL: {e}"))?;
+    sent.target = target_of(&url);
+    let method = reqwest::Method::from_bytes(sent.method.as_bytes()).map_err(|e| e.to_string())?;
+    let mut builder = with_headers(driver.client.request(method, url), &sent.headers)?;
     if let Some(body) = &sent.body {
         builder = builder.body(body.0.clone());
     }
@@ -106,23 +77,8 @@ pub(super) async fn replay(driver: &Driver, fixture: &RestFixture) -> RestTransc
     let exchange = async {
         let mut response = builder.send().await.map_err(|e| reason(&e))?;
         let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| reason(&e))? {
-            if bytes.len() + chunk.len() > MAX_BODY {
-                return Err(format!("reply body larger than {MAX_BODY} bytes"));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
+        let headers = reply_headers(response.headers());
+        let bytes = read_body(&mut response).await?;
         Ok(ReceivedResponse {
             status,
             headers,
@@ -130,26 +86,9 @@ pub(super) async fn replay(driver: &Driver, fixture: &RestFixture) -> RestTransc
             elapsed_us: micros(started),
         })
     };
-    match tokio::time::timeout(driver.timeout, exchange).await {
-        Ok(Ok(response)) => RestTranscript {
-            request: sent,
-            response: Some(response),
-            interrupted: None,
-        },
-        Ok(Err(reason)) => RestTranscript {
-            request: sent,
-            response: None,
-            interrupted: Some(at_request(reason)),
-        },
-        Err(_) => {
-            let reason = format!("no complete reply within {:?}", driver.timeout);
-            RestTranscript {
-                request: sent,
-                response: None,
-                interrupted: Some(at_request(reason)),
-            }
-        }
-    }
+    tokio::time::timeout(driver.timeout, exchange)
+        .await
+        .unwrap_or_else(|_| Err(format!("no complete reply within {:?}", driver.timeout)))
 }
 
 /// The bytes of a body and the content type it goes with by default.
@@ -180,30 +119,4 @@ fn encode_body(body: RequestBody<'_>) -> Result<(Option<Body>, Option<&'static s
             )
         }
     })
-}
-
-fn at_request(reason: String) -> Interrupted {
-    Interrupted {
-        at: "/request".to_string(),
-        reason,
-    }
-}
-
-fn interrupted(
-    method: String,
-    target: String,
-    headers: Headers,
-    body: Option<Body>,
-    reason: String,
-) -> RestTranscript {
-    RestTranscript {
-        request: SentRequest {
-            method,
-            target,
-            headers,
-            body,
-        },
-        response: None,
-        interrupted: Some(at_request(reason)),
-    }
 }

@@ -5,24 +5,19 @@ use std::time::Instant;
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
 use harness_fixture::model::{SseEnd, SseFixture};
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue};
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
 
-use super::{Driver, micros, reason};
-use crate::driver::rest::MAX_BODY;
-use crate::transcript::{
-    Body, Headers, Interrupted, ReceivedEvent, SentRequest, SseTranscript, StreamEnd,
+use super::{
+    Driver, fixture_headers, micros, read_body, reason, reply_headers, target_of, with_headers,
 };
+use crate::transcript::{Body, Interrupted, ReceivedEvent, SentRequest, SseTranscript, StreamEnd};
 
 /// Events read past the expected ones before the harness gives up on a stream that should close.
 const MAX_EXTRA_EVENTS: usize = 100;
 
 pub(super) async fn replay(driver: &Driver, fixture: &SseFixture) -> SseTranscript {
     let request = &fixture.request;
-    let mut headers: Headers = request
-        .headers
-        .iter()
-        .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
-        .collect();
+    let mut headers = fixture_headers(&request.headers);
     if !headers.iter().any(|(n, _)| n == ACCEPT.as_str()) {
         headers.push((ACCEPT.as_str().to_string(), "text/event-stream".to_string()));
     }
@@ -40,54 +35,37 @@ pub(super) async fn replay(driver: &Driver, fixture: &SseFixture) -> SseTranscri
         end: StreamEnd::Interrupted,
         interrupted: None,
     };
-    let url = match driver.url(&request.path, &request.query.pairs()) {
-        Ok(url) => url,
-        Err(e) => return interrupt(transcript, "/request", format!("bad URL: {e}")),
-    };
-    transcript.request.target = match url.query() {
-        Some(q) => format!("{}?{q}", url.path()),
-        None => url.path().to_string(),
-    };
-    let mut builder = driver.client.get(url);
-    for (name, value) in transcript.request.headers.clone() {
-        match (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
-            (Ok(name), Ok(value)) => builder = builder.header(name, value),
-            _ => {
-                return interrupt(
-                    transcript,
-                    "/request",
-                    format!("header {name:?} cannot be sent"),
-                );
-            }
-        }
+    if let Err((at, reason)) = read(driver, fixture, &mut transcript).await {
+        transcript.end = StreamEnd::Interrupted;
+        transcript.interrupted = Some(Interrupted { at, reason });
     }
+    transcript
+}
+
+/// Sends the request and reads the reply into `transcript` until the expected end; an error
+/// says where (`/request`, `/events/N`) and why the reading stopped.
+async fn read(
+    driver: &Driver,
+    fixture: &SseFixture,
+    transcript: &mut SseTranscript,
+) -> Result<(), (String, String)> {
+    let at_request = |reason: String| ("/request".to_string(), reason);
+    let request = &fixture.request;
+    let url = driver
+        .url(&request.path, &request.query.pairs())
+        .map_err(|e| at_request(format!("bad URL: {e}")))?;
+    transcript.request.target = target_of(&url);
+    let builder =
+        with_headers(driver.client.get(url), &transcript.request.headers).map_err(at_request)?;
 
     let started = Instant::now();
-    let response = match tokio::time::timeout(driver.timeout, builder.send()).await {
+    let mut response = match tokio::time::timeout(driver.timeout, builder.send()).await {
         Ok(Ok(response)) => response,
-        Ok(Err(e)) => return interrupt(transcript, "/request", reason(&e)),
-        Err(_) => {
-            return interrupt(
-                transcript,
-                "/request",
-                format!("no reply within {:?}", driver.timeout),
-            );
-        }
+        Ok(Err(e)) => return Err(at_request(reason(&e))),
+        Err(_) => return Err(at_request(format!("no reply within {:?}", driver.timeout))),
     };
     transcript.status = Some(response.status().as_u16());
-    transcript.headers = response
-        .headers()
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    transcript.headers = reply_headers(response.headers());
     let is_stream = response
         .headers()
         .get(CONTENT_TYPE)
@@ -98,7 +76,13 @@ pub(super) async fn replay(driver: &Driver, fixture: &SseFixture) -> SseTranscri
                 .starts_with("text/event-stream")
         });
     if !is_stream {
-        return read_plain_body(driver, transcript, response).await;
+        let bytes = tokio::time::timeout(driver.timeout, read_body(&mut response))
+            .await
+            .unwrap_or_else(|_| Err(format!("no complete reply within {:?}", driver.timeout)))
+            .map_err(at_request)?;
+        transcript.body = Some(Body(bytes));
+        transcript.end = StreamEnd::Closed;
+        return Ok(());
     }
 
     let expected = fixture.expected.events.len();
@@ -108,39 +92,32 @@ pub(super) async fn replay(driver: &Driver, fixture: &SseFixture) -> SseTranscri
     };
     let mut events = response.bytes_stream().eventsource();
     loop {
-        if stop_after == Some(transcript.events.len()) {
+        let received = transcript.events.len();
+        if stop_after == Some(received) {
             transcript.end = StreamEnd::StoppedReading;
-            return transcript;
+            return Ok(());
         }
-        if transcript.events.len() >= expected + MAX_EXTRA_EVENTS {
-            let at = format!("/events/{}", transcript.events.len());
-            return interrupt(
-                transcript,
-                &at,
+        let at = format!("/events/{received}");
+        if received >= expected + MAX_EXTRA_EVENTS {
+            return Err((
+                at,
                 format!("more than {MAX_EXTRA_EVENTS} events past the expected ones"),
-            );
+            ));
         }
-        let at = format!("/events/{}", transcript.events.len());
         match tokio::time::timeout(driver.timeout, events.next()).await {
             Err(_) => {
-                let waiting_for = if transcript.events.len() < expected {
+                let waiting_for = if received < expected {
                     "event"
                 } else {
                     "end of the stream"
                 };
-                return interrupt(
-                    transcript,
-                    &at,
-                    format!("no {waiting_for} within {:?}", driver.timeout),
-                );
+                return Err((at, format!("no {waiting_for} within {:?}", driver.timeout)));
             }
             Ok(None) => {
                 transcript.end = StreamEnd::Closed;
-                return transcript;
+                return Ok(());
             }
-            Ok(Some(Err(e))) => {
-                return interrupt(transcript, &at, format!("broken stream: {}", reason(&e)));
-            }
+            Ok(Some(Err(e))) => return Err((at, format!("broken stream: {}", reason(&e)))),
             Ok(Some(Ok(event))) => transcript.events.push(ReceivedEvent {
                 event: event.event,
                 id: event.id,
@@ -152,43 +129,4 @@ pub(super) async fn replay(driver: &Driver, fixture: &SseFixture) -> SseTranscri
             }),
         }
     }
-}
-
-async fn read_plain_body(
-    driver: &Driver,
-    mut transcript: SseTranscript,
-    mut response: reqwest::Response,
-) -> SseTranscript {
-    let read = async {
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| reason(&e))? {
-            if bytes.len() + chunk.len() > MAX_BODY {
-                return Err(format!("reply body larger than {MAX_BODY} bytes"));
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        Ok(bytes)
-    };
-    match tokio::time::timeout(driver.timeout, read).await {
-        Ok(Ok(bytes)) => {
-            transcript.body = Some(Body(bytes));
-            transcript.end = StreamEnd::Closed;
-            transcript
-        }
-        Ok(Err(reason)) => interrupt(transcript, "/request", reason),
-        Err(_) => interrupt(
-            transcript,
-            "/request",
-            format!("no complete reply within {:?}", driver.timeout),
-        ),
-    }
-}
-
-fn interrupt(mut transcript: SseTranscript, at: &str, reason: String) -> SseTranscript {
-    transcript.end = StreamEnd::Interrupted;
-    transcript.interrupted = Some(Interrupted {
-        at: at.to_string(),
-        reason,
-    });
-    transcript
 }

@@ -13,8 +13,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::upgrade::upgrade;
-use super::{Driver, micros};
-use crate::transcript::{Direction, Frame, Headers, Interrupted, WsRecord, WsTranscript};
+use super::{Driver, fixture_headers, micros};
+use crate::transcript::{Direction, Frame, Interrupted, WsRecord, WsTranscript};
 
 type Socket = WebSocketStream<TcpStream>;
 
@@ -31,11 +31,7 @@ pub(super) async fn replay(driver: &Driver, fixture: &WsFixture) -> WsTranscript
     };
     let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
     let _ = url.set_scheme(scheme);
-    let headers: Headers = connect
-        .headers
-        .iter()
-        .map(|(n, v)| (n.to_ascii_lowercase(), v.clone()))
-        .collect();
+    let headers = fixture_headers(&connect.headers);
 
     let upgraded = match upgrade(&url, &headers, &connect.subprotocols, driver.timeout).await {
         Ok(upgraded) => upgraded,

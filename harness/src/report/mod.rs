@@ -15,6 +15,19 @@ use crate::check::snapshot::{SnapshotOutcome, SnapshotStatus};
 use crate::target::TargetInfo;
 use crate::transcript::Interrupted;
 
+/// Writes report files into `dir`, each atomically.
+pub fn write_folder(
+    dir: &std::path::Path,
+    files: &[(&str, String)],
+) -> Result<(), crate::error::HarnessError> {
+    for (name, text) in files {
+        let path = dir.join(name);
+        crate::check::snapshot::write_atomically(&path, text)
+            .map_err(|source| crate::error::HarnessError::Write { path, source })?;
+    }
+    Ok(())
+}
+
 /// The outcome of one fixture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
