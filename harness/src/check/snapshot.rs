@@ -228,6 +228,15 @@ pub fn render(value: &Value) -> String {
 /// Headers that differ on every run.
 const DROPPED_HEADERS: &[&str] = &["date", "sec-websocket-accept", "keep-alive"];
 
+/// Headers whose value is a set of comma-separated tokens: sorted, since servers may list them
+/// in any order.
+const SET_HEADERS: &[&str] = &[
+    "allow",
+    "access-control-allow-methods",
+    "access-control-allow-headers",
+    "vary",
+];
+
 /// The transcript without timings, with volatile values redacted: by pattern (UUIDs, dates,
 /// addresses, time-like keys) and wherever the fixture expects a class matcher (`<<number>>`...).
 pub fn normalize(fixture: &Fixture, transcript: &Transcript) -> Value {
@@ -442,7 +451,13 @@ fn headers(list: &Headers) -> Value {
     sorted.sort_by(|a, b| a.0.cmp(&b.0));
     let mut map = Map::new();
     for (name, value) in sorted {
-        let value = Value::from(redact_text(value));
+        let value = if SET_HEADERS.contains(&name.as_str()) {
+            let mut tokens: Vec<&str> = value.split(',').map(str::trim).collect();
+            tokens.sort_unstable();
+            Value::from(tokens.join(", "))
+        } else {
+            Value::from(redact_text(value))
+        };
         match map.get_mut(name) {
             Some(Value::Array(values)) => values.push(value),
             Some(existing) => *existing = Value::Array(vec![existing.clone(), value]),
@@ -533,6 +548,8 @@ mod tests {
             headers(&list),
             json!({"set-cookie": ["a=1", "b=2"], "x-b": "2"})
         );
+        let allow = vec![("allow".to_string(), "PATCH,GET, DELETE".to_string())];
+        assert_eq!(headers(&allow), json!({"allow": "DELETE, GET, PATCH"}));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use harness_fixture::Fixture;
 
 use super::{all_runners, fixtures_dir_for_app};
-use crate::check::snapshot::SnapshotStore;
+use crate::check::snapshot::{SnapshotStatus, SnapshotStore};
 use crate::cli::{Cli, Format, MatrixArgs};
 use crate::conformance::{Settings, replay_all};
 use crate::driver::Driver;
@@ -222,6 +222,16 @@ fn write_failures(out: &mut dyn Write, style: Style, report: &MatrixReport) -> s
         if let Some(error) = &r.error {
             writeln!(out, "{}: unavailable: {error}\n", r.runner)?;
             continue;
+        }
+        let changed = r.run.fixtures.iter().filter(|f| {
+            f.outcome == Outcome::Passed
+                && f.snapshot
+                    .as_ref()
+                    .is_some_and(|s| s.status == SnapshotStatus::Changed)
+        });
+        for f in changed {
+            write!(out, "{}: ", r.runner)?;
+            write_fixture(out, style, f)?;
         }
         let failing = r
             .run
