@@ -130,3 +130,76 @@ async fn read(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use eventsource_stream::Eventsource;
+    use futures_util::StreamExt;
+
+    /// Parses `chunks` as the SSE driver does (reqwest's byte stream into eventsource-stream).
+    fn parse(chunks: &[&[u8]]) -> Vec<(String, String, String, Option<u64>)> {
+        let stream = futures_util::stream::iter(
+            chunks
+                .iter()
+                .map(|c| Ok::<Bytes, std::convert::Infallible>(Bytes::copy_from_slice(c)))
+                .collect::<Vec<_>>(),
+        );
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime");
+        let events: Vec<_> = runtime.block_on(stream.eventsource().collect());
+        events
+            .into_iter()
+            .map(|e| e.expect("parses"))
+            .map(|e| (e.event, e.id, e.data, e.retry.map(|d| d.as_millis() as u64)))
+            .collect()
+    }
+
+    #[test]
+    fn multi_line_data_comments_and_defaults() {
+        let events = parse(&[b": heartbeat\n\ndata: line one\ndata: line two\n\nevent: tick\nid: 7\nretry: 1500\ndata: {\"n\":1}\n\n"]);
+        assert_eq!(
+            events,
+            vec![
+                (
+                    "message".into(),
+                    "".into(),
+                    "line one\nline two".into(),
+                    None
+                ),
+                ("tick".into(), "7".into(), "{\"n\":1}".into(), Some(1500)),
+            ]
+        );
+    }
+
+    #[test]
+    fn last_event_id_carries_over_and_empty_data_dispatches() {
+        let events = parse(&[b"id: 3\ndata: a\n\ndata: b\n\ndata:\n\n"]);
+        let ids: Vec<_> = events.iter().map(|e| e.1.as_str()).collect();
+        let data: Vec<_> = events.iter().map(|e| e.2.as_str()).collect();
+        assert_eq!(ids, ["3", "3", "3"]);
+        assert_eq!(data, ["a", "b", ""]);
+    }
+
+    #[test]
+    fn chunk_boundaries_inside_lines_crlf_and_utf8() {
+        let whole = "event: caf\u{e9}\r\ndata: \u{1F600} ok\r\n\r\n".as_bytes();
+        let emoji = whole.iter().position(|&b| b == 0xF0).unwrap();
+        let chunks: [&[u8]; 4] = [
+            &whole[..7],
+            &whole[7..emoji + 2],
+            &whole[emoji + 2..whole.len() - 1],
+            &whole[whole.len() - 1..],
+        ];
+        assert_eq!(
+            parse(&chunks),
+            vec![("caf\u{e9}".into(), "".into(), "\u{1F600} ok".into(), None)]
+        );
+    }
+
+    #[test]
+    fn an_event_without_its_blank_line_is_not_dispatched() {
+        assert!(parse(&[b"data: cut off\n"]).is_empty());
+    }
+}
