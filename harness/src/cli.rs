@@ -177,6 +177,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
 
+    /// Print only fixtures that did not pass (and changed snapshots), then the summary.
+    #[arg(long, short)]
+    pub quiet: bool,
+
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,

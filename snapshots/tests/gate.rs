@@ -21,6 +21,7 @@ fn reference_transcripts_match_the_committed_snapshots() {
         snapshots.to_str().unwrap(),
         "--snapshots",
         "check",
+        "--quiet",
     ]);
     let code = benchmark_harness::run(cli);
     let pending: Vec<_> = walk(&snapshots.join("rust-axum"))

@@ -62,7 +62,12 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
     let mut replays = std::pin::pin!(replay_all(&driver, &store, selected, settings));
     while let Some(result) = replays.next().await {
         bar.inc(1);
-        if human {
+        let notable = result.outcome != crate::report::Outcome::Passed
+            || result
+                .snapshot
+                .as_ref()
+                .is_some_and(|s| s.status != crate::check::snapshot::SnapshotStatus::Matched);
+        if human && (notable || !args.quiet) {
             bar.suspend(|| {
                 let _ = write_fixture(&mut std::io::stdout().lock(), style, &result);
             });
