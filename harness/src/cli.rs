@@ -60,6 +60,69 @@ pub enum Command {
     Runners(RunnersCommand),
     /// Run the reference server standalone until interrupted.
     Serve(ServeArgs),
+    /// REST load on one fixture's request; latency in HDR histograms.
+    Bench(LoadArgs),
+    /// WebSocket or SSE load from one fixture's transcript; latency in HDR histograms.
+    Stream(StreamArgs),
+}
+
+/// `bench`: load on one REST fixture.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 no errors (or within --max-error-rate); 1 errors above it; \
+    2 usage or fixture error; 3 target unreachable.\n\nExamples:\n  \
+    benchmark-harness bench --fixture fixtures/rest/bench/hello.json --duration 10s\n  \
+    benchmark-harness bench --fixture fixtures/rest/bench/hello.json --rate 20000 --output result.json --hlog result.hlog"
+)]
+pub struct LoadArgs {
+    /// The fixture to load.
+    #[arg(long, value_name = "FILE")]
+    pub fixture: PathBuf,
+
+    /// Connections, each with one operation in flight at a time.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub connections: usize,
+
+    /// Measured time.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub duration: Duration,
+
+    /// Load before measurement, not recorded (0s for none).
+    #[arg(long, default_value = "2s", value_parser = parse_duration_or_zero, value_name = "DURATION")]
+    pub warmup: Duration,
+
+    /// Open loop: R operations per second in total, latency from each one's intended start
+    /// (coordinated omission corrected). Without it: closed loop.
+    #[arg(long, value_name = "R")]
+    pub rate: Option<f64>,
+
+    /// Bound on every wait: opening a connection, a reply, an event.
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Duration,
+
+    /// Share of failed operations still counted a success: 0 (default), 0.01 or 1%.
+    #[arg(long, default_value = "0", value_parser = parse_share, value_name = "SHARE")]
+    pub max_error_rate: f64,
+
+    /// Write the result document (JSON) here instead of printing it on stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Write an HdrHistogram interval log (one interval a second) here.
+    #[arg(long, value_name = "FILE")]
+    pub hlog: Option<PathBuf>,
+}
+
+/// `stream`: load on one WebSocket or SSE fixture.
+#[derive(Debug, Args)]
+pub struct StreamArgs {
+    /// The load.
+    #[command(flatten)]
+    pub load: LoadArgs,
+
+    /// Spread the openings of connections over this time (0s: all at once).
+    #[arg(long, default_value = "0s", value_parser = parse_duration_or_zero, value_name = "DURATION")]
+    pub ramp: Duration,
 }
 
 /// `matrix`.
@@ -225,6 +288,24 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         return Err("must be more than zero".into());
     }
     Ok(duration)
+}
+
+/// Parses a duration that may be zero (`0s`).
+pub fn parse_duration_or_zero(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("{e} (write e.g. 2s, 500ms, 0s)"))
+}
+
+/// Parses a share: `0.01` or `1%`, between 0 and 1.
+pub fn parse_share(text: &str) -> Result<f64, String> {
+    let share = match text.trim().strip_suffix('%') {
+        Some(percent) => percent.trim().parse::<f64>().map(|p| p / 100.0),
+        None => text.trim().parse::<f64>(),
+    }
+    .map_err(|e| format!("{e} (write e.g. 0.01 or 1%)"))?;
+    if !(0.0..=1.0).contains(&share) {
+        return Err("must be between 0 and 1 (0% and 100%)".into());
+    }
+    Ok(share)
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod commands;
 pub mod conformance;
 pub mod driver;
 pub mod error;
+pub mod measure;
 pub mod plan;
 pub mod report;
 pub mod runner;

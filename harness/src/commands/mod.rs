@@ -1,5 +1,6 @@
 //! One module per command; each returns the exit code or a [`HarnessError`].
 
+mod bench;
 mod fixtures;
 mod matrix;
 mod run;
@@ -21,6 +22,8 @@ pub async fn dispatch(cli: Cli) -> Result<i32, HarnessError> {
         Command::Serve(args) => serve::serve(&cli, args).await,
         Command::Matrix(args) => matrix::matrix(&cli, args).await,
         Command::Runners(command) => runners::runners(&cli, command).await,
+        Command::Bench(args) => bench::bench(&cli, args).await,
+        Command::Stream(args) => bench::stream(&cli, args).await,
     }
 }
 

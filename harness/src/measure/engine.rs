@@ -1,0 +1,263 @@
+//! The engine: prepares a fixture for load, runs one worker task per connection on the
+//! [`Schedule`] for warmup plus duration (every worker cancelled at the end, whatever it waits
+//! for), shows progress, and merges the workers' tallies.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime};
+
+use harness_fixture::{Fixture, Spec};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+use url::Url;
+
+use super::hlog::IntervalSeries;
+use super::recorder::{IntervalReport, Live, Recorder, Tally};
+use super::rest::RestLoad;
+use super::result::human_us;
+use super::schedule::{Pacer, Schedule, Window};
+use super::sse::SseLoad;
+use super::ws::WsLoad;
+
+/// Why a load run could not be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The fixture cannot be loaded this way (wrong protocol, nothing to measure, bad values).
+    #[error("{0}")]
+    Fixture(String),
+    /// The target's address cannot be resolved.
+    #[error("{0}")]
+    Unreachable(String),
+}
+
+/// How to load.
+#[derive(Debug, Clone)]
+pub struct LoadConfig {
+    /// Connections (SSE: subscribers), at least one.
+    pub connections: usize,
+    /// Closed or open loop.
+    pub schedule: Schedule,
+    /// Load before measurement starts.
+    pub warmup: Duration,
+    /// Measured load.
+    pub duration: Duration,
+    /// Bound on every wait: a connection, a reply, an event.
+    pub timeout: Duration,
+    /// Openings of connections spread over this time (WebSocket, SSE).
+    pub ramp: Duration,
+    /// Keep every second's histogram (for `--hlog`).
+    pub keep_intervals: bool,
+    /// Draw a progress bar on stderr (when it is a terminal).
+    pub progress: bool,
+}
+
+/// What a run measured.
+pub struct Outcome {
+    /// Every connection's tally, merged.
+    pub tally: Tally,
+    /// Latency by second of measurement.
+    pub intervals: IntervalSeries,
+    /// Wall-clock time measurement started.
+    pub measured_from: SystemTime,
+}
+
+/// One connection's state, handed to the protocol's worker loop.
+pub(crate) struct Worker {
+    /// When each operation is due.
+    pub(crate) pacer: Pacer,
+    /// Where results go.
+    pub(crate) recorder: Recorder,
+    /// Bound on every wait.
+    pub(crate) timeout: Duration,
+    /// When this connection opens (the ramp).
+    pub(crate) opens_at: Instant,
+}
+
+/// A fixture prepared for load, by protocol (one per run, behind an `Arc`: sizes do not matter).
+#[allow(clippy::large_enum_variant)]
+enum Load {
+    Rest(RestLoad),
+    WebSocket(WsLoad),
+    Sse(SseLoad),
+}
+
+impl Load {
+    async fn prepare(fixture: &Fixture, base: &Url, schedule: Schedule) -> Result<Load, LoadError> {
+        Ok(match &fixture.spec {
+            Spec::Rest(rest) => Load::Rest(RestLoad::prepare(rest, base).await?),
+            Spec::WebSocket(ws) => Load::WebSocket(WsLoad::prepare(ws, base).await?),
+            Spec::Sse(sse) => {
+                if schedule != Schedule::Closed {
+                    return Err(LoadError::Fixture(
+                        "an SSE stream is paced by the server: --rate applies to REST and WebSocket"
+                            .into(),
+                    ));
+                }
+                Load::Sse(SseLoad::prepare(sse, base).await?)
+            }
+        })
+    }
+
+    async fn worker(&self, worker: &mut Worker) {
+        match self {
+            Load::Rest(load) => load.worker(worker).await,
+            Load::WebSocket(load) => load.worker(worker).await,
+            Load::Sse(load) => load.worker(worker).await,
+        }
+    }
+}
+
+/// Loads `fixture` on the server at `base` as `config` says.
+pub async fn run(fixture: &Fixture, base: &Url, config: &LoadConfig) -> Result<Outcome, LoadError> {
+    if config.connections == 0 {
+        return Err(LoadError::Fixture(
+            "at least one connection is needed".into(),
+        ));
+    }
+    let load = Arc::new(Load::prepare(fixture, base, config.schedule).await?);
+    let live = Arc::new(Live::default());
+    let (sender, receiver) = unbounded_channel();
+    let start = Instant::now();
+    let measured_from = SystemTime::now() + config.warmup;
+    let window = Window::new(start, config.warmup, config.duration);
+    let bar = progress_bar(config.progress, config.warmup + config.duration);
+    let monitor = tokio::spawn(monitor(
+        receiver,
+        live.clone(),
+        window,
+        config.keep_intervals,
+        bar,
+    ));
+
+    let count = config.connections;
+    let mut workers = Vec::with_capacity(count);
+    for index in 0..count {
+        let opens_at = start + config.ramp.mul_f64(index as f64 / count as f64);
+        let mut worker = Worker {
+            pacer: Pacer::new(config.schedule, opens_at, index, count),
+            recorder: Recorder::new(window, live.clone(), Some(sender.clone())),
+            timeout: config.timeout,
+            opens_at,
+        };
+        let load = load.clone();
+        workers.push(tokio::spawn(async move {
+            let _ = tokio::time::timeout_at(window.end.into(), load.worker(&mut worker)).await;
+            let Worker {
+                pacer, recorder, ..
+            } = worker;
+            recorder.finish(&pacer)
+        }));
+    }
+    drop(sender);
+
+    let mut tally = Tally::default();
+    for worker in workers {
+        match worker.await {
+            Ok(one) => tally.merge(&one),
+            Err(e) => tracing::error!("a load worker failed: {e}"),
+        }
+    }
+    let intervals = monitor.await.unwrap_or_else(|_| IntervalSeries::new(false));
+    Ok(Outcome {
+        tally,
+        intervals,
+        measured_from,
+    })
+}
+
+fn progress_bar(wanted: bool, total: Duration) -> ProgressBar {
+    if !wanted || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(
+        Some(u64::try_from(total.as_millis()).unwrap_or(u64::MAX)),
+        ProgressDrawTarget::stderr(),
+    );
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed:>4} {wide_bar} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
+
+/// Gathers interval reports and keeps the progress bar current until every worker is done.
+async fn monitor(
+    mut reports: UnboundedReceiver<IntervalReport>,
+    live: Arc<Live>,
+    window: Window,
+    keep: bool,
+    bar: ProgressBar,
+) -> IntervalSeries {
+    let mut series = IntervalSeries::new(keep);
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let (mut last_operations, mut last_at) = (0u64, Instant::now());
+    let mut p99 = None;
+    loop {
+        tokio::select! {
+            report = reports.recv() => match report {
+                Some(report) => series.add(report),
+                None => break,
+            },
+            _ = tick.tick() => {
+                let now = Instant::now();
+                let elapsed = now.saturating_duration_since(window.start);
+                bar.set_position(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
+                if now < window.measure_from {
+                    bar.set_message("warming up");
+                    continue;
+                }
+                let second = window.second_of(now);
+                if let Some(h) = second.checked_sub(1).and_then(|s| series.second(s)) {
+                    p99 = Some(h.value_at_quantile(0.99));
+                }
+                series.seal_before(second.saturating_sub(2));
+                let operations = live.operations.load(Ordering::Relaxed);
+                let errors = live.errors.load(Ordering::Relaxed);
+                let span = now.saturating_duration_since(last_at.max(window.measure_from));
+                let rate = if span.is_zero() {
+                    0.0
+                } else {
+                    (operations - last_operations) as f64 / span.as_secs_f64()
+                };
+                (last_operations, last_at) = (operations, now);
+                bar.set_message(format!(
+                    "{rate:.0} ops/s  {operations} ops  {errors} errors  p99 {}",
+                    p99.map_or("-".to_string(), human_us)
+                ));
+            }
+        }
+    }
+    bar.finish_and_clear();
+    series
+}
+
+/// Raises this process's open-file soft limit to its hard limit (many connections need many
+/// descriptors). Returns the limit in force.
+pub fn raise_open_files_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+                return None;
+            }
+            if limit.rlim_cur < limit.rlim_max {
+                let raised = libc::rlimit {
+                    rlim_cur: limit.rlim_max,
+                    rlim_max: limit.rlim_max,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                    limit = raised;
+                }
+            }
+        }
+        #[allow(clippy::useless_conversion)]
+        Some(u64::from(limit.rlim_cur))
+    }
+    #[cfg(not(unix))]
+    None
+}

@@ -1,0 +1,399 @@
+//! The `bench`/`stream` result document (SPEC section 4): built from a merged [`Tally`], with
+//! the latency histogram as HdrHistogram V2 compressed, base64 (readable by any HdrHistogram
+//! implementation), and its human summary. Pure: no I/O but the writer it is given.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use serde::{Deserialize, Serialize};
+
+use super::recorder::Tally;
+use crate::target::TargetInfo;
+
+/// A load run's result document.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoadResult {
+    /// `bench` or `stream`.
+    pub command: String,
+    /// The fixture's name.
+    pub fixture: String,
+    /// `rest`, `websocket` or `sse`.
+    pub protocol: String,
+    /// The server under load.
+    pub target: TargetInfo,
+    /// `closed` or `open`.
+    pub mode: String,
+    /// Connections (subscribers for SSE).
+    pub connections: usize,
+    /// Open-loop rate, operations per second in total.
+    pub rate: Option<f64>,
+    /// Measured seconds (warmup excluded).
+    pub duration_s: f64,
+    /// Warmup seconds, not measured.
+    pub warmup_s: f64,
+    /// Counts and latency percentiles.
+    pub summary: Summary,
+    /// Latency histogram (microseconds), HdrHistogram V2 compressed, base64.
+    pub histogram: String,
+    /// Errors by kind: `status 500`, `body differs at /message`, `connection refused`, ...
+    pub errors_by_kind: BTreeMap<String, u64>,
+    /// Open loop: how far behind schedule the load fell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_lag_us: Option<ScheduleLag>,
+    /// WebSocket: handshake latency (every handshake, warmup included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect: Option<Block>,
+    /// SSE: time from the request to the first event (every subscription).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_event: Option<Block>,
+    /// SSE: time between consecutive events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_gap: Option<Block>,
+}
+
+/// The summary block.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Summary {
+    /// Measured operations, errors included.
+    pub operations: u64,
+    /// Operations that failed.
+    pub errors: u64,
+    /// Operations per measured second.
+    pub throughput_per_s: f64,
+    /// Latency percentiles, microseconds.
+    pub latency_us: Percentiles,
+    /// Operations in flight when the run ended (not counted above).
+    #[serde(default)]
+    pub unfinished: u64,
+}
+
+/// Percentiles of a histogram, microseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    /// Smallest value.
+    pub min: u64,
+    /// Median.
+    pub p50: u64,
+    /// 90th percentile.
+    pub p90: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// 99.9th percentile.
+    pub p999: u64,
+    /// Largest value.
+    pub max: u64,
+    /// Mean.
+    pub mean: f64,
+}
+
+impl Percentiles {
+    /// The percentiles of `histogram` (all zero when it is empty).
+    pub fn of(histogram: &Histogram<u64>) -> Percentiles {
+        let at = |q: f64| histogram.value_at_quantile(q);
+        Percentiles {
+            min: histogram.min(),
+            p50: at(0.5),
+            p90: at(0.9),
+            p99: at(0.99),
+            p999: at(0.999),
+            max: histogram.max(),
+            mean: (histogram.mean() * 10.0).round() / 10.0,
+        }
+    }
+}
+
+/// A secondary histogram: how many values, their percentiles, the histogram itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Block {
+    /// Values recorded.
+    pub count: u64,
+    /// Percentiles, microseconds.
+    pub latency_us: Percentiles,
+    /// HdrHistogram V2 compressed, base64.
+    pub histogram: String,
+}
+
+impl Block {
+    fn of(histogram: &Histogram<u64>) -> Block {
+        Block {
+            count: histogram.len(),
+            latency_us: Percentiles::of(histogram),
+            histogram: encode(histogram),
+        }
+    }
+}
+
+/// How far open-loop load fell behind its schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScheduleLag {
+    /// The largest lag of any operation.
+    pub max: u64,
+    /// The lag when the run ended (the largest over connections).
+    #[serde(rename = "final")]
+    pub final_: u64,
+    /// Operations due during measurement that were never started (counted nowhere else).
+    pub unsent_operations: u64,
+}
+
+/// What the run was, besides what it measured.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    /// `bench` or `stream`.
+    pub command: &'static str,
+    /// Fixture name.
+    pub fixture: String,
+    /// Protocol.
+    pub protocol: harness_fixture::Protocol,
+    /// Target.
+    pub target: TargetInfo,
+    /// `closed` or `open`.
+    pub mode: &'static str,
+    /// Connections.
+    pub connections: usize,
+    /// Open-loop rate.
+    pub rate: Option<f64>,
+    /// Measured seconds.
+    pub duration_s: f64,
+    /// Warmup seconds.
+    pub warmup_s: f64,
+}
+
+impl LoadResult {
+    /// The result document of a run.
+    pub fn new(info: RunInfo, tally: &Tally) -> LoadResult {
+        use harness_fixture::Protocol;
+        let throughput = if info.duration_s > 0.0 {
+            tally.operations as f64 / info.duration_s
+        } else {
+            0.0
+        };
+        LoadResult {
+            command: info.command.to_string(),
+            fixture: info.fixture,
+            protocol: info.protocol.as_str().to_string(),
+            target: info.target,
+            mode: info.mode.to_string(),
+            connections: info.connections,
+            rate: info.rate,
+            duration_s: info.duration_s,
+            warmup_s: info.warmup_s,
+            summary: Summary {
+                operations: tally.operations,
+                errors: tally.errors,
+                throughput_per_s: (throughput * 10.0).round() / 10.0,
+                latency_us: Percentiles::of(&tally.latency),
+                unfinished: tally.unfinished,
+            },
+            histogram: encode(&tally.latency),
+            errors_by_kind: tally.errors_by_kind.clone(),
+            schedule_lag_us: info.rate.map(|_| ScheduleLag {
+                max: tally.lag.max_us,
+                final_: tally.lag.final_us,
+                unsent_operations: tally.lag.unsent,
+            }),
+            connect: (info.protocol == Protocol::WebSocket).then(|| Block::of(&tally.connect)),
+            first_event: (info.protocol == Protocol::Sse).then(|| Block::of(&tally.first_event)),
+            event_gap: (info.protocol == Protocol::Sse).then(|| Block::of(&tally.event_gap)),
+        }
+    }
+
+    /// The share of operations that failed (0 when there were none).
+    pub fn error_rate(&self) -> f64 {
+        if self.summary.operations == 0 {
+            0.0
+        } else {
+            self.summary.errors as f64 / self.summary.operations as f64
+        }
+    }
+
+    /// The human summary (stderr).
+    pub fn write_human(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        let rate = self
+            .rate
+            .map_or(String::new(), |r| format!(" at {r} ops/s"));
+        writeln!(
+            out,
+            "{} {} ({}) against {} ({}): {} loop, {} connections{rate}, {:.1} s measured after {:.1} s warmup",
+            self.command,
+            self.fixture,
+            self.protocol,
+            self.target.name,
+            self.target.url,
+            self.mode,
+            self.connections,
+            self.duration_s,
+            self.warmup_s,
+        )?;
+        let s = &self.summary;
+        let what = match self.protocol.as_str() {
+            "rest" => "requests",
+            "websocket" => "round trips",
+            _ => "events",
+        };
+        writeln!(
+            out,
+            "  {} {what}, {:.1}/s, {} errors{}",
+            s.operations,
+            s.throughput_per_s,
+            s.errors,
+            if s.unfinished > 0 {
+                format!(" ({} in flight at the end, not counted)", s.unfinished)
+            } else {
+                String::new()
+            }
+        )?;
+        write_percentiles(out, "latency", &s.latency_us)?;
+        for (kind, count) in &self.errors_by_kind {
+            writeln!(out, "  error: {kind} x{count}")?;
+        }
+        if let Some(lag) = &self.schedule_lag_us {
+            writeln!(
+                out,
+                "  behind schedule: max {}, at the end {}, {} operations never sent",
+                human_us(lag.max),
+                human_us(lag.final_),
+                lag.unsent_operations
+            )?;
+        }
+        for (name, block) in [
+            ("connect", &self.connect),
+            ("first event", &self.first_event),
+            ("event gap", &self.event_gap),
+        ] {
+            if let Some(block) = block {
+                write_percentiles(out, name, &block.latency_us)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn write_percentiles(out: &mut dyn Write, name: &str, p: &Percentiles) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "  {name:<11} p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  (min {}, mean {})",
+        human_us(p.p50),
+        human_us(p.p90),
+        human_us(p.p99),
+        human_us(p.p999),
+        human_us(p.max),
+        human_us(p.min),
+        human_us(p.mean.round() as u64),
+    )
+}
+
+/// `850us`, `12.3ms`, `1.50s`.
+pub fn human_us(us: u64) -> String {
+    if us < 1_000 {
+        format!("{us}us")
+    } else if us < 1_000_000 {
+        format!("{:.2}ms", us as f64 / 1e3)
+    } else {
+        format!("{:.2}s", us as f64 / 1e6)
+    }
+}
+
+/// A histogram as HdrHistogram V2 compressed, base64 (empty text if it cannot be serialized).
+pub fn encode(histogram: &Histogram<u64>) -> String {
+    let mut bytes = Vec::new();
+    match V2DeflateSerializer::new().serialize(histogram, &mut bytes) {
+        Ok(_) => BASE64.encode(bytes),
+        Err(_) => String::new(),
+    }
+}
+
+/// Decodes [`encode`]'s text.
+pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
+    let bytes = BASE64.decode(text).map_err(|e| e.to_string())?;
+    Deserializer::new()
+        .deserialize(&mut std::io::Cursor::new(bytes))
+        .map_err(|e| format!("{e:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::recorder::histogram;
+
+    fn info(protocol: harness_fixture::Protocol, rate: Option<f64>) -> RunInfo {
+        RunInfo {
+            command: "bench",
+            fixture: "bench-hello".into(),
+            protocol,
+            target: TargetInfo {
+                name: "rust-axum".into(),
+                kind: "embedded".into(),
+                url: "http://127.0.0.1:1/".into(),
+            },
+            mode: if rate.is_some() { "open" } else { "closed" },
+            connections: 4,
+            rate,
+            duration_s: 2.0,
+            warmup_s: 0.0,
+        }
+    }
+
+    #[test]
+    fn the_document_carries_a_histogram_that_decodes_to_its_summary() {
+        let mut tally = Tally::default();
+        for us in 1..=10_000u64 {
+            tally.latency.record(us * 3).unwrap();
+        }
+        tally.operations = 10_001;
+        tally.errors = 1;
+        tally.errors_by_kind.insert("status 500".into(), 1);
+        let result = LoadResult::new(info(harness_fixture::Protocol::Rest, None), &tally);
+        let json = serde_json::to_value(&result).unwrap();
+        assert_eq!(json["mode"], "closed");
+        assert_eq!(json["rate"], serde_json::Value::Null);
+        assert_eq!(json["summary"]["throughput_per_s"], 5000.5);
+        assert_eq!(json["errors_by_kind"]["status 500"], 1);
+        assert!(json.get("schedule_lag_us").is_none());
+        assert!(json.get("connect").is_none());
+
+        let back: LoadResult = serde_json::from_value(json).unwrap();
+        let decoded = decode(&back.histogram).unwrap();
+        assert_eq!(decoded.len(), 10_000);
+        assert_eq!(Percentiles::of(&decoded), back.summary.latency_us);
+        let p = back.summary.latency_us;
+        assert!(p.p50 >= 14_985 && p.p50 <= 15_015, "{p:?}");
+        assert!(p.min == 3 && p.max >= 30_000 && p.max <= 30_030, "{p:?}");
+        assert!(back.error_rate() > 0.0);
+    }
+
+    #[test]
+    fn protocol_blocks_and_open_loop_lag() {
+        let mut tally = Tally::default();
+        tally.connect.record(250).unwrap();
+        tally.lag.max_us = 1500;
+        tally.lag.unsent = 3;
+        let ws = LoadResult::new(
+            info(harness_fixture::Protocol::WebSocket, Some(100.0)),
+            &tally,
+        );
+        let json = serde_json::to_value(&ws).unwrap();
+        assert_eq!(json["schedule_lag_us"]["max"], 1500);
+        assert_eq!(json["schedule_lag_us"]["unsent_operations"], 3);
+        assert_eq!(json["connect"]["count"], 1);
+        assert_eq!(
+            decode(ws.connect.as_ref().unwrap().histogram.as_str())
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(json.get("first_event").is_none());
+        let sse = LoadResult::new(info(harness_fixture::Protocol::Sse, None), &tally);
+        assert!(sse.first_event.is_some() && sse.event_gap.is_some() && sse.connect.is_none());
+
+        let mut text = Vec::new();
+        ws.write_human(&mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.contains("behind schedule: max 1.50ms"), "{text}");
+        assert!(text.contains("connect"), "{text}");
+        assert_eq!(decode(&encode(&histogram())).unwrap().len(), 0);
+    }
+}

@@ -1,0 +1,261 @@
+//! The load schedule as data: closed loop (each connection sends as soon as its previous
+//! operation ended) or open loop (operations due at fixed times, `rate` per second in total).
+//!
+//! Pure arithmetic on [`Instant`]s, apart from [`Pacer::wait`], which sleeps until the next
+//! operation is due. In open loop an operation's latency is measured from its *intended* start,
+//! so a server that falls behind shows it in the latency (coordinated omission corrected, as in
+//! wrk2), and the pacer says how far behind schedule a connection fell.
+
+use std::time::{Duration, Instant};
+
+/// How load is offered.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Schedule {
+    /// Every connection starts its next operation when the previous one ends.
+    Closed,
+    /// Operations are due at a fixed total rate (per second), spread evenly over connections.
+    Open {
+        /// Operations per second, all connections together.
+        rate: f64,
+    },
+}
+
+impl Schedule {
+    /// `closed` or `open`, as in result documents.
+    pub fn mode(&self) -> &'static str {
+        match self {
+            Schedule::Closed => "closed",
+            Schedule::Open { .. } => "open",
+        }
+    }
+
+    /// The total rate, in open loop.
+    pub fn rate(&self) -> Option<f64> {
+        match self {
+            Schedule::Closed => None,
+            Schedule::Open { rate } => Some(*rate),
+        }
+    }
+}
+
+/// The phases of a run: warmup from `start`, measurement from `measure_from` until `end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// When load begins (warmup included).
+    pub start: Instant,
+    /// When measurement begins: operations intended to start earlier are warmup.
+    pub measure_from: Instant,
+    /// When the run ends, whatever is in flight.
+    pub end: Instant,
+}
+
+impl Window {
+    /// A window beginning at `start`.
+    pub fn new(start: Instant, warmup: Duration, duration: Duration) -> Window {
+        let measure_from = start + warmup;
+        Window {
+            start,
+            measure_from,
+            end: measure_from + duration,
+        }
+    }
+
+    /// Whether an operation intended to start at `at` is measured.
+    pub fn measures(&self, at: Instant) -> bool {
+        at >= self.measure_from && at < self.end
+    }
+
+    /// The whole second of measurement `at` falls in (0 for the first second, and before).
+    pub fn second_of(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.measure_from).as_secs()
+    }
+}
+
+/// The timer's granularity (tokio's timer wheel ticks every millisecond): lateness up to this
+/// much is the load generator waking up, not the server falling behind.
+pub const TIMER_SLACK: Duration = Duration::from_millis(1);
+
+/// One operation's place in the schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    /// When it should have started: it belongs to the phase this falls in.
+    pub intended: Instant,
+    /// How late it actually started (zero in closed loop).
+    pub lag: Duration,
+}
+
+impl Slot {
+    /// Where its latency is measured from: the intended start, forgiving the first
+    /// [`TIMER_SLACK`] of lateness (so a sub-millisecond reply is not reported as a millisecond
+    /// because the timer woke late). Lateness beyond the slack counts in full: a server that
+    /// falls behind shows it in the latency.
+    pub fn measured_from(&self) -> Instant {
+        self.intended + self.lag.min(TIMER_SLACK)
+    }
+}
+
+/// The schedule of one connection: when each of its operations is due.
+#[derive(Debug, Clone)]
+pub struct Pacer {
+    origin: Instant,
+    /// Open loop: offset of the first operation and spacing between operations, in nanoseconds.
+    open: Option<(f64, f64)>,
+    /// Index of the next operation.
+    next: u64,
+}
+
+impl Pacer {
+    /// The pacer of connection `worker` of `workers`, whose schedule starts at `origin`. In open
+    /// loop connection `k` takes operations `k`, `k + workers`, `k + 2 * workers`, ... of the
+    /// whole run, operation `i` being due `i / rate` seconds after `origin`.
+    pub fn new(schedule: Schedule, origin: Instant, worker: usize, workers: usize) -> Pacer {
+        let open = match schedule {
+            Schedule::Closed => None,
+            Schedule::Open { rate } => {
+                let spacing = 1e9 / rate;
+                Some((worker as f64 * spacing, workers.max(1) as f64 * spacing))
+            }
+        };
+        Pacer {
+            origin,
+            open,
+            next: 0,
+        }
+    }
+
+    /// When operation `index` of this connection is due (open loop only).
+    pub fn intended(&self, index: u64) -> Option<Instant> {
+        let (first, spacing) = self.open?;
+        let nanos = first + index as f64 * spacing;
+        Some(self.origin + Duration::from_nanos(nanos.min(u64::MAX as f64) as u64))
+    }
+
+    /// When the next operation is due; `None` in closed loop (at once).
+    pub fn next_due(&self) -> Option<Instant> {
+        self.intended(self.next)
+    }
+
+    /// Takes the next operation, starting at `now`.
+    pub fn take(&mut self, now: Instant) -> Slot {
+        let slot = match self.next_due() {
+            None => Slot {
+                intended: now,
+                lag: Duration::ZERO,
+            },
+            Some(due) => Slot {
+                intended: due,
+                lag: now.saturating_duration_since(due),
+            },
+        };
+        self.next += 1;
+        slot
+    }
+
+    /// Sleeps until the next operation is due (not at all when it is overdue), then takes it.
+    pub async fn wait(&mut self) -> Slot {
+        if let Some(due) = self.next_due()
+            && due > Instant::now()
+        {
+            tokio::time::sleep_until(due.into()).await;
+        }
+        self.take(Instant::now())
+    }
+
+    /// How many operations of this connection are due before `at` (open loop; 0 in closed loop).
+    pub fn due_before(&self, at: Instant) -> u64 {
+        let Some((first, spacing)) = self.open else {
+            return 0;
+        };
+        let elapsed = at.saturating_duration_since(self.origin).as_nanos() as f64;
+        if elapsed <= first {
+            return 0;
+        }
+        ((elapsed - first) / spacing).ceil() as u64
+    }
+
+    /// Operations due in `[from, to)` that were never started: the connection fell behind.
+    pub fn unsent(&self, from: Instant, to: Instant) -> u64 {
+        let due = self.due_before(to);
+        due.saturating_sub(self.next.max(self.due_before(from)))
+    }
+
+    /// How far behind schedule the connection is at `at`: how long its next operation is overdue.
+    pub fn lag_at(&self, at: Instant) -> Duration {
+        self.next_due()
+            .map_or(Duration::ZERO, |due| at.saturating_duration_since(due))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn open_loop_spreads_operations_evenly_over_connections() {
+        let origin = Instant::now();
+        // 100 ops/s over 4 connections: the run's operations are 10 ms apart, each connection's 40.
+        let schedule = Schedule::Open { rate: 100.0 };
+        let pacers: Vec<Pacer> = (0..4).map(|k| Pacer::new(schedule, origin, k, 4)).collect();
+        let mut all: Vec<Duration> = pacers
+            .iter()
+            .flat_map(|p| (0..5).map(|i| p.intended(i).unwrap() - origin))
+            .collect();
+        all.sort();
+        let expected: Vec<Duration> = (0..20).map(|i| ms(10 * i)).collect();
+        assert_eq!(all, expected);
+        assert_eq!(pacers[1].intended(2).unwrap() - origin, ms(90));
+    }
+
+    #[test]
+    fn latency_counts_from_the_intended_start_and_lag_is_reported() {
+        let origin = Instant::now();
+        let mut pacer = Pacer::new(Schedule::Open { rate: 10.0 }, origin, 0, 1);
+        let first = pacer.take(origin + ms(3));
+        assert_eq!(first.intended, origin);
+        assert_eq!(first.lag, ms(3));
+        // The server stalled: the second operation (due at 100 ms) starts at 350 ms.
+        let second = pacer.take(origin + ms(350));
+        assert_eq!(second.intended, origin + ms(100));
+        assert_eq!(second.lag, ms(250));
+        // Only the timer's slack is forgiven.
+        assert_eq!(second.measured_from(), origin + ms(101));
+        assert_eq!(first.measured_from(), origin + ms(1));
+        // At 400 ms operations due at 200, 300 and 400 ms... the next (200 ms) is 200 ms overdue.
+        assert_eq!(pacer.lag_at(origin + ms(400)), ms(200));
+        // Due before 450 ms: 0, 100, 200, 300, 400 = 5; two were started.
+        assert_eq!(pacer.due_before(origin + ms(450)), 5);
+        assert_eq!(pacer.unsent(origin, origin + ms(450)), 3);
+        // Only those due in the measured part count.
+        assert_eq!(pacer.unsent(origin + ms(250), origin + ms(450)), 2);
+    }
+
+    #[test]
+    fn closed_loop_starts_now_without_lag() {
+        let origin = Instant::now();
+        let mut pacer = Pacer::new(Schedule::Closed, origin, 3, 8);
+        let now = origin + ms(42);
+        let slot = pacer.take(now);
+        assert_eq!(slot.intended, now);
+        assert_eq!(slot.lag, Duration::ZERO);
+        assert_eq!(pacer.next_due(), None);
+        assert_eq!(pacer.unsent(origin, origin + ms(1000)), 0);
+        assert_eq!(pacer.lag_at(origin + ms(1000)), Duration::ZERO);
+    }
+
+    #[test]
+    fn window_phases() {
+        let start = Instant::now();
+        let window = Window::new(start, ms(2000), ms(10_000));
+        assert!(!window.measures(start + ms(1999)));
+        assert!(window.measures(start + ms(2000)));
+        assert!(!window.measures(start + ms(12_000)));
+        assert_eq!(window.second_of(start + ms(4500)), 2);
+        assert_eq!(window.second_of(start), 0);
+        assert_eq!(Schedule::Open { rate: 5.0 }.mode(), "open");
+        assert_eq!(Schedule::Closed.rate(), None);
+    }
+}

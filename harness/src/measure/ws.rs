@@ -1,0 +1,338 @@
+//! WebSocket load: each worker opens a connection (the handshake timed into its own histogram,
+//! openings spread over `--ramp`), reads the greeting if the fixture expects one, then loops the
+//! fixture's transcript: one operation is one `send` answered by the `expect` steps that follow
+//! it, its latency the round trip from the send's intended start.
+
+use std::time::Instant;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use futures_util::{SinkExt, StreamExt};
+use harness_fixture::model::{BodyMatch, WsFixture, WsMatch, WsMessage, WsStep};
+use hyper::header::{HeaderName, HeaderValue, SEC_WEBSOCKET_PROTOCOL};
+use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use url::Url;
+
+use super::engine::{LoadError, Worker};
+use super::expect::{JsonExpect, SchemaExpect, TextExpect};
+use super::recorder::ErrorKind;
+use super::rest::{Endpoint, RECONNECT_PAUSE, header_name, header_value};
+
+type Socket = WebSocketStream<TcpStream>;
+
+/// What one received message must be.
+#[derive(Debug)]
+enum MessageExpect {
+    Text(TextExpect),
+    Json(JsonExpect),
+    Schema(SchemaExpect),
+    Binary(Vec<u8>),
+}
+
+impl MessageExpect {
+    fn new(want: &WsMatch) -> Result<MessageExpect, String> {
+        Ok(match want {
+            WsMatch::Text(text) => MessageExpect::Text(TextExpect::new(text)?),
+            WsMatch::Json(value) => MessageExpect::Json(JsonExpect::new(value, BodyMatch::Exact)),
+            WsMatch::JsonPartial(value) => {
+                MessageExpect::Json(JsonExpect::new(value, BodyMatch::Partial))
+            }
+            WsMatch::JsonSchema(schema) => MessageExpect::Schema(SchemaExpect::new(schema)?),
+            WsMatch::BinaryBase64(b64) => MessageExpect::Binary(
+                BASE64
+                    .decode(b64)
+                    .map_err(|e| format!("binary_base64 is not base64: {e}"))?,
+            ),
+        })
+    }
+
+    fn check(&self, message: &Message) -> Result<(), ErrorKind> {
+        let differs = |at: Option<String>| at.map_or(Ok(()), |at| Err(ErrorKind::Message(at)));
+        match (self, message) {
+            (MessageExpect::Text(want), Message::Text(text)) => {
+                differs((!want.matches(Some(text.as_str()))).then(String::new))
+            }
+            (MessageExpect::Json(want), Message::Text(text)) => {
+                differs(want.check(text.as_bytes()))
+            }
+            (MessageExpect::Schema(want), Message::Text(text)) => {
+                differs(want.check(text.as_bytes()))
+            }
+            (MessageExpect::Binary(want), Message::Binary(bytes)) => {
+                differs((want.as_slice() != bytes.as_ref()).then(String::new))
+            }
+            (MessageExpect::Binary(_), _) => Err(ErrorKind::Other("not a binary message".into())),
+            _ => Err(ErrorKind::Other("not a text message".into())),
+        }
+    }
+}
+
+/// One send and the replies it must get.
+#[derive(Debug)]
+struct Exchange {
+    send: Message,
+    expects: Vec<MessageExpect>,
+}
+
+/// A WebSocket fixture prepared for load.
+#[derive(Debug)]
+pub(crate) struct WsLoad {
+    endpoint: Endpoint,
+    url: Url,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    greeting: Vec<MessageExpect>,
+    exchanges: Vec<Exchange>,
+}
+
+impl WsLoad {
+    /// Reads the transcript into a greeting and exchanges; compiles expectations.
+    pub(crate) async fn prepare(fixture: &WsFixture, base: &Url) -> Result<WsLoad, LoadError> {
+        let bad = LoadError::Fixture;
+        let endpoint = Endpoint::resolve(base).await?;
+        let connect = &fixture.connect;
+        let mut url = endpoint.url(&connect.path, &connect.query.pairs())?;
+        let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
+        let _ = url.set_scheme(scheme);
+        let mut headers = Vec::new();
+        for (name, value) in &connect.headers {
+            headers.push((header_name(name)?, header_value(name, value)?));
+        }
+        if !connect.subprotocols.is_empty() {
+            headers.push((
+                SEC_WEBSOCKET_PROTOCOL,
+                header_value("sec-websocket-protocol", &connect.subprotocols.join(", "))?,
+            ));
+        }
+
+        let mut greeting = Vec::new();
+        let mut exchanges: Vec<Exchange> = Vec::new();
+        for step in &fixture.transcript {
+            match step {
+                WsStep::ExpectHandshake(h) if h.status != 101 => {
+                    return Err(bad(format!(
+                        "the fixture expects the upgrade to be refused ({}): there is no conversation to load",
+                        h.status
+                    )));
+                }
+                WsStep::Send(message) => exchanges.push(Exchange {
+                    send: encode(message).map_err(bad)?,
+                    expects: Vec::new(),
+                }),
+                WsStep::Expect(expect) => {
+                    let compiled = MessageExpect::new(&expect.matches).map_err(bad)?;
+                    match exchanges.last_mut() {
+                        Some(exchange) => exchange.expects.push(compiled),
+                        None => greeting.push(compiled),
+                    }
+                }
+                // The conversation that is looped ends where the fixture closes.
+                WsStep::Close(_) | WsStep::ExpectClose(_) => break,
+                WsStep::ExpectHandshake(_) | WsStep::Ping(_) | WsStep::ExpectPong(_) => {}
+            }
+        }
+        if !exchanges.iter().any(|e| !e.expects.is_empty()) {
+            return Err(bad(
+                "the transcript has no `send` answered by an `expect`: nothing to measure".into(),
+            ));
+        }
+        Ok(WsLoad {
+            endpoint,
+            url,
+            headers,
+            greeting,
+            exchanges,
+        })
+    }
+
+    /// Runs one connection (reconnecting after failures) until the run's end cancels it.
+    pub(crate) async fn worker(&self, worker: &mut Worker) {
+        tokio::time::sleep_until(worker.opens_at.into()).await;
+        loop {
+            let started = Instant::now();
+            let mut socket = match tokio::time::timeout(worker.timeout, self.connect()).await {
+                Ok(Ok(socket)) => socket,
+                outcome => {
+                    let kind = outcome.unwrap_or(Err(ErrorKind::Timeout)).err();
+                    let kind = kind.unwrap_or(ErrorKind::Timeout);
+                    worker.recorder.failure(Instant::now(), kind, None);
+                    tokio::time::sleep(RECONNECT_PAUSE).await;
+                    continue;
+                }
+            };
+            worker.recorder.connected(started.elapsed());
+            if let Err(kind) = self.greet(&mut socket, worker).await {
+                worker.recorder.failure(Instant::now(), kind, None);
+                continue;
+            }
+            self.converse(&mut socket, worker).await;
+        }
+    }
+
+    async fn connect(&self) -> Result<Socket, ErrorKind> {
+        let mut request = self
+            .url
+            .as_str()
+            .into_client_request()
+            .map_err(|e| ErrorKind::Other(e.to_string()))?;
+        for (name, value) in &self.headers {
+            request.headers_mut().append(name.clone(), value.clone());
+        }
+        let stream = TcpStream::connect(self.endpoint.addr)
+            .await
+            .map_err(|e| ErrorKind::of_io(&e))?;
+        stream.set_nodelay(true).ok();
+        match tokio_tungstenite::client_async(request, stream).await {
+            Ok((socket, _)) => Ok(socket),
+            Err(WsError::Http(response)) => Err(ErrorKind::Handshake(response.status().as_u16())),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn greet(&self, socket: &mut Socket, worker: &Worker) -> Result<(), ErrorKind> {
+        for expect in &self.greeting {
+            let message = tokio::time::timeout(worker.timeout, next_data(socket))
+                .await
+                .map_err(|_| ErrorKind::Timeout)??;
+            expect.check(&message)?;
+        }
+        Ok(())
+    }
+
+    /// Loops the exchanges until the connection fails.
+    async fn converse(&self, socket: &mut Socket, worker: &mut Worker) {
+        loop {
+            for exchange in &self.exchanges {
+                if exchange.expects.is_empty() {
+                    if let Err(e) = socket.send(exchange.send.clone()).await {
+                        worker.recorder.failure(Instant::now(), classify(e), None);
+                        return;
+                    }
+                    continue;
+                }
+                let slot = worker.pacer.wait().await;
+                worker.recorder.lag(slot.intended, slot.lag);
+                worker.recorder.begin();
+                let round_trip = async {
+                    socket
+                        .send(exchange.send.clone())
+                        .await
+                        .map_err(|e| (classify(e), None))?;
+                    for expect in &exchange.expects {
+                        let message = next_data(socket).await.map_err(|kind| (kind, None))?;
+                        let at = Instant::now();
+                        expect.check(&message).map_err(|kind| (kind, Some(at)))?;
+                    }
+                    Ok::<Instant, (ErrorKind, Option<Instant>)>(Instant::now())
+                };
+                match tokio::time::timeout(worker.timeout, round_trip).await {
+                    Ok(Ok(done)) => worker.recorder.success(
+                        slot.intended,
+                        done.saturating_duration_since(slot.measured_from()),
+                    ),
+                    Ok(Err((kind, replied))) => {
+                        let latency =
+                            replied.map(|at| at.saturating_duration_since(slot.measured_from()));
+                        worker.recorder.failure(slot.intended, kind, latency);
+                        if replied.is_none() {
+                            return;
+                        }
+                    }
+                    Err(_) => {
+                        worker
+                            .recorder
+                            .failure(slot.intended, ErrorKind::Timeout, None);
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The next data message; control frames are skipped (the library answers pings).
+async fn next_data(socket: &mut Socket) -> Result<Message, ErrorKind> {
+    loop {
+        match socket.next().await {
+            None | Some(Ok(Message::Close(_))) => return Err(ErrorKind::Closed),
+            Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => return Ok(message),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Err(classify(e)),
+        }
+    }
+}
+
+fn classify(error: WsError) -> ErrorKind {
+    match error {
+        WsError::ConnectionClosed | WsError::AlreadyClosed => ErrorKind::Closed,
+        WsError::Io(e) => ErrorKind::of_io(&e),
+        WsError::Protocol(e) if e.to_string().contains("without closing handshake") => {
+            ErrorKind::Closed
+        }
+        WsError::Protocol(_) | WsError::Utf8(_) => ErrorKind::Garbage,
+        other => ErrorKind::Other(other.to_string()),
+    }
+}
+
+fn encode(message: &WsMessage) -> Result<Message, String> {
+    Ok(match message {
+        WsMessage::Text(text) => Message::Text(text.clone().into()),
+        WsMessage::Json(value) => Message::Text(value.to_string().into()),
+        WsMessage::BinaryBase64(b64) => Message::Binary(
+            BASE64
+                .decode(b64)
+                .map_err(|e| format!("binary_base64 is not base64: {e}"))?
+                .into(),
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(transcript: serde_json::Value) -> WsFixture {
+        serde_json::from_value(serde_json::json!({
+            "connect": {"path": "/ws", "subprotocols": ["a"]},
+            "transcript": transcript
+        }))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_transcript_becomes_a_greeting_and_exchanges() {
+        let f = fixture(serde_json::json!([
+            {"expect": {"text": "welcome"}},
+            {"send": {"json": {"id": 1}}},
+            {"expect": {"json": {"id": 1}}},
+            {"send": {"text": "fire and forget"}},
+            {"close": {"code": 1000}},
+            {"send": {"text": "after the close"}}
+        ]));
+        let base = Url::parse("http://127.0.0.1:9").unwrap();
+        let load = WsLoad::prepare(&f, &base).await.unwrap();
+        assert_eq!(load.url.as_str(), "ws://127.0.0.1:9/ws");
+        assert_eq!(load.greeting.len(), 1);
+        assert_eq!(load.exchanges.len(), 2);
+        assert_eq!(load.exchanges[0].expects.len(), 1);
+        let expect = &load.exchanges[0].expects[0];
+        assert_eq!(expect.check(&Message::text(r#"{"id":1}"#)), Ok(()));
+        assert_eq!(
+            expect.check(&Message::text(r#"{"id":2}"#)),
+            Err(ErrorKind::Message("/id".into()))
+        );
+        assert!(expect.check(&Message::binary(vec![1u8])).is_err());
+    }
+
+    #[tokio::test]
+    async fn a_transcript_without_a_round_trip_is_refused() {
+        let f = fixture(serde_json::json!([{"send": {"text": "x"}}]));
+        let base = Url::parse("http://127.0.0.1:9").unwrap();
+        assert!(matches!(
+            WsLoad::prepare(&f, &base).await,
+            Err(LoadError::Fixture(_))
+        ));
+    }
+}

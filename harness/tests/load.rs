@@ -1,0 +1,207 @@
+//! End-to-end tests of `bench` and `stream`: the binary loads the canonical benchmark fixtures
+//! on the embedded reference (loopback only, 1 s each, no warmup), closed and open loop, and the
+//! result document must hold operations, no errors and a histogram that decodes to its summary.
+//! No assertion is about speed: the machine is shared.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use base64::Engine;
+use hdrhistogram::Histogram;
+use hdrhistogram::serialization::Deserializer;
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn fixture(relative: &str) -> String {
+    repo()
+        .join("fixtures")
+        .join(relative)
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_benchmark-harness"))
+        .env("NO_COLOR", "1")
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn decode(b64: &str) -> Histogram<u64> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .expect("base64");
+    Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .expect("an HdrHistogram V2 histogram")
+}
+
+/// Runs a load command for 1 s and returns its result document after the common checks.
+fn load(command: &str, relative: &str, extra: &[&str]) -> Value {
+    let path = fixture(relative);
+    let mut args = vec![
+        command,
+        "--fixture",
+        &path,
+        "--duration",
+        "1s",
+        "--warmup",
+        "0s",
+        "--connections",
+        "4",
+    ];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{stderr}");
+    let result: Value = serde_json::from_slice(&out.stdout).expect("a JSON document on stdout");
+    let summary = &result["summary"];
+    assert!(summary["operations"].as_u64().unwrap() > 0, "{result}");
+    assert_eq!(summary["errors"], 0, "{result}");
+    assert_eq!(result["connections"], 4);
+    assert_eq!(result["duration_s"], 1.0);
+    let histogram = decode(result["histogram"].as_str().unwrap());
+    assert!(!histogram.is_empty());
+    assert_eq!(
+        histogram.value_at_quantile(0.99),
+        summary["latency_us"]["p99"].as_u64().unwrap()
+    );
+    assert_eq!(
+        histogram.max(),
+        summary["latency_us"]["max"].as_u64().unwrap()
+    );
+    assert!(stderr.contains("0 errors"), "{stderr}");
+    result
+}
+
+#[test]
+fn bench_closed_loop_on_hello() {
+    let result = load("bench", "rest/bench/hello.json", &[]);
+    assert_eq!(result["protocol"], "rest");
+    assert_eq!(result["mode"], "closed");
+    assert_eq!(result["rate"], Value::Null);
+    assert_eq!(result["target"]["kind"], "embedded");
+    assert!(result.get("schedule_lag_us").is_none());
+}
+
+#[test]
+fn bench_open_loop_on_hello_reports_schedule_lag() {
+    let result = load("bench", "rest/bench/hello.json", &["--rate", "400"]);
+    assert_eq!(result["mode"], "open");
+    assert_eq!(result["rate"], 400.0);
+    let lag = &result["schedule_lag_us"];
+    assert!(lag["max"].is_u64() && lag["final"].is_u64(), "{result}");
+    assert!(lag["unsent_operations"].is_u64(), "{result}");
+}
+
+#[test]
+fn stream_websocket_echo_closed_and_open_loop() {
+    let closed = load("stream", "websocket/bench/echo.json", &["--ramp", "200ms"]);
+    assert_eq!(closed["protocol"], "websocket");
+    assert_eq!(closed["connect"]["count"], 4);
+    assert_eq!(
+        decode(closed["connect"]["histogram"].as_str().unwrap()).len(),
+        4
+    );
+
+    let open = load("stream", "websocket/bench/echo.json", &["--rate", "400"]);
+    assert_eq!(open["mode"], "open");
+    assert!(open["schedule_lag_us"]["max"].is_u64());
+}
+
+#[test]
+fn stream_sse_counts_events_with_first_event_and_gaps() {
+    let result = load("stream", "sse/bench/stream.json", &[]);
+    assert_eq!(result["protocol"], "sse");
+    assert!(
+        result["first_event"]["count"].as_u64().unwrap() >= 4,
+        "{result}"
+    );
+    assert!(
+        result["event_gap"]["count"].as_u64().unwrap() > 0,
+        "{result}"
+    );
+    assert!(result.get("connect").is_none());
+}
+
+#[test]
+fn a_wrong_expectation_counts_errors_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut value: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("rest/bench/hello.json")).unwrap())
+            .unwrap();
+    value["expected"]["status"] = 201.into();
+    let path = dir.path().join("hello-201.json");
+    std::fs::write(&path, value.to_string()).unwrap();
+    let output = dir.path().join("result.json");
+    let hlog = dir.path().join("result.hlog");
+    let out = run(&[
+        "bench",
+        "--fixture",
+        path.to_str().unwrap(),
+        "--duration",
+        "1s",
+        "--warmup",
+        "0s",
+        "--connections",
+        "2",
+        "--output",
+        output.to_str().unwrap(),
+        "--hlog",
+        hlog.to_str().unwrap(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(out.stdout.is_empty(), "the document goes to --output");
+    assert!(stderr.contains("error: status 200 x"), "{stderr}");
+    let result: Value = serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
+    let errors = result["summary"]["errors"].as_u64().unwrap();
+    assert!(errors > 0);
+    assert_eq!(
+        result["errors_by_kind"]["status 200"].as_u64(),
+        Some(errors)
+    );
+    let log = std::fs::read_to_string(&hlog).unwrap();
+    assert!(log.contains("#[BaseTime: "), "{log}");
+    assert!(log.lines().any(|l| l.starts_with("0.000,1.000,")), "{log}");
+}
+
+#[test]
+fn bad_input_is_a_usage_error_and_a_dead_target_exit_3() {
+    let hello = fixture("rest/bench/hello.json");
+    let stream = fixture("sse/bench/stream.json");
+    for args in [
+        vec!["bench", "--fixture", stream.as_str(), "--duration", "1s"],
+        vec!["stream", "--fixture", hello.as_str(), "--duration", "1s"],
+        vec!["bench", "--fixture", hello.as_str(), "--connections", "0"],
+        vec!["bench", "--fixture", hello.as_str(), "--rate", "0"],
+        vec!["stream", "--fixture", stream.as_str(), "--rate", "10"],
+    ] {
+        let out = run(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    // Port 1 on loopback: nobody listens.
+    let out = run(&[
+        "bench",
+        "--url",
+        "http://127.0.0.1:1",
+        "--fixture",
+        &hello,
+        "--duration",
+        "1s",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+}
