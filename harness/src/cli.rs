@@ -21,6 +21,10 @@ use crate::check::snapshot::SnapshotMode;
     benchmark-harness run                                  # the corpus against the embedded reference\n  \
     benchmark-harness run --filter 'query-*' --format json\n  \
     benchmark-harness run --url http://127.0.0.1:8080 --fixtures my-fixtures/\n  \
+    benchmark-harness run --runner go-nethttp              # boot runners/go-nethttp, replay, stop it\n  \
+    benchmark-harness matrix --report reports/matrix       # every runner: the parity table\n  \
+    benchmark-harness bench --fixture fixtures/rest/bench/hello.json --rate 5000 --output r.json\n  \
+    benchmark-harness stream --fixture fixtures/websocket/bench/echo.json --connections 200\n  \
     benchmark-harness fixtures validate fixtures/rest/my-new.json\n  \
     benchmark-harness serve --port 8080")]
 pub struct Cli {
@@ -136,21 +140,9 @@ pub struct MatrixArgs {
     #[command(flatten)]
     pub selection: FixtureSelection,
 
-    /// Bound on each step of a replay.
-    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
-    pub timeout: Duration,
-
-    /// Snapshots per runner under snapshots/<runner>/: check, update or off.
-    #[arg(long, value_enum, default_value_t = SnapshotMode::Check)]
-    pub snapshots: SnapshotMode,
-
-    /// Snapshots folder (default: snapshots/ beside the fixtures directory).
-    #[arg(long, value_name = "DIR")]
-    pub snapshots_dir: Option<PathBuf>,
-
-    /// Fixtures replayed at once against each runner.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub jobs: u16,
+    /// How fixtures are replayed (against each runner).
+    #[command(flatten)]
+    pub replay: ReplayArgs,
 
     /// Runners run at once.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
@@ -220,21 +212,9 @@ pub struct RunArgs {
     #[command(flatten)]
     pub selection: FixtureSelection,
 
-    /// Bound on each step of a replay (a request, an expected message or event, a close).
-    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
-    pub timeout: Duration,
-
-    /// Compare transcripts with stored snapshots (check), accept them (update), or neither (off).
-    #[arg(long, value_enum, default_value_t = SnapshotMode::Check)]
-    pub snapshots: SnapshotMode,
-
-    /// Snapshots folder (default: snapshots/ beside the fixtures directory).
-    #[arg(long, value_name = "DIR")]
-    pub snapshots_dir: Option<PathBuf>,
-
-    /// How many fixtures are replayed at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub jobs: u16,
+    /// How fixtures are replayed.
+    #[command(flatten)]
+    pub replay: ReplayArgs,
 
     /// Write summary.md, junit.xml and run.json into this folder.
     #[arg(long, value_name = "DIR")]
@@ -247,6 +227,37 @@ pub struct RunArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+}
+
+/// How `run` and `matrix` replay fixtures.
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// Bound on each step of a replay (a request, an expected message or event, a close).
+    #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Duration,
+
+    /// Compare transcripts with stored snapshots (check), accept them (update), or neither
+    /// (off); snapshots live under snapshots/<target or runner>/.
+    #[arg(long, value_enum, default_value_t = SnapshotMode::Check)]
+    pub snapshots: SnapshotMode,
+
+    /// Snapshots folder (default: snapshots/ beside the fixtures directory).
+    #[arg(long, value_name = "DIR")]
+    pub snapshots_dir: Option<PathBuf>,
+
+    /// How many fixtures are replayed at once (against each target).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: u16,
+}
+
+impl ReplayArgs {
+    /// The conformance engine's settings.
+    pub fn settings(&self) -> crate::conformance::Settings {
+        crate::conformance::Settings {
+            snapshots: self.snapshots,
+            jobs: usize::from(self.jobs),
+        }
+    }
 }
 
 /// `fixtures ...`.

@@ -10,7 +10,7 @@ use harness_fixture::Fixture;
 use super::{all_runners, fixtures_dir_for_app};
 use crate::check::snapshot::{SnapshotStatus, SnapshotStore};
 use crate::cli::{Cli, Format, MatrixArgs};
-use crate::conformance::{Settings, replay_all};
+use crate::conformance::replay_all;
 use crate::driver::Driver;
 use crate::error::HarnessError;
 use crate::plan::{Plan, plan};
@@ -67,6 +67,7 @@ async fn run_matrix(cli: &Cli, args: &MatrixArgs) -> Result<MatrixReport, Harnes
     }
     let (fixtures_dir, _copies) = fixtures_dir_for_app(&plan)?;
     let snapshots_dir = args
+        .replay
         .snapshots_dir
         .clone()
         .unwrap_or_else(|| plan.default_snapshots_dir());
@@ -118,7 +119,7 @@ async fn run_runner(context: &Context<'_>, runner: &Runner) -> RunnerReport {
     };
     eprintln!("[{}] started", manifest.name);
     let info = target.info(None);
-    let driver = match Driver::new(target.base_url(), context.args.timeout) {
+    let driver = match Driver::new(target.base_url(), context.args.replay.timeout) {
         Ok(driver) => driver,
         Err(e) => return unavailable_report(runner, format!("cannot build the HTTP client: {e}")),
     };
@@ -128,10 +129,7 @@ async fn run_runner(context: &Context<'_>, runner: &Runner) -> RunnerReport {
         .selected()
         .filter(|f| manifest.protocols.contains(&f.protocol()))
         .collect();
-    let settings = Settings {
-        snapshots: context.args.snapshots,
-        jobs: usize::from(context.args.jobs),
-    };
+    let settings = context.args.replay.settings();
     let started = Instant::now();
     let mut results = Vec::with_capacity(fixtures.len());
     let mut replays = std::pin::pin!(replay_all(&driver, &store, fixtures, settings));

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::{find_runner, fixtures_dir_for_app};
 use crate::check::snapshot::SnapshotStore;
 use crate::cli::{Cli, Format, RunArgs};
-use crate::conformance::{Settings, replay_all};
+use crate::conformance::replay_all;
 use crate::driver::Driver;
 use crate::error::{HarnessError, exit};
 use crate::plan::plan;
@@ -22,7 +22,7 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
     let plan = plan(&args.selection)?;
     let mut _copies = None;
     let mut target = match (&cli.url, &cli.runner) {
-        (Some(url), _) => Target::attach(url, args.timeout).await?,
+        (Some(url), _) => Target::attach(url, args.replay.timeout).await?,
         (None, Some(name)) => {
             crate::supervise::guard_process();
             let runner = find_runner(cli, name)?;
@@ -33,9 +33,10 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
         (None, None) => Target::embedded(&plan.loaded).await?,
     };
     let info = target.info(cli.target_name.as_deref());
-    let driver = Driver::new(target.base_url(), args.timeout)
+    let driver = Driver::new(target.base_url(), args.replay.timeout)
         .map_err(|e| HarnessError::Usage(format!("cannot build the HTTP client: {e}")))?;
     let snapshots_dir = args
+        .replay
         .snapshots_dir
         .clone()
         .unwrap_or_else(|| plan.default_snapshots_dir());
@@ -53,10 +54,7 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
     );
     let style = Style::detect(std::io::stdout().is_terminal());
     let started = Instant::now();
-    let settings = Settings {
-        snapshots: args.snapshots,
-        jobs: usize::from(args.jobs),
-    };
+    let settings = args.replay.settings();
     let human = args.format == Format::Human;
     let mut results = Vec::with_capacity(selected.len());
     let mut replays = std::pin::pin!(replay_all(&driver, &store, selected, settings));
