@@ -192,6 +192,25 @@ fn in_a_matrix_a_broken_runner_is_unavailable_and_the_others_run() {
             .any(|l| l.starts_with("fake") && l.contains("2/2") && l.contains("1/1")),
         "{stdout}"
     );
+    // An independent XML parser reads the JUnit file: two suites, the broken runner's start as an error.
+    let parsed = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sys, xml.etree.ElementTree as ET\n\
+             root = ET.parse(sys.argv[1]).getroot()\n\
+             for suite in root.findall('testsuite'):\n\
+             \x20   cases = suite.findall('testcase')\n\
+             \x20   print(suite.get('name'), len(cases), sum(1 for c in cases if c.find('error') is not None))",
+        )
+        .arg(report.path().join("junit.xml"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        text(&parsed.stdout),
+        "broken 1 1\nfake 4 0\n",
+        "{}",
+        text(&parsed.stderr)
+    );
     let junit = std::fs::read_to_string(report.path().join("junit.xml")).unwrap();
     assert!(
         junit.contains("<testsuite name=\"broken\"") && junit.contains("<testsuite name=\"fake\""),
