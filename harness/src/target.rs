@@ -174,6 +174,19 @@ impl Target {
         }
     }
 
+    /// Whether the runner's manifest lists `fixture` as a known divergence.
+    pub fn expects_failure(&self, fixture: &str) -> bool {
+        match self {
+            Target::Runner(target) => target
+                .runner
+                .manifest
+                .expected_failures
+                .iter()
+                .any(|f| f == fixture),
+            _ => false,
+        }
+    }
+
     /// Stops what this process started.
     pub async fn shutdown(self) {
         match self {

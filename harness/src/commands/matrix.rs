@@ -134,7 +134,7 @@ async fn run_runner(context: &Context<'_>, runner: &Runner) -> RunnerReport {
     let mut results = Vec::with_capacity(fixtures.len());
     let mut replays = std::pin::pin!(replay_all(&driver, &store, fixtures, settings));
     while let Some(mut result) = replays.next().await {
-        result.expected_failure = manifest.expected_failures.contains(&result.name);
+        result.expected_failure = target.expects_failure(&result.name);
         if result.error.is_some()
             && let Some(Err(e)) = target.revive().await
         {

@@ -58,7 +58,8 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
     let human = args.format == Format::Human;
     let mut results = Vec::with_capacity(selected.len());
     let mut replays = std::pin::pin!(replay_all(&driver, &store, selected, settings));
-    while let Some(result) = replays.next().await {
+    while let Some(mut result) = replays.next().await {
+        result.expected_failure = target.expects_failure(&result.name);
         bar.inc(1);
         let notable = result.outcome != crate::report::Outcome::Passed
             || result

@@ -36,7 +36,10 @@ impl Style {
 
 /// Writes one fixture's line, and its diff when it did not pass.
 pub fn write_fixture(out: &mut dyn Write, style: Style, result: &FixtureResult) -> io::Result<()> {
+    let known =
+        result.expected_failure && matches!(result.outcome, Outcome::Failed | Outcome::Errored);
     let label = match result.outcome {
+        _ if known => style.paint("33", "KNOWN"),
         Outcome::Passed => style.paint("32", "PASS "),
         Outcome::Failed => style.paint("31;1", "FAIL "),
         Outcome::Skipped => style.paint("33", "SKIP "),
@@ -95,8 +98,14 @@ pub fn write_summary(out: &mut dyn Write, style: Style, report: &RunReport) -> i
         style.paint("31;1", "FAILED")
     };
     let mut snapshots = String::new();
+    if s.expected_failures > 0 {
+        snapshots.push_str(&format!(
+            " ({} of them known divergences)",
+            s.expected_failures
+        ));
+    }
     if s.snapshots_changed + s.snapshots_new > 0 {
-        snapshots = format!(
+        snapshots += &format!(
             "; snapshots: {} changed, {} new (review: cargo insta review, or --snapshots update)",
             s.snapshots_changed, s.snapshots_new
         );
