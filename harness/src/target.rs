@@ -174,6 +174,14 @@ impl Target {
         }
     }
 
+    /// The process group of a runner's app (its whole process tree); `None` for other targets.
+    pub fn runner_process_group(&self) -> Option<i32> {
+        match self {
+            Target::Runner(target) => Some(target.app.process_group()),
+            _ => None,
+        }
+    }
+
     /// Whether the runner's manifest lists `fixture` as a known divergence.
     pub fn expects_failure(&self, fixture: &str) -> bool {
         match self {

@@ -79,6 +79,12 @@ fn load(command: &str, relative: &str, extra: &[&str]) -> Value {
         summary["latency_us"]["max"].as_u64().unwrap()
     );
     assert!(stderr.contains("0 errors"), "{stderr}");
+    // The harness's own peak memory is reported (Linux).
+    assert!(
+        result["harness_peak_rss_bytes"].as_u64().unwrap() > 1 << 20,
+        "{result}"
+    );
+    assert!(stderr.contains("harness     peak rss"), "{stderr}");
     result
 }
 
@@ -100,6 +106,7 @@ fn bench_open_loop_on_hello_reports_schedule_lag() {
     let lag = &result["schedule_lag_us"];
     assert!(lag["max"].is_u64() && lag["final"].is_u64(), "{result}");
     assert!(lag["unsent_operations"].is_u64(), "{result}");
+    assert_eq!(result["timer_slack_us"], 1000, "{result}");
 }
 
 #[test]
@@ -130,6 +137,7 @@ fn stream_sse_counts_events_with_first_event_and_gaps() {
         "{result}"
     );
     assert!(result.get("connect").is_none());
+    assert!(result.get("runner_resources").is_none());
 }
 
 #[test]

@@ -116,6 +116,7 @@ async fn load(
         ramp,
         keep_intervals: args.hlog.is_some(),
         progress: true,
+        sample_group: target.runner_process_group(),
     };
     let outcome = measure::run(fixture, &target.base_url(), &config).await;
     target.shutdown().await;
@@ -127,7 +128,7 @@ async fn load(
         },
     })?;
 
-    let result = LoadResult::new(
+    let mut result = LoadResult::new(
         RunInfo {
             command,
             fixture: fixture.name.clone(),
@@ -141,6 +142,8 @@ async fn load(
         },
         &outcome.tally,
     );
+    result.runner_resources = outcome.runner_resources;
+    result.harness_peak_rss_bytes = measure::resources::peak_rss();
     if let Some(path) = &args.hlog {
         let comment = format!(
             "benchmark-harness {command} {} against {} ({}), {} loop, {} connections",

@@ -1,6 +1,8 @@
-//! The engine: prepares a fixture for load, runs one worker task per connection on the
-//! [`Schedule`] for warmup plus duration (every worker cancelled at the end, whatever it waits
-//! for), shows progress, and merges the workers' tallies.
+//! The engine: prepares a fixture for load, runs one task per connection on the [`Schedule`]
+//! for warmup plus duration (every task cancelled at the end, whatever it waits for), the
+//! connections recording into a few shared [`Shard`]s (so that 10,000 connections cost
+//! kilobytes each, not histograms each), shows progress, samples a runner's processes when asked,
+//! and merges the shards' tallies.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -12,7 +14,8 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 use url::Url;
 
 use super::hlog::IntervalSeries;
-use super::recorder::{IntervalReport, Live, Recorder, Tally};
+use super::recorder::{IntervalReport, Live, Recorder, Shard, Tally, shard_count};
+use super::resources::{RunnerResources, sample_group};
 use super::rest::RestLoad;
 use super::result::human_us;
 use super::schedule::{Pacer, Schedule, Window};
@@ -49,6 +52,8 @@ pub struct LoadConfig {
     pub keep_intervals: bool,
     /// Draw a progress bar on stderr (when it is a terminal).
     pub progress: bool,
+    /// Sample the CPU and memory of this process group (a runner's app) while measuring.
+    pub sample_group: Option<i32>,
 }
 
 /// What a run measured.
@@ -59,6 +64,8 @@ pub struct Outcome {
     pub intervals: IntervalSeries,
     /// Wall-clock time measurement started.
     pub measured_from: SystemTime,
+    /// The runner's CPU and memory, when its process group was sampled.
+    pub runner_resources: Option<RunnerResources>,
 }
 
 /// One connection's state, handed to the protocol's worker loop.
@@ -129,13 +136,20 @@ pub async fn run(fixture: &Fixture, base: &Url, config: &LoadConfig) -> Result<O
         bar,
     ));
 
+    let sampler = config
+        .sample_group
+        .map(|pgid| tokio::spawn(sample_group(pgid, window)));
     let count = config.connections;
+    let shards: Vec<Arc<Shard>> = (0..shard_count(count))
+        .map(|_| Shard::new(window, live.clone(), Some(sender.clone())))
+        .collect();
+    drop(sender);
     let mut workers = Vec::with_capacity(count);
     for index in 0..count {
         let opens_at = start + config.ramp.mul_f64(index as f64 / count as f64);
         let mut worker = Worker {
             pacer: Pacer::new(config.schedule, opens_at, index, count),
-            recorder: Recorder::new(window, live.clone(), Some(sender.clone())),
+            recorder: Recorder::new(shards[index % shards.len()].clone()),
             timeout: config.timeout,
             opens_at,
         };
@@ -145,23 +159,29 @@ pub async fn run(fixture: &Fixture, base: &Url, config: &LoadConfig) -> Result<O
             let Worker {
                 pacer, recorder, ..
             } = worker;
-            recorder.finish(&pacer)
+            recorder.finish(&pacer);
         }));
     }
-    drop(sender);
 
-    let mut tally = Tally::default();
     for worker in workers {
-        match worker.await {
-            Ok(one) => tally.merge(&one),
-            Err(e) => tracing::error!("a load worker failed: {e}"),
+        if let Err(e) = worker.await {
+            tracing::error!("a load worker failed: {e}");
         }
     }
+    let mut tally = Tally::default();
+    for shard in shards {
+        tally.merge(&shard.take());
+    }
     let intervals = monitor.await.unwrap_or_else(|_| IntervalSeries::new(false));
+    let runner_resources = match sampler {
+        Some(sampler) => sampler.await.ok(),
+        None => None,
+    };
     Ok(Outcome {
         tally,
         intervals,
         measured_from,
+        runner_resources,
     })
 }
 

@@ -6,28 +6,31 @@
 //!   ([`Window`]) and each connection's [`Pacer`] (intended start times, lag). Pure.
 //! - `rest`, `ws`, `sse`: a fixture prepared once (request parts, compiled expectations), then
 //!   one worker loop per connection over real sockets, every reply checked (`expect`).
-//! - [`recorder`]: per-connection histograms and error counts ([`Recorder`]), merged as
-//!   [`Tally`]s; error kinds ([`ErrorKind`]).
+//! - `sse_parser` and `chunked`: the SSE path reads its socket itself, decoding the HTTP body
+//!   framing and the event stream incrementally, with no allocation per event.
+//! - [`recorder`]: histograms and error counts per shard of connections ([`Shard`], a
+//!   connection's handle is a [`Recorder`]), merged as [`Tally`]s; error kinds ([`ErrorKind`]).
+//! - [`resources`]: the harness's peak RSS, a runner's CPU and RSS sampled from `/proc`.
 //! - [`engine`]: runs the workers for warmup plus duration, progress on stderr, merge.
 //! - [`result`]: the result document (SPEC section 4) and its human summary. Pure.
 //! - [`hlog`]: per-second histograms and the HdrHistogram interval log.
 //!
-//! Seams for later slices: a broadcast fixture is another `Load` variant in `engine`; CPU and
-//! memory sampling of a runner would be another task beside the monitor, adding a block to
-//! [`LoadResult`]; very many connections would group several connections per worker so that
-//! histograms stay per worker rather than per connection.
+//! Seams for later slices: a broadcast fixture is another `Load` variant in `engine`.
 
+mod chunked;
 pub mod engine;
 mod expect;
 pub mod hlog;
 pub mod recorder;
+pub mod resources;
 mod rest;
 pub mod result;
 pub mod schedule;
 mod sse;
+mod sse_parser;
 mod ws;
 
 pub use engine::{LoadConfig, LoadError, Outcome, raise_open_files_limit, run};
-pub use recorder::{ErrorKind, Recorder, Tally};
+pub use recorder::{ErrorKind, Recorder, Shard, Tally};
 pub use result::{LoadResult, RunInfo};
 pub use schedule::{Pacer, Schedule, Window};

@@ -1,12 +1,14 @@
-//! Recording: one [`Recorder`] per connection holds its own HDR histograms and counters (nothing
-//! shared on the hot path but two relaxed atomics for the progress bar), ships one interval
-//! histogram per second of measurement for the interval log, and ends as a [`Tally`]; tallies
-//! are merged at the end.
+//! Recording: connections are grouped in [`Shard`]s, each holding the HDR histograms and counters
+//! of its connections (a connection's [`Recorder`] is a handle on its shard, plus whether an
+//! operation is in flight), so memory grows with cores, not connections. A shard ships one
+//! interval histogram per second of measurement for the interval log and ends as a [`Tally`];
+//! tallies are merged at the end. Besides the shard locks, only two relaxed atomics for the
+//! progress bar are shared.
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -212,36 +214,107 @@ impl Tally {
     }
 }
 
-/// One connection's recorder.
-pub struct Recorder {
+/// A shard of the run's recording: the histograms and counts of the connections assigned to it
+/// (connection `i` of `n` goes to shard `i % shards`). Connections record under a short lock
+/// that is never held across an await; with a few shards per core it is rarely contended, and
+/// memory stays per shard (four histograms of about 140 KB each) rather than per connection.
+pub struct Shard {
     window: Window,
-    tally: Tally,
     live: Arc<Live>,
     intervals: Option<UnboundedSender<IntervalReport>>,
-    interval: Option<(u64, Histogram<u64>)>,
-    in_flight: bool,
+    state: Mutex<ShardState>,
 }
 
-impl Recorder {
-    /// A recorder for `window`, counting into `live` and sending intervals to `intervals`.
+struct ShardState {
+    tally: Tally,
+    interval: Option<(u64, Histogram<u64>)>,
+}
+
+/// How many shards a run of `connections` gets: a few per core (so that two connections on
+/// different threads rarely share one), never more than connections.
+pub fn shard_count(connections: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    connections.clamp(1, (4 * cores).min(64))
+}
+
+impl Shard {
+    /// A shard for `window`, counting into `live` and sending intervals to `intervals`.
     pub fn new(
         window: Window,
         live: Arc<Live>,
         intervals: Option<UnboundedSender<IntervalReport>>,
-    ) -> Recorder {
-        Recorder {
+    ) -> Arc<Shard> {
+        Arc::new(Shard {
             window,
-            tally: Tally::default(),
             live,
             intervals,
-            interval: None,
+            state: Mutex::new(ShardState {
+                tally: Tally::default(),
+                interval: None,
+            }),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, ShardState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Ends the shard's recording: ships its last interval and hands over its tally.
+    pub fn take(&self) -> Tally {
+        let mut state = self.state();
+        if let (Some((second, latency)), Some(sender)) = (state.interval.take(), &self.intervals) {
+            let _ = sender.send(IntervalReport { second, latency });
+        }
+        std::mem::take(&mut state.tally)
+    }
+
+    /// Records one latency (microseconds) in the run's histogram and this second's.
+    fn record_latency(&self, state: &mut ShardState, us: u64, second: Option<u64>) {
+        state.tally.latency.saturating_record(us);
+        let (Some(sender), Some(second)) = (&self.intervals, second) else {
+            return;
+        };
+        match &mut state.interval {
+            Some((current, histogram)) if *current == second => histogram.saturating_record(us),
+            _ => {
+                if let Some((second, latency)) = state.interval.take() {
+                    let _ = sender.send(IntervalReport { second, latency });
+                }
+                let mut histogram = histogram();
+                histogram.saturating_record(us);
+                state.interval = Some((second, histogram));
+            }
+        }
+    }
+
+    /// The second of measurement it is now, when intervals are kept.
+    fn second_now(&self) -> Option<u64> {
+        self.intervals
+            .as_ref()
+            .map(|_| self.window.second_of(Instant::now()))
+    }
+}
+
+/// One connection's recorder: a handle on its shard, and whether an operation is in flight.
+pub struct Recorder {
+    shard: Arc<Shard>,
+    in_flight: bool,
+}
+
+impl Recorder {
+    /// A connection recording into `shard`.
+    pub fn new(shard: Arc<Shard>) -> Recorder {
+        Recorder {
+            shard,
             in_flight: false,
         }
     }
 
     /// The run's phases.
     pub fn window(&self) -> &Window {
-        &self.window
+        &self.shard.window
     }
 
     /// Marks an operation as started (so that one cut off by the end of the run is reported).
@@ -252,93 +325,102 @@ impl Recorder {
     /// An operation intended to start at `at` succeeded after `latency`.
     pub fn success(&mut self, at: Instant, latency: Duration) {
         self.in_flight = false;
-        if !self.window.measures(at) {
+        if !self.shard.window.measures(at) {
             return;
         }
-        self.tally.operations += 1;
-        self.live.operations.fetch_add(1, Ordering::Relaxed);
-        self.record_latency(micros(latency));
+        self.shard.live.operations.fetch_add(1, Ordering::Relaxed);
+        let second = self.shard.second_now();
+        let mut state = self.shard.state();
+        state.tally.operations += 1;
+        self.shard
+            .record_latency(&mut state, micros(latency), second);
+    }
+
+    /// Measured SSE events read since the last call, batched by the reader (one lock per
+    /// batch): their latencies and the gaps before them, in microseconds. The caller has
+    /// checked that they fall in the measured window.
+    pub fn events(&mut self, latencies_us: &[u64], gaps_us: &[u64]) {
+        if latencies_us.is_empty() && gaps_us.is_empty() {
+            return;
+        }
+        let count = latencies_us.len() as u64;
+        self.shard
+            .live
+            .operations
+            .fetch_add(count, Ordering::Relaxed);
+        let second = self.shard.second_now();
+        let mut state = self.shard.state();
+        state.tally.operations += count;
+        for &us in latencies_us {
+            self.shard.record_latency(&mut state, us, second);
+        }
+        for &us in gaps_us {
+            state.tally.event_gap.saturating_record(us);
+        }
     }
 
     /// An operation intended to start at `at` failed; `latency` when a reply came.
     pub fn failure(&mut self, at: Instant, kind: ErrorKind, latency: Option<Duration>) {
         self.in_flight = false;
-        if !self.window.measures(at) {
+        if !self.shard.window.measures(at) {
             return;
         }
-        self.tally.operations += 1;
-        self.tally.errors += 1;
-        self.live.operations.fetch_add(1, Ordering::Relaxed);
-        self.live.errors.fetch_add(1, Ordering::Relaxed);
-        *self
+        self.shard.live.operations.fetch_add(1, Ordering::Relaxed);
+        self.shard.live.errors.fetch_add(1, Ordering::Relaxed);
+        let second = self.shard.second_now();
+        let mut state = self.shard.state();
+        state.tally.operations += 1;
+        state.tally.errors += 1;
+        *state
             .tally
             .errors_by_kind
             .entry(kind.to_string())
             .or_default() += 1;
         if let Some(latency) = latency {
-            self.record_latency(micros(latency));
+            self.shard
+                .record_latency(&mut state, micros(latency), second);
         }
     }
 
     /// How late an open-loop operation intended at `at` started.
     pub fn lag(&mut self, at: Instant, lag: Duration) {
-        if self.window.measures(at) {
-            self.tally.lag.max_us = self.tally.lag.max_us.max(micros(lag));
+        if self.shard.window.measures(at) {
+            let mut state = self.shard.state();
+            state.tally.lag.max_us = state.tally.lag.max_us.max(micros(lag));
         }
     }
 
     /// A WebSocket handshake took `latency` (recorded whatever the phase).
     pub fn connected(&mut self, latency: Duration) {
-        self.tally.connect.saturating_record(micros(latency));
+        self.shard
+            .state()
+            .tally
+            .connect
+            .saturating_record(micros(latency));
     }
 
     /// An SSE subscription's first event came `latency` after the request.
     pub fn first_event(&mut self, latency: Duration) {
-        self.tally.first_event.saturating_record(micros(latency));
+        self.shard
+            .state()
+            .tally
+            .first_event
+            .saturating_record(micros(latency));
     }
 
-    /// An SSE event came `gap` after the previous one, at `at`.
-    pub fn event_gap(&mut self, at: Instant, gap: Duration) {
-        if self.window.measures(at) {
-            self.tally.event_gap.saturating_record(micros(gap));
-        }
-    }
-
-    fn record_latency(&mut self, us: u64) {
-        self.tally.latency.saturating_record(us);
-        if self.intervals.is_none() {
-            return;
-        }
-        let second = self.window.second_of(Instant::now());
-        match &mut self.interval {
-            Some((current, histogram)) if *current == second => histogram.saturating_record(us),
-            _ => {
-                self.flush_interval();
-                let mut histogram = histogram();
-                histogram.saturating_record(us);
-                self.interval = Some((second, histogram));
-            }
-        }
-    }
-
-    fn flush_interval(&mut self) {
-        if let (Some((second, latency)), Some(sender)) = (self.interval.take(), &self.intervals) {
-            let _ = sender.send(IntervalReport { second, latency });
-        }
-    }
-
-    /// Ends the connection's recording: what `pacer` left undone, the last interval, the tally.
-    pub fn finish(mut self, pacer: &Pacer) -> Tally {
-        self.flush_interval();
-        let window = self.window;
-        let lag = &mut self.tally.lag;
-        lag.final_us = micros(pacer.lag_at(window.end));
-        lag.max_us = lag.max_us.max(lag.final_us);
-        lag.unsent = pacer.unsent(window.measure_from, window.end);
+    /// Ends the connection's recording: what `pacer` left undone goes into its shard.
+    pub fn finish(self, pacer: &Pacer) {
+        let window = self.shard.window;
+        let final_us = micros(pacer.lag_at(window.end));
+        let unsent = pacer.unsent(window.measure_from, window.end);
+        let mut state = self.shard.state();
+        let lag = &mut state.tally.lag;
+        lag.final_us = lag.final_us.max(final_us);
+        lag.max_us = lag.max_us.max(final_us);
+        lag.unsent += unsent;
         if self.in_flight {
-            self.tally.unfinished += 1;
+            state.tally.unfinished += 1;
         }
-        self.tally
     }
 }
 
@@ -355,22 +437,29 @@ mod tests {
         )
     }
 
+    fn recorder(w: Window) -> (Arc<Shard>, Recorder) {
+        let shard = Shard::new(w, Arc::default(), None);
+        (shard.clone(), Recorder::new(shard))
+    }
+
     #[test]
     fn merging_tallies_adds_histograms_counts_and_kinds() {
         let w = window();
         let at = w.measure_from + Duration::from_millis(1);
-        let mut a = Recorder::new(w, Arc::default(), None);
+        let (shard_a, mut a) = recorder(w);
         a.success(at, Duration::from_micros(100));
         a.success(at, Duration::from_micros(200));
         a.failure(at, ErrorKind::Status(500), Some(Duration::from_micros(300)));
-        let mut b = Recorder::new(w, Arc::default(), None);
+        let (shard_b, mut b) = recorder(w);
         b.success(at, Duration::from_micros(1000));
         b.failure(at, ErrorKind::Status(500), None);
         b.failure(at, ErrorKind::Refused, None);
         b.lag(at, Duration::from_millis(7));
         let pacer = Pacer::new(Schedule::Closed, w.start, 0, 1);
-        let mut total = a.finish(&pacer);
-        total.merge(&b.finish(&pacer));
+        a.finish(&pacer);
+        b.finish(&pacer);
+        let mut total = shard_a.take();
+        total.merge(&shard_b.take());
         assert_eq!(total.operations, 6);
         assert_eq!(total.errors, 3);
         assert_eq!(total.latency.len(), 4);
@@ -382,17 +471,43 @@ mod tests {
     }
 
     #[test]
+    fn connections_share_a_shard() {
+        let w = window();
+        let at = w.measure_from + Duration::from_millis(1);
+        let shard = Shard::new(w, Arc::default(), None);
+        let (mut a, mut b) = (Recorder::new(shard.clone()), Recorder::new(shard.clone()));
+        a.success(at, Duration::from_micros(10));
+        b.begin();
+        b.events(&[20, 30, 40], &[5, 0, 0]);
+        b.begin();
+        let pacer = Pacer::new(Schedule::Open { rate: 10.0 }, w.start, 0, 1);
+        a.finish(&pacer);
+        b.finish(&pacer);
+        let tally = shard.take();
+        assert_eq!(tally.operations, 4);
+        assert_eq!(tally.latency.len(), 4);
+        assert_eq!(tally.event_gap.len(), 3);
+        assert_eq!(tally.event_gap.max(), 5);
+        assert_eq!(tally.unfinished, 1);
+        // Neither started any operation of a 10/s schedule over the 60 s window: 600 each.
+        assert_eq!(tally.lag.unsent, 1200);
+        assert!(shard_count(10_000) <= 64 && shard_count(3) <= 3 && shard_count(0) == 1);
+    }
+
+    #[test]
     fn warmup_is_not_recorded_and_intervals_are_shipped() {
         let start = Instant::now() - Duration::from_secs(2);
         let w = Window::new(start, Duration::from_secs(1), Duration::from_secs(60));
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let live = Arc::new(Live::default());
-        let mut r = Recorder::new(w, live.clone(), Some(tx));
+        let shard = Shard::new(w, live.clone(), Some(tx));
+        let mut r = Recorder::new(shard.clone());
         r.success(start, Duration::from_micros(5)); // warmup
         r.failure(start, ErrorKind::Timeout, None); // warmup
         r.success(w.measure_from, Duration::from_micros(50));
         r.begin();
-        let tally = r.finish(&Pacer::new(Schedule::Closed, start, 0, 1));
+        r.finish(&Pacer::new(Schedule::Closed, start, 0, 1));
+        let tally = shard.take();
         assert_eq!(tally.operations, 1);
         assert_eq!(tally.errors, 0);
         assert_eq!(tally.unfinished, 1);

@@ -11,7 +11,9 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 use serde::{Deserialize, Serialize};
 
-use super::recorder::Tally;
+use super::recorder::{Tally, micros};
+use super::resources::RunnerResources;
+use super::schedule::TIMER_SLACK;
 use crate::target::TargetInfo;
 
 /// A load run's result document.
@@ -53,6 +55,17 @@ pub struct LoadResult {
     /// SSE: time between consecutive events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_gap: Option<Block>,
+    /// Open loop: lateness of the generator's own timer forgiven before each operation, in
+    /// microseconds (see [`crate::measure::schedule::TIMER_SLACK`]); later starts count in full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer_slack_us: Option<u64>,
+    /// `--runner`: the CPU and memory of the runner's process group during measurement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner_resources: Option<RunnerResources>,
+    /// The harness's peak resident memory (`VmHWM`); with the embedded target it includes the
+    /// reference server, which runs in the same process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub harness_peak_rss_bytes: Option<u64>,
 }
 
 /// The summary block.
@@ -198,6 +211,9 @@ impl LoadResult {
             connect: (info.protocol == Protocol::WebSocket).then(|| Block::of(&tally.connect)),
             first_event: (info.protocol == Protocol::Sse).then(|| Block::of(&tally.first_event)),
             event_gap: (info.protocol == Protocol::Sse).then(|| Block::of(&tally.event_gap)),
+            timer_slack_us: info.rate.map(|_| micros(TIMER_SLACK)),
+            runner_resources: None,
+            harness_peak_rss_bytes: None,
         }
     }
 
@@ -259,6 +275,21 @@ impl LoadResult {
                 lag.unsent_operations
             )?;
         }
+        if let Some(r) = &self.runner_resources {
+            writeln!(
+                out,
+                "  runner      cpu mean {:.1}% max {:.1}% (of one core), rss mean {} max {} ({} samples, process group {})",
+                r.cpu_percent.mean,
+                r.cpu_percent.max,
+                human_bytes(r.rss_bytes.mean),
+                human_bytes(r.rss_bytes.max),
+                r.samples.len(),
+                r.process_group
+            )?;
+        }
+        if let Some(bytes) = self.harness_peak_rss_bytes {
+            writeln!(out, "  harness     peak rss {}", human_bytes(bytes))?;
+        }
         for (name, block) in [
             ("connect", &self.connect),
             ("first event", &self.first_event),
@@ -294,6 +325,18 @@ pub fn human_us(us: u64) -> String {
         format!("{:.2}ms", us as f64 / 1e3)
     } else {
         format!("{:.2}s", us as f64 / 1e6)
+    }
+}
+
+/// `812 KB`, `41.3 MB`, `1.20 GB` (powers of 1024).
+pub fn human_bytes(bytes: u64) -> String {
+    let b = bytes as f64;
+    if b < 1024.0 * 1024.0 {
+        format!("{:.0} KB", b / 1024.0)
+    } else if b < 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.1} MB", b / (1024.0 * 1024.0))
+    } else {
+        format!("{:.2} GB", b / (1024.0 * 1024.0 * 1024.0))
     }
 }
 
@@ -386,13 +429,38 @@ mod tests {
             1
         );
         assert!(json.get("first_event").is_none());
-        let sse = LoadResult::new(info(harness_fixture::Protocol::Sse, None), &tally);
+        let mut sse = LoadResult::new(info(harness_fixture::Protocol::Sse, None), &tally);
         assert!(sse.first_event.is_some() && sse.event_gap.is_some() && sse.connect.is_none());
+        assert!(sse.timer_slack_us.is_none());
+        sse.harness_peak_rss_bytes = Some(42 * 1024 * 1024);
+        sse.runner_resources = Some(RunnerResources::new(
+            77,
+            vec![crate::measure::resources::ResourceSample {
+                t_s: 0.25,
+                cpu_percent: 87.5,
+                rss_bytes: 3 * 1024 * 1024,
+            }],
+        ));
+        let mut text = Vec::new();
+        sse.write_human(&mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.contains("harness     peak rss 42.0 MB"), "{text}");
+        assert!(
+            text.contains("cpu mean 87.5% max 87.5% (of one core), rss mean 3.0 MB max 3.0 MB"),
+            "{text}"
+        );
+        let json = serde_json::to_value(&sse).unwrap();
+        assert_eq!(json["runner_resources"]["cpu_percent"]["max"], 87.5);
+        assert_eq!(json["runner_resources"]["samples"][0]["t_s"], 0.25);
+        assert_eq!(json["harness_peak_rss_bytes"], 42 * 1024 * 1024);
+        assert_eq!(human_bytes(1536), "2 KB");
+        assert_eq!(human_bytes(3 * 1024 * 1024 * 1024 / 2), "1.50 GB");
 
         let mut text = Vec::new();
         ws.write_human(&mut text).unwrap();
         let text = String::from_utf8(text).unwrap();
         assert!(text.contains("behind schedule: max 1.50ms"), "{text}");
+        assert_eq!(serde_json::to_value(&ws).unwrap()["timer_slack_us"], 1000);
         assert!(text.contains("connect"), "{text}");
         assert_eq!(decode(&encode(&histogram())).unwrap().len(), 0);
     }

@@ -73,6 +73,18 @@ impl Window {
 
 /// The timer's granularity (tokio's timer wheel ticks every millisecond): lateness up to this
 /// much is the load generator waking up, not the server falling behind.
+///
+/// The decision, and why: latency is measured from the intended start, and the generator's
+/// own lateness is a client artefact. Tokio rounds every sleep up to its next millisecond tick,
+/// so a connection wakes 0 to 1 ms after its operation was due even when nothing is wrong;
+/// counting that in full would add up to a millisecond to every open-loop latency of a server
+/// that answers in tens of microseconds. Making the pacer precise instead (sleep until shortly
+/// before, then yield-spin) costs a core per busy timeline: each connection would spin up to a
+/// millisecond before each of its operations, on a machine that also hosts the server under
+/// test. So the pacer keeps the slack: up to this much lateness is forgiven, anything beyond
+/// counts in full (a stalled server shows its whole stall), and the slack is written in every
+/// open-loop result document as `timer_slack_us`, beside `schedule_lag_us`, so that a reader
+/// knows the resolution of the figures.
 pub const TIMER_SLACK: Duration = Duration::from_millis(1);
 
 /// One operation's place in the schedule.

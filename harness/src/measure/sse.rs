@@ -4,25 +4,59 @@
 //! the gaps between events get their own histograms. When the fixture's counter names a
 //! `timestamp_field`, an event's latency is its delivery latency (receive time minus that Unix
 //! microsecond timestamp, same machine); otherwise it is the gap since the previous event.
+//!
+//! The hot path keeps up with a server writing as fast as the socket allows: the body's chunks
+//! go through the incremental [`SseParser`] (no allocation per event), the clocks are read once
+//! per chunk (the events of a chunk arrived together), and measured events are recorded in
+//! batches (one shard lock per batch, at most [`FLUSH_EVERY`] apart).
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-use eventsource_stream::{Event, Eventsource};
-use futures_util::StreamExt;
 use harness_fixture::model::{BodyMatch, ExpectedEvent, SseFixture};
-use http_body_util::{BodyDataStream, Empty};
-use hyper::client::conn::http1::SendRequest;
-use hyper::header::{ACCEPT, HOST, HeaderValue};
-use hyper::{HeaderMap, Method, Request, Uri};
-use hyper_util::rt::TokioIo;
+use hyper::HeaderMap;
+use hyper::header::{ACCEPT, CONTENT_LENGTH, HOST, HeaderName, HeaderValue, TRANSFER_ENCODING};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use url::Url;
 
+use super::chunked::{Decoder, Framing};
 use super::engine::{LoadError, Worker};
 use super::expect::{HeaderExpect, JsonExpect, TextExpect, first_header_mismatch};
-use super::recorder::ErrorKind;
-use super::rest::{AbortOnDrop, Endpoint, RECONNECT_PAUSE, header_name, header_value};
+use super::recorder::{ErrorKind, micros};
+use super::rest::{Endpoint, RECONNECT_PAUSE, header_name, header_value};
+use super::sse_parser::{EventRef, SseParser};
+
+/// Measured events are handed to the recorder at least this often (and every [`BATCH`] events).
+const FLUSH_EVERY: Duration = Duration::from_millis(20);
+/// The largest batch of events recorded at once.
+const BATCH: usize = 4096;
+/// Bytes read from the socket at once.
+const READ_BUFFER: usize = 32 * 1024;
+/// The largest response head accepted.
+const MAX_HEAD: usize = 64 * 1024;
+
+/// How the response's body is framed.
+fn framing(headers: &HeaderMap) -> Result<Framing, ErrorKind> {
+    let chunked = headers
+        .get_all(TRANSFER_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .next_back()
+        .is_some_and(|coding| coding.trim().eq_ignore_ascii_case("chunked"));
+    if chunked {
+        return Ok(Framing::Chunked);
+    }
+    match headers.get(CONTENT_LENGTH) {
+        None => Ok(Framing::Close),
+        Some(value) => value
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .map(Framing::Length)
+            .ok_or(ErrorKind::Garbage),
+    }
+}
 
 /// One expected event, compiled: only the fields given are checked.
 #[derive(Debug)]
@@ -52,25 +86,25 @@ impl EventExpect {
     }
 
     /// `None` when the event is as expected, else the field (or JSON pointer) that differs.
-    fn check(&self, got: &Event) -> Option<String> {
+    fn check(&self, got: &EventRef<'_>) -> Option<String> {
         let field = |name: &str| Some(format!("/{name}"));
         if let Some(want) = &self.event
-            && !want.matches(Some(&got.event))
+            && !want.matches(Some(got.event))
         {
             return field("event");
         }
         if let Some(want) = &self.id
-            && !want.matches(Some(&got.id))
+            && !want.matches(Some(got.id))
         {
             return field("id");
         }
         if let Some(want) = self.retry
-            && got.retry != Some(Duration::from_millis(want))
+            && got.retry != Some(want)
         {
             return field("retry");
         }
         if let Some(want) = &self.data
-            && !want.matches(Some(&got.data))
+            && !want.matches(Some(got.data))
         {
             return field("data");
         }
@@ -83,8 +117,8 @@ impl EventExpect {
 #[derive(Debug)]
 pub(crate) struct SseLoad {
     endpoint: Endpoint,
-    uri: Uri,
-    headers: HeaderMap,
+    /// The request's bytes, written as is on every subscription.
+    request: Vec<u8>,
     status: u16,
     expect_headers: Vec<HeaderExpect>,
     events: Vec<EventExpect>,
@@ -120,10 +154,17 @@ impl SseLoad {
             .and_then(|h| h.counter.as_ref())
             .and_then(|c| c.timestamp_field.as_ref())
             .map(|field| serde_json::Value::from(field.as_str()).to_string());
+        let mut head = format!("GET {uri} HTTP/1.1\r\n").into_bytes();
+        for (name, value) in &headers {
+            head.extend_from_slice(name.as_str().as_bytes());
+            head.extend_from_slice(b": ");
+            head.extend_from_slice(value.as_bytes());
+            head.extend_from_slice(b"\r\n");
+        }
+        head.extend_from_slice(b"\r\n");
         Ok(SseLoad {
             endpoint,
-            uri,
-            headers,
+            request: head,
             status: expected.status,
             expect_headers: HeaderExpect::all(&expected.headers).map_err(bad)?,
             events,
@@ -134,10 +175,13 @@ impl SseLoad {
     /// Subscribes (again after every end or failure) until the run's end cancels it.
     pub(crate) async fn worker(&self, worker: &mut Worker) {
         tokio::time::sleep_until(worker.opens_at.into()).await;
+        let mut buffer = Vec::with_capacity(READ_BUFFER);
         loop {
             let requested = Instant::now();
-            let subscribed = tokio::time::timeout(worker.timeout, self.subscribe()).await;
-            let (body, _driver) = match subscribed {
+            buffer.clear();
+            let subscribed =
+                tokio::time::timeout(worker.timeout, self.subscribe(&mut buffer)).await;
+            let (stream, framing) = match subscribed {
                 Ok(Ok(open)) => open,
                 outcome => {
                     let kind = match outcome {
@@ -149,104 +193,209 @@ impl SseLoad {
                     continue;
                 }
             };
-            self.read(body, requested, worker).await;
+            self.read(stream, framing, &mut buffer, requested, worker)
+                .await;
         }
     }
 
-    /// Opens a connection, sends the request, checks the reply's head.
-    async fn subscribe(&self) -> Result<(hyper::body::Incoming, AbortOnDrop), ErrorKind> {
-        let stream = TcpStream::connect(self.endpoint.addr)
+    /// Opens a connection, sends the request, reads and checks the reply's head. On success
+    /// `buffer` holds the first bytes of the body.
+    async fn subscribe(&self, buffer: &mut Vec<u8>) -> Result<(TcpStream, Framing), ErrorKind> {
+        let mut stream = TcpStream::connect(self.endpoint.addr)
             .await
             .map_err(|e| ErrorKind::of_io(&e))?;
         stream.set_nodelay(true).ok();
-        let (mut sender, connection): (SendRequest<Empty<Bytes>>, _) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                .await
-                .map_err(|e| ErrorKind::of_error(&e))?;
-        let driver = AbortOnDrop(tokio::spawn(async move {
-            let _ = connection.await;
-        }));
-        let mut request = Request::new(Empty::new());
-        *request.method_mut() = Method::GET;
-        *request.uri_mut() = self.uri.clone();
-        *request.headers_mut() = self.headers.clone();
-        let response = sender
-            .send_request(request)
+        stream
+            .write_all(&self.request)
             .await
-            .map_err(|e| ErrorKind::of_error(&e))?;
-        let status = response.status().as_u16();
-        if status != self.status {
-            return Err(ErrorKind::Status(status));
+            .map_err(|e| ErrorKind::of_io(&e))?;
+        loop {
+            if buffer.len() >= MAX_HEAD {
+                return Err(ErrorKind::Garbage);
+            }
+            buffer.reserve(READ_BUFFER);
+            if stream
+                .read_buf(buffer)
+                .await
+                .map_err(|e| ErrorKind::of_io(&e))?
+                == 0
+            {
+                return Err(ErrorKind::Closed);
+            }
+            let mut slots = [httparse::EMPTY_HEADER; 64];
+            let mut response = httparse::Response::new(&mut slots);
+            let head = match response.parse(buffer) {
+                Ok(httparse::Status::Complete(head)) => head,
+                Ok(httparse::Status::Partial) => continue,
+                Err(_) => return Err(ErrorKind::Garbage),
+            };
+            let status = response.code.unwrap_or_default();
+            if (100..200).contains(&status) && status != 101 {
+                // An interim response: the real one follows.
+                buffer.drain(..head);
+                continue;
+            }
+            if status != self.status {
+                return Err(ErrorKind::Status(status));
+            }
+            let mut headers = HeaderMap::new();
+            for header in response.headers.iter() {
+                if let (Ok(name), Ok(value)) = (
+                    HeaderName::from_bytes(header.name.as_bytes()),
+                    HeaderValue::from_bytes(header.value),
+                ) {
+                    headers.append(name, value);
+                }
+            }
+            if let Some(name) = first_header_mismatch(&self.expect_headers, &headers) {
+                return Err(ErrorKind::Header(name.as_str().to_string()));
+            }
+            buffer.drain(..head);
+            return Ok((stream, framing(&headers)?));
         }
-        if let Some(name) = first_header_mismatch(&self.expect_headers, response.headers()) {
-            return Err(ErrorKind::Header(name.as_str().to_string()));
-        }
-        Ok((response.into_body(), driver))
     }
 
-    /// Reads one subscription's events until it ends or fails.
-    async fn read(&self, body: hyper::body::Incoming, requested: Instant, worker: &mut Worker) {
-        let mut events = BodyDataStream::new(body).eventsource();
+    /// Reads one subscription's events until it ends or fails. `buffer` holds the body's first
+    /// bytes.
+    async fn read(
+        &self,
+        mut stream: TcpStream,
+        framing: Framing,
+        buffer: &mut Vec<u8>,
+        requested: Instant,
+        worker: &mut Worker,
+    ) {
+        let mut decoder = Decoder::new(framing);
+        let mut parser = SseParser::new();
+        let mut batch = Batch::default();
         let mut previous = requested;
         let mut index = 0usize;
-        loop {
-            let next = tokio::time::timeout(worker.timeout, events.next()).await;
-            let now = Instant::now();
-            let event = match next {
-                Ok(Some(Ok(event))) => event,
-                Ok(None) => {
-                    // The server ended the stream: only an error before the expected events.
-                    if index < self.events.len() {
-                        worker.recorder.failure(now, ErrorKind::Closed, None);
+        let mut failures: Vec<(usize, String, u64)> = Vec::new();
+        let mut pending = std::mem::take(buffer);
+        buffer.resize(READ_BUFFER, 0);
+        let outcome = loop {
+            let now;
+            let read = if pending.is_empty() {
+                let deadline = previous + worker.timeout;
+                let read = tokio::time::timeout_at(deadline.into(), stream.read(buffer)).await;
+                now = Instant::now();
+                match read {
+                    Ok(Ok(0)) => {
+                        // The server ended the stream: an error if it was cut short, or before
+                        // the expected events.
+                        let short = !decoder.may_end() || index < self.events.len();
+                        break short.then_some(ErrorKind::Closed);
                     }
-                    return;
+                    Ok(Ok(read)) => &buffer[..read],
+                    Ok(Err(e)) => break Some(ErrorKind::of_io(&e)),
+                    Err(_) => break Some(ErrorKind::Timeout),
                 }
-                Ok(Some(Err(e))) => {
-                    let kind = match &e {
-                        eventsource_stream::EventStreamError::Transport(t) => {
-                            ErrorKind::of_error(t)
-                        }
-                        _ => ErrorKind::Garbage,
-                    };
-                    worker.recorder.failure(now, kind, None);
-                    return;
-                }
-                Err(_) => {
-                    worker.recorder.failure(now, ErrorKind::Timeout, None);
-                    return;
-                }
-            };
-            let gap = now - previous;
-            if index == 0 {
-                worker.recorder.first_event(gap);
             } else {
-                worker.recorder.event_gap(now, gap);
+                now = Instant::now();
+                &pending[..]
+            };
+            let measured = worker.recorder.window().measures(now);
+            let wall_us = unix_us();
+            let mut gap = now - previous;
+            let first = index;
+            let decoded = decoder.decode(read, |data| {
+                parser.feed(data, |event| {
+                    let latency_us = self
+                        .timestamp_key
+                        .as_deref()
+                        .and_then(|key| timestamp(event.data, key))
+                        .map_or(micros(gap), |sent| wall_us.saturating_sub(sent));
+                    if let Some(at) = self.events.get(index).and_then(|want| want.check(&event)) {
+                        failures.push((index, at, latency_us));
+                    } else if measured {
+                        batch.latencies.push(latency_us);
+                        if index > 0 {
+                            batch.gaps.push(micros(gap));
+                        }
+                    }
+                    // The other events of the chunk came with this one.
+                    gap = Duration::ZERO;
+                    index += 1;
+                });
+            });
+            pending.clear();
+            if decoded.is_err() {
+                break Some(ErrorKind::Garbage);
             }
-            let latency = self
-                .timestamp_key
-                .as_deref()
-                .and_then(|key| timestamp(&event.data, key))
-                .map_or(gap, delivery_latency);
-            match self.events.get(index).and_then(|want| want.check(&event)) {
-                None => worker.recorder.success(now, latency),
-                Some(at) => worker.recorder.failure(
-                    now,
-                    ErrorKind::Event(format!("/events/{index}{at}")),
-                    Some(latency),
-                ),
+            let ended = decoder.done();
+            if index == first {
+                if ended {
+                    break (index < self.events.len()).then_some(ErrorKind::Closed);
+                }
+                continue;
+            }
+            if first == 0 {
+                worker.recorder.first_event(now - requested);
             }
             previous = now;
-            index += 1;
+            for (index, at, latency_us) in failures.drain(..) {
+                worker.recorder.failure(
+                    now,
+                    ErrorKind::Event(format!("/events/{index}{at}")),
+                    Some(Duration::from_micros(latency_us)),
+                );
+            }
+            // Near the end every chunk is flushed: the run's end cancels the reader.
+            if batch.latencies.len() >= BATCH
+                || now >= batch.since + FLUSH_EVERY
+                || now + FLUSH_EVERY >= worker.recorder.window().end
+            {
+                batch.flush(worker, now);
+            }
+            if ended {
+                break (index < self.events.len()).then_some(ErrorKind::Closed);
+            }
+        };
+        *buffer = pending;
+        batch.flush(worker, Instant::now());
+        if let Some(kind) = outcome {
+            worker.recorder.failure(Instant::now(), kind, None);
         }
     }
 }
 
-/// Time since a Unix-microsecond timestamp, by this machine's clock (zero if in the future).
-fn delivery_latency(sent_us: u64) -> Duration {
-    let now = SystemTime::now()
+/// Measured events not yet handed to the recorder.
+struct Batch {
+    latencies: Vec<u64>,
+    gaps: Vec<u64>,
+    since: Instant,
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Batch {
+            latencies: Vec::new(),
+            gaps: Vec::new(),
+            since: Instant::now(),
+        }
+    }
+}
+
+impl Batch {
+    fn flush(&mut self, worker: &mut Worker, now: Instant) {
+        worker.recorder.events(&self.latencies, &self.gaps);
+        self.latencies.clear();
+        self.gaps.clear();
+        self.since = now;
+    }
+}
+
+/// This machine's clock, in microseconds since the Unix epoch.
+fn unix_us() -> u64 {
+    SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
-    Duration::from_micros(now.saturating_sub(sent_us))
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+}
+
+/// Time since a Unix-microsecond timestamp, by this machine's clock (zero if in the future).
+#[cfg(test)]
+fn delivery_latency(sent_us: u64) -> Duration {
+    Duration::from_micros(unix_us().saturating_sub(sent_us))
 }
 
 /// The integer after `"key":` in a JSON text, found without parsing the whole document.
@@ -281,10 +430,10 @@ mod tests {
         ))
         .unwrap();
         let want = EventExpect::new(&want).unwrap();
-        let event = |id: &str, data: &str| Event {
-            event: "tick".into(),
-            data: data.into(),
-            id: id.into(),
+        let event = |id: &'static str, data: &'static str| EventRef {
+            event: "tick",
+            data,
+            id,
             retry: None,
         };
         assert_eq!(want.check(&event("1", r#"{"n":1,"ts_us":5}"#)), None);

@@ -13,6 +13,7 @@ use hyper::header::{HeaderName, HeaderValue, SEC_WEBSOCKET_PROTOCOL};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use url::Url;
 
@@ -184,7 +185,8 @@ impl WsLoad {
             .await
             .map_err(|e| ErrorKind::of_io(&e))?;
         stream.set_nodelay(true).ok();
-        match tokio_tungstenite::client_async(request, stream).await {
+        match tokio_tungstenite::client_async_with_config(request, stream, Some(ws_config())).await
+        {
             Ok((socket, _)) => Ok(socket),
             Err(WsError::Http(response)) => Err(ErrorKind::Handshake(response.status().as_u16())),
             Err(e) => Err(classify(e)),
@@ -263,6 +265,17 @@ async fn next_data(socket: &mut Socket) -> Result<Message, ErrorKind> {
         }
     }
 }
+
+/// Small socket buffers: tungstenite reads 128 KiB at a time by default, which 10,000
+/// connections would turn into more than a gigabyte; the buffers still grow for larger messages.
+fn ws_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+}
+
+/// Bytes read from a WebSocket at once.
+const READ_BUFFER: usize = 8 * 1024;
 
 fn classify(error: WsError) -> ErrorKind {
     match error {

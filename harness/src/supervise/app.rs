@@ -166,6 +166,11 @@ impl App {
         self.addr
     }
 
+    /// The app's process group (its leader's pid): every process it started is in it.
+    pub fn process_group(&self) -> i32 {
+        self.pgid
+    }
+
     /// The runner's name.
     pub fn name(&self) -> &str {
         &self.name
