@@ -74,6 +74,8 @@ pub enum Transcript {
     WebSocket(WsTranscript),
     /// An SSE stream.
     Sse(SseTranscript),
+    /// A publish fanned out to subscribers.
+    Broadcast(BroadcastTranscript),
 }
 
 /// Why a replay could not complete (the fixture is then `errored`).
@@ -249,6 +251,44 @@ impl Transcript {
             Transcript::Rest(t) => t.interrupted.as_ref(),
             Transcript::WebSocket(t) => t.interrupted.as_ref(),
             Transcript::Sse(t) => t.interrupted.as_ref(),
+            Transcript::Broadcast(t) => t.interrupted.as_ref(),
         }
     }
+}
+
+/// A broadcast: each subscriber's connection and delivery, and the publish.
+#[derive(Debug, Clone, Serialize)]
+pub struct BroadcastTranscript {
+    /// The subscribers, in fixture order (a WebSocket publisher last, being one too).
+    pub subscribers: Vec<SubscriberRecord>,
+    /// The reply to a REST publish.
+    pub publish: Option<ReceivedResponse>,
+    /// Why the broadcast could not complete.
+    pub interrupted: Option<Interrupted>,
+}
+
+/// One subscriber as it went.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubscriberRecord {
+    /// `websocket` or `sse`.
+    pub kind: &'static str,
+    /// The path subscribed to.
+    pub path: String,
+    /// Upgrade or response status.
+    pub status: Option<u16>,
+    /// The first message of a WebSocket subscriber, when the fixture expects one.
+    pub ack: Option<String>,
+    /// What was delivered after the publish.
+    pub delivery: Option<Delivery>,
+}
+
+/// A delivered message.
+#[derive(Debug, Clone, Serialize)]
+pub struct Delivery {
+    /// The SSE event type (`None` for WebSocket).
+    pub event: Option<String>,
+    /// The message text (SSE data).
+    pub data: String,
+    /// Microseconds from the publish to the delivery.
+    pub after_publish_us: u64,
 }

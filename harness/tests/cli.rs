@@ -443,3 +443,37 @@ fn a_changed_snapshot_fails_leaves_a_pending_file_and_update_accepts_it() {
             .contains("Hello, World!")
     );
 }
+
+#[test]
+fn a_wrong_broadcast_delivery_fails_at_each_subscriber() {
+    let (_dir, path) = mutated("broadcast/rest-fanout.json", |f| {
+        f["expected"]["delivery"]["json"]["headline"] = "goodbye".into();
+        f["expected"]["publish"]["body"]["subscribers"] = 4.into();
+    });
+    let out = run(&[
+        "run",
+        "--snapshots",
+        "off",
+        "--format",
+        "json",
+        "--fixture",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let paths: Vec<&str> = report["fixtures"][0]["diff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/publish/body/subscribers",
+            "/subscribers/0/delivery/json/headline",
+            "/subscribers/1/delivery/json/headline",
+            "/subscribers/2/delivery/json/headline"
+        ]
+    );
+}

@@ -2,6 +2,7 @@
 //!
 //! Pure functions: no I/O. [`check`] is the entry point; each protocol has its own module.
 
+mod broadcast;
 pub mod diff;
 pub mod json;
 pub mod matcher;
@@ -22,6 +23,7 @@ pub fn check(fixture: &Fixture, transcript: &Transcript) -> Vec<Mismatch> {
         (Spec::Rest(f), Transcript::Rest(t)) => rest::check(f, t),
         (Spec::WebSocket(f), Transcript::WebSocket(t)) => ws::check(f, t),
         (Spec::Sse(f), Transcript::Sse(t)) => sse::check(f, t),
+        (Spec::Broadcast(f), Transcript::Broadcast(t)) => broadcast::check(f, t),
         _ => vec![Mismatch::new(
             "",
             "a transcript of the fixture's protocol".into(),

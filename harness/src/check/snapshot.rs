@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use harness_fixture::model::{WsMatch, WsStep};
+use harness_fixture::model::{MessageMatch, WsMatch, WsStep};
 use harness_fixture::{Fixture, Spec};
 use insta::TextSnapshotKind;
 use insta::internals::TextSnapshotContents;
@@ -314,6 +314,44 @@ fn normalize_transcript(transcript: &Transcript) -> Value {
             }
             Value::Object(out)
         }
+        Transcript::Broadcast(t) => {
+            let subscribers: Vec<Value> = t
+                .subscribers
+                .iter()
+                .map(|s| {
+                    let mut out = Map::new();
+                    out.insert("kind".into(), s.kind.into());
+                    out.insert("path".into(), s.path.clone().into());
+                    out.insert("status".into(), json!(s.status));
+                    if let Some(ack) = &s.ack {
+                        out.insert("ack".into(), message_view(ack));
+                    }
+                    if let Some(d) = &s.delivery {
+                        let mut delivery = message_view(&d.data);
+                        if let (Some(event), Value::Object(map)) = (&d.event, &mut delivery) {
+                            map.insert("event".into(), event.clone().into());
+                        }
+                        out.insert("delivery".into(), delivery);
+                    }
+                    Value::Object(out)
+                })
+                .collect();
+            let mut out = Map::new();
+            if let Some(reply) = &t.publish {
+                out.insert(
+                    "publish".into(),
+                    json!({"status": reply.status, "headers": headers(&reply.headers), "body": body(&reply.body)}),
+                );
+            }
+            out.insert("subscribers".into(), Value::Array(subscribers));
+            if let Some(i) = &t.interrupted {
+                out.insert(
+                    "interrupted".into(),
+                    json!({"at": i.at, "reason": redact_text(&i.reason)}),
+                );
+            }
+            Value::Object(out)
+        }
         Transcript::Sse(t) => {
             let events: Vec<Value> = t
                 .events
@@ -388,6 +426,26 @@ fn redact_by_fixture(fixture: &Fixture, value: &mut Value) {
                 redact_matched(&header_expectations(&sse.expected.headers), got);
             }
         }
+        Spec::Broadcast(broadcast) => {
+            let expected = &broadcast.expected;
+            if let (Some(want), Some(got)) = (
+                expected.publish.as_ref().and_then(|p| p.body.as_ref()),
+                value.pointer_mut("/publish/body/json"),
+            ) {
+                redact_matched(want, got);
+            }
+            let (MessageMatch::Json(want) | MessageMatch::JsonPartial(want)) = &expected.delivery
+            else {
+                return;
+            };
+            if let Some(Value::Array(subscribers)) = value.get_mut("subscribers") {
+                for subscriber in subscribers {
+                    if let Some(got) = subscriber.pointer_mut("/delivery/json") {
+                        redact_matched(want, got);
+                    }
+                }
+            }
+        }
         Spec::WebSocket(ws) => {
             let Some(Value::Array(steps)) = value.get_mut("steps") else {
                 return;
@@ -439,6 +497,17 @@ fn redact_matched(expected: &Value, actual: &mut Value) {
             }
         }
         _ => {}
+    }
+}
+
+/// A message as JSON when it parses, else as text: `{"json": ..}` or `{"text": ..}`.
+fn message_view(text: &str) -> Value {
+    match serde_json::from_str::<Value>(text) {
+        Ok(mut parsed) => {
+            redact_value(&mut parsed, None);
+            json!({ "json": parsed })
+        }
+        Err(_) => json!({ "text": redact_text(text) }),
     }
 }
 

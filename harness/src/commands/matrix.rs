@@ -208,10 +208,11 @@ fn write_report(dir: &Path, report: &MatrixReport) -> Result<(), HarnessError> {
     )
 }
 
-const PROTOCOLS: [harness_fixture::Protocol; 3] = [
+const PROTOCOLS: [harness_fixture::Protocol; 4] = [
     harness_fixture::Protocol::Rest,
     harness_fixture::Protocol::WebSocket,
     harness_fixture::Protocol::Sse,
+    harness_fixture::Protocol::Broadcast,
 ];
 
 fn write_failures(out: &mut dyn Write, style: Style, report: &MatrixReport) -> std::io::Result<()> {
@@ -273,8 +274,8 @@ fn write_failures(out: &mut dyn Write, style: Style, report: &MatrixReport) -> s
 fn write_grid(out: &mut dyn Write, report: &MatrixReport) -> std::io::Result<()> {
     writeln!(
         out,
-        "{:<16} {:<10} {:>10} {:>10} {:>10}",
-        "runner", "language", "rest", "websocket", "sse"
+        "{:<16} {:<10} {:>10} {:>10} {:>10} {:>10}",
+        "runner", "language", "rest", "websocket", "sse", "broadcast"
     )?;
     for r in &report.runners {
         write!(out, "{:<16} {:<10}", r.runner, r.language)?;

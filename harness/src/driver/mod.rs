@@ -3,6 +3,7 @@
 //! They do not judge: whatever the server sends is recorded, and a replay that cannot go on
 //! (timeout, reset, garbage) is recorded as interrupted.
 
+mod broadcast;
 mod rest;
 mod sse;
 mod upgrade;
@@ -44,6 +45,7 @@ impl Driver {
             Spec::Rest(rest) => Transcript::Rest(rest::replay(self, rest).await),
             Spec::WebSocket(ws) => Transcript::WebSocket(ws::replay(self, ws).await),
             Spec::Sse(sse) => Transcript::Sse(sse::replay(self, sse).await),
+            Spec::Broadcast(b) => Transcript::Broadcast(broadcast::replay(self, b).await),
         }
     }
 

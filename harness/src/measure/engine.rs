@@ -102,6 +102,13 @@ impl Load {
                 }
                 Load::Sse(SseLoad::prepare(sse, base).await?)
             }
+            Spec::Broadcast(_) => {
+                return Err(LoadError::Fixture(
+                    "load on broadcast fixtures (publish-to-delivery latency) is not built yet; \
+                     `run` replays them"
+                        .into(),
+                ));
+            }
         })
     }
 

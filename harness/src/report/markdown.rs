@@ -7,7 +7,12 @@ use harness_fixture::Protocol;
 use super::matrix::{MatrixReport, RunnerStatus, cell};
 use super::{Outcome, RunReport};
 
-const PROTOCOLS: [Protocol; 3] = [Protocol::Rest, Protocol::WebSocket, Protocol::Sse];
+const PROTOCOLS: [Protocol; 4] = [
+    Protocol::Rest,
+    Protocol::WebSocket,
+    Protocol::Sse,
+    Protocol::Broadcast,
+];
 
 /// The summary of one run.
 pub fn run(report: &RunReport) -> String {
@@ -65,7 +70,7 @@ pub fn matrix(report: &MatrixReport) -> String {
         s.skipped,
         report.runners.len()
     );
-    out.push_str("| runner | language | framework | rest | websocket | sse |\n| --- | --- | --- | --- | --- | --- |\n");
+    out.push_str("| runner | language | framework | rest | websocket | sse | broadcast |\n| --- | --- | --- | --- | --- | --- | --- |\n");
     for r in &report.runners {
         let _ = write!(out, "| {} | {} | {} |", r.runner, r.language, r.framework);
         for protocol in PROTOCOLS {

@@ -9,9 +9,11 @@ use axum::extract::rejection::RawPathParamsRejection;
 use axum::extract::{RawPathParams, Request};
 use axum::routing::{MethodFilter, MethodRouter, get};
 use harness_fixture::Fixture;
+use harness_fixture::handler::{BroadcastHandler, RestHandler, SseHandler, WsHandler};
 use harness_fixture::model::Spec;
 use harness_fixture::route::Route;
 
+use crate::broadcast::BroadcastEndpoint;
 use crate::error::BuildError;
 use crate::rest::RestEndpoint;
 use crate::shutdown::Shutdown;
@@ -35,6 +37,93 @@ enum Endpoint {
     Rest(Arc<RestEndpoint>),
     Ws(Arc<WsEndpoint>),
     Sse(Arc<SseEndpoint>),
+    Broadcast(Arc<BroadcastEndpoint>, Role),
+}
+
+/// The three routes of a broadcast channel.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Publish,
+    Websocket,
+    Sse,
+}
+
+/// What a handler asks to serve on one route.
+enum Kind<'a> {
+    Rest(&'a RestHandler),
+    Ws(&'a WsHandler),
+    Sse(&'a SseHandler),
+    Broadcast(&'a BroadcastHandler, Role),
+}
+
+impl Kind<'_> {
+    /// Whether an endpoint already registered serves this kind (the same handler again).
+    fn served_by(&self, endpoint: &Endpoint) -> bool {
+        match (self, endpoint) {
+            (Kind::Rest(_), Endpoint::Rest(_))
+            | (Kind::Ws(_), Endpoint::Ws(_))
+            | (Kind::Sse(_), Endpoint::Sse(_)) => true,
+            (Kind::Broadcast(_, role), Endpoint::Broadcast(_, other)) => role == other,
+            _ => false,
+        }
+    }
+}
+
+/// The routes a fixture's handler claims: pattern, method and what serves it.
+fn claims_of(
+    fixture: &Fixture,
+) -> Result<Vec<(&str, &'static str, MethodFilter, Kind<'_>)>, BuildError> {
+    let file = fixture.file.as_path();
+    Ok(match &fixture.spec {
+        Spec::Rest(rest) => match &rest.handler {
+            Some(h) => {
+                let (method, filter) = method_filter(file, &h.method)?;
+                vec![(h.route.as_str(), method, filter, Kind::Rest(h))]
+            }
+            None => vec![],
+        },
+        Spec::WebSocket(ws) => ws
+            .handler
+            .iter()
+            .map(|h| (h.route.as_str(), "GET", MethodFilter::GET, Kind::Ws(h)))
+            .collect(),
+        Spec::Sse(sse) => sse
+            .handler
+            .iter()
+            .map(|h| (h.route.as_str(), "GET", MethodFilter::GET, Kind::Sse(h)))
+            .collect(),
+        Spec::Broadcast(broadcast) => {
+            let Some(h) = &broadcast.handler else {
+                return Ok(vec![]);
+            };
+            let mut claims = Vec::new();
+            if let Some(route) = &h.websocket {
+                claims.push((
+                    route.as_str(),
+                    "GET",
+                    MethodFilter::GET,
+                    Kind::Broadcast(h, Role::Websocket),
+                ));
+            }
+            if let Some(route) = &h.sse {
+                claims.push((
+                    route.as_str(),
+                    "GET",
+                    MethodFilter::GET,
+                    Kind::Broadcast(h, Role::Sse),
+                ));
+            }
+            if let Some(route) = &h.publish {
+                claims.push((
+                    route.as_str(),
+                    "POST",
+                    MethodFilter::POST,
+                    Kind::Broadcast(h, Role::Publish),
+                ));
+            }
+            claims
+        }
+    })
 }
 
 struct Claim<'a> {
@@ -86,66 +175,46 @@ fn axum_path(file: &Path, pattern: &str) -> Result<(Route, String), BuildError> 
 pub(crate) fn build(fixtures: &[Fixture], shutdown: Shutdown) -> Result<Router, BuildError> {
     // axum path -> the claims on it, one per method.
     let mut paths: BTreeMap<String, Vec<Claim<'_>>> = BTreeMap::new();
+    // Broadcast channels by name: their routes share one endpoint.
+    let mut channels: BTreeMap<String, Arc<BroadcastEndpoint>> = BTreeMap::new();
     for fixture in fixtures {
         let file = fixture.file.as_path();
-        let (pattern, method, filter) = match &fixture.spec {
-            Spec::Rest(rest) => match &rest.handler {
-                Some(h) => {
-                    let (method, filter) = method_filter(file, &h.method)?;
-                    (h.route.as_str(), method, filter)
+        for (pattern, method, filter, kind) in claims_of(fixture)? {
+            let (route, path) = axum_path(file, pattern)?;
+            let claims = paths.entry(path.clone()).or_default();
+            if let Some(first) = claims.iter().find(|c| c.method == method) {
+                if kind.served_by(&first.endpoint) && first.pattern == pattern {
+                    continue; // The same handler, registered once.
                 }
-                None => continue,
-            },
-            Spec::WebSocket(ws) => match &ws.handler {
-                Some(h) => (h.route.as_str(), "GET", MethodFilter::GET),
-                None => continue,
-            },
-            Spec::Sse(sse) => match &sse.handler {
-                Some(h) => (h.route.as_str(), "GET", MethodFilter::GET),
-                None => continue,
-            },
-        };
-        let (route, path) = axum_path(file, pattern)?;
-        let claims = paths.entry(path.clone()).or_default();
-        if let Some(first) = claims.iter().find(|c| c.method == method) {
-            let same_kind = matches!(
-                (&first.endpoint, &fixture.spec),
-                (Endpoint::Rest(_), Spec::Rest(_))
-                    | (Endpoint::Ws(_), Spec::WebSocket(_))
-                    | (Endpoint::Sse(_), Spec::Sse(_))
-            );
-            if same_kind && first.pattern == pattern {
-                continue; // The same handler, registered once.
+                return Err(BuildError::Conflict {
+                    file: file.to_path_buf(),
+                    route: pattern.to_owned(),
+                    other_file: first.file.to_path_buf(),
+                    other_route: first.pattern.to_owned(),
+                    message: format!("both handle {method} {path}"),
+                });
             }
-            return Err(BuildError::Conflict {
-                file: file.to_path_buf(),
-                route: pattern.to_owned(),
-                other_file: first.file.to_path_buf(),
-                other_route: first.pattern.to_owned(),
-                message: format!("both handle {method} {path}"),
+            let endpoint = match kind {
+                Kind::Rest(h) => Endpoint::Rest(Arc::new(RestEndpoint::new(file, h, &route)?)),
+                Kind::Ws(h) => Endpoint::Ws(Arc::new(WsEndpoint::new(file, h, shutdown.clone())?)),
+                Kind::Sse(h) => {
+                    Endpoint::Sse(Arc::new(SseEndpoint::new(file, h, shutdown.clone())?))
+                }
+                Kind::Broadcast(h, role) => {
+                    let channel = channels.entry(h.channel.clone()).or_insert_with(|| {
+                        Arc::new(BroadcastEndpoint::new(&h.channel, shutdown.clone()))
+                    });
+                    Endpoint::Broadcast(channel.clone(), role)
+                }
+            };
+            claims.push(Claim {
+                method,
+                filter,
+                pattern,
+                file,
+                endpoint,
             });
         }
-        let endpoint = match &fixture.spec {
-            Spec::Rest(rest) => match &rest.handler {
-                Some(h) => Endpoint::Rest(Arc::new(RestEndpoint::new(file, h, &route)?)),
-                None => continue,
-            },
-            Spec::WebSocket(ws) => match &ws.handler {
-                Some(h) => Endpoint::Ws(Arc::new(WsEndpoint::new(file, h, shutdown.clone())?)),
-                None => continue,
-            },
-            Spec::Sse(sse) => match &sse.handler {
-                Some(h) => Endpoint::Sse(Arc::new(SseEndpoint::new(file, h, shutdown.clone())?)),
-                None => continue,
-            },
-        };
-        claims.push(Claim {
-            method,
-            filter,
-            pattern,
-            file,
-            endpoint,
-        });
     }
 
     check_conflicts(&paths)?;
@@ -168,6 +237,18 @@ pub(crate) fn build(fixtures: &[Fixture], shutdown: Shutdown) -> Result<Router, 
                 Endpoint::Sse(endpoint) => methods.on(claim.filter, move |request: Request| {
                     endpoint.clone().handle(request)
                 }),
+                Endpoint::Broadcast(endpoint, role) => {
+                    methods.on(claim.filter, move |request: Request| {
+                        let endpoint = endpoint.clone();
+                        async move {
+                            match role {
+                                Role::Publish => endpoint.handle_publish(request).await,
+                                Role::Websocket => endpoint.handle_websocket(request).await,
+                                Role::Sse => endpoint.handle_sse(request).await,
+                            }
+                        }
+                    })
+                }
             };
         }
         router = router.route(&path, methods);

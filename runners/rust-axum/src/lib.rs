@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 mod app;
+mod broadcast;
 mod error;
 mod params;
 mod problem;

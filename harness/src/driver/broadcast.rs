@@ -1,0 +1,234 @@
+//! Broadcast replay: connect every subscriber, publish once, collect every delivery.
+
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use eventsource_stream::{Event, EventStreamError, Eventsource};
+use futures_util::{SinkExt, Stream, StreamExt};
+use harness_fixture::model::{BroadcastFixture, Publish, Subscriber};
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use tokio::net::TcpStream;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::upgrade::upgrade;
+use super::{Driver, fixture_headers, micros, read_body, reason, reply_headers, with_headers};
+use crate::transcript::{
+    Body, BroadcastTranscript, Delivery, Interrupted, ReceivedResponse, SubscriberRecord,
+};
+
+type Events = Pin<Box<dyn Stream<Item = Result<Event, EventStreamError<reqwest::Error>>> + Send>>;
+
+/// An open subscription.
+enum Connection {
+    Ws(Box<WebSocketStream<TcpStream>>),
+    Sse(Events),
+}
+
+pub(super) async fn replay(driver: &Driver, fixture: &BroadcastFixture) -> BroadcastTranscript {
+    let mut transcript = BroadcastTranscript {
+        subscribers: Vec::new(),
+        publish: None,
+        interrupted: None,
+    };
+    let mut connections = Vec::new();
+    if let Err((at, reason)) = run(driver, fixture, &mut transcript, &mut connections).await {
+        transcript.interrupted = Some(Interrupted { at, reason });
+    }
+    for connection in connections.into_iter().flatten() {
+        if let Connection::Ws(mut socket) = connection {
+            let _ =
+                tokio::time::timeout(Duration::from_millis(200), SinkExt::close(&mut socket)).await;
+        }
+    }
+    transcript
+}
+
+async fn run(
+    driver: &Driver,
+    fixture: &BroadcastFixture,
+    transcript: &mut BroadcastTranscript,
+    connections: &mut Vec<Option<Connection>>,
+) -> Result<(), (String, String)> {
+    let wants_ack = fixture.expected.ack.is_some();
+    for (index, subscriber) in fixture.subscribers.iter().enumerate() {
+        let at = format!("/subscribers/{index}");
+        let (record, connection) = subscribe(driver, subscriber, wants_ack)
+            .await
+            .map_err(|r| (at, r))?;
+        transcript.subscribers.push(record);
+        connections.push(connection);
+    }
+
+    let published = Instant::now();
+    match &fixture.publish {
+        Publish::Rest(rest) => {
+            let reply = publish_rest(driver, rest)
+                .await
+                .map_err(|r| ("/publish".to_string(), r))?;
+            transcript.publish = Some(reply);
+        }
+        Publish::Websocket(ws) => {
+            let publisher = Subscriber::Websocket(ws.path.clone());
+            let (record, connection) = subscribe(driver, &publisher, wants_ack)
+                .await
+                .map_err(|r| ("/publish".to_string(), r))?;
+            transcript.subscribers.push(record);
+            let Some(Connection::Ws(mut socket)) = connection else {
+                return Ok(()); // refused: the check reports the status
+            };
+            let text = serde_json::Value::Object(ws.json.clone()).to_string();
+            socket
+                .send(Message::Text(text.into()))
+                .await
+                .map_err(|e| ("/publish".to_string(), format!("cannot send: {e}")))?;
+            connections.push(Some(Connection::Ws(socket)));
+        }
+    }
+
+    for (index, connection) in connections.iter_mut().enumerate() {
+        let Some(connection) = connection else {
+            continue;
+        };
+        let delivery = next_message(connection, driver.timeout)
+            .await
+            .map_err(|r| (format!("/subscribers/{index}/delivery"), r))?;
+        transcript.subscribers[index].delivery = delivery.map(|(event, data)| Delivery {
+            event,
+            data,
+            after_publish_us: micros(published),
+        });
+    }
+    Ok(())
+}
+
+/// Opens one subscription: the record so far, and the connection when it was accepted.
+async fn subscribe(
+    driver: &Driver,
+    subscriber: &Subscriber,
+    wants_ack: bool,
+) -> Result<(SubscriberRecord, Option<Connection>), String> {
+    let path = subscriber.path().to_string();
+    let mut url = driver
+        .url(&path, &[])
+        .map_err(|e| format!("bad URL: {e}"))?;
+    match subscriber {
+        Subscriber::Websocket(_) => {
+            let _ = url.set_scheme(if url.scheme() == "https" { "wss" } else { "ws" });
+            let upgraded = upgrade(&url, &Vec::new(), &[], driver.timeout).await?;
+            let mut record = SubscriberRecord {
+                kind: "websocket",
+                path,
+                status: Some(upgraded.handshake.status),
+                ack: None,
+                delivery: None,
+            };
+            let Some(socket) = upgraded.socket else {
+                return Ok((record, None));
+            };
+            let mut connection = Connection::Ws(Box::new(socket));
+            if wants_ack {
+                record.ack = next_message(&mut connection, driver.timeout)
+                    .await?
+                    .map(|(_, text)| text);
+            }
+            Ok((record, Some(connection)))
+        }
+        Subscriber::Sse(_) => {
+            let headers = vec![(ACCEPT.as_str().to_string(), "text/event-stream".to_string())];
+            let request = with_headers(driver.client.get(url), &headers)?;
+            let response = tokio::time::timeout(driver.timeout, request.send())
+                .await
+                .map_err(|_| format!("no reply within {:?}", driver.timeout))?
+                .map_err(|e| reason(&e))?;
+            let status = response.status().as_u16();
+            let is_stream = response
+                .headers()
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.to_ascii_lowercase().starts_with("text/event-stream"));
+            let record = SubscriberRecord {
+                kind: "sse",
+                path,
+                status: Some(status),
+                ack: None,
+                delivery: None,
+            };
+            if status != 200 || !is_stream {
+                return Ok((record, None));
+            }
+            Ok((
+                record,
+                Some(Connection::Sse(Box::pin(
+                    response.bytes_stream().eventsource(),
+                ))),
+            ))
+        }
+    }
+}
+
+/// The next data message (WebSocket) or event (SSE): `(event type, text)`, `None` when the
+/// connection ended first.
+async fn next_message(
+    connection: &mut Connection,
+    wait: Duration,
+) -> Result<Option<(Option<String>, String)>, String> {
+    let next = async {
+        match connection {
+            Connection::Ws(socket) => loop {
+                match socket.next().await {
+                    Some(Ok(Message::Text(text))) => return Ok(Some((None, text.to_string()))),
+                    Some(Ok(Message::Binary(bytes))) => {
+                        return Ok(Some((None, String::from_utf8_lossy(&bytes).into_owned())));
+                    }
+                    Some(Ok(Message::Close(_))) | None => return Ok(None),
+                    Some(Ok(_)) => continue,
+                    Some(Err(e)) => return Err(format!("broken connection: {e}")),
+                }
+            },
+            Connection::Sse(events) => match events.next().await {
+                Some(Ok(event)) => Ok(Some((Some(event.event), event.data))),
+                Some(Err(e)) => Err(format!("broken stream: {}", reason(&e))),
+                None => Ok(None),
+            },
+        }
+    };
+    tokio::time::timeout(wait, next)
+        .await
+        .unwrap_or_else(|_| Err(format!("nothing received within {wait:?}")))
+}
+
+async fn publish_rest(
+    driver: &Driver,
+    rest: &harness_fixture::model::RestPublish,
+) -> Result<ReceivedResponse, String> {
+    let url = driver
+        .url(&rest.path, &[])
+        .map_err(|e| format!("bad URL: {e}"))?;
+    let method = reqwest::Method::from_bytes(rest.method.as_bytes()).map_err(|e| e.to_string())?;
+    let mut headers = fixture_headers(&rest.headers);
+    if !headers.iter().any(|(n, _)| n == CONTENT_TYPE.as_str()) {
+        headers.push((
+            CONTENT_TYPE.as_str().to_string(),
+            "application/json".to_string(),
+        ));
+    }
+    let body = serde_json::Value::Object(rest.json.clone()).to_string();
+    let request = with_headers(driver.client.request(method, url), &headers)?.body(body);
+    let started = Instant::now();
+    let exchange = async {
+        let mut response = request.send().await.map_err(|e| reason(&e))?;
+        let status = response.status().as_u16();
+        let headers = reply_headers(response.headers());
+        let bytes = read_body(&mut response).await?;
+        Ok(ReceivedResponse {
+            status,
+            headers,
+            body: Body(bytes),
+            elapsed_us: micros(started),
+        })
+    };
+    tokio::time::timeout(driver.timeout, exchange)
+        .await
+        .unwrap_or_else(|_| Err(format!("no complete reply within {:?}", driver.timeout)))
+}
