@@ -33,7 +33,7 @@ pub(super) async fn runners(cli: &Cli, command: &RunnersCommand) -> Result<i32, 
                 Format::Human => {
                     let _ = writeln!(
                         stdout,
-                        "{:<16} {:<10} {:<10} {:<20} set up",
+                        "{:<16} {:<10} {:<10} {:<28} set up",
                         "runner", "language", "framework", "protocols"
                     );
                     for r in &runners {
@@ -42,7 +42,7 @@ pub(super) async fn runners(cli: &Cli, command: &RunnersCommand) -> Result<i32, 
                         let set_up = if setup::is_set_up(r) { "yes" } else { "no" };
                         let _ = writeln!(
                             stdout,
-                            "{:<16} {:<10} {:<10} {:<20} {set_up}",
+                            "{:<16} {:<10} {:<10} {:<28} {set_up}",
                             m.name,
                             m.language,
                             m.framework,

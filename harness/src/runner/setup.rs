@@ -1,8 +1,9 @@
 //! Runner setup: the manifest's `setup` commands, run once and remembered.
 //!
 //! A runner is set up when its folder holds `.harness-setup` with exactly the setup commands of
-//! its current manifest: the marker is written after every command succeeded, so an edited
-//! manifest or an interrupted setup means "not set up".
+//! its current manifest and a fingerprint of its sources (the contents of the files git tracks in
+//! its folder): the marker is written after every command succeeded, so an edited manifest or
+//! app, or an interrupted setup, means "not set up".
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -32,7 +33,52 @@ fn marker(runner: &Runner) -> PathBuf {
 }
 
 fn marker_text(runner: &Runner) -> String {
-    runner.manifest.setup.join("\n")
+    let mut text = runner.manifest.setup.join("\n");
+    if let Some(fingerprint) = sources_fingerprint(&runner.dir) {
+        text.push_str(&format!("\n# sources {fingerprint:016x}"));
+    }
+    text
+}
+
+/// FNV-1a over the paths and contents of the files git tracks in `dir` (build outputs are not
+/// tracked); `None` outside a git checkout.
+fn sources_fingerprint(dir: &std::path::Path) -> Option<u64> {
+    let output = std::process::Command::new("git")
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            ".",
+        ])
+        .current_dir(dir)
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let mut files: Vec<&[u8]> = output
+        .stdout
+        .split(|&b| b == 0)
+        .filter(|f| !f.is_empty())
+        .collect();
+    files.sort_unstable();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |bytes: &[u8]| {
+        for &byte in bytes {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    for file in files {
+        let path = dir.join(String::from_utf8_lossy(file).as_ref());
+        feed(file);
+        // A tracked file deleted in the working tree simply contributes its name.
+        if let Ok(contents) = std::fs::read(&path) {
+            feed(&contents);
+        }
+    }
+    Some(hash)
 }
 
 /// Whether the runner's setup has run with its current commands.
@@ -91,4 +137,37 @@ fn stderr_stdio() -> Stdio {
         .try_clone_to_owned()
         .map(Stdio::from)
         .unwrap_or_else(|_| Stdio::inherit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn editing_a_tracked_source_changes_the_fingerprint() {
+        let dir = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            let ok = std::process::Command::new("git")
+                .args(args)
+                .current_dir(dir.path())
+                .output()
+                .unwrap()
+                .status
+                .success();
+            assert!(ok, "git {args:?}");
+        };
+        git(&["init", "-q"]);
+        std::fs::write(dir.path().join("main.go"), "package main").unwrap();
+        std::fs::write(dir.path().join(".gitignore"), "app\n").unwrap();
+        git(&["add", "."]);
+        let before = sources_fingerprint(dir.path()).expect("a git checkout");
+        std::fs::write(dir.path().join("app"), "a build output, ignored").unwrap();
+        assert_eq!(
+            sources_fingerprint(dir.path()),
+            Some(before),
+            "ignored outputs do not count"
+        );
+        std::fs::write(dir.path().join("main.go"), "package main // edited").unwrap();
+        assert_ne!(sources_fingerprint(dir.path()), Some(before));
+    }
 }
