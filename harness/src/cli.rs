@@ -59,6 +59,9 @@ pub enum Command {
     Fixtures(FixturesCommand),
     /// Conformance of every runner on every fixture of the protocols it declares: the parity table.
     Matrix(MatrixArgs),
+    /// Compare a candidate's results with a baseline's: throughput and latency per fixture, and
+    /// fixtures that flipped outcome or changed snapshot. Exit 1 on a regression.
+    Compare(CompareArgs),
     /// List runners or install their dependencies.
     #[command(subcommand)]
     Runners(RunnersCommand),
@@ -159,6 +162,27 @@ pub struct MatrixArgs {
     /// Join matrix results (--format json) made on several machines instead of running.
     #[arg(long, num_args = 1.., value_name = "RESULT.json", conflicts_with_all = ["runners", "fixtures", "fixture_files", "filter"])]
     pub merge: Vec<PathBuf>,
+}
+
+/// `compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Baseline result documents (run, matrix, bench, stream) or folders of them; several runs
+    /// of one fixture are summarised by their median, their spread taken as noise.
+    #[arg(long, required = true, num_args = 1.., value_name = "RESULT")]
+    pub baseline: Vec<PathBuf>,
+
+    /// Candidate result documents or folders.
+    #[arg(long, required = true, num_args = 1.., value_name = "RESULT")]
+    pub candidate: Vec<PathBuf>,
+
+    /// Relative change that counts: 5% or 0.05.
+    #[arg(long, default_value = "5%", value_parser = parse_share)]
+    pub threshold: f64,
+
+    /// Output format on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 /// `runners ...`.

@@ -9,6 +9,7 @@
 pub mod check;
 pub mod cli;
 pub mod commands;
+pub mod compare;
 pub mod conformance;
 pub mod driver;
 pub mod error;

@@ -1,6 +1,7 @@
 //! One module per command; each returns the exit code or a [`HarnessError`].
 
 mod bench;
+mod compare;
 mod fixtures;
 mod matrix;
 mod run;
@@ -22,6 +23,7 @@ pub async fn dispatch(cli: Cli) -> Result<i32, HarnessError> {
         Command::Serve(args) => serve::serve(&cli, args).await,
         Command::Matrix(args) => matrix::matrix(&cli, args).await,
         Command::Runners(command) => runners::runners(&cli, command).await,
+        Command::Compare(args) => compare::compare(args),
         Command::Bench(args) => bench::bench(&cli, args).await,
         Command::Stream(args) => bench::stream(&cli, args).await,
     }

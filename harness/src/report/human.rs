@@ -25,7 +25,8 @@ impl Style {
         Style { color: false }
     }
 
-    fn paint(&self, code: &str, text: &str) -> String {
+    /// `text` in the ANSI style `code` (e.g. "31;1"), or plain.
+    pub fn paint(&self, code: &str, text: &str) -> String {
         if self.color {
             format!("\x1b[{code}m{text}\x1b[0m")
         } else {

@@ -1,0 +1,120 @@
+//! `compare`: a candidate's results against a baseline's.
+
+use std::io::{IsTerminal, Write};
+
+use crate::cli::{CompareArgs, Format};
+use crate::compare::document::read_side;
+use crate::compare::{ChangeKind, Comparison, Verdict, compare as compare_sides};
+use crate::error::{HarnessError, exit};
+use crate::report::human::Style;
+
+pub(super) fn compare(args: &CompareArgs) -> Result<i32, HarnessError> {
+    let usage = |e: crate::compare::document::DocumentError| HarnessError::Usage(e.to_string());
+    let baseline = read_side(&args.baseline).map_err(usage)?;
+    let candidate = read_side(&args.candidate).map_err(usage)?;
+    let comparison = compare_sides(&baseline, &candidate, args.threshold);
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        Format::Json => {
+            let _ = writeln!(
+                stdout,
+                "{}",
+                serde_json::to_string_pretty(&comparison).unwrap_or_default()
+            );
+        }
+        Format::Human => {
+            let _ = write_human(
+                &mut stdout,
+                Style::detect(std::io::stdout().is_terminal()),
+                &comparison,
+            );
+        }
+    }
+    Ok(if comparison.regressions == 0 {
+        exit::OK
+    } else {
+        exit::FAILED
+    })
+}
+
+fn percent(change: Option<f64>) -> String {
+    change.map_or_else(|| "-".into(), |c| format!("{:+.1}%", c * 100.0))
+}
+
+fn write_human(out: &mut dyn Write, style: Style, c: &Comparison) -> std::io::Result<()> {
+    if !c.load.is_empty() {
+        writeln!(
+            out,
+            "load (medians of runs; a change counts beyond {:.1}% and beyond the runs' spread):",
+            c.threshold * 100.0
+        )?;
+        for d in &c.load {
+            let figures = match (&d.baseline, &d.candidate) {
+                (Some(b), Some(a)) => format!(
+                    "throughput {:.0} -> {:.0}/s ({})  p50 {:.0} -> {:.0} us ({})  p99 {:.0} -> {:.0} us ({})  runs {}/{}",
+                    b.throughput,
+                    a.throughput,
+                    percent(d.throughput_change),
+                    b.p50_us,
+                    a.p50_us,
+                    percent(d.p50_change),
+                    b.p99_us,
+                    a.p99_us,
+                    percent(d.p99_change),
+                    b.runs,
+                    a.runs
+                ),
+                (Some(_), None) => "only in the baseline".into(),
+                (None, _) => "only in the candidate".into(),
+            };
+            let verdict = match d.verdict {
+                Verdict::Regression => style.paint("31;1", "REGRESSION"),
+                Verdict::Improvement => style.paint("32", "improvement"),
+                Verdict::WithinNoise => "within noise".into(),
+                Verdict::Unchanged => "unchanged".into(),
+                Verdict::Unmatched => "unmatched".into(),
+            };
+            writeln!(out, "  {} @ {}: {figures}  {verdict}", d.fixture, d.target)?;
+        }
+    }
+    if !c.behaviour.is_empty() {
+        writeln!(out, "behaviour:")?;
+        for change in &c.behaviour {
+            let what = match change.kind {
+                ChangeKind::Regressed => style.paint("31;1", "REGRESSED"),
+                ChangeKind::Fixed => style.paint("32", "fixed"),
+                ChangeKind::SnapshotChanged => "snapshot changed".into(),
+                ChangeKind::Added => "added".into(),
+                ChangeKind::Removed => "removed".into(),
+            };
+            let before = change.baseline.as_deref().unwrap_or("-");
+            let after = change.candidate.as_deref().unwrap_or("-");
+            writeln!(
+                out,
+                "  {} / {}: {before} -> {after}  {what}",
+                change.target, change.fixture
+            )?;
+            for line in change
+                .snapshot_diff
+                .as_deref()
+                .unwrap_or("")
+                .lines()
+                .take(40)
+            {
+                writeln!(out, "      {line}")?;
+            }
+        }
+    }
+    let verdict = if c.regressions == 0 {
+        style.paint("32;1", "ok")
+    } else {
+        style.paint("31;1", "FAILED")
+    };
+    writeln!(
+        out,
+        "{verdict}: {} regressions; {} load comparisons, {} behaviour changes",
+        c.regressions,
+        c.load.len(),
+        c.behaviour.len()
+    )
+}

@@ -1,0 +1,208 @@
+//! Reading result documents of `run`, `matrix`, `bench` and `stream` into the two sides of a
+//! comparison. Documents are read as JSON values, so a field added to a format does not break
+//! comparing it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+/// One fixture's conformance result on one target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FixtureState {
+    /// `passed`, `failed`, `skipped` or `errored`.
+    pub outcome: String,
+    /// The snapshot's status, if any (`matched`, `changed`, ...).
+    pub snapshot: Option<String>,
+    /// The snapshot diff, when it changed.
+    pub snapshot_diff: Option<String>,
+}
+
+/// One load run's figures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadRun {
+    /// Operations per second.
+    pub throughput: f64,
+    /// Median latency, us.
+    pub p50: f64,
+    /// 99th percentile latency, us.
+    pub p99: f64,
+    /// Errors.
+    pub errors: u64,
+}
+
+/// Everything one side holds.
+#[derive(Debug, Clone, Default)]
+pub struct Side {
+    /// (target, fixture) -> state.
+    pub fixtures: BTreeMap<(String, String), FixtureState>,
+    /// (fixture, target) -> runs.
+    pub load: BTreeMap<(String, String), Vec<LoadRun>>,
+}
+
+/// A document that could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {message}", path.display())]
+pub struct DocumentError {
+    /// The file.
+    pub path: PathBuf,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// What kind of result a document is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Document {
+    /// `run --format json`.
+    Run,
+    /// `matrix --format json`.
+    Matrix,
+    /// `bench`/`stream` result.
+    Load,
+}
+
+/// Which kind `value` is, if any.
+pub fn kind(value: &Value) -> Option<Document> {
+    if value.get("runners").is_some_and(Value::is_array) {
+        Some(Document::Matrix)
+    } else if value.get("fixtures").is_some_and(Value::is_array) {
+        Some(Document::Run)
+    } else if value.pointer("/summary/throughput_per_s").is_some() {
+        Some(Document::Load)
+    } else {
+        None
+    }
+}
+
+/// Reads files, or every `*.json` in folders, into one side.
+pub fn read_side(paths: &[PathBuf]) -> Result<Side, DocumentError> {
+    let mut side = Side::default();
+    for path in expand(paths)? {
+        let error = |message: String| DocumentError {
+            path: path.clone(),
+            message,
+        };
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| error(format!("cannot read: {e}")))?;
+        let value: Value =
+            serde_json::from_str(&text).map_err(|e| error(format!("not JSON: {e}")))?;
+        add(&mut side, &value).map_err(error)?;
+    }
+    Ok(side)
+}
+
+fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, DocumentError> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let entries = std::fs::read_dir(path).map_err(|e| DocumentError {
+                path: path.clone(),
+                message: format!("cannot list: {e}"),
+            })?;
+            let mut found: Vec<PathBuf> = entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect();
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// Adds one document to a side.
+pub fn add(side: &mut Side, value: &Value) -> Result<(), String> {
+    match kind(value) {
+        Some(Document::Matrix) => {
+            for runner in value["runners"].as_array().into_iter().flatten() {
+                let target = runner["runner"].as_str().unwrap_or("?").to_string();
+                add_fixtures(side, &target, runner);
+            }
+        }
+        Some(Document::Run) => {
+            let target = value
+                .pointer("/target/name")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string();
+            add_fixtures(side, &target, value);
+        }
+        Some(Document::Load) => {
+            let fixture = value["fixture"].as_str().unwrap_or("?").to_string();
+            let target = value
+                .pointer("/target/name")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string();
+            let number = |pointer: &str| value.pointer(pointer).and_then(Value::as_f64);
+            let run = LoadRun {
+                throughput: number("/summary/throughput_per_s")
+                    .ok_or("no summary.throughput_per_s")?,
+                p50: number("/summary/latency_us/p50").ok_or("no summary.latency_us.p50")?,
+                p99: number("/summary/latency_us/p99").ok_or("no summary.latency_us.p99")?,
+                errors: value
+                    .pointer("/summary/errors")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(0),
+            };
+            side.load.entry((fixture, target)).or_default().push(run);
+        }
+        None => return Err("not a result document of run, matrix, bench or stream".into()),
+    }
+    Ok(())
+}
+
+fn add_fixtures(side: &mut Side, target: &str, run: &Value) {
+    for fixture in run["fixtures"].as_array().into_iter().flatten() {
+        let name = fixture["name"].as_str().unwrap_or("?").to_string();
+        let text = |pointer: &str| {
+            fixture
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        let state = FixtureState {
+            outcome: text("/outcome").unwrap_or_else(|| "?".into()),
+            snapshot: text("/snapshot/status"),
+            snapshot_diff: text("/snapshot/diff"),
+        };
+        side.fixtures.insert((target.to_string(), name), state);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn recognises_the_three_kinds() {
+        assert_eq!(
+            kind(&json!({"runners": [], "summary": {}})),
+            Some(Document::Matrix)
+        );
+        assert_eq!(
+            kind(&json!({"fixtures": [], "target": {}})),
+            Some(Document::Run)
+        );
+        assert_eq!(
+            kind(&json!({"summary": {"throughput_per_s": 1.0}})),
+            Some(Document::Load)
+        );
+        assert_eq!(kind(&json!({"hello": 1})), None);
+    }
+
+    #[test]
+    fn reads_matrix_blocks_per_runner() {
+        let mut side = Side::default();
+        let doc = json!({"runners": [{"runner": "go", "fixtures": [{"name": "a", "outcome": "passed",
+                          "snapshot": {"status": "matched"}}]}]});
+        add(&mut side, &doc).unwrap();
+        let state = &side.fixtures[&("go".to_string(), "a".to_string())];
+        assert_eq!(state.outcome, "passed");
+        assert_eq!(state.snapshot.as_deref(), Some("matched"));
+    }
+}
