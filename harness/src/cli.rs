@@ -99,7 +99,8 @@ pub struct LoadArgs {
     pub warmup: Duration,
 
     /// Open loop: R operations per second in total, latency from each one's intended start
-    /// (coordinated omission corrected). Without it: closed loop.
+    /// (coordinated omission corrected). Without it: closed loop, except for broadcast fixtures,
+    /// whose publisher runs at 100/s by default.
     #[arg(long, value_name = "R")]
     pub rate: Option<f64>,
 

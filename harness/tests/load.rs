@@ -213,3 +213,93 @@ fn bad_input_is_a_usage_error_and_a_dead_target_exit_3() {
     ]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
 }
+
+/// Runs `stream` on a broadcast fixture for 1 s without warmup; the exit code and the document.
+fn broadcast(path: &str, extra: &[&str]) -> (Option<i32>, Value, String) {
+    let mut args = vec![
+        "stream",
+        "--fixture",
+        path,
+        "--duration",
+        "1s",
+        "--warmup",
+        "0s",
+    ];
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    let stderr = text(&out.stderr);
+    let result = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("a JSON document on stdout ({e}); stderr:\n{stderr}"));
+    (out.status.code(), result, stderr)
+}
+
+#[test]
+fn stream_broadcast_measures_publish_to_delivery_latency() {
+    let path = fixture("broadcast/bench/fanout.json");
+    let (code, result, stderr) = broadcast(
+        &path,
+        &["--connections", "20", "--rate", "200", "--ramp", "100ms"],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(result["protocol"], "broadcast");
+    assert_eq!(result["mode"], "open");
+    assert_eq!(result["rate"], 200.0);
+    let b = &result["broadcast"];
+    assert_eq!(b["subscribers"]["websocket"], 10, "{result}");
+    assert_eq!(b["subscribers"]["sse"], 10, "{result}");
+    let published = b["published"].as_u64().unwrap();
+    // The schedule's 200 messages in 1 s, give or take the publisher's last slot.
+    assert!((190..=201).contains(&published), "{result}");
+    assert_eq!(b["deliveries_expected"].as_u64(), Some(published * 20));
+    assert_eq!(b["deliveries"], b["deliveries_expected"], "{result}");
+    assert_eq!(b["not_delivered"], 0, "{result}");
+    assert!(
+        b["publish_latency_us"]["p50"].as_u64().unwrap() > 0,
+        "{result}"
+    );
+    let summary = &result["summary"];
+    assert_eq!(summary["errors"], 0, "{result}");
+    assert_eq!(summary["operations"], b["deliveries"], "{result}");
+    assert_eq!(
+        summary["throughput_per_s"].as_f64().unwrap(),
+        (published * 20) as f64
+    );
+    let histogram = decode(result["histogram"].as_str().unwrap());
+    assert_eq!(histogram.len(), published * 20);
+    assert_eq!(
+        histogram.value_at_quantile(0.99),
+        summary["latency_us"]["p99"].as_u64().unwrap()
+    );
+    assert_eq!(result["connect"]["count"], 20, "{result}");
+    assert!(stderr.contains("deliveries"), "{stderr}");
+    assert!(stderr.contains("0 not delivered"), "{stderr}");
+}
+
+#[test]
+fn a_wrong_broadcast_delivery_counts_errors_and_exits_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut value: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("broadcast/bench/fanout.json")).unwrap(),
+    )
+    .unwrap();
+    value["expected"]["delivery"] = serde_json::json!({"json": {"payload": "tock"}});
+    let path = dir.path().join("fanout-tock.json");
+    std::fs::write(&path, value.to_string()).unwrap();
+    // No --rate: broadcast publishes at 100/s by default.
+    let (code, result, stderr) = broadcast(path.to_str().unwrap(), &["--connections", "4"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(result["rate"], 100.0, "{result}");
+    let errors = result["summary"]["errors"].as_u64().unwrap();
+    assert!(errors > 0, "{result}");
+    assert_eq!(
+        result["errors_by_kind"]["message differs at /payload"]
+            .as_u64()
+            .unwrap()
+            + result["errors_by_kind"]["event differs at /data/payload"]
+                .as_u64()
+                .unwrap(),
+        errors,
+        "{result}"
+    );
+    assert_eq!(result["broadcast"]["not_delivered"], 0, "{result}");
+}

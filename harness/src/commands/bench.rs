@@ -1,4 +1,4 @@
-//! `bench` (REST) and `stream` (WebSocket, SSE): load on one fixture against one target, the
+//! `bench` (REST) and `stream` (WebSocket, SSE, broadcast): load on one fixture against one target, the
 //! result document on stdout or `--output`, an interval log with `--hlog`, a human summary on
 //! stderr. Exit 0 when the errors stay within `--max-error-rate`, 1 otherwise, 2 for usage or
 //! fixture errors, 3 when the target cannot be reached.
@@ -43,7 +43,10 @@ fn schedule(args: &LoadArgs) -> Result<Schedule, HarnessError> {
 fn check_protocol(command: &str, protocol: Protocol, file: &str) -> Result<(), HarnessError> {
     let fits = match command {
         "bench" => protocol == Protocol::Rest,
-        _ => matches!(protocol, Protocol::WebSocket | Protocol::Sse),
+        _ => matches!(
+            protocol,
+            Protocol::WebSocket | Protocol::Sse | Protocol::Broadcast
+        ),
     };
     if fits {
         return Ok(());
@@ -64,7 +67,7 @@ async fn load(
     ramp: Duration,
     command: &'static str,
 ) -> Result<i32, HarnessError> {
-    let schedule = schedule(args)?;
+    let mut schedule = schedule(args)?;
     let file = args.fixture.display().to_string();
     let plan = plan(&FixtureSelection {
         fixtures: None,
@@ -81,6 +84,12 @@ async fn load(
     };
     let protocol = fixture.protocol();
     check_protocol(command, protocol, &file)?;
+    if protocol == Protocol::Broadcast && schedule == Schedule::Closed {
+        // A fan-out has no closed loop: one publisher publishes at a rate, 100/s unless --rate.
+        schedule = Schedule::Open {
+            rate: measure::broadcast::DEFAULT_RATE,
+        };
+    }
     if let Some(limit) = measure::raise_open_files_limit() {
         tracing::debug!("open files limit: {limit}");
     }
@@ -143,6 +152,7 @@ async fn load(
         &outcome.tally,
     );
     result.runner_resources = outcome.runner_resources;
+    result.broadcast = outcome.broadcast;
     result.harness_peak_rss_bytes = measure::resources::peak_rss();
     if let Some(path) = &args.hlog {
         let comment = format!(
@@ -237,6 +247,8 @@ mod tests {
         assert!(check_protocol("bench", Protocol::Sse, "f").is_err());
         assert!(check_protocol("stream", Protocol::WebSocket, "f").is_ok());
         assert!(check_protocol("stream", Protocol::Sse, "f").is_ok());
+        assert!(check_protocol("stream", Protocol::Broadcast, "f").is_ok());
+        assert!(check_protocol("bench", Protocol::Broadcast, "f").is_err());
         let wrong = check_protocol("stream", Protocol::Rest, "f").unwrap_err();
         assert!(wrong.to_string().contains("use bench"), "{wrong}");
     }

@@ -66,6 +66,8 @@ pub struct Outcome {
     pub measured_from: SystemTime,
     /// The runner's CPU and memory, when its process group was sampled.
     pub runner_resources: Option<RunnerResources>,
+    /// Broadcast: what was published and delivered.
+    pub broadcast: Option<super::result::BroadcastBlock>,
 }
 
 /// One connection's state, handed to the protocol's worker loop.
@@ -104,9 +106,7 @@ impl Load {
             }
             Spec::Broadcast(_) => {
                 return Err(LoadError::Fixture(
-                    "load on broadcast fixtures (publish-to-delivery latency) is not built yet; \
-                     `run` replays them"
-                        .into(),
+                    "a broadcast fixture is loaded by its own engine".into(),
                 ));
             }
         })
@@ -127,6 +127,9 @@ pub async fn run(fixture: &Fixture, base: &Url, config: &LoadConfig) -> Result<O
         return Err(LoadError::Fixture(
             "at least one connection is needed".into(),
         ));
+    }
+    if let Spec::Broadcast(broadcast) = &fixture.spec {
+        return super::broadcast::run(broadcast, base, config).await;
     }
     let load = Arc::new(Load::prepare(fixture, base, config.schedule).await?);
     let live = Arc::new(Live::default());
@@ -189,10 +192,11 @@ pub async fn run(fixture: &Fixture, base: &Url, config: &LoadConfig) -> Result<O
         intervals,
         measured_from,
         runner_resources,
+        broadcast: None,
     })
 }
 
-fn progress_bar(wanted: bool, total: Duration) -> ProgressBar {
+pub(super) fn progress_bar(wanted: bool, total: Duration) -> ProgressBar {
     if !wanted || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         return ProgressBar::hidden();
     }
@@ -208,7 +212,7 @@ fn progress_bar(wanted: bool, total: Duration) -> ProgressBar {
 }
 
 /// Gathers interval reports and keeps the progress bar current until every worker is done.
-async fn monitor(
+pub(super) async fn monitor(
     mut reports: UnboundedReceiver<IntervalReport>,
     live: Arc<Live>,
     window: Window,

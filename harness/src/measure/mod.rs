@@ -15,8 +15,11 @@
 //! - [`result`]: the result document (SPEC section 4) and its human summary. Pure.
 //! - [`hlog`]: per-second histograms and the HdrHistogram interval log.
 //!
-//! Seams for later slices: a broadcast fixture is another `Load` variant in `engine`.
+//! - [`broadcast`]: a broadcast fixture has an engine of its own: subscribers connect first, then
+//!   one publisher publishes on an open-loop schedule and every delivery's latency is measured
+//!   from its message's intended publish instant.
 
+pub mod broadcast;
 mod chunked;
 pub mod engine;
 mod expect;

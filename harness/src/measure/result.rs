@@ -59,6 +59,9 @@ pub struct LoadResult {
     /// microseconds (see [`crate::measure::schedule::TIMER_SLACK`]); later starts count in full.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timer_slack_us: Option<u64>,
+    /// Broadcast: what was published and delivered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broadcast: Option<BroadcastBlock>,
     /// `--runner`: the CPU and memory of the runner's process group during measurement.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runner_resources: Option<RunnerResources>,
@@ -140,6 +143,37 @@ impl Block {
     }
 }
 
+/// A broadcast run's publishing and deliveries (measured messages: those whose intended publish
+/// instant falls in the measured time).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BroadcastBlock {
+    /// Messages published.
+    pub published: u64,
+    /// Messages per second the publisher was asked for.
+    pub publish_rate: f64,
+    /// Subscribers by kind.
+    pub subscribers: SubscriberCounts,
+    /// Deliveries owed: every published message to every subscriber connected when it was
+    /// published.
+    pub deliveries_expected: u64,
+    /// Deliveries received (duplicates excluded).
+    pub deliveries: u64,
+    /// Deliveries owed and never received.
+    pub not_delivered: u64,
+    /// A REST publish: the publish request's own latency, microseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish_latency_us: Option<Percentiles>,
+}
+
+/// Subscribers by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriberCounts {
+    /// WebSocket subscribers.
+    pub websocket: usize,
+    /// SSE subscribers.
+    pub sse: usize,
+}
+
 /// How far open-loop load fell behind its schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScheduleLag {
@@ -208,10 +242,12 @@ impl LoadResult {
                 final_: tally.lag.final_us,
                 unsent_operations: tally.lag.unsent,
             }),
-            connect: (info.protocol == Protocol::WebSocket).then(|| Block::of(&tally.connect)),
+            connect: matches!(info.protocol, Protocol::WebSocket | Protocol::Broadcast)
+                .then(|| Block::of(&tally.connect)),
             first_event: (info.protocol == Protocol::Sse).then(|| Block::of(&tally.first_event)),
             event_gap: (info.protocol == Protocol::Sse).then(|| Block::of(&tally.event_gap)),
             timer_slack_us: info.rate.map(|_| micros(TIMER_SLACK)),
+            broadcast: None,
             runner_resources: None,
             harness_peak_rss_bytes: None,
         }
@@ -248,6 +284,7 @@ impl LoadResult {
         let what = match self.protocol.as_str() {
             "rest" => "requests",
             "websocket" => "round trips",
+            "broadcast" => "deliveries",
             _ => "events",
         };
         writeln!(
@@ -265,6 +302,22 @@ impl LoadResult {
         write_percentiles(out, "latency", &s.latency_us)?;
         for (kind, count) in &self.errors_by_kind {
             writeln!(out, "  error: {kind} x{count}")?;
+        }
+        if let Some(b) = &self.broadcast {
+            writeln!(
+                out,
+                "  broadcast   {} published at {}/s to {} WebSocket + {} SSE subscribers: {} of {} deliveries, {} not delivered",
+                b.published,
+                b.publish_rate,
+                b.subscribers.websocket,
+                b.subscribers.sse,
+                b.deliveries,
+                b.deliveries_expected,
+                b.not_delivered
+            )?;
+            if let Some(p) = &b.publish_latency_us {
+                write_percentiles(out, "publish", p)?;
+            }
         }
         if let Some(lag) = &self.schedule_lag_us {
             writeln!(

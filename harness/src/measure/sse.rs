@@ -201,58 +201,14 @@ impl SseLoad {
     /// Opens a connection, sends the request, reads and checks the reply's head. On success
     /// `buffer` holds the first bytes of the body.
     async fn subscribe(&self, buffer: &mut Vec<u8>) -> Result<(TcpStream, Framing), ErrorKind> {
-        let mut stream = TcpStream::connect(self.endpoint.addr)
-            .await
-            .map_err(|e| ErrorKind::of_io(&e))?;
-        stream.set_nodelay(true).ok();
-        stream
-            .write_all(&self.request)
-            .await
-            .map_err(|e| ErrorKind::of_io(&e))?;
-        loop {
-            if buffer.len() >= MAX_HEAD {
-                return Err(ErrorKind::Garbage);
-            }
-            buffer.reserve(READ_BUFFER);
-            if stream
-                .read_buf(buffer)
-                .await
-                .map_err(|e| ErrorKind::of_io(&e))?
-                == 0
-            {
-                return Err(ErrorKind::Closed);
-            }
-            let mut slots = [httparse::EMPTY_HEADER; 64];
-            let mut response = httparse::Response::new(&mut slots);
-            let head = match response.parse(buffer) {
-                Ok(httparse::Status::Complete(head)) => head,
-                Ok(httparse::Status::Partial) => continue,
-                Err(_) => return Err(ErrorKind::Garbage),
-            };
-            let status = response.code.unwrap_or_default();
-            if (100..200).contains(&status) && status != 101 {
-                // An interim response: the real one follows.
-                buffer.drain(..head);
-                continue;
-            }
-            if status != self.status {
-                return Err(ErrorKind::Status(status));
-            }
-            let mut headers = HeaderMap::new();
-            for header in response.headers.iter() {
-                if let (Ok(name), Ok(value)) = (
-                    HeaderName::from_bytes(header.name.as_bytes()),
-                    HeaderValue::from_bytes(header.value),
-                ) {
-                    headers.append(name, value);
-                }
-            }
-            if let Some(name) = first_header_mismatch(&self.expect_headers, &headers) {
-                return Err(ErrorKind::Header(name.as_str().to_string()));
-            }
-            buffer.drain(..head);
-            return Ok((stream, framing(&headers)?));
-        }
+        open_stream(
+            self.endpoint.addr,
+            &self.request,
+            self.status,
+            &self.expect_headers,
+            buffer,
+        )
+        .await
     }
 
     /// Reads one subscription's events until it ends or fails. `buffer` holds the body's first
@@ -356,6 +312,69 @@ impl SseLoad {
         if let Some(kind) = outcome {
             worker.recorder.failure(Instant::now(), kind, None);
         }
+    }
+}
+
+/// Opens an SSE connection, sends the request, reads and checks the reply's head. On success
+/// `buffer` holds the first bytes of the body.
+pub(super) async fn open_stream(
+    addr: std::net::SocketAddr,
+    request: &[u8],
+    status: u16,
+    expect_headers: &[HeaderExpect],
+    buffer: &mut Vec<u8>,
+) -> Result<(TcpStream, Framing), ErrorKind> {
+    let mut stream = TcpStream::connect(addr)
+        .await
+        .map_err(|e| ErrorKind::of_io(&e))?;
+    stream.set_nodelay(true).ok();
+    stream
+        .write_all(request)
+        .await
+        .map_err(|e| ErrorKind::of_io(&e))?;
+    loop {
+        if buffer.len() >= MAX_HEAD {
+            return Err(ErrorKind::Garbage);
+        }
+        buffer.reserve(READ_BUFFER);
+        if stream
+            .read_buf(buffer)
+            .await
+            .map_err(|e| ErrorKind::of_io(&e))?
+            == 0
+        {
+            return Err(ErrorKind::Closed);
+        }
+        let mut slots = [httparse::EMPTY_HEADER; 64];
+        let mut response = httparse::Response::new(&mut slots);
+        let head = match response.parse(buffer) {
+            Ok(httparse::Status::Complete(head)) => head,
+            Ok(httparse::Status::Partial) => continue,
+            Err(_) => return Err(ErrorKind::Garbage),
+        };
+        let response_status = response.code.unwrap_or_default();
+        if (100..200).contains(&response_status) && response_status != 101 {
+            // An interim response: the real one follows.
+            buffer.drain(..head);
+            continue;
+        }
+        if response_status != status {
+            return Err(ErrorKind::Status(response_status));
+        }
+        let mut headers = HeaderMap::new();
+        for header in response.headers.iter() {
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::from_bytes(header.name.as_bytes()),
+                HeaderValue::from_bytes(header.value),
+            ) {
+                headers.append(name, value);
+            }
+        }
+        if let Some(name) = first_header_mismatch(expect_headers, &headers) {
+            return Err(ErrorKind::Header(name.as_str().to_string()));
+        }
+        buffer.drain(..head);
+        return Ok((stream, framing(&headers)?));
     }
 }
 

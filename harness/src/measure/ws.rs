@@ -22,7 +22,7 @@ use super::expect::{JsonExpect, SchemaExpect, TextExpect};
 use super::recorder::ErrorKind;
 use super::rest::{Endpoint, RECONNECT_PAUSE, header_name, header_value};
 
-type Socket = WebSocketStream<TcpStream>;
+pub(super) type Socket = WebSocketStream<TcpStream>;
 
 /// What one received message must be.
 #[derive(Debug)]
@@ -255,7 +255,7 @@ impl WsLoad {
 }
 
 /// The next data message; control frames are skipped (the library answers pings).
-async fn next_data(socket: &mut Socket) -> Result<Message, ErrorKind> {
+pub(super) async fn next_data(socket: &mut Socket) -> Result<Message, ErrorKind> {
     loop {
         match socket.next().await {
             None | Some(Ok(Message::Close(_))) => return Err(ErrorKind::Closed),
@@ -268,7 +268,7 @@ async fn next_data(socket: &mut Socket) -> Result<Message, ErrorKind> {
 
 /// Small socket buffers: tungstenite reads 128 KiB at a time by default, which 10,000
 /// connections would turn into more than a gigabyte; the buffers still grow for larger messages.
-fn ws_config() -> WebSocketConfig {
+pub(super) fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
@@ -277,7 +277,7 @@ fn ws_config() -> WebSocketConfig {
 /// Bytes read from a WebSocket at once.
 const READ_BUFFER: usize = 8 * 1024;
 
-fn classify(error: WsError) -> ErrorKind {
+pub(super) fn classify(error: WsError) -> ErrorKind {
     match error {
         WsError::ConnectionClosed | WsError::AlreadyClosed => ErrorKind::Closed,
         WsError::Io(e) => ErrorKind::of_io(&e),
