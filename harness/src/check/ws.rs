@@ -103,16 +103,7 @@ fn check_step(
         }
         WsStep::Expect(expect) => {
             check_message(&expect.matches, &record.frame, path, out);
-            if let Some(within) = expect.within_ms
-                && waited_ms > within
-            {
-                out.push(Mismatch::new(
-                    format!("{path}/within_ms"),
-                    within.into(),
-                    waited_ms.into(),
-                    format!("arrived after {waited_ms} ms"),
-                ));
-            }
+            check_deadline(expect.within_ms, waited_ms, "arrived", path, out);
         }
         WsStep::ExpectPong(payload) => match &record.frame {
             Frame::Pong(got) if got == payload => {}
@@ -150,18 +141,30 @@ fn check_step(
             if let Some(want) = &expect.reason {
                 json::compare_text(want, reason, &format!("{path}/reason"), out);
             }
-            if let Some(within) = expect.within_ms
-                && waited_ms > within
-            {
-                out.push(Mismatch::new(
-                    format!("{path}/within_ms"),
-                    within.into(),
-                    waited_ms.into(),
-                    format!("closed after {waited_ms} ms"),
-                ));
-            }
+            check_deadline(expect.within_ms, waited_ms, "closed", path, out);
         }
         WsStep::ExpectHandshake(_) => {}
+    }
+}
+
+/// A step's `within_ms`: the frame `what` (arrived, closed) no later than that.
+fn check_deadline(
+    within: Option<u64>,
+    waited_ms: u64,
+    what: &str,
+    path: &str,
+    out: &mut Vec<Mismatch>,
+) {
+    if let Some(within) = within
+        && waited_ms > within
+    {
+        let message = format!("{what} after {waited_ms} ms");
+        out.push(Mismatch::new(
+            format!("{path}/within_ms"),
+            within.into(),
+            waited_ms.into(),
+            message,
+        ));
     }
 }
 

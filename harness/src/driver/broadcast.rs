@@ -12,9 +12,9 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::upgrade::upgrade;
-use super::{Driver, fixture_headers, micros, read_body, reason, reply_headers, with_headers};
+use super::{Driver, fixture_headers, micros, reason, send_and_read, with_headers};
 use crate::transcript::{
-    Body, BroadcastTranscript, Delivery, Interrupted, ReceivedResponse, SubscriberRecord,
+    BroadcastTranscript, Delivery, Interrupted, ReceivedResponse, SubscriberRecord,
 };
 
 type Events = Pin<Box<dyn Stream<Item = Result<Event, EventStreamError<reqwest::Error>>> + Send>>;
@@ -215,20 +215,5 @@ async fn publish_rest(
     }
     let body = serde_json::Value::Object(rest.json.clone()).to_string();
     let request = with_headers(driver.client.request(method, url), &headers)?.body(body);
-    let started = Instant::now();
-    let exchange = async {
-        let mut response = request.send().await.map_err(|e| reason(&e))?;
-        let status = response.status().as_u16();
-        let headers = reply_headers(response.headers());
-        let bytes = read_body(&mut response).await?;
-        Ok(ReceivedResponse {
-            status,
-            headers,
-            body: Body(bytes),
-            elapsed_us: micros(started),
-        })
-    };
-    tokio::time::timeout(driver.timeout, exchange)
-        .await
-        .unwrap_or_else(|_| Err(format!("no complete reply within {:?}", driver.timeout)))
+    send_and_read(driver, request).await
 }

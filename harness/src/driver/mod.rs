@@ -14,7 +14,7 @@ use std::time::Duration;
 use harness_fixture::{Fixture, Spec};
 use url::Url;
 
-use crate::transcript::{Headers, Transcript};
+use crate::transcript::{Body, Headers, ReceivedResponse, Transcript};
 
 /// What every replay needs: the target's base URL, one HTTP client, the step timeout.
 #[derive(Debug, Clone)]
@@ -111,6 +111,29 @@ async fn read_body(response: &mut reqwest::Response) -> Result<Vec<u8>, String> 
         bytes.extend_from_slice(&chunk);
     }
     Ok(bytes)
+}
+
+/// Sends a request and reads its whole reply, within the step timeout.
+async fn send_and_read(
+    driver: &Driver,
+    request: reqwest::RequestBuilder,
+) -> Result<ReceivedResponse, String> {
+    let started = std::time::Instant::now();
+    let exchange = async {
+        let mut response = request.send().await.map_err(|e| reason(&e))?;
+        let status = response.status().as_u16();
+        let headers = reply_headers(response.headers());
+        let bytes = read_body(&mut response).await?;
+        Ok(ReceivedResponse {
+            status,
+            headers,
+            body: Body(bytes),
+            elapsed_us: micros(started),
+        })
+    };
+    tokio::time::timeout(driver.timeout, exchange)
+        .await
+        .unwrap_or_else(|_| Err(format!("no complete reply within {:?}", driver.timeout)))
 }
 
 /// Path and query of a URL, as they go on the request line.

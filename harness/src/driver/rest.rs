@@ -1,15 +1,11 @@
 //! REST replay with reqwest.
 
-use std::time::Instant;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use harness_fixture::model::{RequestBody, RestFixture};
 use reqwest::header::{CONTENT_TYPE, COOKIE};
 
-use super::{
-    Driver, fixture_headers, micros, read_body, reason, reply_headers, target_of, with_headers,
-};
+use super::{Driver, fixture_headers, send_and_read, target_of, with_headers};
 use crate::transcript::{Body, Interrupted, ReceivedResponse, RestTranscript, SentRequest};
 
 pub(super) async fn replay(driver: &Driver, fixture: &RestFixture) -> RestTranscript {
@@ -73,22 +69,7 @@ async fn exchange(
         builder = builder.body(body.0.clone());
     }
 
-    let started = Instant::now();
-    let exchange = async {
-        let mut response = builder.send().await.map_err(|e| reason(&e))?;
-        let status = response.status().as_u16();
-        let headers = reply_headers(response.headers());
-        let bytes = read_body(&mut response).await?;
-        Ok(ReceivedResponse {
-            status,
-            headers,
-            body: Body(bytes),
-            elapsed_us: micros(started),
-        })
-    };
-    tokio::time::timeout(driver.timeout, exchange)
-        .await
-        .unwrap_or_else(|_| Err(format!("no complete reply within {:?}", driver.timeout)))
+    send_and_read(driver, builder).await
 }
 
 /// The bytes of a body and the content type it goes with by default.
