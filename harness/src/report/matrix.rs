@@ -3,7 +3,7 @@
 use harness_fixture::Protocol;
 use serde::{Deserialize, Serialize};
 
-use super::{Outcome, RunReport, Summary};
+use super::{FixtureResult, Outcome, RunReport, Summary};
 use crate::target::TargetInfo;
 
 /// Whether a runner could be run.
@@ -44,8 +44,22 @@ pub struct MatrixReport {
     pub target: TargetInfo,
     /// Totals over every runner.
     pub summary: Summary,
+    /// Every runner's fixture results in one list, each tagged with its runner (the `run`
+    /// document's shape, SPEC section 4).
+    #[serde(default)]
+    pub fixtures: Vec<MatrixFixture>,
     /// One block per runner, sorted by name.
     pub runners: Vec<RunnerReport>,
+}
+
+/// A fixture result and the runner it is of.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MatrixFixture {
+    /// Runner name.
+    pub runner: String,
+    /// The result.
+    #[serde(flatten)]
+    pub result: FixtureResult,
 }
 
 impl MatrixReport {
@@ -71,9 +85,19 @@ impl MatrixReport {
             kind: "matrix".into(),
             url: String::new(),
         };
+        let fixtures = runners
+            .iter()
+            .flat_map(|r| {
+                r.run.fixtures.iter().map(|f| MatrixFixture {
+                    runner: r.runner.clone(),
+                    result: f.clone(),
+                })
+            })
+            .collect();
         MatrixReport {
             target,
             summary,
+            fixtures,
             runners,
         }
     }
