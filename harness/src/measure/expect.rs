@@ -74,6 +74,41 @@ impl HeaderExpect {
     }
 }
 
+impl HeaderExpect {
+    /// Like [`HeaderExpect::matches`], on the headers of a response head parsed in place.
+    pub(crate) fn matches_raw(&self, headers: &[httparse::Header<'_>]) -> bool {
+        let name = self.name.as_str();
+        let mut values = headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case(name))
+            .peekable();
+        if values.peek().is_none() {
+            return self.want.matches(None);
+        }
+        values.any(|h| self.want.matches(visible_ascii(h.value)))
+    }
+}
+
+/// A header value as text when it is visible ASCII (as `HeaderValue::to_str` accepts it).
+fn visible_ascii(value: &[u8]) -> Option<&str> {
+    if value.iter().all(|&b| b == b'\t' || (32..127).contains(&b)) {
+        std::str::from_utf8(value).ok()
+    } else {
+        None
+    }
+}
+
+/// The first expected header that a response head parsed in place does not satisfy.
+pub(crate) fn first_raw_header_mismatch<'a>(
+    expected: &'a [HeaderExpect],
+    headers: &[httparse::Header<'_>],
+) -> Option<&'a HeaderName> {
+    expected
+        .iter()
+        .find(|h| !h.matches_raw(headers))
+        .map(|h| &h.name)
+}
+
 /// The first expected header that the reply does not satisfy.
 pub(crate) fn first_header_mismatch<'a>(
     expected: &'a [HeaderExpect],

@@ -384,7 +384,8 @@ impl Recorder {
 
     /// How late an open-loop operation intended at `at` started.
     pub fn lag(&mut self, at: Instant, lag: Duration) {
-        if self.shard.window.measures(at) {
+        // No lag (closed loop, or on time) cannot raise the maximum: no lock.
+        if !lag.is_zero() && self.shard.window.measures(at) {
             let mut state = self.shard.state();
             state.tally.lag.max_us = state.tally.lag.max_us.max(micros(lag));
         }

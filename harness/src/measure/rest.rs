@@ -1,5 +1,9 @@
-//! REST load: one keep-alive HTTP/1.1 connection per worker (hyper's connection API, no pool),
-//! the request built once and cloned per operation, every reply checked against the fixture.
+//! REST load: one keep-alive HTTP/1.1 connection per worker on a raw socket (as the SSE path),
+//! the request's bytes built once and written as is, the reply read into the worker's buffer,
+//! its head parsed in place (httparse), its body framed by `Content-Length` or chunked, and
+//! checked against the fixture's precompiled expectations without a copy.
+//!
+//! (hyper's connection API, [`open`], is kept for the broadcast publisher.)
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -8,20 +12,28 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use harness_fixture::model::{RequestBody, RestFixture};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::Full;
 use hyper::client::conn::http1::SendRequest;
-use hyper::header::{CONTENT_TYPE, COOKIE, HOST, HeaderName, HeaderValue};
-use hyper::{HeaderMap, Method, Request, Uri};
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, COOKIE, HOST, HeaderName, HeaderValue};
+use hyper::{HeaderMap, Method, Uri};
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use url::Url;
 
+use super::chunked::{Decoder, Framing};
 use super::engine::{LoadError, Worker};
-use super::expect::{HeaderExpect, JsonExpect, SchemaExpect, TextExpect, first_header_mismatch};
+use super::expect::{
+    HeaderExpect, JsonExpect, SchemaExpect, TextExpect, first_raw_header_mismatch,
+};
 use super::recorder::ErrorKind;
 
 /// Replies larger than this fail the operation.
 const MAX_BODY: usize = 16 * 1024 * 1024;
+/// The largest reply head accepted.
+const MAX_HEAD: usize = 64 * 1024;
+/// The initial size of a connection's read buffer.
+const READ_BUFFER: usize = 16 * 1024;
 /// Pause after a failed connection attempt, so that a dead target is not hammered in a loop.
 pub(super) const RECONNECT_PAUSE: Duration = Duration::from_millis(50);
 
@@ -122,12 +134,12 @@ pub(super) async fn open(addr: SocketAddr) -> Result<Http1, ErrorKind> {
 }
 
 /// Why an operation failed.
-pub(super) struct Failure {
-    pub(super) kind: ErrorKind,
+struct Failure {
+    kind: ErrorKind,
     /// When the (wrong) reply was complete; `None` for transport failures.
-    pub(super) replied: Option<Instant>,
+    replied: Option<Instant>,
     /// The connection could not be opened: pause before the next attempt.
-    pub(super) connecting: bool,
+    connecting: bool,
 }
 
 impl Failure {
@@ -140,14 +152,75 @@ impl Failure {
     }
 }
 
+/// One worker's connection and its reusable buffers: a reply is read into `buffer` and checked
+/// there (a chunked body is first joined into `body`), so the common case allocates nothing.
+struct Connection {
+    stream: Option<TcpStream>,
+    /// Bytes read; `buffer[start..end]` are not consumed yet.
+    buffer: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// A chunked body, decoded.
+    body: Vec<u8>,
+}
+
+impl Connection {
+    fn new() -> Connection {
+        Connection {
+            stream: None,
+            buffer: vec![0; READ_BUFFER],
+            start: 0,
+            end: 0,
+            body: Vec::new(),
+        }
+    }
+
+    /// Reads more bytes after `end` (making room first: the unconsumed bytes move to the front,
+    /// the buffer grows up to `limit`). `Closed` at the end of the stream.
+    async fn fill(&mut self, limit: usize) -> Result<(), ErrorKind> {
+        if self.end == self.buffer.len() {
+            if self.start > 0 {
+                self.buffer.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+            } else if self.buffer.len() >= limit {
+                return Err(ErrorKind::Garbage);
+            } else {
+                let grown = (self.buffer.len() * 2).min(limit);
+                self.buffer.resize(grown, 0);
+            }
+        }
+        let Some(stream) = self.stream.as_mut() else {
+            return Err(ErrorKind::Closed);
+        };
+        match stream.read(&mut self.buffer[self.end..]).await {
+            Ok(0) => Err(ErrorKind::Closed),
+            Ok(read) => {
+                self.end += read;
+                Ok(())
+            }
+            Err(e) => Err(ErrorKind::of_io(&e)),
+        }
+    }
+}
+
+/// What the head of a reply says.
+struct Head<'a> {
+    status: u16,
+    /// The first expected header the reply does not satisfy.
+    mismatch: Option<&'a HeaderName>,
+    framing: Framing,
+    keep_alive: bool,
+}
+
 /// A REST fixture prepared for load.
 #[derive(Debug)]
 pub(crate) struct RestLoad {
     endpoint: Endpoint,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    /// The request's bytes (head and body), written as is for every operation.
+    request: Vec<u8>,
+    /// The request is a HEAD: replies have no body.
+    head_only: bool,
     status: u16,
     expect_headers: Vec<HeaderExpect>,
     json: Option<JsonExpect>,
@@ -185,14 +258,26 @@ impl RestLoad {
         {
             headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
         }
+        // As hyper frames a request: a body (or a method that expects one) gets its length.
+        let wants_body = matches!(method, Method::POST | Method::PUT | Method::PATCH);
+        if (!body.is_empty() || wants_body) && !headers.contains_key(CONTENT_LENGTH) {
+            headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        }
+        let mut bytes = format!("{method} {uri} HTTP/1.1\r\n").into_bytes();
+        for (name, value) in &headers {
+            bytes.extend_from_slice(name.as_str().as_bytes());
+            bytes.extend_from_slice(b": ");
+            bytes.extend_from_slice(value.as_bytes());
+            bytes.extend_from_slice(b"\r\n");
+        }
+        bytes.extend_from_slice(b"\r\n");
+        bytes.extend_from_slice(&body);
 
         let expected = &fixture.expected;
         Ok(RestLoad {
             endpoint,
-            method,
-            uri,
-            headers,
-            body,
+            request: bytes,
+            head_only: method == Method::HEAD,
             status: expected.status,
             expect_headers: HeaderExpect::all(&expected.headers).map_err(bad)?,
             json: expected
@@ -222,18 +307,44 @@ impl RestLoad {
 
     /// Runs one connection until the run's end cancels it.
     pub(crate) async fn worker(&self, worker: &mut Worker) {
-        let mut connection: Option<Http1> = None;
+        let mut connection = Connection::new();
+        // One timer for the worker's whole life, bounding every operation (connect, write,
+        // every read). Deadlines only move later, so it is re-armed only when it fires before
+        // the current operation's deadline: no timer work per operation in the usual case.
+        let timer = tokio::time::sleep(worker.timeout);
+        tokio::pin!(timer);
         loop {
             let slot = worker.pacer.wait().await;
             worker.recorder.lag(slot.intended, slot.lag);
             worker.recorder.begin();
-            let deadline = tokio::time::Instant::now() + worker.timeout;
-            match tokio::time::timeout_at(deadline, self.operation(&mut connection)).await {
-                Ok(Ok(done)) => worker.recorder.success(
+            // The slot was taken just now (intended start plus lateness): no other clock read.
+            let deadline =
+                tokio::time::Instant::from_std(slot.intended + slot.lag + worker.timeout);
+            if timer.deadline() > deadline {
+                timer.as_mut().reset(deadline);
+            }
+            let outcome = {
+                let operation = self.operation(&mut connection);
+                tokio::pin!(operation);
+                loop {
+                    tokio::select! {
+                        biased;
+                        outcome = &mut operation => break Some(outcome),
+                        () = &mut timer => {
+                            if tokio::time::Instant::now() >= deadline {
+                                break None;
+                            }
+                            timer.as_mut().reset(deadline);
+                        }
+                    }
+                }
+            };
+            match outcome {
+                Some(Ok(done)) => worker.recorder.success(
                     slot.intended,
                     done.saturating_duration_since(slot.measured_from()),
                 ),
-                Ok(Err(failure)) => {
+                Some(Err(failure)) => {
                     let latency = failure
                         .replied
                         .map(|at| at.saturating_duration_since(slot.measured_from()));
@@ -241,14 +352,14 @@ impl RestLoad {
                         .recorder
                         .failure(slot.intended, failure.kind, latency);
                     if failure.replied.is_none() {
-                        connection = None;
+                        connection.stream = None;
                     }
                     if failure.connecting {
                         tokio::time::sleep(RECONNECT_PAUSE).await;
                     }
                 }
-                Err(_) => {
-                    connection = None;
+                None => {
+                    connection.stream = None;
                     worker
                         .recorder
                         .failure(slot.intended, ErrorKind::Timeout, None);
@@ -258,58 +369,166 @@ impl RestLoad {
     }
 
     /// One request and its reply, checked; the time the reply was complete.
-    async fn operation(&self, connection: &mut Option<Http1>) -> Result<Instant, Failure> {
-        let usable = match connection {
-            Some(open) => open.sender.ready().await.is_ok(),
-            None => false,
-        };
-        if !usable {
-            *connection = None;
-            let opened = open(self.endpoint.addr).await.map_err(|kind| Failure {
-                kind,
-                replied: None,
-                connecting: true,
-            })?;
-            *connection = Some(opened);
+    async fn operation(&self, connection: &mut Connection) -> Result<Instant, Failure> {
+        if connection.stream.is_none() {
+            let stream = TcpStream::connect(self.endpoint.addr)
+                .await
+                .map_err(|e| Failure {
+                    kind: ErrorKind::of_io(&e),
+                    replied: None,
+                    connecting: true,
+                })?;
+            stream.set_nodelay(true).ok();
+            connection.stream = Some(stream);
+            connection.start = 0;
+            connection.end = 0;
         }
-        let Some(open) = connection else {
-            return Err(Failure::transport(ErrorKind::Closed));
-        };
-        let response = open
-            .sender
-            .send_request(self.request())
+        if let Some(stream) = connection.stream.as_mut() {
+            stream
+                .write_all(&self.request)
+                .await
+                .map_err(|e| Failure::transport(ErrorKind::of_io(&e)))?;
+        }
+        let head = self
+            .read_head(connection)
             .await
-            .map_err(|e| Failure::transport(ErrorKind::of_error(&e)))?;
-        let (parts, body) = response.into_parts();
-        let bytes = Limited::new(body, MAX_BODY)
-            .collect()
+            .map_err(Failure::transport)?;
+        let body = self
+            .read_body(connection, head.framing)
             .await
-            .map_err(|e| Failure::transport(ErrorKind::of_error(e.as_ref())))?
-            .to_bytes();
+            .map_err(Failure::transport)?;
         let done = Instant::now();
-        self.check(parts.status.as_u16(), &parts.headers, &bytes)
-            .map_err(|kind| Failure {
-                kind,
-                replied: Some(done),
-                connecting: false,
-            })?;
+        let checked = self.check(head.status, head.mismatch, body);
+        if !head.keep_alive {
+            connection.stream = None;
+        }
+        checked.map_err(|kind| Failure {
+            kind,
+            replied: Some(done),
+            connecting: false,
+        })?;
         Ok(done)
     }
 
-    fn request(&self) -> Request<Full<Bytes>> {
-        let mut request = Request::new(Full::new(self.body.clone()));
-        *request.method_mut() = self.method.clone();
-        *request.uri_mut() = self.uri.clone();
-        *request.headers_mut() = self.headers.clone();
-        request
+    /// Reads and parses the reply's head (skipping interim replies); the body's first bytes
+    /// follow at `connection.start`.
+    async fn read_head(&self, connection: &mut Connection) -> Result<Head<'_>, ErrorKind> {
+        loop {
+            if connection.start < connection.end {
+                let mut slots = [httparse::EMPTY_HEADER; 64];
+                let mut response = httparse::Response::new(&mut slots);
+                let parsed = response.parse(&connection.buffer[connection.start..connection.end]);
+                match parsed {
+                    Ok(httparse::Status::Complete(length)) => {
+                        connection.start += length;
+                        let status = response.code.unwrap_or_default();
+                        if (100..200).contains(&status) && status != 101 {
+                            // An interim reply: the real one follows.
+                            continue;
+                        }
+                        let headers = &*response.headers;
+                        let no_body = self.head_only
+                            || (100..200).contains(&status)
+                            || status == 204
+                            || status == 304;
+                        return Ok(Head {
+                            status,
+                            mismatch: first_raw_header_mismatch(&self.expect_headers, headers),
+                            framing: if no_body {
+                                Framing::Length(0)
+                            } else {
+                                framing(headers)?
+                            },
+                            keep_alive: keep_alive(response.version, headers),
+                        });
+                    }
+                    Ok(httparse::Status::Partial) => {}
+                    Err(_) => return Err(ErrorKind::Garbage),
+                }
+            }
+            connection.fill(MAX_HEAD).await?;
+        }
+    }
+
+    /// Reads the reply's body; its bytes, in place.
+    async fn read_body<'c>(
+        &self,
+        connection: &'c mut Connection,
+        framing: Framing,
+    ) -> Result<&'c [u8], ErrorKind> {
+        match framing {
+            Framing::Length(length) => {
+                let length = usize::try_from(length)
+                    .ok()
+                    .filter(|&n| n <= MAX_BODY)
+                    .ok_or_else(too_large)?;
+                if connection.start + length > connection.buffer.len() {
+                    // Room for the whole body behind the unconsumed bytes.
+                    connection
+                        .buffer
+                        .copy_within(connection.start..connection.end, 0);
+                    connection.end -= connection.start;
+                    connection.start = 0;
+                    if length > connection.buffer.len() {
+                        connection.buffer.resize(length, 0);
+                    }
+                }
+                while connection.end - connection.start < length {
+                    connection.fill(MAX_BODY).await?;
+                }
+                let from = connection.start;
+                connection.start += length;
+                if connection.start == connection.end {
+                    connection.start = 0;
+                    connection.end = 0;
+                }
+                Ok(&connection.buffer[from..from + length])
+            }
+            Framing::Chunked | Framing::Close => {
+                let mut decoder = Decoder::new(framing);
+                let mut body = std::mem::take(&mut connection.body);
+                body.clear();
+                let outcome = loop {
+                    let input = &connection.buffer[connection.start..connection.end];
+                    let decoded = decoder.decode(input, |data| body.extend_from_slice(data));
+                    // Bytes after the body's end are dropped with the rest: one reply at a time.
+                    connection.start = 0;
+                    connection.end = 0;
+                    if decoded.is_err() {
+                        break Err(ErrorKind::Garbage);
+                    }
+                    if body.len() > MAX_BODY {
+                        break Err(too_large());
+                    }
+                    if decoder.done() {
+                        break Ok(());
+                    }
+                    match connection.fill(READ_BUFFER).await {
+                        Ok(()) => {}
+                        Err(ErrorKind::Closed) if decoder.may_end() => {
+                            connection.stream = None;
+                            break Ok(());
+                        }
+                        Err(kind) => break Err(kind),
+                    }
+                };
+                connection.body = body;
+                outcome.map(|()| &connection.body[..])
+            }
+        }
     }
 
     /// Checks a reply against the fixture: status, headers, then the body, cheapest first.
-    fn check(&self, status: u16, headers: &HeaderMap, body: &[u8]) -> Result<(), ErrorKind> {
+    fn check(
+        &self,
+        status: u16,
+        header_mismatch: Option<&HeaderName>,
+        body: &[u8],
+    ) -> Result<(), ErrorKind> {
         if status != self.status {
             return Err(ErrorKind::Status(status));
         }
-        if let Some(name) = first_header_mismatch(&self.expect_headers, headers) {
+        if let Some(name) = header_mismatch {
             return Err(ErrorKind::Header(name.as_str().to_string()));
         }
         if let Some(json) = &self.json
@@ -333,6 +552,56 @@ impl RestLoad {
             return Err(ErrorKind::Body(at));
         }
         Ok(())
+    }
+}
+
+fn too_large() -> ErrorKind {
+    ErrorKind::Other(format!("reply body larger than {MAX_BODY} bytes"))
+}
+
+/// How a reply's body is framed, from its head.
+fn framing(headers: &[httparse::Header<'_>]) -> Result<Framing, ErrorKind> {
+    let mut chunked = None;
+    let mut length = None;
+    for header in headers {
+        if header.name.eq_ignore_ascii_case("transfer-encoding") {
+            let last = header
+                .value
+                .rsplit(|&b| b == b',')
+                .next()
+                .unwrap_or_default();
+            chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if length.is_none() && header.name.eq_ignore_ascii_case("content-length") {
+            length = Some(header.value);
+        }
+    }
+    if chunked == Some(true) {
+        return Ok(Framing::Chunked);
+    }
+    match length {
+        None => Ok(Framing::Close),
+        Some(value) => std::str::from_utf8(value)
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .map(Framing::Length)
+            .ok_or(ErrorKind::Garbage),
+    }
+}
+
+/// Whether the connection stays open after a reply: HTTP/1.1 unless `Connection: close`,
+/// HTTP/1.0 only with `Connection: keep-alive`.
+fn keep_alive(version: Option<u8>, headers: &[httparse::Header<'_>]) -> bool {
+    let has = |token: &[u8]| {
+        headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case("connection"))
+            .flat_map(|h| h.value.split(|&b| b == b','))
+            .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
+    };
+    if version == Some(1) {
+        !has(b"close")
+    } else {
+        has(b"keep-alive")
     }
 }
 
@@ -397,24 +666,64 @@ mod tests {
         }));
         let base = Url::parse("http://127.0.0.1:9/prefix/").unwrap();
         let load = RestLoad::prepare(&f, &base).await.unwrap();
-        assert_eq!(load.uri.to_string(), "/prefix/items?q=a+b");
-        assert_eq!(load.headers[HOST], "127.0.0.1:9");
-        assert_eq!(load.headers[CONTENT_TYPE], "application/json");
-        assert_eq!(load.headers[COOKIE], "s=1");
-        assert_eq!(&load.body[..], br#"{"name":"x"}"#);
+        let request = String::from_utf8(load.request.clone()).unwrap();
+        assert!(
+            request.starts_with("POST /prefix/items?q=a+b HTTP/1.1\r\n"),
+            "{request}"
+        );
+        assert!(request.contains("\r\nhost: 127.0.0.1:9\r\n"), "{request}");
+        assert!(request.contains("\r\ncontent-type: application/json\r\n"));
+        assert!(request.contains("\r\ncookie: s=1\r\n"));
+        assert!(request.ends_with("\r\ncontent-length: 12\r\n\r\n{\"name\":\"x\"}"));
 
-        let mut json = HeaderMap::new();
-        json.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        let json = [httparse::Header {
+            name: "Content-Type",
+            value: b"application/json",
+        }];
+        let mismatch = |headers: &[httparse::Header<'_>]| {
+            first_raw_header_mismatch(&load.expect_headers, headers).cloned()
+        };
         let good = br#"{"id":"67e55044-10b1-426f-9247-bb680e5fe0c8","name":"x"}"#;
-        assert_eq!(load.check(201, &json, good), Ok(()));
-        assert_eq!(load.check(500, &json, good), Err(ErrorKind::Status(500)));
+        assert_eq!(load.check(201, mismatch(&json).as_ref(), good), Ok(()));
         assert_eq!(
-            load.check(201, &HeaderMap::new(), good),
+            load.check(500, mismatch(&json).as_ref(), good),
+            Err(ErrorKind::Status(500))
+        );
+        assert_eq!(
+            load.check(201, mismatch(&[]).as_ref(), good),
             Err(ErrorKind::Header("content-type".into()))
         );
         assert_eq!(
-            load.check(201, &json, br#"{"id":"nope","name":"x"}"#),
+            load.check(201, None, br#"{"id":"nope","name":"x"}"#),
             Err(ErrorKind::Body("/id".into()))
         );
+    }
+
+    #[test]
+    fn framing_and_keep_alive_come_from_the_head() {
+        let h = |name, value: &'static str| httparse::Header {
+            name,
+            value: value.as_bytes(),
+        };
+        assert_eq!(
+            framing(&[h("Content-Length", " 12 ")]),
+            Ok(Framing::Length(12))
+        );
+        assert_eq!(
+            framing(&[
+                h("transfer-encoding", "gzip, chunked"),
+                h("content-length", "3")
+            ]),
+            Ok(Framing::Chunked)
+        );
+        assert_eq!(framing(&[]), Ok(Framing::Close));
+        assert_eq!(
+            framing(&[h("content-length", "x")]),
+            Err(ErrorKind::Garbage)
+        );
+        assert!(keep_alive(Some(1), &[]));
+        assert!(!keep_alive(Some(1), &[h("Connection", "Close")]));
+        assert!(!keep_alive(Some(0), &[]));
+        assert!(keep_alive(Some(0), &[h("connection", "keep-alive")]));
     }
 }
