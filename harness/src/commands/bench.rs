@@ -7,13 +7,12 @@ use std::time::Duration;
 
 use harness_fixture::Protocol;
 
-use super::{find_runner, fixtures_dir_for_app};
+use super::open_target;
 use crate::check::snapshot::write_atomically;
 use crate::cli::{Cli, FixtureSelection, LoadArgs, StreamArgs};
 use crate::error::{HarnessError, exit};
 use crate::measure::{self, LoadConfig, LoadError, LoadResult, RunInfo, Schedule};
 use crate::plan::plan;
-use crate::target::Target;
 
 pub(super) async fn bench(cli: &Cli, args: &LoadArgs) -> Result<i32, HarnessError> {
     load(cli, args, Duration::ZERO, "bench").await
@@ -94,18 +93,7 @@ async fn load(
         tracing::debug!("open files limit: {limit}");
     }
 
-    let mut _copies = None;
-    let target = match (&cli.url, &cli.runner) {
-        (Some(url), _) => Target::attach(url, args.timeout).await?,
-        (None, Some(name)) => {
-            crate::supervise::guard_process();
-            let runner = find_runner(cli, name)?;
-            let (dir, copies) = fixtures_dir_for_app(&plan)?;
-            _copies = copies;
-            Target::runner(&runner, &dir).await?
-        }
-        (None, None) => Target::embedded(&plan.loaded).await?,
-    };
+    let (target, _copies) = open_target(cli, &plan, args.timeout).await?;
     if let Some(protocols) = target.protocols()
         && !protocols.contains(&protocol)
     {

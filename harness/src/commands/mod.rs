@@ -64,6 +64,27 @@ pub(crate) fn find_runner(cli: &Cli, name: &str) -> Result<Runner, HarnessError>
         })
 }
 
+/// The target the global flags name: `--url`; `--runner` (set up if needed and started, serving
+/// the plan's fixtures); or the embedded reference serving them. The returned folder guard keeps
+/// copied fixture files alive as long as the target needs them.
+pub(crate) async fn open_target(
+    cli: &Cli,
+    plan: &Plan,
+    timeout: std::time::Duration,
+) -> Result<(crate::target::Target, Option<tempfile::TempDir>), HarnessError> {
+    use crate::target::Target;
+    Ok(match (&cli.url, &cli.runner) {
+        (Some(url), _) => (Target::attach(url, timeout).await?, None),
+        (None, Some(name)) => {
+            crate::supervise::guard_process();
+            let runner = find_runner(cli, name)?;
+            let (dir, copies) = fixtures_dir_for_app(plan)?;
+            (Target::runner(&runner, &dir).await?, copies)
+        }
+        (None, None) => (Target::embedded(&plan.loaded).await?, None),
+    })
+}
+
 /// The folder an app serves fixtures from: the plan's directory, or a temporary folder holding
 /// copies of the fixture files given one by one (kept alive by the returned guard).
 pub(crate) fn fixtures_dir_for_app(

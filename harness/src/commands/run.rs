@@ -7,7 +7,7 @@ use futures_util::StreamExt;
 use harness_fixture::Fixture;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{find_runner, fixtures_dir_for_app};
+use super::open_target;
 use crate::check::snapshot::SnapshotStore;
 use crate::cli::{Cli, Format, RunArgs};
 use crate::conformance::replay_all;
@@ -16,22 +16,10 @@ use crate::error::{HarnessError, exit};
 use crate::plan::plan;
 use crate::report::human::{Style, write_fixture, write_summary};
 use crate::report::{RunReport, junit, markdown, write_folder};
-use crate::target::Target;
 
 pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> {
     let plan = plan(&args.selection)?;
-    let mut _copies = None;
-    let mut target = match (&cli.url, &cli.runner) {
-        (Some(url), _) => Target::attach(url, args.replay.timeout).await?,
-        (None, Some(name)) => {
-            crate::supervise::guard_process();
-            let runner = find_runner(cli, name)?;
-            let (dir, copies) = fixtures_dir_for_app(&plan)?;
-            _copies = copies;
-            Target::runner(&runner, &dir).await?
-        }
-        (None, None) => Target::embedded(&plan.loaded).await?,
-    };
+    let (mut target, _copies) = open_target(cli, &plan, args.replay.timeout).await?;
     let info = target.info(cli.target_name.as_deref());
     let driver = Driver::new(target.base_url(), args.replay.timeout)
         .map_err(|e| HarnessError::Usage(format!("cannot build the HTTP client: {e}")))?;
