@@ -24,7 +24,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
@@ -34,17 +34,14 @@ use hyper::header::{CONTENT_TYPE, HOST, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Uri};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc::unbounded_channel;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use url::Url;
 
 use super::chunked::{Decoder, Framing};
-use super::engine::{LoadConfig, LoadError, Outcome, monitor, progress_bar};
+use super::engine::{LoadConfig, LoadError, Measurement, Outcome};
 use super::expect::{JsonExpect, TextExpect};
-use super::hlog::IntervalSeries;
-use super::recorder::{ErrorKind, Live, Recorder, Shard, Tally, histogram, micros, shard_count};
-use super::resources::sample_group;
+use super::recorder::{ErrorKind, Recorder, histogram, micros};
 use super::rest::{AbortOnDrop, Endpoint, Http1, RECONNECT_PAUSE, header_name, header_value, open};
 use super::result::{BroadcastBlock, Percentiles, SubscriberCounts};
 use super::schedule::{Pacer, Schedule, Slot, Window};
@@ -479,26 +476,8 @@ pub(super) async fn run(
     let load = Arc::try_unwrap(load).map_err(|_| LoadError::Fixture("still shared".into()))?;
 
     // Phase 2: publish and deliver.
-    let live = Arc::new(Live::default());
-    let (sender, receiver) = unbounded_channel();
-    let start = Instant::now();
-    let measured_from = SystemTime::now() + config.warmup;
-    let window = Window::new(start, config.warmup, config.duration);
-    let bar = progress_bar(config.progress, config.warmup + config.duration);
-    let monitor = tokio::spawn(monitor(
-        receiver,
-        live.clone(),
-        window,
-        config.keep_intervals,
-        bar,
-    ));
-    let sampler = config
-        .sample_group
-        .map(|pgid| tokio::spawn(sample_group(pgid, window)));
-    let shards: Vec<Arc<Shard>> = (0..shard_count(count + 1))
-        .map(|_| Shard::new(window, live.clone(), Some(sender.clone())))
-        .collect();
-    drop(sender);
+    let measurement = Measurement::begin(config, count + 1);
+    let (start, window, shards) = (measurement.start, measurement.window, &measurement.shards);
     let capacity = (rate * (config.warmup + config.duration).as_secs_f64()).ceil() as usize + 16;
     let shared = Arc::new(Shared {
         load,
@@ -563,15 +542,6 @@ pub(super) async fn run(
             tracing::error!("a subscriber failed: {e}");
         }
     }
-    let mut tally = Tally::default();
-    for shard in shards {
-        tally.merge(&shard.take());
-    }
-    let intervals = monitor.await.unwrap_or_else(|_| IntervalSeries::new(false));
-    let runner_resources = match sampler {
-        Some(sampler) => sampler.await.ok(),
-        None => None,
-    };
     let log = &shared.log;
     let published = log.published();
     let measured_published = (0..published)
@@ -591,13 +561,7 @@ pub(super) async fn run(
         publish_latency_us: matches!(shared.load.publisher, Publisher::Rest { .. })
             .then(|| Percentiles::of(&publish_latency)),
     };
-    Ok(Outcome {
-        tally,
-        intervals,
-        measured_from,
-        runner_resources,
-        broadcast: Some(broadcast),
-    })
+    Ok(measurement.finish(Some(broadcast)).await)
 }
 
 /// The seqs a subscription was owed up to now: measured ones are expected deliveries, and those

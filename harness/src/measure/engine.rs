@@ -17,7 +17,7 @@ use super::hlog::IntervalSeries;
 use super::recorder::{IntervalReport, Live, Recorder, Shard, Tally, shard_count};
 use super::resources::{RunnerResources, sample_group};
 use super::rest::RestLoad;
-use super::result::human_us;
+use super::result::{BroadcastBlock, human_us};
 use super::schedule::{Pacer, Schedule, Window};
 use super::sse::SseLoad;
 use super::ws::WsLoad;
@@ -132,28 +132,9 @@ pub async fn run(fixture: &Fixture, base: &Url, config: &LoadConfig) -> Result<O
         return super::broadcast::run(broadcast, base, config).await;
     }
     let load = Arc::new(Load::prepare(fixture, base, config.schedule).await?);
-    let live = Arc::new(Live::default());
-    let (sender, receiver) = unbounded_channel();
-    let start = Instant::now();
-    let measured_from = SystemTime::now() + config.warmup;
-    let window = Window::new(start, config.warmup, config.duration);
-    let bar = progress_bar(config.progress, config.warmup + config.duration);
-    let monitor = tokio::spawn(monitor(
-        receiver,
-        live.clone(),
-        window,
-        config.keep_intervals,
-        bar,
-    ));
-
-    let sampler = config
-        .sample_group
-        .map(|pgid| tokio::spawn(sample_group(pgid, window)));
     let count = config.connections;
-    let shards: Vec<Arc<Shard>> = (0..shard_count(count))
-        .map(|_| Shard::new(window, live.clone(), Some(sender.clone())))
-        .collect();
-    drop(sender);
+    let measurement = Measurement::begin(config, count);
+    let (start, window, shards) = (measurement.start, measurement.window, &measurement.shards);
     let mut workers = Vec::with_capacity(count);
     for index in 0..count {
         let opens_at = start + config.ramp.mul_f64(index as f64 / count as f64);
@@ -178,25 +159,81 @@ pub async fn run(fixture: &Fixture, base: &Url, config: &LoadConfig) -> Result<O
             tracing::error!("a load worker failed: {e}");
         }
     }
-    let mut tally = Tally::default();
-    for shard in shards {
-        tally.merge(&shard.take());
-    }
-    let intervals = monitor.await.unwrap_or_else(|_| IntervalSeries::new(false));
-    let runner_resources = match sampler {
-        Some(sampler) => sampler.await.ok(),
-        None => None,
-    };
-    Ok(Outcome {
-        tally,
-        intervals,
-        measured_from,
-        runner_resources,
-        broadcast: None,
-    })
+    Ok(measurement.finish(None).await)
 }
 
-pub(super) fn progress_bar(wanted: bool, total: Duration) -> ProgressBar {
+/// The machinery every measured run shares: the live counters behind the progress bar, the
+/// monitor (progress bar, interval log), the runner sampler, and the shards recorders write to.
+pub(super) struct Measurement {
+    /// When the run (its warm-up) started.
+    pub start: Instant,
+    /// Warm-up and measured window.
+    pub window: Window,
+    /// Wall-clock start of the measured window.
+    measured_from: SystemTime,
+    /// Where recorders write; merged by [`Measurement::finish`].
+    pub shards: Vec<Arc<Shard>>,
+    monitor: tokio::task::JoinHandle<IntervalSeries>,
+    sampler: Option<tokio::task::JoinHandle<RunnerResources>>,
+}
+
+impl Measurement {
+    /// Starts the clock, the monitor and the sampler, with shards for `connections` recorders.
+    pub(super) fn begin(config: &LoadConfig, connections: usize) -> Measurement {
+        let live = Arc::new(Live::default());
+        let (sender, receiver) = unbounded_channel();
+        let start = Instant::now();
+        let measured_from = SystemTime::now() + config.warmup;
+        let window = Window::new(start, config.warmup, config.duration);
+        let bar = progress_bar(config.progress, config.warmup + config.duration);
+        let monitor = tokio::spawn(monitor(
+            receiver,
+            live.clone(),
+            window,
+            config.keep_intervals,
+            bar,
+        ));
+        let sampler = config
+            .sample_group
+            .map(|pgid| tokio::spawn(sample_group(pgid, window)));
+        let shards = (0..shard_count(connections))
+            .map(|_| Shard::new(window, live.clone(), Some(sender.clone())))
+            .collect();
+        Measurement {
+            start,
+            window,
+            measured_from,
+            shards,
+            monitor,
+            sampler,
+        }
+    }
+
+    /// Merges the shards and collects the interval log and the runner samples.
+    pub(super) async fn finish(self, broadcast: Option<BroadcastBlock>) -> Outcome {
+        let mut tally = Tally::default();
+        for shard in self.shards {
+            tally.merge(&shard.take());
+        }
+        let intervals = self
+            .monitor
+            .await
+            .unwrap_or_else(|_| IntervalSeries::new(false));
+        let runner_resources = match self.sampler {
+            Some(sampler) => sampler.await.ok(),
+            None => None,
+        };
+        Outcome {
+            tally,
+            intervals,
+            measured_from: self.measured_from,
+            runner_resources,
+            broadcast,
+        }
+    }
+}
+
+fn progress_bar(wanted: bool, total: Duration) -> ProgressBar {
     if !wanted || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
         return ProgressBar::hidden();
     }
@@ -212,7 +249,7 @@ pub(super) fn progress_bar(wanted: bool, total: Duration) -> ProgressBar {
 }
 
 /// Gathers interval reports and keeps the progress bar current until every worker is done.
-pub(super) async fn monitor(
+async fn monitor(
     mut reports: UnboundedReceiver<IntervalReport>,
     live: Arc<Live>,
     window: Window,
