@@ -9,6 +9,8 @@ mod sse;
 mod upgrade;
 mod ws;
 
+pub(crate) use ws::encode as encode_ws_message;
+
 use std::time::Duration;
 
 use harness_fixture::{Fixture, Spec};

@@ -119,7 +119,8 @@ fn interrupt(mut transcript: WsTranscript, at: &str, reason: String) -> WsTransc
     transcript
 }
 
-fn encode(message: &WsMessage) -> Result<Message, String> {
+/// A fixture's message as a WebSocket message (JSON as compact text, base64 decoded).
+pub(crate) fn encode(message: &WsMessage) -> Result<Message, String> {
     Ok(match message {
         WsMessage::Text(text) => Message::Text(text.clone().into()),
         WsMessage::Json(value) => Message::Text(value.to_string().into()),

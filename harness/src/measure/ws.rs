@@ -8,7 +8,7 @@ use std::time::Instant;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use futures_util::{SinkExt, StreamExt};
-use harness_fixture::model::{BodyMatch, WsFixture, WsMatch, WsMessage, WsStep};
+use harness_fixture::model::{BodyMatch, WsFixture, WsMatch, WsStep};
 use hyper::header::{HeaderName, HeaderValue, SEC_WEBSOCKET_PROTOCOL};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
@@ -16,6 +16,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use url::Url;
+
+use crate::driver::encode_ws_message;
 
 use super::engine::{LoadError, Worker};
 use super::expect::{JsonExpect, SchemaExpect, TextExpect};
@@ -119,7 +121,7 @@ impl WsLoad {
                     )));
                 }
                 WsStep::Send(message) => exchanges.push(Exchange {
-                    send: encode(message).map_err(bad)?,
+                    send: encode_ws_message(message).map_err(bad)?,
                     expects: Vec::new(),
                 }),
                 WsStep::Expect(expect) => {
@@ -287,19 +289,6 @@ pub(super) fn classify(error: WsError) -> ErrorKind {
         WsError::Protocol(_) | WsError::Utf8(_) => ErrorKind::Garbage,
         other => ErrorKind::Other(other.to_string()),
     }
-}
-
-fn encode(message: &WsMessage) -> Result<Message, String> {
-    Ok(match message {
-        WsMessage::Text(text) => Message::Text(text.clone().into()),
-        WsMessage::Json(value) => Message::Text(value.to_string().into()),
-        WsMessage::BinaryBase64(b64) => Message::Binary(
-            BASE64
-                .decode(b64)
-                .map_err(|e| format!("binary_base64 is not base64: {e}"))?
-                .into(),
-        ),
-    })
 }
 
 #[cfg(test)]
