@@ -7,6 +7,7 @@ use crate::compare::document::read_side;
 use crate::compare::{ChangeKind, Comparison, Verdict, compare as compare_sides};
 use crate::error::{HarnessError, exit};
 use crate::report::human::Style;
+use crate::report::write_json;
 
 pub(super) fn compare(args: &CompareArgs) -> Result<i32, HarnessError> {
     let usage = |e: crate::compare::document::DocumentError| HarnessError::Usage(e.to_string());
@@ -16,11 +17,7 @@ pub(super) fn compare(args: &CompareArgs) -> Result<i32, HarnessError> {
     let mut stdout = std::io::stdout().lock();
     match args.format {
         Format::Json => {
-            let _ = writeln!(
-                stdout,
-                "{}",
-                serde_json::to_string_pretty(&comparison).unwrap_or_default()
-            );
+            let _ = write_json(&mut stdout, &comparison);
         }
         Format::Human => {
             let _ = write_human(

@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::cli::{FixturesCommand, Format};
 use crate::error::{HarnessError, exit};
 use crate::plan::{default_fixtures_dir, plan};
+use crate::report::write_json;
 
 pub(super) fn fixtures(command: &FixturesCommand) -> Result<i32, HarnessError> {
     let mut stdout = std::io::stdout().lock();
@@ -24,11 +25,7 @@ pub(super) fn fixtures(command: &FixturesCommand) -> Result<i32, HarnessError> {
                                    "description": f.description, "tags": f.tags, "skip": f.skip})
                         })
                         .collect();
-                    let _ = writeln!(
-                        stdout,
-                        "{}",
-                        serde_json::to_string_pretty(&list).unwrap_or_default()
-                    );
+                    let _ = write_json(&mut stdout, &list);
                 }
                 Format::Human => {
                     for f in plan.selected() {

@@ -16,6 +16,7 @@ use crate::error::HarnessError;
 use crate::plan::{Plan, plan};
 use crate::report::human::{Style, write_fixture};
 use crate::report::matrix::{MatrixReport, RunnerReport, RunnerStatus, cell};
+use crate::report::write_json;
 use crate::report::{RunReport, junit, markdown, write_folder};
 use crate::runner::{Runner, setup};
 use crate::target::{Target, TargetInfo};
@@ -40,11 +41,7 @@ pub(super) async fn matrix(cli: &Cli, args: &MatrixArgs) -> Result<i32, HarnessE
             let _ = write_grid(&mut stdout, &report);
         }
         Format::Json => {
-            let _ = writeln!(
-                stdout,
-                "{}",
-                serde_json::to_string_pretty(&report).unwrap_or_default()
-            );
+            let _ = write_json(&mut stdout, &report);
         }
     }
     if let Some(dir) = &args.report {

@@ -1,6 +1,6 @@
 //! `run`: conformance of the selected fixtures against one target.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::time::Instant;
 
 use futures_util::StreamExt;
@@ -15,6 +15,7 @@ use crate::driver::Driver;
 use crate::error::{HarnessError, exit};
 use crate::plan::plan;
 use crate::report::human::{Style, write_fixture, write_summary};
+use crate::report::write_json;
 use crate::report::{RunReport, junit, markdown, write_folder};
 
 pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> {
@@ -76,11 +77,7 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
             let _ = write_summary(&mut stdout, style, &report);
         }
         Format::Json => {
-            let _ = writeln!(
-                stdout,
-                "{}",
-                serde_json::to_string_pretty(&report).unwrap_or_default()
-            );
+            let _ = write_json(&mut stdout, &report);
         }
     }
     if let Some(dir) = &args.report {

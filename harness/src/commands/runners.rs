@@ -7,6 +7,7 @@ use serde_json::json;
 use super::{all_runners, find_runner};
 use crate::cli::{Cli, Format, RunnersCommand};
 use crate::error::{HarnessError, exit};
+use crate::report::write_json;
 use crate::runner::setup;
 
 pub(super) async fn runners(cli: &Cli, command: &RunnersCommand) -> Result<i32, HarnessError> {
@@ -24,11 +25,7 @@ pub(super) async fn runners(cli: &Cli, command: &RunnersCommand) -> Result<i32, 
                                    "protocols": m.protocols, "set_up": setup::is_set_up(r), "dir": r.dir})
                         })
                         .collect();
-                    let _ = writeln!(
-                        stdout,
-                        "{}",
-                        serde_json::to_string_pretty(&list).unwrap_or_default()
-                    );
+                    let _ = write_json(&mut stdout, &list);
                 }
                 Format::Human => {
                     let _ = writeln!(

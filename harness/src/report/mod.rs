@@ -15,6 +15,12 @@ use crate::check::snapshot::{SnapshotOutcome, SnapshotStatus};
 use crate::target::TargetInfo;
 use crate::transcript::Interrupted;
 
+/// Writes `value` as pretty JSON and a newline: the `--format json` output of every command.
+pub fn write_json(out: &mut dyn std::io::Write, value: &impl Serialize) -> std::io::Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
+    writeln!(out, "{text}")
+}
+
 /// Writes report files into `dir`, each atomically.
 pub fn write_folder(
     dir: &std::path::Path,
