@@ -62,6 +62,10 @@ pub enum Command {
     /// Compare a candidate's results with a baseline's: throughput and latency per fixture, and
     /// fixtures that flipped outcome or changed snapshot. Exit 1 on a regression.
     Compare(CompareArgs),
+    /// Turn result documents of run, matrix, bench and stream into a report folder:
+    /// report.json, summary.md (a CI step summary), junit.xml and index.html (self-contained,
+    /// with the parity grid and latency, throughput and resource charts).
+    Report(ReportArgs),
     /// List runners or install their dependencies.
     #[command(subcommand)]
     Runners(RunnersCommand),
@@ -184,6 +188,33 @@ pub struct CompareArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+}
+
+/// `report`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    benchmark-harness matrix --format json > matrix.json\n  \
+    benchmark-harness bench --fixture fixtures/rest/bench/hello.json --output bench.json\n  \
+    benchmark-harness report matrix.json bench.json --out reports/today\n  \
+    benchmark-harness report results/ --baseline reports/main/report.json   # shows the comparison")]
+pub struct ReportArgs {
+    /// Result documents of run, matrix, bench or stream (or earlier report.json files), or
+    /// folders of them.
+    #[arg(required = true, num_args = 1.., value_name = "RESULT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// The report folder (default: reports/<UTC time>/).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Baseline result documents or folders: the report then shows the comparison (as
+    /// `compare` makes it), and its verdict counts the regressions.
+    #[arg(long, num_args = 1.., value_name = "RESULT")]
+    pub baseline: Vec<PathBuf>,
+
+    /// With --baseline: the relative change that counts, 5% or 0.05.
+    #[arg(long, default_value = "5%", value_parser = parse_share)]
+    pub threshold: f64,
 }
 
 /// `runners ...`.

@@ -7,6 +7,7 @@ use crate::compare::document::read_side;
 use crate::compare::{ChangeKind, Comparison, Verdict, compare as compare_sides};
 use crate::error::{HarnessError, exit};
 use crate::report::human::Style;
+use crate::report::markdown::percent;
 use crate::report::write_json;
 
 pub(super) fn compare(args: &CompareArgs) -> Result<i32, HarnessError> {
@@ -32,10 +33,6 @@ pub(super) fn compare(args: &CompareArgs) -> Result<i32, HarnessError> {
     } else {
         exit::FAILED
     })
-}
-
-fn percent(change: Option<f64>) -> String {
-    change.map_or_else(|| "-".into(), |c| format!("{:+.1}%", c * 100.0))
 }
 
 fn write_human(out: &mut dyn Write, style: Style, c: &Comparison) -> std::io::Result<()> {
@@ -65,11 +62,9 @@ fn write_human(out: &mut dyn Write, style: Style, c: &Comparison) -> std::io::Re
                 (None, _) => "only in the candidate".into(),
             };
             let verdict = match d.verdict {
-                Verdict::Regression => style.paint("31;1", "REGRESSION"),
-                Verdict::Improvement => style.paint("32", "improvement"),
-                Verdict::WithinNoise => "within noise".into(),
-                Verdict::Unchanged => "unchanged".into(),
-                Verdict::Unmatched => "unmatched".into(),
+                Verdict::Regression => style.paint("31;1", d.verdict.describe()),
+                Verdict::Improvement => style.paint("32", d.verdict.describe()),
+                other => other.describe().into(),
             };
             writeln!(out, "  {} @ {}: {figures}  {verdict}", d.fixture, d.target)?;
         }
@@ -78,11 +73,9 @@ fn write_human(out: &mut dyn Write, style: Style, c: &Comparison) -> std::io::Re
         writeln!(out, "behaviour:")?;
         for change in &c.behaviour {
             let what = match change.kind {
-                ChangeKind::Regressed => style.paint("31;1", "REGRESSED"),
-                ChangeKind::Fixed => style.paint("32", "fixed"),
-                ChangeKind::SnapshotChanged => "snapshot changed".into(),
-                ChangeKind::Added => "added".into(),
-                ChangeKind::Removed => "removed".into(),
+                ChangeKind::Regressed => style.paint("31;1", change.kind.describe()),
+                ChangeKind::Fixed => style.paint("32", change.kind.describe()),
+                other => other.describe().into(),
             };
             let before = change.baseline.as_deref().unwrap_or("-");
             let after = change.candidate.as_deref().unwrap_or("-");

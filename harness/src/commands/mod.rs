@@ -4,6 +4,7 @@ mod bench;
 mod compare;
 mod fixtures;
 mod matrix;
+mod report;
 mod run;
 mod runners;
 mod serve;
@@ -24,6 +25,7 @@ pub async fn dispatch(cli: Cli) -> Result<i32, HarnessError> {
         Command::Matrix(args) => matrix::matrix(&cli, args).await,
         Command::Runners(command) => runners::runners(&cli, command).await,
         Command::Compare(args) => compare::compare(args),
+        Command::Report(args) => report::report(args),
         Command::Bench(args) => bench::bench(&cli, args).await,
         Command::Stream(args) => bench::stream(&cli, args).await,
     }

@@ -22,6 +22,19 @@ pub enum ChangeKind {
     Removed,
 }
 
+impl ChangeKind {
+    /// The words reports use for it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ChangeKind::Regressed => "REGRESSED",
+            ChangeKind::Fixed => "fixed",
+            ChangeKind::SnapshotChanged => "snapshot changed",
+            ChangeKind::Added => "added",
+            ChangeKind::Removed => "removed",
+        }
+    }
+}
+
 /// One fixture's change.
 #[derive(Debug, Clone, Serialize)]
 pub struct BehaviourChange {

@@ -59,11 +59,17 @@ pub enum Document {
     Matrix,
     /// `bench`/`stream` result.
     Load,
+    /// `report.json`: a matrix document plus load results.
+    Report,
 }
 
 /// Which kind `value` is, if any.
 pub fn kind(value: &Value) -> Option<Document> {
-    if value.get("runners").is_some_and(Value::is_array) {
+    if value.get("report").is_some_and(Value::is_object)
+        && value.get("load").is_some_and(Value::is_array)
+    {
+        Some(Document::Report)
+    } else if value.get("runners").is_some_and(Value::is_array) {
         Some(Document::Matrix)
     } else if value.get("fixtures").is_some_and(Value::is_array) {
         Some(Document::Run)
@@ -91,7 +97,7 @@ pub fn read_side(paths: &[PathBuf]) -> Result<Side, DocumentError> {
     Ok(side)
 }
 
-fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, DocumentError> {
+pub(crate) fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, DocumentError> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
@@ -116,6 +122,15 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, DocumentError> {
 /// Adds one document to a side.
 pub fn add(side: &mut Side, value: &Value) -> Result<(), String> {
     match kind(value) {
+        Some(Document::Report) => {
+            for runner in value["runners"].as_array().into_iter().flatten() {
+                let target = runner["runner"].as_str().unwrap_or("?").to_string();
+                add_fixtures(side, &target, runner);
+            }
+            for load in value["load"].as_array().into_iter().flatten() {
+                add(side, load)?;
+            }
+        }
         Some(Document::Matrix) => {
             for runner in value["runners"].as_array().into_iter().flatten() {
                 let target = runner["runner"].as_str().unwrap_or("?").to_string();
@@ -150,7 +165,9 @@ pub fn add(side: &mut Side, value: &Value) -> Result<(), String> {
             };
             side.load.entry((fixture, target)).or_default().push(run);
         }
-        None => return Err("not a result document of run, matrix, bench or stream".into()),
+        None => {
+            return Err("not a result document of run, matrix, bench, stream or report".into());
+        }
     }
     Ok(())
 }
@@ -191,6 +208,10 @@ mod tests {
         assert_eq!(
             kind(&json!({"summary": {"throughput_per_s": 1.0}})),
             Some(Document::Load)
+        );
+        assert_eq!(
+            kind(&json!({"report": {"version": 1}, "runners": [], "load": []})),
+            Some(Document::Report)
         );
         assert_eq!(kind(&json!({"hello": 1})), None);
     }

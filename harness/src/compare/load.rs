@@ -23,6 +23,19 @@ pub enum Verdict {
     Unmatched,
 }
 
+impl Verdict {
+    /// The words reports use for it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Verdict::Regression => "REGRESSION",
+            Verdict::Improvement => "improvement",
+            Verdict::WithinNoise => "within noise",
+            Verdict::Unchanged => "unchanged",
+            Verdict::Unmatched => "unmatched",
+        }
+    }
+}
+
 /// One side's figures: medians of its runs, and their spread.
 #[derive(Debug, Clone, Serialize)]
 pub struct Stats {

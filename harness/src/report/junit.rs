@@ -1,22 +1,46 @@
-//! JUnit XML: one testsuite per runner (or target), one testcase per fixture.
+//! JUnit XML: one testsuite per runner (or target), one testcase per fixture (a changed snapshot
+//! fails it); in a report, one more suite with a testcase per load run.
 
 use std::fmt::Write;
 
+use super::bundle::{LoadEntry, ReportDocument};
 use super::matrix::{MatrixReport, RunnerStatus};
 use super::{FixtureResult, Outcome, RunReport};
+use crate::check::snapshot::SnapshotStatus;
 
 /// The JUnit document of a matrix.
 pub fn matrix(report: &MatrixReport) -> String {
+    testsuites("benchmark-harness matrix", report, &[])
+}
+
+/// The JUnit document of a report: the matrix's suites and one suite of load runs, where a run
+/// with errors fails.
+pub fn report(report: &ReportDocument) -> String {
+    testsuites(
+        "benchmark-harness report",
+        &report.conformance,
+        &report.load,
+    )
+}
+
+fn testsuites(name: &str, report: &MatrixReport, load: &[LoadEntry]) -> String {
     let s = &report.summary;
+    let load_failures = load.iter().filter(|l| l.result.summary.errors > 0).count();
+    let changed = report
+        .runners
+        .iter()
+        .map(|r| snapshot_only(&r.run))
+        .sum::<usize>();
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         out,
-        "<testsuites name=\"benchmark-harness matrix\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
-        s.passed + s.failed + s.errored + s.skipped + unavailable(report),
-        s.failed,
+        "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
+        escape(name),
+        s.passed + s.failed + s.errored + s.skipped + unavailable(report) + load.len(),
+        s.failed + changed + load_failures,
         s.errored + unavailable(report),
         s.skipped,
-        s.duration_ms / 1000.0
+        s.duration_ms / 1000.0 + load.iter().map(|l| l.result.duration_s).sum::<f64>()
     );
     for runner in &report.runners {
         if runner.status == RunnerStatus::Unavailable {
@@ -42,14 +66,92 @@ pub fn matrix(report: &MatrixReport) -> String {
         }
         suite(&mut out, &runner.runner, &runner.run);
     }
+    if !load.is_empty() {
+        load_suite(&mut out, load);
+    }
     out.push_str("</testsuites>\n");
     out
 }
 
+fn load_suite(out: &mut String, load: &[LoadEntry]) {
+    let failures = load.iter().filter(|l| l.result.summary.errors > 0).count();
+    let _ = writeln!(
+        out,
+        "  <testsuite name=\"load\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"{:.3}\">",
+        load.len(),
+        load.iter().map(|l| l.result.duration_s).sum::<f64>()
+    );
+    for entry in load {
+        let r = &entry.result;
+        let l = &r.summary.latency_us;
+        let _ = write!(
+            out,
+            "    <testcase classname=\"load.{}\" name=\"{}\" file=\"{}\" time=\"{:.3}\">\n      <system-out>{}</system-out>\n",
+            escape(&r.protocol),
+            escape(&entry.label),
+            escape(&entry.source.display().to_string()),
+            r.duration_s,
+            escape(&format!(
+                "{} {} mode, {} connections: {:.1} ops/s, p50 {} us, p99 {} us, p99.9 {} us, max {} us, {} errors",
+                r.command,
+                r.mode,
+                r.connections,
+                r.summary.throughput_per_s,
+                l.p50,
+                l.p99,
+                l.p999,
+                l.max,
+                r.summary.errors
+            ))
+        );
+        if r.summary.errors > 0 {
+            let kinds: String = r
+                .errors_by_kind
+                .iter()
+                .map(|(kind, count)| format!("{count} x {kind}\n"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "      <failure message=\"{}\">{}</failure>",
+                escape(&format!(
+                    "{} of {} operations failed",
+                    r.summary.errors, r.summary.operations
+                )),
+                escape(&kinds)
+            );
+        }
+        out.push_str("    </testcase>\n");
+    }
+    out.push_str("  </testsuite>\n");
+}
+
+/// Fixtures that passed but whose snapshot changed: each is a failure in JUnit.
+fn snapshot_only(run: &RunReport) -> usize {
+    run.fixtures
+        .iter()
+        .filter(|f| snapshot_changed_only(f))
+        .count()
+}
+
+fn snapshot_changed_only(f: &FixtureResult) -> bool {
+    f.outcome == Outcome::Passed
+        && f.snapshot
+            .as_ref()
+            .is_some_and(|s| s.status == SnapshotStatus::Changed)
+}
+
 /// The JUnit document of one run.
 pub fn run(report: &RunReport) -> String {
-    let mut out = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"benchmark-harness\">\n",
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let s = &report.summary;
+    let _ = writeln!(
+        out,
+        "<testsuites name=\"benchmark-harness\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
+        report.fixtures.len(),
+        s.failed + snapshot_only(report),
+        s.errored,
+        s.skipped,
+        s.duration_ms / 1000.0
     );
     suite(&mut out, &report.target.name, report);
     out.push_str("</testsuites>\n");
@@ -71,7 +173,7 @@ fn suite(out: &mut String, name: &str, run: &RunReport) {
         "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
         escape(name),
         run.fixtures.len(),
-        s.failed,
+        s.failed + snapshot_only(run),
         s.errored,
         s.skipped,
         s.duration_ms / 1000.0
@@ -99,6 +201,13 @@ fn testcase(out: &mut String, suite: &str, f: &FixtureResult) {
         ""
     };
     match f.outcome {
+        Outcome::Passed if snapshot_changed_only(f) => {
+            let _ = writeln!(
+                out,
+                ">\n      <failure message=\"snapshot changed\">{}</failure>\n    </testcase>",
+                escape(&details)
+            );
+        }
         Outcome::Passed => out.push_str("/>\n"),
         Outcome::Skipped => {
             let reason = f.error.as_ref().map_or("skipped", |e| e.reason.as_str());

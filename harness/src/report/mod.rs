@@ -1,5 +1,8 @@
-//! Results of a conformance run (SPEC section 4) and their renderings.
+//! Results of a conformance run (SPEC section 4), the report document, and their renderings.
 
+pub mod bundle;
+pub mod charts;
+pub mod html;
 pub mod human;
 pub mod junit;
 pub mod markdown;

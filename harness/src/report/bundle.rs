@@ -1,0 +1,265 @@
+//! The `report` command's document (`report.json`): every input result document read into one
+//! place. Conformance results (`run` and `matrix` documents, and earlier reports) become runner
+//! blocks, the shape of the `matrix` document, so the parity grid covers them all; load results
+//! (`bench`, `stream`) are kept whole, histograms included, each with a label that names it in
+//! charts and tables. Pure but for reading the input files.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::RunReport;
+use super::matrix::{MatrixReport, RunnerReport, RunnerStatus};
+use crate::compare::Comparison;
+use crate::compare::document::{Document, DocumentError, expand, kind};
+use crate::measure::result::LoadResult;
+
+/// The version of the `report.json` format (`reports/schema/report.v1.schema.json`).
+pub const REPORT_VERSION: u32 = 1;
+
+/// The `report.json` document.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportDocument {
+    /// What made it, when and from what.
+    pub report: ReportInfo,
+    /// The conformance results of every runner or target, as a `matrix` document.
+    #[serde(flatten)]
+    pub conformance: MatrixReport,
+    /// Every load run, in input order.
+    pub load: Vec<LoadEntry>,
+    /// This report against a baseline (`report --baseline`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comparison: Option<Comparison>,
+}
+
+/// The document's header.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportInfo {
+    /// [`REPORT_VERSION`].
+    pub version: u32,
+    /// When the report was written (RFC 3339, UTC).
+    pub generated_at: String,
+    /// The result documents it was made from.
+    pub inputs: Vec<PathBuf>,
+}
+
+/// One load run and the name the report gives it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoadEntry {
+    /// `target · fixture` (plus the rate of an open-loop run), unique in the report.
+    pub label: String,
+    /// The file it was read from.
+    pub source: PathBuf,
+    /// The `bench`/`stream` result document.
+    #[serde(flatten)]
+    pub result: LoadResult,
+}
+
+/// What the inputs hold.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// Conformance blocks, one per runner or target.
+    pub runners: Vec<RunnerReport>,
+    /// Load runs.
+    pub load: Vec<LoadEntry>,
+    /// Every file read.
+    pub files: Vec<PathBuf>,
+}
+
+impl ReportDocument {
+    /// Builds the document.
+    pub fn new(inputs: Inputs, comparison: Option<Comparison>, generated_at: String) -> Self {
+        let duration_ms = inputs
+            .runners
+            .iter()
+            .map(|r| r.run.summary.duration_ms)
+            .sum();
+        ReportDocument {
+            report: ReportInfo {
+                version: REPORT_VERSION,
+                generated_at,
+                inputs: inputs.files,
+            },
+            conformance: MatrixReport::new(inputs.runners, duration_ms),
+            load: inputs.load,
+            comparison,
+        }
+    }
+
+    /// Whether everything in it passed: conformance as `matrix` decides, no load run with errors,
+    /// no regression against the baseline.
+    pub fn passed(&self) -> bool {
+        self.conformance.exit_code() == crate::error::exit::OK
+            && self.load.iter().all(|l| l.result.summary.errors == 0)
+            && self.comparison.as_ref().is_none_or(|c| c.regressions == 0)
+    }
+}
+
+/// Reads files, or every `*.json` in folders, in order.
+pub fn read(paths: &[PathBuf]) -> Result<Inputs, DocumentError> {
+    let mut inputs = Inputs::default();
+    for path in expand(paths)? {
+        let error = |message: String| DocumentError {
+            path: path.clone(),
+            message,
+        };
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| error(format!("cannot read: {e}")))?;
+        let value: Value =
+            serde_json::from_str(&text).map_err(|e| error(format!("not JSON: {e}")))?;
+        add(&mut inputs, &path, value).map_err(error)?;
+        inputs.files.push(path);
+    }
+    Ok(inputs)
+}
+
+/// Adds one document read from `path`.
+pub fn add(inputs: &mut Inputs, path: &Path, value: Value) -> Result<(), String> {
+    match kind(&value) {
+        Some(Document::Report) => {
+            let runners: Vec<RunnerReport> = typed(&value, "/runners")?;
+            let load: Vec<LoadEntry> = typed(&value, "/load")?;
+            for runner in runners {
+                push_runner(inputs, runner);
+            }
+            for entry in load {
+                push_load(inputs, entry.source, entry.result);
+            }
+        }
+        Some(Document::Matrix) => {
+            let matrix: MatrixReport = typed(&value, "")?;
+            for runner in matrix.runners {
+                push_runner(inputs, runner);
+            }
+        }
+        Some(Document::Run) => {
+            let run: RunReport = typed(&value, "")?;
+            let protocols: BTreeSet<_> = run.fixtures.iter().map(|f| f.protocol).collect();
+            push_runner(
+                inputs,
+                RunnerReport {
+                    runner: run.target.name.clone(),
+                    language: String::new(),
+                    framework: String::new(),
+                    protocols: protocols.into_iter().collect(),
+                    status: RunnerStatus::Ran,
+                    error: None,
+                    run,
+                },
+            );
+        }
+        Some(Document::Load) => {
+            let result: LoadResult = typed(&value, "")?;
+            push_load(inputs, path.to_path_buf(), result);
+        }
+        None => return Err("not a result document of run, matrix, bench, stream or report".into()),
+    }
+    Ok(())
+}
+
+/// Deserializes the part of `value` at `pointer`, naming the JSON pointer of what does not fit.
+fn typed<T: serde::de::DeserializeOwned>(value: &Value, pointer: &str) -> Result<T, String> {
+    let part = value
+        .pointer(pointer)
+        .ok_or_else(|| format!("#{pointer}: missing"))?;
+    serde_path_to_error::deserialize(part).map_err(|e| {
+        let at = json_pointer(e.path());
+        format!("#{pointer}{at}: {}", e.inner())
+    })
+}
+
+/// `runners[2].run.summary` as `/runners/2/run/summary`.
+fn json_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        out.push('/');
+        match segment {
+            Segment::Seq { index } => out.push_str(&index.to_string()),
+            Segment::Map { key } => out.push_str(&key.replace('~', "~0").replace('/', "~1")),
+            Segment::Enum { variant } => out.push_str(variant),
+            Segment::Unknown => out.push('?'),
+        }
+    }
+    out
+}
+
+/// A runner whose name is taken already gets a numbered name (`rust-axum #2`).
+fn push_runner(inputs: &mut Inputs, mut runner: RunnerReport) {
+    let taken: Vec<&str> = inputs.runners.iter().map(|r| r.runner.as_str()).collect();
+    runner.runner = unique(&taken, &runner.runner);
+    inputs.runners.push(runner);
+}
+
+fn push_load(inputs: &mut Inputs, source: PathBuf, result: LoadResult) {
+    let mut label = format!("{} · {}", result.target.name, result.fixture);
+    if let Some(rate) = result.rate {
+        label.push_str(&format!(" @ {rate}/s"));
+    }
+    let taken: Vec<&str> = inputs.load.iter().map(|l| l.label.as_str()).collect();
+    let label = unique(&taken, &label);
+    inputs.load.push(LoadEntry {
+        label,
+        source,
+        result,
+    });
+}
+
+/// `name`, or `name #2`, `name #3`, ... whichever is not in `taken`.
+fn unique(taken: &[&str], name: &str) -> String {
+    if !taken.contains(&name) {
+        return name.to_string();
+    }
+    (2..)
+        .map(|n| format!("{name} #{n}"))
+        .find(|candidate| !taken.contains(&candidate.as_str()))
+        .unwrap_or_else(|| name.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn numbers_names_that_repeat() {
+        assert_eq!(unique(&[], "a"), "a");
+        assert_eq!(unique(&["a"], "a"), "a #2");
+        assert_eq!(unique(&["a", "a #2"], "a"), "a #3");
+    }
+
+    #[test]
+    fn a_field_that_does_not_fit_is_named_by_its_pointer() {
+        let doc = json!({"target": {"name": "t", "kind": "url", "url": ""},
+                         "summary": {"passed": 0, "failed": 0, "skipped": 0, "errored": 0,
+                                     "snapshots_changed": 0, "snapshots_new": 0, "duration_ms": 1.0},
+                         "fixtures": [{"name": "a", "protocol": "rest", "file": "a.json",
+                                       "outcome": "sideways", "diff": [], "duration_ms": 1.0}]});
+        let mut inputs = Inputs::default();
+        let error = add(&mut inputs, Path::new("x.json"), doc).unwrap_err();
+        assert!(
+            error.starts_with("#/fixtures/0/outcome: unknown variant"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_run_document_becomes_a_runner_block_named_after_its_target() {
+        let doc = json!({"target": {"name": "t", "kind": "url", "url": ""},
+                         "summary": {"passed": 1, "failed": 0, "skipped": 0, "errored": 0,
+                                     "snapshots_changed": 0, "snapshots_new": 0, "duration_ms": 1.0},
+                         "fixtures": [{"name": "a", "protocol": "sse", "file": "a.json",
+                                       "outcome": "passed", "diff": [], "duration_ms": 1.0}]});
+        let mut inputs = Inputs::default();
+        add(&mut inputs, Path::new("x.json"), doc.clone()).unwrap();
+        add(&mut inputs, Path::new("y.json"), doc).unwrap();
+        let names: Vec<_> = inputs.runners.iter().map(|r| r.runner.as_str()).collect();
+        assert_eq!(names, ["t", "t #2"]);
+        assert_eq!(
+            inputs.runners[0].protocols,
+            [harness_fixture::Protocol::Sse]
+        );
+    }
+}

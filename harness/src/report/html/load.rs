@@ -1,0 +1,182 @@
+//! The load part of the page: a table of runs, then charts drawn by [`crate::report::charts`]:
+//! throughput bars, latency percentile curves per protocol (REST request latency, WebSocket round
+//! trip, SSE delivery, broadcast publish-to-delivery), the WebSocket handshake, the SSE time to
+//! first event and gap between events, and the runner's CPU and memory over time. A run keeps one
+//! colour in every chart.
+
+use harness_fixture::Protocol;
+use maud::{Markup, PreEscaped, html};
+
+use crate::measure::result::{Block, LoadResult, decode, human_us};
+use crate::report::bundle::LoadEntry;
+use crate::report::charts::{self, Bar, ChartError, Series};
+
+/// The protocols in page order, with what one operation is and what its latency means.
+const KINDS: [(Protocol, &str, &str); 4] = [
+    (Protocol::Rest, "requests/s", "REST request latency"),
+    (
+        Protocol::WebSocket,
+        "messages/s",
+        "WebSocket round trip (send to expected reply)",
+    ),
+    (
+        Protocol::Sse,
+        "events/s",
+        "SSE delivery (event timestamp to receipt, or gap between events when the fixture has no timestamp)",
+    ),
+    (
+        Protocol::Broadcast,
+        "deliveries/s",
+        "Broadcast publish to delivery, per subscriber",
+    ),
+];
+
+/// The load section, or nothing when there were no load runs.
+pub fn section(runs: &[LoadEntry]) -> Markup {
+    if runs.is_empty() {
+        return html! {};
+    }
+    html! {
+        section #load {
+            h2 { "Load" }
+            (table(runs))
+            @for (protocol, unit, latency) in KINDS {
+                @let of: Vec<(usize, &LoadEntry)> = runs.iter().enumerate()
+                    .filter(|(_, e)| e.result.protocol == protocol.as_str()).collect();
+                @if !of.is_empty() {
+                    h3 { (protocol.as_str()) }
+                    div.charts {
+                        (chart(charts::bars(&format!("Throughput, {unit}"), unit, &bars(&of))))
+                        (chart(charts::latency_percentiles(latency, &curves(&of, |r| Some(r.histogram.as_str())))))
+                        @if protocol == Protocol::WebSocket {
+                            (chart(charts::latency_percentiles("WebSocket handshake (connect) latency",
+                                &curves(&of, |r| block(&r.connect)))))
+                        }
+                        @if protocol == Protocol::Sse {
+                            (chart(charts::latency_percentiles("SSE time to first event",
+                                &curves(&of, |r| block(&r.first_event)))))
+                            (chart(charts::latency_percentiles("SSE gap between events",
+                                &curves(&of, |r| block(&r.event_gap)))))
+                        }
+                    }
+                }
+            }
+            (resources(runs))
+        }
+    }
+}
+
+fn block(block: &Option<Block>) -> Option<&str> {
+    block.as_ref().map(|b| b.histogram.as_str())
+}
+
+fn chart(svg: Result<String, ChartError>) -> Markup {
+    match svg {
+        Ok(svg) => html! { figure.chart { (PreEscaped(svg)) } },
+        Err(e) => {
+            tracing::warn!("{e}");
+            html! { p.error { "This chart could not be drawn: " (e.to_string()) } }
+        }
+    }
+}
+
+fn bars(runs: &[(usize, &LoadEntry)]) -> Vec<Bar> {
+    runs.iter()
+        .map(|(color, e)| Bar {
+            label: e.label.clone(),
+            color: *color,
+            value: e.result.summary.throughput_per_s,
+        })
+        .collect()
+}
+
+/// One percentile curve per run whose histogram `pick` finds and decodes.
+fn curves(runs: &[(usize, &LoadEntry)], pick: impl Fn(&LoadResult) -> Option<&str>) -> Vec<Series> {
+    runs.iter()
+        .filter_map(|(color, e)| {
+            let histogram = match decode(pick(&e.result)?) {
+                Ok(h) => h,
+                Err(error) => {
+                    tracing::warn!("{}: histogram not drawn: {error}", e.label);
+                    return None;
+                }
+            };
+            Some(Series {
+                label: e.label.clone(),
+                color: *color,
+                points: charts::percentile_points(&histogram),
+            })
+        })
+        .collect()
+}
+
+fn table(runs: &[LoadEntry]) -> Markup {
+    html! {
+        table.load {
+            thead { tr {
+                th { "run" } th { "mode" } th { "connections" } th { "measured" }
+                th { "throughput/s" } th { "p50" } th { "p90" } th { "p99" } th { "p99.9" } th { "max" }
+                th { "errors" } th { "behind schedule" }
+            } }
+            tbody {
+                @for e in runs {
+                    @let r = &e.result;
+                    @let l = &r.summary.latency_us;
+                    tr {
+                        td { (e.label) br; small { (r.command) " " (r.protocol) } }
+                        td { (r.mode) @if let Some(rate) = r.rate { " @ " (rate) "/s" } }
+                        td.num { (r.connections) }
+                        td.num { (format!("{:.1} s", r.duration_s)) }
+                        td.num { (format!("{:.0}", r.summary.throughput_per_s)) }
+                        td.num { (human_us(l.p50)) } td.num { (human_us(l.p90)) } td.num { (human_us(l.p99)) }
+                        td.num { (human_us(l.p999)) } td.num { (human_us(l.max)) }
+                        td.num class=(if r.summary.errors > 0 { "bad" } else { "" }) {
+                            (r.summary.errors)
+                            @for (kind, count) in &r.errors_by_kind { br; small { (count) " \u{00d7} " (kind) } }
+                        }
+                        td.num {
+                            @match &r.schedule_lag_us {
+                                Some(lag) => { "max " (human_us(lag.max)) @if lag.unsent_operations > 0 { br; small { (lag.unsent_operations) " never sent" } } }
+                                None => { "\u{2013}" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The runner's CPU and RSS over time, for the runs that sampled them (`--runner`).
+fn resources(runs: &[LoadEntry]) -> Markup {
+    let sampled: Vec<(usize, &LoadEntry)> = runs
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.result.runner_resources.is_some())
+        .collect();
+    if sampled.is_empty() {
+        return html! {};
+    }
+    let series = |value: fn(&crate::measure::resources::ResourceSample) -> f64| -> Vec<Series> {
+        sampled
+            .iter()
+            .filter_map(|(color, e)| {
+                let samples = &e.result.runner_resources.as_ref()?.samples;
+                Some(Series {
+                    label: e.label.clone(),
+                    color: *color,
+                    points: samples.iter().map(|s| (s.t_s, value(s))).collect(),
+                })
+            })
+            .collect()
+    };
+    html! {
+        h3 { "Runner resources" }
+        p.note { "The runner's whole process group, sampled every "
+            (crate::measure::resources::SAMPLE_EVERY.as_millis()) " ms during measurement." }
+        div.charts {
+            (chart(charts::over_time("Runner CPU", "CPU, % of one core", &series(|s| s.cpu_percent))))
+            (chart(charts::over_time("Runner memory", "RSS, MB", &series(|s| s.rss_bytes as f64 / 1e6))))
+        }
+    }
+}
