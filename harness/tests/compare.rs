@@ -2,20 +2,13 @@
 //! whose verdict is known.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn bin() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_benchmark-harness"));
-    command.env("NO_COLOR", "1");
-    command
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+mod common;
+use common::{bin, repo, text};
 
 fn hello() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/rest/bench/hello.json")
+    repo().join("fixtures/rest/bench/hello.json")
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> String {

@@ -3,17 +3,15 @@
 //! result document must hold operations, no errors and a histogram that decodes to its summary.
 //! No assertion is about speed: the machine is shared.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use base64::Engine;
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
 use serde_json::Value;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+mod common;
+use common::{bin, repo, text};
 
 fn fixture(relative: &str) -> String {
     repo()
@@ -24,15 +22,7 @@ fn fixture(relative: &str) -> String {
 }
 
 fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_benchmark-harness"))
-        .env("NO_COLOR", "1")
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    bin().args(args).output().expect("the binary runs")
 }
 
 fn decode(b64: &str) -> Histogram<u64> {

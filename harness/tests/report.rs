@@ -4,21 +4,10 @@
 //! the charts in the page, nothing in it that loads from elsewhere.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn bin() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_benchmark-harness"));
-    command.env("NO_COLOR", "1");
-    command
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
-}
+mod common;
+use common::{bin, repo, text};
 
 fn ok(output: Output) -> Output {
     assert!(
@@ -33,7 +22,7 @@ fn ok(output: Output) -> Output {
 /// A `run` document: hello passes, a copy of it expecting 201 fails.
 fn run_document(dir: &Path) -> PathBuf {
     let mut fixture: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(repo("fixtures/rest/bench/hello.json")).unwrap(),
+        &std::fs::read_to_string(repo().join("fixtures/rest/bench/hello.json")).unwrap(),
     )
     .unwrap();
     let fixtures = dir.join("fixtures");
@@ -73,7 +62,7 @@ fn load_document(dir: &Path, command: &str, fixture: &str, name: &str) -> PathBu
             "0s",
             "--fixture",
         ])
-        .arg(repo(fixture))
+        .arg(repo().join(fixture))
         .arg("--output")
         .arg(&path)
         .output()
@@ -130,7 +119,7 @@ fn a_report_folder_shows_conformance_and_load_in_every_format() {
     // report.json: valid against the published schema, every input in it.
     let document: serde_json::Value = serde_json::from_str(&read(out.join("report.json"))).unwrap();
     let schema: serde_json::Value =
-        serde_json::from_str(&read(repo("reports/schema/report.v1.schema.json"))).unwrap();
+        serde_json::from_str(&read(repo().join("reports/schema/report.v1.schema.json"))).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let errors: Vec<String> = validator
         .iter_errors(&document)
@@ -263,7 +252,7 @@ fn a_document_that_does_not_fit_is_named_by_file_and_pointer() {
 fn a_changed_snapshot_shows_with_its_diff_in_every_format() {
     let dir = tempfile::tempdir().unwrap();
     let snapshots = dir.path().join("snapshots");
-    let hello = repo("fixtures/rest/bench/hello.json");
+    let hello = repo().join("fixtures/rest/bench/hello.json");
     let replay = |mode: &str| {
         bin()
             .args([

@@ -6,15 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn bin() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_benchmark-harness"));
-    command.env("NO_COLOR", "1");
-    command
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+mod common;
+use common::{bin, text};
 
 fn outside(relative: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
