@@ -208,7 +208,7 @@ fn a_baseline_puts_the_comparison_in_the_markdown_and_the_page() {
     );
     let html = read(out.join("index.html"));
     assert!(html.contains("id=\"comparison\""));
-    assert!(html.contains("1 regressions against the baseline"));
+    assert!(html.contains("1 regression against the baseline"));
 
     // The report folder is itself an input of compare, and of report.
     let verdict = bin()

@@ -187,8 +187,8 @@ fn load(out: &mut String, runs: &[LoadEntry]) {
 fn compared(out: &mut String, c: &Comparison) {
     let _ = writeln!(
         out,
-        "## Against the baseline\n\n{} regressions (threshold {:.1}%; load figures are medians of the runs given, and a change within the runs' own spread is called noise).\n",
-        c.regressions,
+        "## Against the baseline\n\n{} (threshold {:.1}%; load figures are medians of the runs given, and a change within the runs' own spread is called noise).\n",
+        counted(c.regressions, "regression"),
         c.threshold * 100.0
     );
     if !c.load.is_empty() {

@@ -8,6 +8,7 @@ use harness_fixture::Protocol;
 use maud::{Markup, html};
 
 use crate::check::snapshot::SnapshotStatus;
+use crate::report::markdown::counted;
 use crate::report::matrix::{MatrixReport, RunnerReport, RunnerStatus};
 use crate::report::{FixtureResult, Outcome};
 
@@ -186,7 +187,7 @@ fn differences(matrix: &MatrixReport) -> Markup {
     html! {
         section #differences {
             h2 { "Differences" }
-            p.note { (failures.len()) " results across " (runners.len()) " runners. Each opens to what the fixture expected and what came back." }
+            p.note { (counted(failures.len(), "result")) " of " (counted(runners.len(), "runner")) ". Each opens to what the fixture expected and what came back." }
             @for r in unavailable {
                 details.difference open {
                     summary { strong { (r.runner) } " could not run" }

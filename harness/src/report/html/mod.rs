@@ -10,7 +10,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::bundle::ReportDocument;
 use crate::compare::{Comparison, Verdict};
-use crate::report::markdown::percent;
+use crate::report::markdown::{counted, percent};
 
 /// Nothing but what the page carries may load: no scripts, styles, fonts or images from elsewhere.
 const CONTENT_SECURITY_POLICY: &str =
@@ -63,7 +63,7 @@ pub fn page(report: &ReportDocument) -> String {
                 }
                 footer {
                     "Generated " (report.report.generated_at) " from "
-                    (report.report.inputs.len()) " result documents: "
+                    (counted(report.report.inputs.len(), "result document")) ": "
                     @for (i, input) in report.report.inputs.iter().enumerate() {
                         @if i > 0 { ", " }
                         code { (input.display().to_string()) }
@@ -89,14 +89,14 @@ fn verdict(report: &ReportDocument) -> Markup {
             @if !report.conformance.runners.is_empty() {
                 " \u{00b7} " (s.passed) " passed, " (s.failed) " failed, " (s.errored) " errored ("
                 (s.expected_failures) " known divergences), " (s.skipped) " skipped across "
-                (report.conformance.runners.len()) " runners; snapshots " (s.snapshots_changed) " changed, "
+                (counted(report.conformance.runners.len(), "runner")) "; snapshots " (s.snapshots_changed) " changed, "
                 (s.snapshots_new) " new"
             }
             @if !report.load.is_empty() {
-                " \u{00b7} " (report.load.len()) " load runs, " (load_errors) " errors"
+                " \u{00b7} " (counted(report.load.len(), "load run")) ", " (counted(load_errors as usize, "error"))
             }
             @if let Some(c) = &report.comparison {
-                " \u{00b7} " (c.regressions) " regressions against the baseline"
+                " \u{00b7} " (counted(c.regressions, "regression")) " against the baseline"
             }
         }
     }
@@ -107,7 +107,7 @@ fn compared(c: &Comparison) -> Markup {
         section #comparison {
             h2 { "Against the baseline" }
             p.note {
-                (c.regressions) " regressions. A load change counts beyond " (format!("{:.1}%", c.threshold * 100.0))
+                (counted(c.regressions, "regression")) ". A load change counts beyond " (format!("{:.1}%", c.threshold * 100.0))
                 " and beyond the spread of the runs given (medians of several runs where there are several)."
             }
             @if !c.load.is_empty() {
