@@ -242,6 +242,12 @@ fn a_document_that_does_not_fit_is_named_by_file_and_pointer() {
     );
     assert!(!out.exists(), "nothing is written from bad input");
 
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let output = report(&[&empty], &out, &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(text(&output.stderr).contains("empty: no result documents"));
+
     std::fs::write(&bad, "{\"hello\": 1}").unwrap();
     let output = report(&[&bad], &out, &[]);
     assert_eq!(output.status.code(), Some(2));

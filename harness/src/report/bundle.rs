@@ -100,7 +100,14 @@ impl ReportDocument {
 /// Reads files, or every `*.json` in folders, in order.
 pub fn read(paths: &[PathBuf]) -> Result<Inputs, DocumentError> {
     let mut inputs = Inputs::default();
-    for path in expand(paths)? {
+    let files = expand(paths)?;
+    if files.is_empty() {
+        return Err(DocumentError {
+            path: paths.first().cloned().unwrap_or_default(),
+            message: "no result documents (*.json) here".into(),
+        });
+    }
+    for path in files {
         let error = |message: String| DocumentError {
             path: path.clone(),
             message,
