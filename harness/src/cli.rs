@@ -188,6 +188,11 @@ pub struct CompareArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+
+    /// Also write the candidate's report folder (as `report` does) with this comparison in its
+    /// summary.md and index.html.
+    #[arg(long, value_name = "DIR")]
+    pub report: Option<PathBuf>,
 }
 
 /// `report`.

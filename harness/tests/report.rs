@@ -210,6 +210,22 @@ fn a_baseline_puts_the_comparison_in_the_markdown_and_the_page() {
     assert!(html.contains("id=\"comparison\""));
     assert!(html.contains("1 regression against the baseline"));
 
+    // compare writes the same folder with --report, and keeps stdout for its verdict.
+    let gated = dir.path().join("gated");
+    let verdict = bin()
+        .args(["compare", "--format", "json", "--baseline"])
+        .arg(&base)
+        .arg("--candidate")
+        .arg(&run)
+        .arg("--report")
+        .arg(&gated)
+        .output()
+        .unwrap();
+    assert_eq!(verdict.status.code(), Some(1), "{}", text(&verdict.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&verdict.stdout).unwrap();
+    assert_eq!(json["regressions"], 1);
+    assert!(read(gated.join("summary.md")).contains("## Against the baseline"));
+
     // The report folder is itself an input of compare, and of report.
     let verdict = bin()
         .args(["compare", "--baseline"])

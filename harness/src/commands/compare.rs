@@ -10,11 +10,17 @@ use crate::report::human::Style;
 use crate::report::markdown::percent;
 use crate::report::write_json;
 
+use super::report::{usage, write_report};
+
 pub(super) fn compare(args: &CompareArgs) -> Result<i32, HarnessError> {
-    let usage = |e: crate::compare::document::DocumentError| HarnessError::Usage(e.to_string());
     let baseline = read_side(&args.baseline).map_err(usage)?;
     let candidate = read_side(&args.candidate).map_err(usage)?;
     let comparison = compare_sides(&baseline, &candidate, args.threshold);
+    let regressions = comparison.regressions;
+    if let Some(dir) = &args.report {
+        // The candidate's report folder, the comparison in it; the verdict still goes to stdout.
+        write_report(&args.candidate, Some(comparison.clone()), Some(dir))?;
+    }
     let mut stdout = std::io::stdout().lock();
     match args.format {
         Format::Json => {
@@ -28,7 +34,7 @@ pub(super) fn compare(args: &CompareArgs) -> Result<i32, HarnessError> {
             );
         }
     }
-    Ok(if comparison.regressions == 0 {
+    Ok(if regressions == 0 {
         exit::OK
     } else {
         exit::FAILED

@@ -1,18 +1,17 @@
-//! `report`: result documents in, a report folder out.
+//! `report`: result documents in, a report folder out. `compare --report` writes one too.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::cli::ReportArgs;
-use crate::compare::document::read_side;
+use crate::compare::Comparison;
+use crate::compare::document::{DocumentError, read_side};
 use crate::error::{HarnessError, exit};
 use crate::report::bundle::{self, ReportDocument};
 use crate::report::markdown::counted;
 use crate::report::{html, junit, markdown, write_folder};
 
 pub(super) fn report(args: &ReportArgs) -> Result<i32, HarnessError> {
-    let usage = |e: crate::compare::document::DocumentError| HarnessError::Usage(e.to_string());
-    let inputs = bundle::read(&args.inputs).map_err(usage)?;
     let comparison = if args.baseline.is_empty() {
         None
     } else {
@@ -24,13 +23,29 @@ pub(super) fn report(args: &ReportArgs) -> Result<i32, HarnessError> {
             args.threshold,
         ))
     };
-    let now = SystemTime::now();
-    let generated_at = humantime::format_rfc3339_seconds(now).to_string();
+    let dir = write_report(&args.inputs, comparison, args.out.as_deref())?;
+    println!("{}", dir.join("index.html").display());
+    Ok(exit::OK)
+}
+
+pub(super) fn usage(error: DocumentError) -> HarnessError {
+    HarnessError::Usage(error.to_string())
+}
+
+/// Reads `inputs` and writes their report folder (`out`, else `reports/<UTC time>/`), with the
+/// comparison when there is one; says so on stderr and returns the folder.
+pub(super) fn write_report(
+    inputs: &[PathBuf],
+    comparison: Option<Comparison>,
+    out: Option<&Path>,
+) -> Result<PathBuf, HarnessError> {
+    let inputs = bundle::read(inputs).map_err(usage)?;
+    let generated_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let document = ReportDocument::new(inputs, comparison, generated_at.clone());
-    let dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("reports").join(generated_at.replace(':', "-")));
+    let dir = out.map_or_else(
+        || PathBuf::from("reports").join(generated_at.replace(':', "-")),
+        Path::to_path_buf,
+    );
     std::fs::create_dir_all(&dir).map_err(|source| HarnessError::Write {
         path: dir.clone(),
         source,
@@ -46,19 +61,17 @@ pub(super) fn report(args: &ReportArgs) -> Result<i32, HarnessError> {
             ("index.html", html::page(&document)),
         ],
     )?;
-    println!("{}", dir.join("index.html").display());
+    let against = document.comparison.as_ref().map_or(String::new(), |c| {
+        format!(
+            ", {} against the baseline",
+            counted(c.regressions, "regression")
+        )
+    });
     eprintln!(
-        "report: conformance of {}, {}{} -> {}",
+        "report: conformance of {}, {}{against} -> {}",
         counted(document.conformance.runners.len(), "runner"),
         counted(document.load.len(), "load run"),
-        document
-            .comparison
-            .as_ref()
-            .map_or(String::new(), |c| format!(
-                ", {} regressions against the baseline",
-                c.regressions
-            )),
         dir.display()
     );
-    Ok(exit::OK)
+    Ok(dir)
 }
