@@ -83,21 +83,38 @@ pub fn kind(value: &Value) -> Option<Document> {
 /// Reads files, or every `*.json` in folders, into one side.
 pub fn read_side(paths: &[PathBuf]) -> Result<Side, DocumentError> {
     let mut side = Side::default();
-    for path in expand(paths)? {
-        let error = |message: String| DocumentError {
-            path: path.clone(),
-            message,
-        };
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| error(format!("cannot read: {e}")))?;
-        let value: Value =
-            serde_json::from_str(&text).map_err(|e| error(format!("not JSON: {e}")))?;
-        add(&mut side, &value).map_err(error)?;
+    for (path, value) in read_documents(paths)? {
+        add(&mut side, &value).map_err(|message| DocumentError { path, message })?;
     }
     Ok(side)
 }
 
-pub(crate) fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, DocumentError> {
+/// Every document in files, or in the `*.json` of folders, in order, parsed as JSON; none at all
+/// is an error.
+pub fn read_documents(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Value)>, DocumentError> {
+    let files = expand(paths)?;
+    if files.is_empty() {
+        return Err(DocumentError {
+            path: paths.first().cloned().unwrap_or_default(),
+            message: "no result documents (*.json) here".into(),
+        });
+    }
+    files
+        .into_iter()
+        .map(|path| {
+            let error = |message: String| DocumentError {
+                path: path.clone(),
+                message,
+            };
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| error(format!("cannot read: {e}")))?;
+            let value = serde_json::from_str(&text).map_err(|e| error(format!("not JSON: {e}")))?;
+            Ok((path, value))
+        })
+        .collect()
+}
+
+fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, DocumentError> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {

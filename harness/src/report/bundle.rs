@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::RunReport;
 use super::matrix::{MatrixReport, RunnerReport, RunnerStatus};
 use crate::compare::Comparison;
-use crate::compare::document::{Document, DocumentError, expand, kind};
+use crate::compare::document::{Document, DocumentError, kind, read_documents};
 use crate::measure::result::LoadResult;
 
 /// The version of the `report.json` format (`reports/schema/report.v1.schema.json`).
@@ -100,23 +100,11 @@ impl ReportDocument {
 /// Reads files, or every `*.json` in folders, in order.
 pub fn read(paths: &[PathBuf]) -> Result<Inputs, DocumentError> {
     let mut inputs = Inputs::default();
-    let files = expand(paths)?;
-    if files.is_empty() {
-        return Err(DocumentError {
-            path: paths.first().cloned().unwrap_or_default(),
-            message: "no result documents (*.json) here".into(),
-        });
-    }
-    for path in files {
-        let error = |message: String| DocumentError {
+    for (path, value) in read_documents(paths)? {
+        add(&mut inputs, &path, value).map_err(|message| DocumentError {
             path: path.clone(),
             message,
-        };
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| error(format!("cannot read: {e}")))?;
-        let value: Value =
-            serde_json::from_str(&text).map_err(|e| error(format!("not JSON: {e}")))?;
-        add(&mut inputs, &path, value).map_err(error)?;
+        })?;
         inputs.files.push(path);
     }
     Ok(inputs)
