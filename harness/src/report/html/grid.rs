@@ -148,6 +148,7 @@ fn grid_cell(runner: &RunnerReport, result: Option<&FixtureResult>) -> Markup {
         Outcome::Skipped => ("cell skip", "\u{2012}"),
         Outcome::Failed if f.expected_failure => ("cell known", "\u{2717}"),
         Outcome::Failed => ("cell fail", "\u{2717}"),
+        Outcome::Errored if f.expected_failure => ("cell known", "!"),
         Outcome::Errored => ("cell fail", "!"),
     };
     let title = format!("{} on {}: {:?}", f.name, runner.runner, f.outcome);
