@@ -145,12 +145,18 @@ pub(super) fn round_ticks(range: &Range<f64>) -> Vec<f64> {
     ticks.take(20).collect()
 }
 
-/// A short decimal for a tick or bar value: 1234, 12.5, 0.125 (no trailing zeros).
+/// A short decimal for a tick or bar value: 1234, 12.5, 0.125, 145.4k, 2.75M (no trailing zeros).
 pub(super) fn number_label(value: &f64) -> String {
-    let text = match value.abs() {
-        a if a >= 100.0 => format!("{value:.0}"),
-        a if a >= 1.0 => format!("{value:.2}"),
-        _ => format!("{value:.3}"),
+    let (scaled, suffix) = match value.abs() {
+        a if a >= 1e6 => (value / 1e6, "M"),
+        a if a >= 1e4 => (value / 1e3, "k"),
+        _ => (*value, ""),
+    };
+    let text = match scaled.abs() {
+        a if a >= 100.0 && suffix.is_empty() => format!("{scaled:.0}"),
+        a if a >= 100.0 => format!("{scaled:.1}"),
+        a if a >= 1.0 => format!("{scaled:.2}"),
+        _ => format!("{scaled:.3}"),
     };
     let text = if text.contains('.') {
         text.trim_end_matches('0').trim_end_matches('.')
@@ -160,6 +166,27 @@ pub(super) fn number_label(value: &f64) -> String {
     if text == "-0" {
         "0".to_owned()
     } else {
-        text.to_owned()
+        format!("{text}{suffix}")
+    }
+}
+
+/// A bar's value printed at its end: whole numbers from 100 on, grouped by thousands (145,367),
+/// smaller ones as [`number_label`] writes them.
+pub(super) fn value_label(value: &f64) -> String {
+    if value.abs() < 100.0 {
+        return number_label(value);
+    }
+    let digits = format!("{:.0}", value.abs());
+    let mut grouped = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    if *value < 0.0 {
+        format!("-{grouped}")
+    } else {
+        grouped
     }
 }

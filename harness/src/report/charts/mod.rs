@@ -17,8 +17,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 mod axis;
 
 use axis::{
-    Axis, PERCENTILE_LABELS, Ticked, axis, latency_unit, number_label, padded, percentile_axis,
-    percentile_label, value_axis, value_range, y_axis_with_legend_room,
+    Axis, PERCENTILE_LABELS, Ticked, axis, latency_unit, padded, percentile_axis, percentile_label,
+    value_axis, value_label, value_range, y_axis_with_legend_room,
 };
 
 /// Chart width in pixels (the SVG's viewBox width).
@@ -152,7 +152,7 @@ pub fn bars(title: &str, unit: &str, bars: &[Bar]) -> Result<String, ChartError>
         let style = TextStyle::from((FONT, TEXT_SIZE)).pos(Pos::new(HPos::Left, VPos::Center));
         let values = bars.iter().enumerate().map(|(row, bar)| {
             EmptyElement::at((bar.value, row_center(row)))
-                + Text::new(number_label(&bar.value), (4, 0), style.clone())
+                + Text::new(value_label(&bar.value), (4, 0), style.clone())
         });
         chart.draw_series(values).map_err(drawing_failed(title))?;
         Ok(())
@@ -374,7 +374,7 @@ mod tests {
         let svg = bars("Throughput", "requests/s", &few).expect("drawn");
         let wanted = ["Throughput", "node-fastify · hello", TRICKY, "requests/s"];
         assert_eq!(assert_texts(&svg, &wanted), HEIGHT);
-        assert_texts(&svg, &["12345", "0.5"]);
+        assert_texts(&svg, &["12,345", "0.5"]);
         let many: Vec<Bar> = (0..40)
             .map(|i| bar(&format!("run {i}"), i as f64))
             .collect();
@@ -459,8 +459,14 @@ mod tests {
         let positions = [0.0, 99.9, 100.0, -1.0].map(|p| percentile_axis(p).round());
         assert_eq!(positions, [0.0, 3.0, 5.0, 0.0]);
         assert_eq!(percentile_label(&4.0), "99.99%");
-        let numbers = [1234.4, 12.5, -0.0001].map(|n| number_label(&n));
-        assert_eq!(numbers, ["1234", "12.5", "0"]);
+        let numbers = [1234.4, 12.5, -0.0001, 50_000.0, 145_367.0, 2_753_428.0, 3e6]
+            .map(|n| axis::number_label(&n));
+        assert_eq!(
+            numbers,
+            ["1234", "12.5", "0", "50k", "145.4k", "2.75M", "3M"]
+        );
+        let values = [12.5, 999.6, 145_367.0, 2_753_428.0, -12_345.0].map(|n| value_label(&n));
+        assert_eq!(values, ["12.5", "1,000", "145,367", "2,753,428", "-12,345"]);
         assert_eq!(
             shorten(&"x".repeat(60)).chars().count(),
             MAX_BAR_LABEL_CHARS
