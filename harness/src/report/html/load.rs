@@ -1,8 +1,10 @@
 //! The load part of the page: a table of runs, then charts drawn by [`crate::report::charts`]:
 //! throughput bars, latency percentile curves per protocol (REST request latency, WebSocket round
 //! trip, SSE delivery, broadcast publish-to-delivery), the WebSocket handshake, the SSE time to
-//! first event and gap between events, and the runner's CPU and memory over time. A run keeps one
-//! colour in every chart.
+//! first event and gap between events, and the runner's CPU and memory over time. A runner keeps
+//! one colour in every chart.
+
+use std::collections::HashSet;
 
 use harness_fixture::Protocol;
 use maud::{Markup, PreEscaped, html};
@@ -40,8 +42,9 @@ pub fn section(runs: &[LoadEntry]) -> Markup {
         section #load {
             h2 { "Load" }
             (table(runs))
+            @let colors = colors(runs);
             @for (protocol, unit, latency) in KINDS {
-                @let of: Vec<(usize, &LoadEntry)> = runs.iter().enumerate()
+                @let of: Vec<(usize, &LoadEntry)> = colors.iter().copied().zip(runs)
                     .filter(|(_, e)| e.result.protocol == protocol.as_str()).collect();
                 @if !of.is_empty() {
                     h3 { (protocol.as_str()) }
@@ -61,9 +64,31 @@ pub fn section(runs: &[LoadEntry]) -> Markup {
                     }
                 }
             }
-            (resources(runs))
+            (resources(runs, &colors))
         }
     }
+}
+
+/// Each run's palette index: one per target (runner), so a runner has the same colour in every
+/// chart; a second run of the same target and protocol takes the next free one.
+fn colors(runs: &[LoadEntry]) -> Vec<usize> {
+    let mut targets: Vec<&str> = Vec::new();
+    for run in runs {
+        if !targets.contains(&run.result.target.name.as_str()) {
+            targets.push(&run.result.target.name);
+        }
+    }
+    let mut taken: HashSet<(&str, usize)> = HashSet::new();
+    runs.iter()
+        .map(|run| {
+            let target = &run.result.target.name;
+            let mut color = targets.iter().position(|t| t == target).unwrap_or(0);
+            while !taken.insert((run.result.protocol.as_str(), color)) {
+                color += targets.len();
+            }
+            color
+        })
+        .collect()
 }
 
 fn block(block: &Option<Block>) -> Option<&str> {
@@ -148,10 +173,11 @@ fn table(runs: &[LoadEntry]) -> Markup {
 }
 
 /// The runner's CPU and RSS over time, for the runs that sampled them (`--runner`).
-fn resources(runs: &[LoadEntry]) -> Markup {
-    let sampled: Vec<(usize, &LoadEntry)> = runs
+fn resources(runs: &[LoadEntry], colors: &[usize]) -> Markup {
+    let sampled: Vec<(usize, &LoadEntry)> = colors
         .iter()
-        .enumerate()
+        .copied()
+        .zip(runs)
         .filter(|(_, e)| e.result.runner_resources.is_some())
         .collect();
     if sampled.is_empty() {
@@ -178,5 +204,35 @@ fn resources(runs: &[LoadEntry]) -> Markup {
             (chart(charts::over_time("Runner CPU", "CPU, % of one core", &series(|s| s.cpu_percent))))
             (chart(charts::over_time("Runner memory", "RSS, MB", &series(|s| s.rss_bytes as f64 / 1e6))))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(target: &str, protocol: &str) -> LoadEntry {
+        let latency = serde_json::json!({"min": 1, "p50": 1, "p90": 1, "p99": 1, "p999": 1, "max": 1, "mean": 1.0});
+        serde_json::from_value(serde_json::json!({
+            "label": format!("{target} {protocol}"), "source": "x.json",
+            "command": "bench", "fixture": "f", "protocol": protocol,
+            "target": {"name": target, "kind": "runner", "url": ""},
+            "mode": "closed", "connections": 1, "rate": null, "duration_s": 1.0, "warmup_s": 0.0,
+            "summary": {"operations": 1, "errors": 0, "throughput_per_s": 1.0, "latency_us": latency},
+            "histogram": "", "errors_by_kind": {}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_runner_keeps_its_colour_across_protocols_and_runs_of_one_chart_differ() {
+        let runs = [
+            run("go", "rest"),
+            run("node", "rest"),
+            run("go", "websocket"),
+            run("node", "websocket"),
+            run("go", "rest"),
+        ];
+        assert_eq!(colors(&runs), [0, 1, 0, 1, 2]);
     }
 }
