@@ -345,3 +345,24 @@ fn a_changed_snapshot_shows_with_its_diff_in_every_format() {
         )
     );
 }
+
+#[test]
+fn a_run_report_folder_carries_the_page_too() {
+    let dir = tempfile::tempdir().unwrap();
+    run_document(dir.path());
+    let out = dir.path().join("run-report");
+    let output = bin()
+        .args(["run", "--snapshots", "off", "--quiet", "--fixtures"])
+        .arg(dir.path().join("fixtures"))
+        .arg("--report")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let html = read(out.join("index.html"));
+    assert!(html.contains("href=\"#d-rust-axum--hello-expects-201\""));
+    assert!(
+        html.contains("<code>/status</code>"),
+        "the diff is in the page"
+    );
+}

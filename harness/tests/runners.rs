@@ -214,6 +214,13 @@ fn in_a_matrix_a_broken_runner_is_unavailable_and_the_others_run() {
             .unwrap()
             .contains("| fake | python | http.server | 2/2 | 1/1 | 1/1 |")
     );
+    // The page shows the runner that could not start, with its output.
+    let page = std::fs::read_to_string(report.path().join("index.html")).unwrap();
+    assert!(
+        page.contains("<td class=\"bad\">unavailable</td>"),
+        "{page}"
+    );
+    assert!(page.contains("boom: this app refuses to start"));
 }
 
 #[test]

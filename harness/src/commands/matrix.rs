@@ -17,7 +17,7 @@ use crate::plan::{Plan, plan};
 use crate::report::human::{Style, write_fixture};
 use crate::report::matrix::{MatrixReport, RunnerReport, RunnerStatus, cell};
 use crate::report::write_json;
-use crate::report::{RunReport, junit, markdown, write_folder};
+use crate::report::{RunReport, bundle, junit, markdown, write_folder};
 use crate::runner::{Runner, setup};
 use crate::target::{Target, TargetInfo};
 
@@ -197,6 +197,10 @@ fn write_report(dir: &Path, report: &MatrixReport) -> Result<(), HarnessError> {
         &[
             ("summary.md", markdown::matrix(report)),
             ("junit.xml", junit::matrix(report)),
+            (
+                "index.html",
+                bundle::conformance_page(report.runners.clone()),
+            ),
             (
                 "matrix.json",
                 serde_json::to_string_pretty(report).unwrap_or_default(),

@@ -1,7 +1,6 @@
 //! `report`: result documents in, a report folder out. `compare --report` writes one too.
 
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use crate::cli::ReportArgs;
 use crate::compare::Comparison;
@@ -40,7 +39,7 @@ pub(super) fn write_report(
     out: Option<&Path>,
 ) -> Result<PathBuf, HarnessError> {
     let inputs = bundle::read(inputs).map_err(usage)?;
-    let generated_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let generated_at = bundle::now();
     let document = ReportDocument::new(inputs, comparison, generated_at.clone());
     let dir = out.map_or_else(
         || PathBuf::from("reports").join(generated_at.replace(':', "-")),

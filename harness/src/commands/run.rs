@@ -16,7 +16,7 @@ use crate::error::{HarnessError, exit};
 use crate::plan::plan;
 use crate::report::human::{Style, write_fixture, write_summary};
 use crate::report::write_json;
-use crate::report::{RunReport, junit, markdown, write_folder};
+use crate::report::{RunReport, bundle, junit, markdown, write_folder};
 
 pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> {
     let plan = plan(&args.selection)?;
@@ -86,6 +86,10 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
             &[
                 ("summary.md", markdown::run(&report)),
                 ("junit.xml", junit::run(&report)),
+                (
+                    "index.html",
+                    bundle::conformance_page(vec![bundle::runner_of(report.clone())]),
+                ),
                 (
                     "run.json",
                     serde_json::to_string_pretty(&report).unwrap_or_default(),

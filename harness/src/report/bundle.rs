@@ -131,19 +131,7 @@ pub fn add(inputs: &mut Inputs, path: &Path, value: Value) -> Result<(), String>
         }
         Some(Document::Run) => {
             let run: RunReport = typed(&value, "")?;
-            let protocols: BTreeSet<_> = run.fixtures.iter().map(|f| f.protocol).collect();
-            push_runner(
-                inputs,
-                RunnerReport {
-                    runner: run.target.name.clone(),
-                    language: String::new(),
-                    framework: String::new(),
-                    protocols: protocols.into_iter().collect(),
-                    status: RunnerStatus::Ran,
-                    error: None,
-                    run,
-                },
-            );
+            push_runner(inputs, runner_of(run));
         }
         Some(Document::Load) => {
             let result: LoadResult = typed(&value, "")?;
@@ -152,6 +140,34 @@ pub fn add(inputs: &mut Inputs, path: &Path, value: Value) -> Result<(), String>
         None => return Err("not a result document of run, matrix, bench, stream or report".into()),
     }
     Ok(())
+}
+
+/// A `run` document as a runner block named after its target (language and framework unknown).
+pub fn runner_of(run: RunReport) -> RunnerReport {
+    let protocols: BTreeSet<_> = run.fixtures.iter().map(|f| f.protocol).collect();
+    RunnerReport {
+        runner: run.target.name.clone(),
+        language: String::new(),
+        framework: String::new(),
+        protocols: protocols.into_iter().collect(),
+        status: RunnerStatus::Ran,
+        error: None,
+        run,
+    }
+}
+
+/// The time now, RFC 3339 in UTC to the second: a report's `generated_at`.
+pub fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// The page of a `run` or `matrix` that wrote a `--report` folder: its runner blocks, no load.
+pub fn conformance_page(runners: Vec<RunnerReport>) -> String {
+    let inputs = Inputs {
+        runners,
+        ..Inputs::default()
+    };
+    super::html::page(&ReportDocument::new(inputs, None, now()))
 }
 
 /// Deserializes the part of `value` at `pointer`, naming the JSON pointer of what does not fit.

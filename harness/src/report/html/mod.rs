@@ -62,12 +62,15 @@ pub fn page(report: &ReportDocument) -> String {
                     @if !report.conformance.runners.is_empty() { (grid::grid(&report.conformance)) }
                 }
                 footer {
-                    "Generated " (report.report.generated_at) " from "
-                    (counted(report.report.inputs.len(), "result document")) ": "
-                    @for (i, input) in report.report.inputs.iter().enumerate() {
-                        @if i > 0 { ", " }
-                        code { (input.display().to_string()) }
+                    "Generated " (report.report.generated_at)
+                    @if !report.report.inputs.is_empty() {
+                        " from " (counted(report.report.inputs.len(), "result document")) ": "
+                        @for (i, input) in report.report.inputs.iter().enumerate() {
+                            @if i > 0 { ", " }
+                            code { (input.display().to_string()) }
+                        }
                     }
+                    "."
                 }
             }
         }
