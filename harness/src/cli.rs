@@ -25,6 +25,8 @@ use crate::check::snapshot::SnapshotMode;
     benchmark-harness matrix --report reports/matrix       # every runner: the parity table\n  \
     benchmark-harness bench --fixture fixtures/rest/bench/hello.json --rate 5000 --output r.json\n  \
     benchmark-harness stream --fixture fixtures/websocket/bench/echo.json --connections 200\n  \
+    benchmark-harness report reports/matrix/matrix.json results/   # report folder with index.html\n  \
+    benchmark-harness compare --baseline main/ --candidate pr/ --threshold 3%\n  \
     benchmark-harness fixtures validate fixtures/rest/my-new.json\n  \
     benchmark-harness serve --port 8080")]
 pub struct Cli {
@@ -201,7 +203,9 @@ pub struct CompareArgs {
     benchmark-harness matrix --format json > matrix.json\n  \
     benchmark-harness bench --fixture fixtures/rest/bench/hello.json --output bench.json\n  \
     benchmark-harness report matrix.json bench.json --out reports/today\n  \
-    benchmark-harness report results/ --baseline reports/main/report.json   # shows the comparison")]
+    benchmark-harness report results/ --baseline reports/main/report.json   # shows the comparison\n\n\
+    Exit 0 once the folder is written (the verdict is inside it); 2 when an input is not a result\n\
+    document (the message names the file and the JSON pointer). `compare` is the gate.")]
 pub struct ReportArgs {
     /// Result documents of run, matrix, bench or stream (or earlier report.json files), or
     /// folders of them.
