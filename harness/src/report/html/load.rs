@@ -148,7 +148,13 @@ fn table(runs: &[LoadEntry]) -> Markup {
                     @let r = &e.result;
                     @let l = &r.summary.latency_us;
                     tr {
-                        td { (e.label) br; small { (r.command) " " (r.protocol) } }
+                        td {
+                            (e.label) br; small { (r.command) " " (r.protocol) }
+                            @if let Some(b) = &r.broadcast {
+                                br; small { (b.deliveries) " of " (b.deliveries_expected) " deliveries to "
+                                    (b.subscribers.websocket) " WebSocket and " (b.subscribers.sse) " SSE subscribers" }
+                            }
+                        }
                         td { (r.mode) @if let Some(rate) = r.rate { " @ " (rate) "/s" } }
                         td.num { (r.connections) }
                         td.num { (format!("{:.1} s", r.duration_s)) }
