@@ -62,7 +62,13 @@ fn failures(out: &mut String, run: &RunReport) {
 
 /// The summary of a matrix.
 pub fn matrix(report: &MatrixReport) -> String {
-    let mut out = String::from("# Parity matrix\n\n");
+    matrix_at(report, 1)
+}
+
+/// The summary of a matrix, its title a heading of `level`.
+fn matrix_at(report: &MatrixReport, level: usize) -> String {
+    let (title, section) = ("#".repeat(level), "#".repeat(level + 1));
+    let mut out = format!("{title} Parity matrix\n\n");
     let s = &report.summary;
     let _ = writeln!(
         out,
@@ -92,7 +98,7 @@ pub fn matrix(report: &MatrixReport) -> String {
         if let Some(error) = &r.error {
             let _ = writeln!(
                 out,
-                "\n## {} is unavailable\n\n```\n{}\n```",
+                "\n{section} {} is unavailable\n\n```\n{}\n```",
                 r.runner, error
             );
             continue;
@@ -106,7 +112,7 @@ pub fn matrix(report: &MatrixReport) -> String {
         if failing > 0 || r.run.summary.snapshots_changed > 0 {
             let _ = writeln!(
                 out,
-                "\n## {}: {} not passing, {} snapshots changed",
+                "\n{section} {}: {} not passing, {} snapshots changed",
                 r.runner, failing, r.run.summary.snapshots_changed
             );
             failures(&mut out, &r.run);
@@ -132,14 +138,7 @@ pub fn report(document: &ReportDocument) -> String {
         document.report.generated_at
     );
     if !document.conformance.runners.is_empty() {
-        // The matrix summary, one heading level down.
-        for line in matrix(&document.conformance).lines() {
-            if line.starts_with('#') {
-                out.push('#');
-            }
-            out.push_str(line);
-            out.push('\n');
-        }
+        out.push_str(&matrix_at(&document.conformance, 2));
         out.push('\n');
     }
     if !document.load.is_empty() {
