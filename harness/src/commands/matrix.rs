@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use futures_util::StreamExt;
-use harness_fixture::Fixture;
+use harness_fixture::{Fixture, Protocol};
 
 use super::{all_runners, fixtures_dir_for_app};
 use crate::check::snapshot::{SnapshotStatus, SnapshotStore};
@@ -209,13 +209,6 @@ fn write_report(dir: &Path, report: &MatrixReport) -> Result<(), HarnessError> {
     )
 }
 
-const PROTOCOLS: [harness_fixture::Protocol; 4] = [
-    harness_fixture::Protocol::Rest,
-    harness_fixture::Protocol::WebSocket,
-    harness_fixture::Protocol::Sse,
-    harness_fixture::Protocol::Broadcast,
-];
-
 fn write_failures(out: &mut dyn Write, style: Style, report: &MatrixReport) -> std::io::Result<()> {
     use crate::report::Outcome;
     for r in &report.runners {
@@ -284,7 +277,7 @@ fn write_grid(out: &mut dyn Write, report: &MatrixReport) -> std::io::Result<()>
             writeln!(out, " unavailable")?;
             continue;
         }
-        for protocol in PROTOCOLS {
+        for protocol in Protocol::ALL {
             let text = cell(r, protocol).map_or("-".to_string(), |(passed, total)| {
                 format!("{passed}/{total}")
             });

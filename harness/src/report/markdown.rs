@@ -11,13 +11,6 @@ use super::{Outcome, RunReport};
 use crate::compare::{Comparison, Verdict};
 use crate::measure::result::human_us;
 
-const PROTOCOLS: [Protocol; 4] = [
-    Protocol::Rest,
-    Protocol::WebSocket,
-    Protocol::Sse,
-    Protocol::Broadcast,
-];
-
 /// The summary of one run.
 pub fn run(report: &RunReport) -> String {
     let s = &report.summary;
@@ -83,7 +76,7 @@ fn matrix_at(report: &MatrixReport, level: usize) -> String {
     out.push_str("| runner | language | framework | rest | websocket | sse | broadcast |\n| --- | --- | --- | --- | --- | --- | --- |\n");
     for r in &report.runners {
         let _ = write!(out, "| {} | {} | {} |", r.runner, r.language, r.framework);
-        for protocol in PROTOCOLS {
+        for protocol in Protocol::ALL {
             let text = match (r.status, cell(r, protocol)) {
                 (RunnerStatus::Unavailable, _) => "unavailable".to_string(),
                 (_, None) => "-".to_string(),

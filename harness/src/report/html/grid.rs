@@ -12,13 +12,6 @@ use crate::report::markdown::counted;
 use crate::report::matrix::{MatrixReport, RunnerReport, RunnerStatus};
 use crate::report::{FixtureResult, Outcome};
 
-const PROTOCOLS: [Protocol; 4] = [
-    Protocol::Rest,
-    Protocol::WebSocket,
-    Protocol::Sse,
-    Protocol::Broadcast,
-];
-
 /// The per-protocol tally per runner: the top of the page.
 pub fn summary(matrix: &MatrixReport) -> Markup {
     html! {
@@ -39,7 +32,7 @@ pub fn grid(matrix: &MatrixReport) -> Markup {
                 "Each cell is one fixture replayed against one runner. A red, amber or blue cell links to its diff; "
                 "\u{2020} marks a divergence the runner's manifest lists as known, \u{0394} a changed snapshot."
             }
-            @for protocol in PROTOCOLS {
+            @for protocol in Protocol::ALL {
                 (protocol_table(matrix, protocol))
             }
         }
@@ -51,12 +44,12 @@ fn tally(matrix: &MatrixReport) -> Markup {
     html! {
         table.tally {
             thead { tr { th { "runner" } th { "language" } th { "framework" }
-                @for p in PROTOCOLS { th { (p.as_str()) } } } }
+                @for p in Protocol::ALL { th { (p.as_str()) } } } }
             tbody {
                 @for r in &matrix.runners {
                     tr {
                         td { (r.runner) } td { (r.language) } td { (r.framework) }
-                        @for p in PROTOCOLS { (tally_cell(r, p)) }
+                        @for p in Protocol::ALL { (tally_cell(r, p)) }
                     }
                 }
             }
