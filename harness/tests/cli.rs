@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 mod common;
-use common::{bin, repo, text};
+use common::{bin, corpus_json, repo, text};
 
 fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("the binary runs")
@@ -23,8 +23,7 @@ fn mutated(
     edit: impl FnOnce(&mut serde_json::Value),
 ) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    let mut value: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(corpus_file(relative)).unwrap()).unwrap();
+    let mut value = corpus_json(relative);
     edit(&mut value);
     let path = dir.path().join("fixture.json");
     std::fs::write(&path, serde_json::to_string_pretty(&value).unwrap()).unwrap();

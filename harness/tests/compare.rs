@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
-use common::{bin, repo, text};
+use common::{bin, corpus_json, repo, text};
 
 fn hello() -> PathBuf {
     repo().join("fixtures/rest/bench/hello.json")
@@ -37,8 +37,7 @@ fn a_fixture_that_stops_passing_is_a_regression() {
         .arg(hello())
         .output()
         .unwrap();
-    let mut fixture: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(hello()).unwrap()).unwrap();
+    let mut fixture = corpus_json("rest/bench/hello.json");
     fixture["expected"]["status"] = 201.into();
     let mutated = write(dir.path(), "hello.json", fixture.to_string().as_bytes());
     let bad = bin()

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
-use common::{bin, repo, text};
+use common::{bin, corpus_json, repo, text};
 
 fn ok(output: Output) -> Output {
     assert!(
@@ -21,10 +21,7 @@ fn ok(output: Output) -> Output {
 
 /// A `run` document: hello passes, a copy of it expecting 201 fails.
 fn run_document(dir: &Path) -> PathBuf {
-    let mut fixture: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(repo().join("fixtures/rest/bench/hello.json")).unwrap(),
-    )
-    .unwrap();
+    let mut fixture = corpus_json("rest/bench/hello.json");
     let fixtures = dir.join("fixtures");
     std::fs::create_dir_all(&fixtures).unwrap();
     std::fs::write(fixtures.join("hello.json"), fixture.to_string()).unwrap();

@@ -1,5 +1,5 @@
-//! What every end-to-end test file needs: the binary (colour off), its output as text, and the
-//! repository's root. Each file uses a different part of it.
+//! What every end-to-end test file needs: the binary (colour off), its output as text, the
+//! repository's root and its corpus fixtures as JSON. Each file uses a different part of it.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -20,4 +20,11 @@ pub fn text(bytes: &[u8]) -> String {
 /// The repository's root folder.
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A corpus fixture (`fixtures/RELATIVE`) as JSON, for a test to edit.
+pub fn corpus_json(relative: &str) -> serde_json::Value {
+    let path = repo().join("fixtures").join(relative);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
