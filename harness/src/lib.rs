@@ -13,6 +13,8 @@ pub mod compare;
 pub mod conformance;
 pub mod driver;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod measure;
 pub mod plan;
 pub mod report;

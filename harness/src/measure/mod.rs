@@ -20,7 +20,7 @@
 //!   from its message's intended publish instant.
 
 pub mod broadcast;
-mod chunked;
+pub(crate) mod chunked;
 pub mod engine;
 mod expect;
 pub mod hlog;
@@ -30,7 +30,7 @@ mod rest;
 pub mod result;
 pub mod schedule;
 mod sse;
-mod sse_parser;
+pub(crate) mod sse_parser;
 mod ws;
 
 pub use engine::{LoadConfig, LoadError, Outcome, raise_open_files_limit, run};
