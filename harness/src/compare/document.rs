@@ -1,11 +1,15 @@
 //! Reading result documents of `run`, `matrix`, `bench` and `stream` into the two sides of a
-//! comparison. Documents are read as JSON values, so a field added to a format does not break
-//! comparing it.
+//! comparison (and, through [`read_documents`], into a report). Documents are read as JSON
+//! values, so a field added to a format does not break comparing it. Every histogram a load
+//! result carries is decoded once on reading, within the bounds of [`crate::measure::hdr`], so a
+//! hostile one is refused up front, named by file and JSON pointer.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde_json::Value;
+
+use crate::measure::hdr::decode;
 
 /// One fixture's conformance result on one target.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,9 +113,45 @@ pub fn read_documents(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Value)>, Docume
             let text =
                 std::fs::read_to_string(&path).map_err(|e| error(format!("cannot read: {e}")))?;
             let value = serde_json::from_str(&text).map_err(|e| error(format!("not JSON: {e}")))?;
+            check_histograms(&value).map_err(error)?;
             Ok((path, value))
         })
         .collect()
+}
+
+/// Where a load result keeps its histograms.
+const HISTOGRAMS: [&str; 4] = [
+    "/histogram",
+    "/connect/histogram",
+    "/first_event/histogram",
+    "/event_gap/histogram",
+];
+
+/// Decodes every histogram of a load result (or of a report's load runs) within bounds; the
+/// error names the first that does not decode by its JSON pointer (`#/load/0/histogram: ...`).
+/// An empty text is no histogram.
+pub fn check_histograms(value: &Value) -> Result<(), String> {
+    let results: Vec<(String, &Value)> = match kind(value) {
+        Some(Document::Load) => vec![(String::new(), value)],
+        Some(Document::Report) => value["load"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .map(|(index, result)| (format!("/load/{index}"), result))
+            .collect(),
+        _ => Vec::new(),
+    };
+    for (prefix, result) in results {
+        for field in HISTOGRAMS {
+            if let Some(Value::String(text)) = result.pointer(field)
+                && !text.is_empty()
+            {
+                decode(text).map_err(|e| format!("#{prefix}{field}: histogram refused: {e}"))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, DocumentError> {

@@ -7,8 +7,9 @@ use std::time::{Duration, SystemTime};
 
 use hdrhistogram::Histogram;
 use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
-use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 
+use super::hdr::decode_bytes;
 use super::recorder::IntervalReport;
 
 /// The log's column legend, as the Java `HistogramLogWriter` writes it.
@@ -43,9 +44,8 @@ impl IntervalSeries {
             .or_insert_with(|| Slot::Open(Histogram::new_from(&report.latency)));
         if let Slot::Sealed(bytes) = slot {
             // A late report for a sealed second: open it again.
-            let reopened = Deserializer::new()
-                .deserialize::<u64, _>(&mut bytes.as_slice())
-                .unwrap_or_else(|_| Histogram::new_from(&report.latency));
+            let reopened =
+                decode_bytes(bytes).unwrap_or_else(|_| Histogram::new_from(&report.latency));
             *slot = Slot::Open(reopened);
         }
         if let Slot::Open(histogram) = slot {
@@ -99,9 +99,7 @@ impl IntervalSeries {
                 let histogram = match slot {
                     Slot::Open(histogram) => histogram,
                     Slot::Sealed(bytes) => {
-                        sealed = Deserializer::new()
-                            .deserialize::<u64, _>(&mut bytes.as_slice())
-                            .map_err(|e| format!("{e:?}"))?;
+                        sealed = decode_bytes(bytes).map_err(|e| e.to_string())?;
                         &sealed
                     }
                 };
@@ -140,6 +138,7 @@ impl IntervalSeries {
 mod tests {
     use super::*;
     use crate::measure::recorder::histogram;
+    use hdrhistogram::serialization::Deserializer;
     use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 
     fn report(second: u64, values: &[u64]) -> IntervalReport {

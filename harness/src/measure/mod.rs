@@ -14,6 +14,7 @@
 //! - [`engine`]: runs the workers for warmup plus duration, progress on stderr, merge.
 //! - [`result`]: the result document (SPEC section 4) and its human summary. Pure.
 //! - [`hlog`]: per-second histograms and the HdrHistogram interval log.
+//! - [`hdr`]: reading histograms from documents with bounded memory (capped by their parameters).
 //!
 //! - [`broadcast`]: a broadcast fixture has an engine of its own: subscribers connect first, then
 //!   one publisher publishes on an open-loop schedule and every delivery's latency is measured
@@ -23,6 +24,7 @@ pub mod broadcast;
 pub(crate) mod chunked;
 pub mod engine;
 mod expect;
+pub mod hdr;
 pub mod hlog;
 pub mod recorder;
 pub mod resources;

@@ -8,9 +8,10 @@ use std::io::Write;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 use serde::{Deserialize, Serialize};
 
+use super::hdr::HistogramError;
 use super::recorder::{Tally, micros};
 use super::resources::RunnerResources;
 use super::schedule::TIMER_SLACK;
@@ -402,12 +403,10 @@ pub fn encode(histogram: &Histogram<u64>) -> String {
     }
 }
 
-/// Decodes [`encode`]'s text.
-pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
-    let bytes = BASE64.decode(text).map_err(|e| e.to_string())?;
-    Deserializer::new()
-        .deserialize(&mut std::io::Cursor::new(bytes))
-        .map_err(|e| format!("{e:?}"))
+/// Decodes [`encode`]'s text, or any V2 histogram within the bounds of [`super::hdr`] (the text
+/// may come from anyone: a document given to `report`).
+pub fn decode(text: &str) -> Result<Histogram<u64>, HistogramError> {
+    super::hdr::decode(text)
 }
 
 #[cfg(test)]
