@@ -14,8 +14,10 @@
 //! subscriber. Deliveries are checked against `expected.delivery` (the `seq` key ignored) and
 //! `expected.event`; a seq never received by the end (plus a grace period, the timeout or 1 s,
 //! whichever is shorter) is a `not delivered` error, a seq received twice a `duplicate delivery`,
-//! one received after a later one an `out of order` delivery. A message belongs to the phase its
-//! intended publish instant falls in.
+//! one received after a later one an `out of order` delivery, and one the publisher has not sent
+//! (at or beyond the count published so far: the server made it up) a `seq out of range`, which
+//! is counted and otherwise ignored (no bookkeeping grows with a seq the server chose). A message
+//! belongs to the phase its intended publish instant falls in.
 //!
 //! The REST publish reply's status is checked (its body is not: the fixture's count is that of
 //! its own subscribers); publish failures are errors (`publish: ...`). Publishes are sequential on
@@ -324,16 +326,24 @@ impl PublishLog {
         }
     }
 
+    /// The stamp of message `seq`, when it is in the table.
+    fn stamp(&self, seq: u64) -> Option<&AtomicU64> {
+        usize::try_from(seq)
+            .ok()
+            .and_then(|index| self.stamps.get(index))
+    }
+
     /// Message `seq` is being published in `slot`.
     fn publishing(&self, seq: u64, slot: &Slot) {
-        if let Some(stamp) = self.stamps.get(seq as usize) {
+        if let Some(stamp) = self.stamp(seq) {
             let nanos = slot.measured_from().saturating_duration_since(self.origin);
             stamp.store(
                 u64::try_from(nanos.as_nanos()).unwrap_or(u64::MAX - 1) + 1,
                 Ordering::Relaxed,
             );
         }
-        self.published.fetch_max(seq + 1, Ordering::Release);
+        self.published
+            .fetch_max(seq.saturating_add(1), Ordering::Release);
     }
 
     fn published(&self) -> u64 {
@@ -343,10 +353,7 @@ impl PublishLog {
     /// When message `seq` was due, and where its latency is measured from.
     fn slot(&self, seq: u64) -> (Instant, Instant) {
         let intended = self.pacer.intended(seq).unwrap_or(self.origin);
-        let stamp = self
-            .stamps
-            .get(seq as usize)
-            .map_or(0, |s| s.load(Ordering::Relaxed));
+        let stamp = self.stamp(seq).map_or(0, |s| s.load(Ordering::Relaxed));
         let from = match stamp {
             0 => intended,
             stamp => self.origin + Duration::from_nanos(stamp - 1),
@@ -366,6 +373,8 @@ pub(crate) enum Arrival {
     OutOfOrder,
     /// Received before.
     Duplicate,
+    /// Never published (yet): the server made it up. Not recorded in the bookkeeping.
+    OutOfRange,
 }
 
 /// One subscription's bookkeeping of seqs: which were received since `from`.
@@ -389,12 +398,19 @@ impl SeqTracker {
         }
     }
 
-    /// Seq `seq` arrived.
-    pub(crate) fn receive(&mut self, seq: u64) -> Arrival {
+    /// Seq `seq` arrived, `published` messages (seqs `0..published`) having been sent so far.
+    /// The bitmap grows up to the highest seq published, never to one the server chose.
+    pub(crate) fn receive(&mut self, seq: u64, published: u64) -> Arrival {
+        if seq >= published {
+            return Arrival::OutOfRange;
+        }
         let Some(offset) = seq.checked_sub(self.from) else {
             return Arrival::Stale;
         };
-        let (word, bit) = ((offset / 64) as usize, 1u64 << (offset % 64));
+        let Ok(word) = usize::try_from(offset / 64) else {
+            return Arrival::OutOfRange;
+        };
+        let bit = 1u64 << (offset % 64);
         if word >= self.seen.len() {
             self.seen.resize(word + 1, 0);
         }
@@ -478,7 +494,8 @@ pub(super) async fn run(
     // Phase 2: publish and deliver.
     let measurement = Measurement::begin(config, count + 1);
     let (start, window, shards) = (measurement.start, measurement.window, &measurement.shards);
-    let capacity = (rate * (config.warmup + config.duration).as_secs_f64()).ceil() as usize + 16;
+    let capacity = ((rate * (config.warmup + config.duration).as_secs_f64()).ceil() as usize)
+        .saturating_add(16);
     let shared = Arc::new(Shared {
         load,
         log: PublishLog::new(start, config.schedule, capacity.min(1 << 26)),
@@ -635,9 +652,14 @@ fn deliver(
     tracker: &mut SeqTracker,
     recorder: &mut Recorder,
 ) {
-    let arrival = tracker.receive(seq);
-    if arrival == Arrival::Stale {
-        return;
+    let arrival = tracker.receive(seq, shared.log.published());
+    match arrival {
+        Arrival::Stale => return,
+        Arrival::OutOfRange => {
+            recorder.failure(now, ErrorKind::SeqOutOfRange, None);
+            return;
+        }
+        _ => {}
     }
     let (intended, from) = shared.log.slot(seq);
     let latency = now.saturating_duration_since(from);
@@ -880,14 +902,15 @@ mod tests {
     #[test]
     fn seqs_in_order_with_gaps_duplicates_and_late_ones() {
         let mut t = SeqTracker::new(0);
-        assert_eq!(t.receive(0), Arrival::InOrder);
-        assert_eq!(t.receive(1), Arrival::InOrder);
+        let p = 1000;
+        assert_eq!(t.receive(0, p), Arrival::InOrder);
+        assert_eq!(t.receive(1, p), Arrival::InOrder);
         // 2 and 3 skipped.
-        assert_eq!(t.receive(4), Arrival::InOrder);
-        assert_eq!(t.receive(4), Arrival::Duplicate);
-        assert_eq!(t.receive(2), Arrival::OutOfOrder);
-        assert_eq!(t.receive(2), Arrival::Duplicate);
-        assert_eq!(t.receive(200), Arrival::InOrder);
+        assert_eq!(t.receive(4, p), Arrival::InOrder);
+        assert_eq!(t.receive(4, p), Arrival::Duplicate);
+        assert_eq!(t.receive(2, p), Arrival::OutOfOrder);
+        assert_eq!(t.receive(2, p), Arrival::Duplicate);
+        assert_eq!(t.receive(200, p), Arrival::InOrder);
         assert_eq!(t.missing(6).collect::<Vec<_>>(), vec![3, 5]);
         assert_eq!(t.missing(203).filter(|&s| s > 100).count(), 101);
         assert_eq!(t.missing(0).count(), 0);
@@ -896,11 +919,24 @@ mod tests {
     #[test]
     fn a_late_subscription_owes_only_what_follows_it() {
         let mut t = SeqTracker::new(10);
-        assert_eq!(t.receive(9), Arrival::Stale);
-        assert_eq!(t.receive(11), Arrival::InOrder);
-        assert_eq!(t.receive(10), Arrival::OutOfOrder);
+        assert_eq!(t.receive(9, 20), Arrival::Stale);
+        assert_eq!(t.receive(11, 20), Arrival::InOrder);
+        assert_eq!(t.receive(10, 20), Arrival::OutOfOrder);
         assert_eq!(t.missing(14).collect::<Vec<_>>(), vec![12, 13]);
         assert_eq!(t.missing(5).count(), 0);
+    }
+
+    #[test]
+    fn a_seq_never_published_is_out_of_range_and_grows_nothing() {
+        let mut t = SeqTracker::new(0);
+        assert_eq!(t.receive(u64::MAX, 5), Arrival::OutOfRange);
+        assert_eq!(t.receive(1 << 33, 5), Arrival::OutOfRange);
+        assert_eq!(t.receive(5, 5), Arrival::OutOfRange);
+        assert!(t.seen.is_empty());
+        assert_eq!(t.receive(4, 5), Arrival::InOrder);
+        assert_eq!(t.seen.len(), 1);
+        assert_eq!(t.missing(5).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+        assert_eq!(ErrorKind::SeqOutOfRange.to_string(), "seq out of range");
     }
 
     fn fixture(delivery: serde_json::Value) -> BroadcastFixture {

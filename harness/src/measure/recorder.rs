@@ -60,6 +60,8 @@ pub enum ErrorKind {
     Timeout,
     /// Bytes that are not the protocol.
     Garbage,
+    /// Broadcast: a delivery whose `seq` the publisher never sent (not yet, or ever).
+    SeqOutOfRange,
     /// Anything else, with its text.
     Other(String),
 }
@@ -78,6 +80,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Closed => f.write_str("connection closed"),
             ErrorKind::Timeout => f.write_str("timeout"),
             ErrorKind::Garbage => f.write_str("garbage reply"),
+            ErrorKind::SeqOutOfRange => f.write_str("seq out of range"),
             ErrorKind::Other(text) => f.write_str(text),
         }
     }
