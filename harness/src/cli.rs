@@ -106,8 +106,8 @@ pub struct LoadArgs {
 
     /// Open loop: R operations per second in total, latency from each one's intended start
     /// (coordinated omission corrected). Without it: closed loop, except for broadcast fixtures,
-    /// whose publisher runs at 100/s by default.
-    #[arg(long, value_name = "R")]
+    /// whose publisher runs at 100/s by default. From 1e-9 to 1e9.
+    #[arg(long, value_name = "R", allow_negative_numbers = true, value_parser = parse_rate)]
     pub rate: Option<f64>,
 
     /// Bound on every wait: opening a connection, a reply, an event.
@@ -369,6 +369,16 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Parses a duration that may be zero (`0s`).
 pub fn parse_duration_or_zero(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|e| format!("{e} (write e.g. 2s, 500ms, 0s)"))
+}
+
+/// Parses an open-loop rate the schedule can represent (a negative one is read, to be refused
+/// with the range rather than taken for a flag).
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    let rate = text
+        .trim()
+        .parse::<f64>()
+        .map_err(|e| format!("{e} (write operations per second, e.g. 5000 or 2.5e4)"))?;
+    crate::measure::schedule::check_rate(rate)
 }
 
 /// Parses a share: `0.01` or `1%`, between 0 and 1.

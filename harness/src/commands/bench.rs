@@ -29,12 +29,13 @@ fn schedule(args: &LoadArgs) -> Result<Schedule, HarnessError> {
             "--connections must be at least 1".into(),
         ));
     }
+    let run_time = args.warmup.checked_add(args.duration).ok_or_else(|| {
+        HarnessError::Usage("--warmup plus --duration: longer than can be counted".into())
+    })?;
     match args.rate {
         None => Ok(Schedule::Closed),
-        Some(rate) if rate.is_finite() && rate > 0.0 => Ok(Schedule::Open { rate }),
-        Some(rate) => Err(HarnessError::Usage(format!(
-            "--rate {rate}: must be a number of operations per second above zero"
-        ))),
+        Some(rate) => Schedule::open(rate, run_time)
+            .map_err(|e| HarnessError::Usage(format!("--rate {rate}: {e}"))),
     }
 }
 
@@ -216,9 +217,20 @@ mod tests {
             schedule(&args(&["--rate", "250"])).unwrap(),
             Schedule::Open { rate: 250.0 }
         );
-        assert!(schedule(&args(&["--rate", "0"])).is_err());
-        assert!(schedule(&args(&["--rate=-3"])).is_err());
-        assert!(schedule(&args(&["--rate", "NaN"])).is_err());
+        for bad in ["0", "-3", "NaN", "inf", "1e300", "ten"] {
+            let argv = [
+                "benchmark-harness",
+                "bench",
+                "--fixture",
+                "f",
+                "--rate",
+                bad,
+            ];
+            let error = Cli::try_parse_from(argv).unwrap_err();
+            assert_eq!(error.exit_code(), exit::USAGE, "{bad}");
+        }
+        let long = schedule(&args(&["--rate", "1e9", "--duration", "600000000years"]));
+        assert_eq!(long.unwrap_err().exit_code(), exit::USAGE);
         let zero = schedule(&args(&["--connections", "0"])).unwrap_err();
         assert_eq!(zero.exit_code(), exit::USAGE);
         let defaults = args(&[]);

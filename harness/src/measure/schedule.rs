@@ -20,7 +20,44 @@ pub enum Schedule {
     },
 }
 
+/// The fastest open-loop rate the schedule represents: one operation a nanosecond (intended
+/// starts are nanoseconds apart at least).
+pub const MAX_RATE: f64 = 1e9;
+/// The slowest: one operation every 10^9 seconds (about 32 years; the interval is a count of
+/// nanoseconds).
+pub const MIN_RATE: f64 = 1e-9;
+
+/// Whether the schedule can represent `rate` operations per second: a finite number from
+/// [`MIN_RATE`] to [`MAX_RATE`]. The error says the range.
+pub fn check_rate(rate: f64) -> Result<f64, String> {
+    if rate.is_finite() && (MIN_RATE..=MAX_RATE).contains(&rate) {
+        Ok(rate)
+    } else {
+        Err(format!(
+            "{rate} operations per second cannot be scheduled: give a number from {MIN_RATE} to \
+             {MAX_RATE:e} (at most one operation a nanosecond)"
+        ))
+    }
+}
+
 impl Schedule {
+    /// An open loop at `rate` over a run of `run_time` (warmup included), or why the schedule
+    /// cannot represent it: a rate out of [`check_rate`]'s range, or more operations than a
+    /// 64-bit count holds.
+    pub fn open(rate: f64, run_time: Duration) -> Result<Schedule, String> {
+        let rate = check_rate(rate)?;
+        let operations = rate * run_time.as_secs_f64();
+        // 2^64 as a float: u64::MAX rounds up to it.
+        if operations >= u64::MAX as f64 {
+            return Err(format!(
+                "{rate} operations per second for {} makes {operations:e} operations, more than \
+                 a 64-bit count holds",
+                humantime::format_duration(run_time)
+            ));
+        }
+        Ok(Schedule::Open { rate })
+    }
+
     /// `closed` or `open`, as in result documents.
     pub fn mode(&self) -> &'static str {
         match self {
@@ -256,6 +293,42 @@ mod tests {
         assert_eq!(pacer.next_due(), None);
         assert_eq!(pacer.unsent(origin, origin + ms(1000)), 0);
         assert_eq!(pacer.lag_at(origin + ms(1000)), Duration::ZERO);
+    }
+
+    #[test]
+    fn only_rates_the_schedule_represents_are_taken() {
+        let minute = Duration::from_secs(60);
+        assert_eq!(
+            Schedule::open(250.0, minute),
+            Ok(Schedule::Open { rate: 250.0 })
+        );
+        assert_eq!(
+            Schedule::open(1e9, minute),
+            Ok(Schedule::Open { rate: 1e9 })
+        );
+        for bad in [
+            1e300,
+            1e9 * 1.001,
+            0.0,
+            -1.0,
+            f64::NAN,
+            f64::INFINITY,
+            1e-300,
+        ] {
+            let error = Schedule::open(bad, minute).unwrap_err();
+            assert!(error.contains("from 0.000000001 to 1e9"), "{bad}: {error}");
+        }
+        let forever = Duration::from_secs(u64::MAX / 4);
+        let error = Schedule::open(1e9, forever).unwrap_err();
+        assert!(error.contains("64-bit"), "{error}");
+        // At the extremes, the pacer's counts stay within their range.
+        let origin = Instant::now();
+        let pacer = Pacer::new(Schedule::Open { rate: MAX_RATE }, origin, 0, 1);
+        assert_eq!(pacer.intended(1).unwrap() - origin, Duration::from_nanos(1));
+        assert_eq!(pacer.due_before(origin + minute), 60_000_000_000);
+        let slow = Pacer::new(Schedule::Open { rate: MIN_RATE }, origin, 0, 1);
+        assert_eq!(slow.due_before(origin + minute), 1);
+        assert_eq!(slow.unsent(origin, origin + minute), 1);
     }
 
     #[test]
