@@ -2,7 +2,15 @@
 //! result document on stdout or `--output`, an interval log with `--hlog`, a human summary on
 //! stderr. Exit 0 when the errors stay within `--max-error-rate`, 1 otherwise, 2 for usage or
 //! fixture errors, 3 when the target cannot be reached.
+//!
+//! What can be known before the load is checked before it, so that a run is never wasted: the
+//! output paths (their folder takes a new file), the open-file limit (raised to the hard limit,
+//! else the run is refused with the number it needs). Files written at the end are written each
+//! on its own, atomically; when the result document cannot be written it is printed on stdout,
+//! and the exit code is 2.
 
+use std::io::Write;
+use std::path::Path;
 use std::time::Duration;
 
 use harness_fixture::Protocol;
@@ -39,6 +47,95 @@ fn schedule(args: &LoadArgs) -> Result<Schedule, HarnessError> {
     }
 }
 
+/// Checks before the run that `path` can be written at its end: it is not a folder, and its
+/// nearest existing folder is a folder that takes a new file (folders missing below it are
+/// created when writing).
+fn check_writable(flag: &str, path: &Path) -> Result<(), HarnessError> {
+    let refuse = |why: String| HarnessError::Usage(format!("{flag} {}: {why}", path.display()));
+    if path.is_dir() {
+        return Err(refuse("is a folder".into()));
+    }
+    let mut folder = path.parent();
+    loop {
+        let dir = match folder {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        match std::fs::metadata(dir) {
+            Ok(meta) if meta.is_dir() => {
+                return tempfile::NamedTempFile::new_in(dir)
+                    .map(drop)
+                    .map_err(|e| refuse(format!("cannot write in {}: {e}", dir.display())));
+            }
+            Ok(_) => return Err(refuse(format!("{} is not a folder", dir.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && dir != Path::new(".") => {
+                folder = dir.parent();
+            }
+            Err(e) => return Err(refuse(format!("{}: {e}", dir.display()))),
+        }
+    }
+}
+
+/// Writes the result document to `output` (atomically), else prints it on `stdout`. When
+/// writing fails, the document goes to `stdout` all the same and `stderr` says so: a measured
+/// result is never lost (the error is returned, for the exit code).
+fn deliver_document(
+    document: &str,
+    output: Option<&Path>,
+    stdout: &mut dyn Write,
+    stderr: &mut dyn Write,
+) -> Result<(), HarnessError> {
+    let Some(path) = output else {
+        let _ = writeln!(stdout, "{document}");
+        return Ok(());
+    };
+    write_atomically(path, &format!("{document}\n")).map_err(|source| {
+        let _ = writeln!(
+            stderr,
+            "cannot write {}: {source}; the result document is on stdout instead",
+            path.display()
+        );
+        let _ = writeln!(stdout, "{document}");
+        HarnessError::Write {
+            path: path.to_path_buf(),
+            source,
+        }
+    })
+}
+
+/// Descriptors a run needs besides its sockets: standard streams, the runtime's, the target's
+/// listener, the files written at the end.
+const SPARE_FILES: u64 = 64;
+
+/// Open files a run of `connections` needs: a socket per connection (and the broadcast
+/// publisher's), twice that with the embedded target, whose server side is in this process too.
+fn files_needed(connections: usize, protocol: Protocol, embedded: bool) -> u64 {
+    let sockets = (connections as u64).saturating_add(u64::from(protocol == Protocol::Broadcast));
+    let sockets = if embedded {
+        sockets.saturating_mul(2)
+    } else {
+        sockets
+    };
+    sockets.saturating_add(SPARE_FILES)
+}
+
+/// Raises the open-file limit for the run (to the hard limit), or refuses the run when even that
+/// is too low: past the limit, connections would fail instead of load the server.
+fn ensure_open_files(connections: usize, needed: u64) -> Result<(), HarnessError> {
+    match measure::raise_open_files_limit(needed) {
+        Some(limits) if limits.soft < needed => Err(HarnessError::Usage(format!(
+            "--connections {connections} needs about {needed} open files, and this process may \
+             open {} (hard limit {}): raise the limit (ulimit -n {needed}) or use fewer connections",
+            limits.soft, limits.hard
+        ))),
+        Some(limits) => {
+            tracing::debug!("open files limit: {} (hard {})", limits.soft, limits.hard);
+            Ok(())
+        }
+        None => Ok(()),
+    }
+}
+
 /// Which protocols a command loads.
 fn check_protocol(command: &str, protocol: Protocol, file: &str) -> Result<(), HarnessError> {
     let fits = match command {
@@ -68,6 +165,12 @@ async fn load(
     command: &'static str,
 ) -> Result<i32, HarnessError> {
     let mut schedule = schedule(args)?;
+    if let Some(path) = &args.output {
+        check_writable("--output", path)?;
+    }
+    if let Some(path) = &args.hlog {
+        check_writable("--hlog", path)?;
+    }
     let file = args.fixture.display().to_string();
     let plan = plan(&FixtureSelection {
         fixtures: None,
@@ -90,9 +193,11 @@ async fn load(
             rate: measure::broadcast::DEFAULT_RATE,
         };
     }
-    if let Some(limit) = measure::raise_open_files_limit() {
-        tracing::debug!("open files limit: {limit}");
-    }
+    let embedded = cli.url.is_none() && cli.runner.is_none();
+    ensure_open_files(
+        args.connections,
+        files_needed(args.connections, protocol, embedded),
+    )?;
 
     let (target, _copies) = open_target(cli, &plan, args.timeout).await?;
     if let Some(protocols) = target.protocols()
@@ -143,33 +248,36 @@ async fn load(
     result.runner_resources = outcome.runner_resources;
     result.broadcast = outcome.broadcast;
     result.harness_peak_rss_bytes = measure::resources::peak_rss();
+    // Each file on its own: a log that cannot be written does not keep the document from
+    // being written, and a document that cannot be written goes to stdout.
+    let mut failed = None;
     if let Some(path) = &args.hlog {
         let comment = format!(
             "benchmark-harness {command} {} against {} ({}), {} loop, {} connections",
             fixture.name, info.name, info.url, result.mode, result.connections
         );
-        let log = outcome
+        let written = outcome
             .intervals
             .interval_log(outcome.measured_from, &comment)
-            .map_err(|e| HarnessError::Write {
+            .map_err(std::io::Error::other)
+            .and_then(|log| write_atomically(path, &log));
+        if let Err(source) = written {
+            failed = Some(HarnessError::Write {
                 path: path.clone(),
-                source: std::io::Error::other(e),
-            })?;
-        write_atomically(path, &log).map_err(|source| HarnessError::Write {
-            path: path.clone(),
-            source,
-        })?;
+                source,
+            });
+        }
     }
     let _ = result.write_human(&mut std::io::stderr().lock());
     let document = serde_json::to_string_pretty(&result).unwrap_or_default();
-    match &args.output {
-        Some(path) => write_atomically(path, &format!("{document}\n")).map_err(|source| {
-            HarnessError::Write {
-                path: path.clone(),
-                source,
-            }
-        })?,
-        None => println!("{document}"),
+    let delivered = deliver_document(
+        &document,
+        args.output.as_deref(),
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    );
+    if let Some(error) = delivered.err().or(failed) {
+        return Err(error);
     }
 
     let summary = &result.summary;
@@ -239,6 +347,53 @@ mod tests {
         assert_eq!(defaults.max_error_rate, 0.0);
         assert_eq!(args(&["--max-error-rate", "1%"]).max_error_rate, 0.01);
         assert_eq!(args(&["--warmup", "0s"]).warmup, Duration::ZERO);
+    }
+
+    #[test]
+    fn a_document_that_cannot_be_written_goes_to_stdout() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("file");
+        std::fs::write(&blocker, "x").unwrap();
+        let bad = blocker.join("r.json");
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let error = deliver_document("{\"a\": 1}", Some(&bad), &mut out, &mut err).unwrap_err();
+        assert_eq!(error.exit_code(), exit::USAGE);
+        assert_eq!(String::from_utf8(out).unwrap(), "{\"a\": 1}\n");
+        let err = String::from_utf8(err).unwrap();
+        assert!(
+            err.contains("r.json") && err.contains("on stdout instead"),
+            "{err}"
+        );
+        // A good path: the file, nothing on stdout.
+        let good = dir.path().join("sub").join("r.json");
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        deliver_document("{}", Some(&good), &mut out, &mut err).unwrap();
+        assert!(out.is_empty() && err.is_empty());
+        assert_eq!(std::fs::read_to_string(&good).unwrap(), "{}\n");
+    }
+
+    #[test]
+    fn output_paths_are_checked_before_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("file");
+        std::fs::write(&blocker, "x").unwrap();
+        assert!(check_writable("--output", &dir.path().join("r.json")).is_ok());
+        assert!(check_writable("--output", &dir.path().join("new/deeper/r.json")).is_ok());
+        let error = check_writable("--output", &blocker.join("r.json")).unwrap_err();
+        assert!(error.to_string().contains("is not a folder"), "{error}");
+        let error = check_writable("--hlog", &blocker.join("a/b.hlog")).unwrap_err();
+        assert!(error.to_string().starts_with("--hlog "), "{error}");
+        let error = check_writable("--output", dir.path()).unwrap_err();
+        assert!(error.to_string().contains("is a folder"), "{error}");
+        // Nothing left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn descriptors_needed_count_both_sides_of_the_embedded_target() {
+        assert_eq!(files_needed(1000, Protocol::Rest, false), 1064);
+        assert_eq!(files_needed(1000, Protocol::Rest, true), 2064);
+        assert_eq!(files_needed(10, Protocol::Broadcast, false), 75);
     }
 
     #[test]

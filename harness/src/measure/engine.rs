@@ -298,34 +298,3 @@ async fn monitor(
     bar.finish_and_clear();
     series
 }
-
-/// Raises this process's open-file soft limit to its hard limit (many connections need many
-/// descriptors). Returns the limit in force.
-pub fn raise_open_files_limit() -> Option<u64> {
-    #[cfg(unix)]
-    {
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.
-        unsafe {
-            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
-                return None;
-            }
-            if limit.rlim_cur < limit.rlim_max {
-                let raised = libc::rlimit {
-                    rlim_cur: limit.rlim_max,
-                    rlim_max: limit.rlim_max,
-                };
-                if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
-                    limit = raised;
-                }
-            }
-        }
-        #[allow(clippy::useless_conversion)]
-        Some(u64::from(limit.rlim_cur))
-    }
-    #[cfg(not(unix))]
-    None
-}

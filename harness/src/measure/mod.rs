@@ -10,6 +10,7 @@
 //!   framing and the event stream incrementally, with no allocation per event.
 //! - [`recorder`]: histograms and error counts per shard of connections ([`Shard`], a
 //!   connection's handle is a [`Recorder`]), merged as [`Tally`]s; error kinds ([`ErrorKind`]).
+//! - [`open_files`]: the open-file limit, raised (or found too low) before a run.
 //! - [`resources`]: the harness's peak RSS, a runner's CPU and RSS sampled from `/proc`.
 //! - [`engine`]: runs the workers for warmup plus duration, progress on stderr, merge.
 //! - [`result`]: the result document (SPEC section 4) and its human summary. Pure.
@@ -26,6 +27,7 @@ pub mod engine;
 mod expect;
 pub mod hdr;
 pub mod hlog;
+pub mod open_files;
 pub mod recorder;
 pub mod resources;
 mod rest;
@@ -35,7 +37,8 @@ mod sse;
 pub(crate) mod sse_parser;
 mod ws;
 
-pub use engine::{LoadConfig, LoadError, Outcome, raise_open_files_limit, run};
+pub use engine::{LoadConfig, LoadError, Outcome, run};
+pub use open_files::{OpenFiles, raise_open_files_limit};
 pub use recorder::{ErrorKind, Recorder, Shard, Tally};
 pub use result::{LoadResult, RunInfo};
 pub use schedule::{Pacer, Schedule, Window};
