@@ -222,7 +222,7 @@ impl Header {
 /// How many counters a histogram of these bounds has, as `hdrhistogram` computes it; `None` when
 /// it would refuse the bounds.
 pub fn counts_len(low: u64, high: u64, digits: u8) -> Option<usize> {
-    if low < 1 || low > u64::MAX / 2 || high < 2 * low || digits > 5 {
+    if !(1..=u64::MAX / 2).contains(&low) || high < 2 * low || digits > 5 {
         return None;
     }
     let largest = 2 * 10u32.pow(u32::from(digits));

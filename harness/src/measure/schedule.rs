@@ -33,9 +33,10 @@ pub fn check_rate(rate: f64) -> Result<f64, String> {
     if rate.is_finite() && (MIN_RATE..=MAX_RATE).contains(&rate) {
         Ok(rate)
     } else {
+        // The value is not repeated: clap (or the caller) names it, and 1e300 in full is long.
         Err(format!(
-            "{rate} operations per second cannot be scheduled: give a number from {MIN_RATE} to \
-             {MAX_RATE:e} (at most one operation a nanosecond)"
+            "not a rate the schedule can represent: give operations per second from {MIN_RATE} \
+             to {MAX_RATE:e} (at most one operation a nanosecond)"
         ))
     }
 }
