@@ -81,6 +81,9 @@ pub fn result_document(bytes: &[u8]) -> usize {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
         return 0;
     };
+    if let Err(refused) = crate::compare::document::check_histograms(&value) {
+        return refused.len();
+    }
     let mut side = crate::compare::document::Side::default();
     let compared = crate::compare::document::add(&mut side, &value).map_or(0, |()| 1);
     let mut inputs = crate::report::bundle::Inputs::default();
