@@ -2,6 +2,7 @@
 
 pub mod bundle;
 pub mod charts;
+pub mod folder;
 pub mod html;
 pub mod human;
 pub mod junit;
@@ -24,18 +25,7 @@ pub fn write_json(out: &mut dyn std::io::Write, value: &impl Serialize) -> std::
     writeln!(out, "{text}")
 }
 
-/// Writes report files into `dir`, each atomically.
-pub fn write_folder(
-    dir: &std::path::Path,
-    files: &[(&str, String)],
-) -> Result<(), crate::error::HarnessError> {
-    for (name, text) in files {
-        let path = dir.join(name);
-        crate::check::snapshot::write_atomically(&path, text)
-            .map_err(|source| crate::error::HarnessError::Write { path, source })?;
-    }
-    Ok(())
-}
+pub use folder::{check_replaceable, write_folder};
 
 /// The outcome of one fixture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,7 +11,10 @@ mod registry;
 mod unix;
 
 pub use app::{App, StartError};
-pub use registry::{guard_process, kill_all, stop_all};
+pub use registry::{
+    TEMP_PREFIX, TempPath, exclusive, guard_process, kill_all, remove_temps, stop_all, temp_dir,
+    temp_file, temp_name, track,
+};
 pub use unix::{group_alive, signal_number};
 
 use std::collections::VecDeque;
