@@ -1,5 +1,9 @@
 //! The human rendering of a run: one line per fixture, the diff of each failure, a summary.
+//!
+//! Text from the server (reasons, diffs, JSON keys in pointers) and from files goes through
+//! [`escape_controls`] first: it cannot move the cursor, clear the screen or set the title.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
 use super::{FixtureResult, Outcome, RunReport};
@@ -35,6 +39,27 @@ impl Style {
     }
 }
 
+/// `text` with control characters shown as Rust escapes (`\u{1b}`): C0 controls but `\n` and
+/// `\t`, DEL, C1 controls, and the bidirectional overrides that reorder what a line shows.
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Writes one fixture's line, and its diff when it did not pass.
 pub fn write_fixture(out: &mut dyn Write, style: Style, result: &FixtureResult) -> io::Result<()> {
     let known =
@@ -56,29 +81,29 @@ pub fn write_fixture(out: &mut dyn Write, style: Style, result: &FixtureResult) 
         out,
         "{label} {:<9} {} ({:.0} ms){snapshot}",
         result.protocol.as_str(),
-        result.name,
+        escape_controls(&result.name),
         result.duration_ms
     )?;
     if let Some(error) = &result.error {
-        writeln!(
-            out,
-            "      {}: {}",
-            if error.at.is_empty() { "/" } else { &error.at },
-            error.reason
-        )?;
+        let at = if error.at.is_empty() { "/" } else { &error.at };
+        let text = format!("{at}: {}", error.reason);
+        for line in escape_controls(&text).lines() {
+            writeln!(out, "      {line}")?;
+        }
     }
     if result.outcome != Outcome::Passed {
         for mismatch in &result.diff {
-            for line in mismatch.to_string().lines() {
+            for line in escape_controls(&mismatch.to_string()).lines() {
                 writeln!(out, "      {line}")?;
             }
         }
         if result.outcome != Outcome::Skipped {
-            writeln!(out, "      --> {}", result.file.display())?;
+            let file = result.file.display().to_string();
+            writeln!(out, "      --> {}", escape_controls(&file))?;
         }
     }
     if let Some(diff) = result.snapshot.as_ref().and_then(|s| s.diff.as_deref()) {
-        for line in diff.lines().take(60) {
+        for line in escape_controls(diff).lines().take(60) {
             let line = match line.chars().next() {
                 Some('+') => style.paint("32", line),
                 Some('-') => style.paint("31", line),
@@ -119,7 +144,21 @@ pub fn write_summary(out: &mut dyn Write, style: Style, report: &RunReport) -> i
         s.skipped,
         s.errored,
         s.duration_ms / 1000.0,
-        report.target.name,
-        report.target.url
+        escape_controls(&report.target.name),
+        escape_controls(&report.target.url)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_shown_escaped() {
+        assert_eq!(escape_controls("plain\tline\n"), "plain\tline\n");
+        assert_eq!(
+            escape_controls("a\u{1b}]0;title\u{7}\u{1b}[2J\r\u{7f}\u{9b}\u{202e}z"),
+            "a\\u{1b}]0;title\\u{7}\\u{1b}[2J\\u{d}\\u{7f}\\u{9b}\\u{202e}z"
+        );
+    }
 }

@@ -1,11 +1,17 @@
 //! Markdown for a CI step summary: the parity grid, then each failure with its diff; for a
 //! report, the load runs and the comparison with a baseline too.
+//!
+//! Nothing from a server, a fixture or an input document can change the document's structure:
+//! code blocks are fenced with more backticks than any run inside them, names in headings, table
+//! cells and lists are escaped for inline Markdown ([`inline`]), names inside HTML are escaped as
+//! HTML, and control characters are shown as escapes.
 
 use std::fmt::Write;
 
 use harness_fixture::Protocol;
 
 use super::bundle::{LoadEntry, ReportDocument};
+use super::human::escape_controls;
 use super::matrix::{MatrixReport, RunnerStatus, cell};
 use super::{Outcome, RunReport};
 use crate::compare::{Comparison, Verdict};
@@ -14,7 +20,7 @@ use crate::measure::result::human_us;
 /// The summary of one run.
 pub fn run(report: &RunReport) -> String {
     let s = &report.summary;
-    let mut out = format!("# Conformance against {}\n\n", report.target.name);
+    let mut out = format!("# Conformance against {}\n\n", inline(&report.target.name));
     let _ = writeln!(
         out,
         "{} passed, {} failed, {} errored, {} skipped; snapshots: {} changed, {} new.",
@@ -35,21 +41,24 @@ fn failures(out: &mut String, run: &RunReport) {
         } else {
             ""
         };
-        let _ = writeln!(
-            out,
-            "\n<details><summary><code>{}</code> {:?}{known}</summary>\n\n```",
-            f.name, f.outcome
-        );
+        let mut block = String::new();
         if let Some(error) = &f.error {
-            let _ = writeln!(out, "{}: {}", error.at, error.reason);
+            let _ = writeln!(block, "{}: {}", error.at, error.reason);
         }
         for m in &f.diff {
-            let _ = writeln!(out, "{m}");
+            let _ = writeln!(block, "{m}");
         }
         if let Some(diff) = changed {
-            let _ = writeln!(out, "snapshot changed:\n{diff}");
+            let _ = writeln!(block, "snapshot changed:\n{diff}");
         }
-        out.push_str("```\n\n</details>\n");
+        let _ = writeln!(
+            out,
+            "\n<details><summary><code>{}</code> {:?}{known}</summary>\n",
+            html_text(&f.name),
+            f.outcome
+        );
+        out.push_str(&code_block(&block, ""));
+        out.push_str("\n</details>\n");
     }
 }
 
@@ -75,7 +84,13 @@ fn matrix_at(report: &MatrixReport, level: usize) -> String {
     );
     out.push_str("| runner | language | framework | rest | websocket | sse | broadcast |\n| --- | --- | --- | --- | --- | --- | --- |\n");
     for r in &report.runners {
-        let _ = write!(out, "| {} | {} | {} |", r.runner, r.language, r.framework);
+        let _ = write!(
+            out,
+            "| {} | {} | {} |",
+            inline(&r.runner),
+            inline(&r.language),
+            inline(&r.framework)
+        );
         for protocol in Protocol::ALL {
             let text = match (r.status, cell(r, protocol)) {
                 (RunnerStatus::Unavailable, _) => "unavailable".to_string(),
@@ -89,10 +104,11 @@ fn matrix_at(report: &MatrixReport, level: usize) -> String {
     }
     for r in &report.runners {
         if let Some(error) = &r.error {
-            let _ = writeln!(
+            let _ = write!(
                 out,
-                "\n{section} {} is unavailable\n\n```\n{}\n```",
-                r.runner, error
+                "\n{section} {} is unavailable\n\n{}",
+                inline(&r.runner),
+                code_block(error, "")
             );
             continue;
         }
@@ -106,7 +122,9 @@ fn matrix_at(report: &MatrixReport, level: usize) -> String {
             let _ = writeln!(
                 out,
                 "\n{section} {}: {} not passing, {} snapshots changed",
-                r.runner, failing, r.run.summary.snapshots_changed
+                inline(&r.runner),
+                failing,
+                r.run.summary.snapshots_changed
             );
             failures(&mut out, &r.run);
         }
@@ -157,8 +175,8 @@ fn load(out: &mut String, runs: &[LoadEntry]) {
             out,
             "| {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {errors} |",
             cell_text(&entry.label),
-            r.protocol,
-            r.mode,
+            cell_text(&r.protocol),
+            cell_text(&r.mode),
             r.connections,
             r.summary.throughput_per_s,
             human_us(l.p50),
@@ -211,13 +229,15 @@ fn compared(out: &mut String, c: &Comparison) {
         let after = change.candidate.as_deref().unwrap_or("-");
         let _ = writeln!(
             out,
-            "- `{}` on {}: {before} -> {after}, {}",
-            change.fixture,
-            change.target,
+            "- {} on {}: {} -> {}, {}",
+            code_span(&change.fixture),
+            inline(&change.target),
+            inline(before),
+            inline(after),
             change.kind.describe()
         );
         if let Some(diff) = &change.snapshot_diff {
-            let _ = writeln!(out, "\n  ```diff\n{}\n  ```", indent(diff));
+            let _ = writeln!(out, "\n{}", indent(&code_block(diff, "diff")));
         }
     }
 }
@@ -243,7 +263,90 @@ fn indent(text: &str) -> String {
         .join("\n")
 }
 
-/// Text safe inside a table cell.
+/// Text safe inside a table cell: [`inline`] text (which escapes `|` too).
 fn cell_text(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    inline(text)
+}
+
+/// Text safe in inline Markdown (a heading, a table cell, a list item): one line, control
+/// characters escaped, and every character that could start markup (emphasis, links, images,
+/// HTML, code, tables, headings) backslash-escaped.
+pub fn inline(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in escape_controls(&text.replace(['\n', '\r', '\t'], " ")).chars() {
+        if "\\`*_[]<>#!~&|".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Text safe inside an HTML element of the document (`<summary><code>..`): one line, escaped
+/// as HTML, control characters escaped.
+pub fn html_text(text: &str) -> String {
+    escape_controls(&text.replace(['\n', '\r', '\t'], " "))
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('|', "&#124;")
+}
+
+/// An inline code span that no backtick inside it can close.
+pub fn code_span(text: &str) -> String {
+    let text = escape_controls(&text.replace(['\n', '\r'], " ")).into_owned();
+    let ticks = "`".repeat(longest_run(&text, '`') + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{ticks}{pad}{text}{pad}{ticks}")
+}
+
+/// A fenced code block (with an info string such as `diff`) that no line inside it can close:
+/// its fence is longer than any run of backticks in `text`.
+pub fn code_block(text: &str, info: &str) -> String {
+    let text = escape_controls(text);
+    let fence = "`".repeat(longest_run(&text, '`').max(2) + 1);
+    let body = text.trim_end_matches('\n');
+    format!("{fence}{info}\n{body}\n{fence}\n")
+}
+
+/// The longest run of `c` in `text`.
+fn longest_run(text: &str, c: char) -> usize {
+    let (mut longest, mut run) = (0, 0);
+    for ch in text.chars() {
+        run = if ch == c { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    longest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_block_is_fenced_longer_than_any_backtick_run_inside() {
+        let block = code_block("a\n```\n# injected\n`````x", "");
+        let fence = "``````";
+        assert!(block.starts_with(&format!("{fence}\n")), "{block}");
+        assert!(block.ends_with(&format!("\n{fence}\n")), "{block}");
+        assert_eq!(code_block("plain", "diff"), "```diff\nplain\n```\n");
+    }
+
+    #[test]
+    fn inline_text_cannot_start_markup_or_a_new_line() {
+        assert_eq!(
+            inline("a|b\n# h <script>*x*_[l](u)`"),
+            "a\\|b \\# h \\<script\\>\\*x\\*\\_\\[l\\](u)\\`"
+        );
+        assert_eq!(inline("rust-axum"), "rust-axum");
+        assert_eq!(inline("\u{1b}[2J"), "\\\\u{1b}\\[2J");
+        assert_eq!(html_text("<a>\n&\""), "&lt;a&gt; &amp;&quot;");
+        assert_eq!(code_span("a`b"), "``a`b``");
+        assert_eq!(code_span("`x"), "`` `x ``");
+    }
 }
