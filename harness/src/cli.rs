@@ -169,6 +169,10 @@ pub struct MatrixArgs {
     /// Join matrix results (--format json) made on several machines instead of running.
     #[arg(long, num_args = 1.., value_name = "RESULT.json", conflicts_with_all = ["runners", "fixtures", "fixture_files", "filter"])]
     pub merge: Vec<PathBuf>,
+
+    /// Credentials.
+    #[command(flatten)]
+    pub redaction: RedactArgs,
 }
 
 /// `compare`.
@@ -195,6 +199,32 @@ pub struct CompareArgs {
     /// summary.md and index.html.
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
+
+    /// Credentials.
+    #[command(flatten)]
+    pub redaction: RedactArgs,
+}
+
+/// Credentials in what is written or printed (snapshots, output, result documents, reports).
+#[derive(Debug, Clone, Default, Args)]
+pub struct RedactArgs {
+    /// Show credentials in snapshots, output and reports instead of their fingerprints
+    /// (`<<redacted:sha256:1a2b>>`). By default Authorization, Proxy-Authorization, Cookie,
+    /// Set-Cookie and names like *token*, *secret*, *api-key*, *password* are redacted.
+    #[arg(long)]
+    pub no_redact: bool,
+
+    /// Also redact headers, JSON keys and parameters named NAME (a glob such as '*session*',
+    /// matched case-insensitively, `-` and `_` alike); repeatable.
+    #[arg(long = "redact", value_name = "NAME", conflicts_with = "no_redact")]
+    pub redact: Vec<String>,
+}
+
+impl RedactArgs {
+    /// The redactor these flags ask for.
+    pub fn redactor(&self) -> crate::redact::Redactor {
+        crate::redact::Redactor::from_flags(self.no_redact, &self.redact)
+    }
 }
 
 /// `report`.
@@ -224,6 +254,10 @@ pub struct ReportArgs {
     /// With --baseline: the relative change that counts, 5% or 0.05.
     #[arg(long, default_value = "5%", value_parser = parse_share)]
     pub threshold: f64,
+
+    /// Credentials.
+    #[command(flatten)]
+    pub redaction: RedactArgs,
 }
 
 /// `runners ...`.
@@ -288,6 +322,10 @@ pub struct RunArgs {
     /// Print only fixtures that did not pass (and changed snapshots), then the summary.
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// Credentials.
+    #[command(flatten)]
+    pub redaction: RedactArgs,
 
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]

@@ -17,6 +17,7 @@ pub mod error;
 pub mod fuzz;
 pub mod measure;
 pub mod plan;
+pub mod redact;
 pub mod report;
 pub mod runner;
 pub mod supervise;

@@ -4,7 +4,11 @@
 //! compared with insta's own parser and comparison; a changed or new transcript is written beside
 //! them as `<fixture>.snap.new`, which `cargo insta review` (run in the workspace: `snapshots/` is
 //! a package for that reason) accepts or rejects. Volatile values (dates, UUIDs, timings,
-//! timestamps, ports, handshake keys) are redacted before anything is compared or written.
+//! timestamps, ports, handshake keys) are redacted before anything is compared or written, and
+//! so are credentials (by the store's [`Redactor`]: fingerprints stand for their values).
+//!
+//! Files are written atomically through a temporary file (`.bh-tmp-*`) that a signal's cleanup
+//! removes: an interrupted write leaves the old file or the new one, never a part.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -19,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::matcher::Matcher;
+use crate::redact::Redactor;
 use crate::transcript::{Body, Headers, Transcript};
 
 /// What `--snapshots` asks for.
@@ -64,15 +69,24 @@ pub struct SnapshotOutcome {
 pub struct SnapshotStore {
     dir: PathBuf,
     target: String,
+    redactor: Redactor,
 }
 
 impl SnapshotStore {
-    /// Snapshots of `target` under `root` (the `snapshots/` folder).
+    /// Snapshots of `target` under `root` (the `snapshots/` folder), credentials redacted by
+    /// default.
     pub fn new(root: &Path, target: &str) -> SnapshotStore {
         SnapshotStore {
             dir: root.join(target),
             target: target.to_string(),
+            redactor: Redactor::default(),
         }
+    }
+
+    /// The same store, redacting credentials with `redactor`.
+    pub fn with_redactor(mut self, redactor: Redactor) -> SnapshotStore {
+        self.redactor = redactor;
+        self
     }
 
     /// The `.snap` file of a fixture.
@@ -94,7 +108,9 @@ impl SnapshotStore {
         }
         let path = self.path_for(fixture);
         let pending = path.with_extension("snap.new");
-        let content = render(&normalize(fixture, transcript));
+        let mut value = normalize(fixture, transcript);
+        self.redactor.value(&mut value);
+        let content = render(&value);
         let stored = read_stored(&path);
         let new_contents = TextSnapshotContents::new(content.clone(), TextSnapshotKind::File);
         if let Some(old) = &stored
@@ -122,14 +138,30 @@ impl SnapshotStore {
                 write_atomically(&pending, &file)?;
                 let (status, diff) = match &stored {
                     None => (SnapshotStatus::New, None),
-                    Some(old) => (
-                        SnapshotStatus::Changed,
-                        Some(unified_diff(&old.to_string(), &content)),
-                    ),
+                    Some(old) => (SnapshotStatus::Changed, Some(self.diff(old, &content))),
                 };
                 Ok(Some(SnapshotOutcome { status, path, diff }))
             }
         }
+    }
+
+    /// The diff from the stored snapshot to `content`, the stored one redacted as this run's is
+    /// (a snapshot recorded without redaction shows no credential either).
+    fn diff(&self, stored: &TextSnapshotContents, content: &str) -> String {
+        let stored = stored.to_string();
+        let shown = match serde_json::from_str::<Value>(&stored) {
+            Ok(mut value) if self.redactor.is_enabled() => {
+                self.redactor.value(&mut value);
+                render(&value)
+            }
+            _ => self.redactor.diff_text(&stored),
+        };
+        if shown.trim_end() == content.trim_end() {
+            return "the stored snapshot holds credentials in plain text, this run's has their \
+                    fingerprints: accept it (--snapshots update) to drop them"
+                .to_string();
+        }
+        unified_diff(&shown, content)
     }
 
     fn file_text(&self, fixture: &Fixture, content: &str) -> String {
@@ -198,19 +230,26 @@ fn remove_if_present(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Writes through a temporary file in the same folder, then renames: never a half-written file.
+/// Writes through a temporary file in the same folder (`.bh-tmp-*`), then renames: never a
+/// half-written file. The temporary file is removed on every exit path: an error, a panic, or a
+/// signal (by the cleanup of [`crate::supervise::guard_process`]).
 pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
     std::fs::create_dir_all(dir)?;
-    // The mode an ordinary new file gets (0644 under the usual umask), not the temporary
-    // file's 0600: reports are read by CI artifact uploads and web servers.
-    let mut file = tempfile::Builder::new()
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
-        .tempfile_in(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // The mode an ordinary new file gets (0644 under the usual umask), not a temporary file's
+    // 0600: reports are read by CI artifact uploads and web servers.
+    let (temp, mut file) = crate::supervise::temp_file(dir, &name, 0o644)?;
     file.write_all(text.as_bytes())?;
-    file.as_file().sync_all()?;
-    file.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    file.sync_all()?;
+    drop(file);
+    temp.persist(path)
 }
 
 fn unified_diff(old: &str, new: &str) -> String {

@@ -6,20 +6,28 @@ use crate::cli::{CompareArgs, Format};
 use crate::compare::document::read_side;
 use crate::compare::{ChangeKind, Comparison, Verdict, compare as compare_sides};
 use crate::error::{HarnessError, exit};
-use crate::report::human::Style;
+use crate::report::human::{Style, escape_controls};
 use crate::report::markdown::percent;
 use crate::report::write_json;
 
-use super::report::{usage, write_report};
+use super::report::{redact_comparison, usage, write_report};
 
 pub(super) fn compare(args: &CompareArgs) -> Result<i32, HarnessError> {
     let baseline = read_side(&args.baseline).map_err(usage)?;
     let candidate = read_side(&args.candidate).map_err(usage)?;
-    let comparison = compare_sides(&baseline, &candidate, args.threshold);
+    let mut comparison = compare_sides(&baseline, &candidate, args.threshold);
+    let redactor = args.redaction.redactor();
+    redact_comparison(&redactor, &mut comparison);
     let regressions = comparison.regressions;
     if let Some(dir) = &args.report {
         // The candidate's report folder, the comparison in it; the verdict still goes to stdout.
-        write_report(&args.candidate, Some(comparison.clone()), Some(dir))?;
+        crate::supervise::guard_process();
+        write_report(
+            &args.candidate,
+            Some(comparison.clone()),
+            Some(dir),
+            &redactor,
+        )?;
     }
     let mut stdout = std::io::stdout().lock();
     match args.format {
@@ -72,7 +80,12 @@ fn write_human(out: &mut dyn Write, style: Style, c: &Comparison) -> std::io::Re
                 Verdict::Improvement => style.paint("32", d.verdict.describe()),
                 other => other.describe().into(),
             };
-            writeln!(out, "  {} @ {}: {figures}  {verdict}", d.fixture, d.target)?;
+            writeln!(
+                out,
+                "  {} @ {}: {figures}  {verdict}",
+                escape_controls(&d.fixture),
+                escape_controls(&d.target)
+            )?;
         }
     }
     if !c.behaviour.is_empty() {
@@ -87,13 +100,13 @@ fn write_human(out: &mut dyn Write, style: Style, c: &Comparison) -> std::io::Re
             let after = change.candidate.as_deref().unwrap_or("-");
             writeln!(
                 out,
-                "  {} / {}: {before} -> {after}  {what}",
-                change.target, change.fixture
+                "  {} / {}: {} -> {}  {what}",
+                escape_controls(&change.target),
+                escape_controls(&change.fixture),
+                escape_controls(before),
+                escape_controls(after)
             )?;
-            for line in change
-                .snapshot_diff
-                .as_deref()
-                .unwrap_or("")
+            for line in escape_controls(change.snapshot_diff.as_deref().unwrap_or(""))
                 .lines()
                 .take(40)
             {

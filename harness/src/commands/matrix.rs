@@ -14,10 +14,11 @@ use crate::conformance::replay_all;
 use crate::driver::Driver;
 use crate::error::HarnessError;
 use crate::plan::{Plan, plan};
+use crate::report::human::escape_controls;
 use crate::report::human::{Style, write_fixture};
 use crate::report::matrix::{MatrixReport, RunnerReport, RunnerStatus, cell};
 use crate::report::write_json;
-use crate::report::{RunReport, bundle, junit, markdown, write_folder};
+use crate::report::{RunReport, bundle, check_replaceable, junit, markdown, write_folder};
 use crate::runner::{Runner, setup};
 use crate::target::{Target, TargetInfo};
 
@@ -28,11 +29,18 @@ pub(super) async fn matrix(cli: &Cli, args: &MatrixArgs) -> Result<i32, HarnessE
                 .into(),
         ));
     }
-    let report = if args.merge.is_empty() {
+    crate::supervise::guard_process();
+    if let Some(dir) = &args.report {
+        check_replaceable(dir)?;
+    }
+    let mut report = if args.merge.is_empty() {
         run_matrix(cli, args).await?
     } else {
         merge(&args.merge)?
     };
+    // Checked on real values; shown, written and kept with credentials redacted (merged
+    // documents made with --no-redact too).
+    args.redaction.redactor().matrix_report(&mut report);
     let style = Style::detect(std::io::stdout().is_terminal());
     let mut stdout = std::io::stdout().lock();
     match args.format {
@@ -51,7 +59,6 @@ pub(super) async fn matrix(cli: &Cli, args: &MatrixArgs) -> Result<i32, HarnessE
 }
 
 async fn run_matrix(cli: &Cli, args: &MatrixArgs) -> Result<MatrixReport, HarnessError> {
-    crate::supervise::guard_process();
     let plan = plan(&args.selection)?;
     let mut runners = all_runners(cli)?;
     if !args.runners.is_empty() {
@@ -120,7 +127,8 @@ async fn run_runner(context: &Context<'_>, runner: &Runner) -> RunnerReport {
         Ok(driver) => driver,
         Err(e) => return unavailable_report(runner, format!("cannot build the HTTP client: {e}")),
     };
-    let store = SnapshotStore::new(context.snapshots_dir, &manifest.name);
+    let store = SnapshotStore::new(context.snapshots_dir, &manifest.name)
+        .with_redactor(context.args.redaction.redactor());
     let fixtures: Vec<&Fixture> = context
         .plan
         .selected()
@@ -158,7 +166,11 @@ async fn run_runner(context: &Context<'_>, runner: &Runner) -> RunnerReport {
 
 fn unavailable_report(runner: &Runner, error: String) -> RunnerReport {
     let manifest = &runner.manifest;
-    eprintln!("[{}] unavailable: {error}", manifest.name);
+    eprintln!(
+        "[{}] unavailable: {}",
+        manifest.name,
+        escape_controls(&error)
+    );
     let info = TargetInfo {
         name: manifest.name.clone(),
         kind: "runner".into(),
@@ -212,8 +224,9 @@ fn write_report(dir: &Path, report: &MatrixReport) -> Result<(), HarnessError> {
 fn write_failures(out: &mut dyn Write, style: Style, report: &MatrixReport) -> std::io::Result<()> {
     use crate::report::Outcome;
     for r in &report.runners {
+        let runner = escape_controls(&r.runner);
         if let Some(error) = &r.error {
-            writeln!(out, "{}: unavailable: {error}\n", r.runner)?;
+            writeln!(out, "{runner}: unavailable: {}\n", escape_controls(error))?;
             continue;
         }
         let changed = r.run.fixtures.iter().filter(|f| {
@@ -223,7 +236,7 @@ fn write_failures(out: &mut dyn Write, style: Style, report: &MatrixReport) -> s
                     .is_some_and(|s| s.status == SnapshotStatus::Changed)
         });
         for f in changed {
-            write!(out, "{}: ", r.runner)?;
+            write!(out, "{runner}: ")?;
             write_fixture(out, style, f)?;
         }
         let failing = r
@@ -233,17 +246,16 @@ fn write_failures(out: &mut dyn Write, style: Style, report: &MatrixReport) -> s
             .filter(|f| matches!(f.outcome, Outcome::Failed | Outcome::Errored));
         let (known, unexpected): (Vec<_>, Vec<_>) = failing.partition(|f| f.expected_failure);
         for f in unexpected {
-            write!(out, "{}: ", r.runner)?;
+            write!(out, "{runner}: ")?;
             write_fixture(out, style, f)?;
         }
         if !known.is_empty() {
             let names: Vec<&str> = known.iter().map(|f| f.name.as_str()).collect();
             writeln!(
                 out,
-                "{}: {} known divergences (diffs in --format json and --report): {}",
-                r.runner,
+                "{runner}: {} known divergences (diffs in --format json and --report): {}",
                 names.len(),
-                names.join(", ")
+                escape_controls(&names.join(", "))
             )?;
         }
         let fixed: Vec<&str> = r
@@ -256,9 +268,8 @@ fn write_failures(out: &mut dyn Write, style: Style, report: &MatrixReport) -> s
         if !fixed.is_empty() {
             writeln!(
                 out,
-                "{}: listed as known divergences but passed (remove them from expected_failures): {}",
-                r.runner,
-                fixed.join(", ")
+                "{runner}: listed as known divergences but passed (remove them from expected_failures): {}",
+                escape_controls(&fixed.join(", "))
             )?;
         }
     }
@@ -272,7 +283,12 @@ fn write_grid(out: &mut dyn Write, report: &MatrixReport) -> std::io::Result<()>
         "runner", "language", "rest", "websocket", "sse", "broadcast"
     )?;
     for r in &report.runners {
-        write!(out, "{:<16} {:<10}", r.runner, r.language)?;
+        write!(
+            out,
+            "{:<16} {:<10}",
+            escape_controls(&r.runner),
+            escape_controls(&r.language)
+        )?;
         if r.status == RunnerStatus::Unavailable {
             writeln!(out, " unavailable")?;
             continue;

@@ -6,23 +6,25 @@ use crate::cli::ReportArgs;
 use crate::compare::Comparison;
 use crate::compare::document::{DocumentError, read_side};
 use crate::error::{HarnessError, exit};
+use crate::redact::Redactor;
 use crate::report::bundle::{self, ReportDocument};
 use crate::report::markdown::counted;
 use crate::report::{html, junit, markdown, write_folder};
 
 pub(super) fn report(args: &ReportArgs) -> Result<i32, HarnessError> {
+    // A signal removes the temporary folder being written; the old folder stays whole.
+    crate::supervise::guard_process();
+    let redactor = args.redaction.redactor();
     let comparison = if args.baseline.is_empty() {
         None
     } else {
         let baseline = read_side(&args.baseline).map_err(usage)?;
         let candidate = read_side(&args.inputs).map_err(usage)?;
-        Some(crate::compare::compare(
-            &baseline,
-            &candidate,
-            args.threshold,
-        ))
+        let mut comparison = crate::compare::compare(&baseline, &candidate, args.threshold);
+        redact_comparison(&redactor, &mut comparison);
+        Some(comparison)
     };
-    let dir = write_report(&args.inputs, comparison, args.out.as_deref())?;
+    let dir = write_report(&args.inputs, comparison, args.out.as_deref(), &redactor)?;
     println!("{}", dir.join("index.html").display());
     Ok(exit::OK)
 }
@@ -31,24 +33,37 @@ pub(super) fn usage(error: DocumentError) -> HarnessError {
     HarnessError::Usage(error.to_string())
 }
 
+/// The snapshot diffs of a comparison, redacted (input documents may be made with --no-redact).
+pub(super) fn redact_comparison(redactor: &Redactor, comparison: &mut Comparison) {
+    for change in &mut comparison.behaviour {
+        if let Some(diff) = &mut change.snapshot_diff {
+            *diff = redactor.diff_text(diff);
+        }
+    }
+}
+
 /// Reads `inputs` and writes their report folder (`out`, else `reports/<UTC time>/`), with the
-/// comparison when there is one; says so on stderr and returns the folder.
+/// comparison when there is one, credentials redacted by `redactor`; says so on stderr and
+/// returns the folder.
 pub(super) fn write_report(
     inputs: &[PathBuf],
     comparison: Option<Comparison>,
     out: Option<&Path>,
+    redactor: &Redactor,
 ) -> Result<PathBuf, HarnessError> {
-    let inputs = bundle::read(inputs).map_err(usage)?;
+    if let Some(out) = out {
+        crate::report::check_replaceable(out)?;
+    }
+    let mut inputs = bundle::read(inputs).map_err(usage)?;
+    for runner in &mut inputs.runners {
+        redactor.run_report(&mut runner.run);
+    }
     let generated_at = bundle::now();
     let document = ReportDocument::new(inputs, comparison, generated_at.clone());
     let dir = out.map_or_else(
         || PathBuf::from("reports").join(generated_at.replace(':', "-")),
         Path::to_path_buf,
     );
-    std::fs::create_dir_all(&dir).map_err(|source| HarnessError::Write {
-        path: dir.clone(),
-        source,
-    })?;
     let json = serde_json::to_string_pretty(&document)
         .map_err(|e| HarnessError::Usage(format!("cannot encode the report: {e}")))?;
     write_folder(

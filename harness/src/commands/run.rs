@@ -16,12 +16,19 @@ use crate::error::{HarnessError, exit};
 use crate::plan::plan;
 use crate::report::human::{Style, write_fixture, write_summary};
 use crate::report::write_json;
-use crate::report::{RunReport, bundle, junit, markdown, write_folder};
+use crate::report::{RunReport, bundle, check_replaceable, junit, markdown, write_folder};
 
 pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> {
+    // A signal removes the temporary files of snapshots and reports being written.
+    crate::supervise::guard_process();
+    if let Some(dir) = &args.report {
+        check_replaceable(dir)?;
+    }
     let plan = plan(&args.selection)?;
+    let redactor = args.redaction.redactor();
     let (mut target, _copies) = open_target(cli, &plan, args.replay.timeout).await?;
-    let info = target.info(cli.target_name.as_deref());
+    let mut info = target.info(cli.target_name.as_deref());
+    info.url = redactor.text(&info.url).into_owned();
     let driver = Driver::new(target.base_url(), args.replay.timeout)
         .map_err(|e| HarnessError::Usage(format!("cannot build the HTTP client: {e}")))?;
     let snapshots_dir = args
@@ -29,7 +36,7 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
         .snapshots_dir
         .clone()
         .unwrap_or_else(|| plan.default_snapshots_dir());
-    let store = SnapshotStore::new(&snapshots_dir, &info.name);
+    let store = SnapshotStore::new(&snapshots_dir, &info.name).with_redactor(redactor.clone());
 
     // A runner is held to the protocols it declares.
     let protocols = target.protocols();
@@ -49,6 +56,8 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
     let mut replays = std::pin::pin!(replay_all(&driver, &store, selected, settings));
     while let Some(mut result) = replays.next().await {
         result.expected_failure = target.expects_failure(&result.name);
+        // Checked on real values; shown, written and kept with credentials redacted.
+        redactor.fixture_result(&mut result);
         bar.inc(1);
         let notable = result.outcome != crate::report::Outcome::Passed
             || result
