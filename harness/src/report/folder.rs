@@ -108,14 +108,17 @@ fn resolve(dir: &Path) -> io::Result<PathBuf> {
     }
 }
 
-/// Writes one new file, synced to disk.
+/// Writes one new file (in the temporary folder), synced to disk. It is created where a signal's
+/// cleanup cannot interleave: the cleanup removing the folder never races a file appearing in it.
 fn write_file(path: &Path, text: &str) -> io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .open(path)?;
+    let mut file = exclusive(|| {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(path)
+    })?;
     file.write_all(text.as_bytes())?;
     file.sync_all()
 }

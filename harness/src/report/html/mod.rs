@@ -75,7 +75,13 @@ pub fn page(report: &ReportDocument) -> String {
             }
         }
     };
-    markup.into_string()
+    // maud escapes markup; control characters from the server (ESC in a JSON key of a pointer)
+    // are shown as escapes too, as on the terminal.
+    let page = markup.into_string();
+    match super::human::escape_controls(&page) {
+        std::borrow::Cow::Borrowed(_) => page,
+        std::borrow::Cow::Owned(escaped) => escaped,
+    }
 }
 
 fn verdict(report: &ReportDocument) -> Markup {
