@@ -173,7 +173,10 @@ fn markdown_is_intact(markdown: &str) -> Result<(), String> {
             Some(_) => {}
             None => {
                 if line.starts_with("# injected") {
-                    return Err(format!("line {}: injected heading outside a fence", number + 1));
+                    return Err(format!(
+                        "line {}: injected heading outside a fence",
+                        number + 1
+                    ));
                 }
                 if line.contains('\u{1b}') {
                     return Err(format!("line {}: raw ESC", number + 1));
@@ -225,7 +228,12 @@ fn credentials_show_only_as_fingerprints_and_server_text_cannot_inject() {
         &url,
         &fixtures,
         &snapshots,
-        &["--snapshots", "check", "--report", report_b.to_str().unwrap()],
+        &[
+            "--snapshots",
+            "check",
+            "--report",
+            report_b.to_str().unwrap(),
+        ],
     );
     assert_eq!(b.status.code(), Some(1), "{}", text(&b.stderr));
     let stdout_b = text(&b.stdout);
@@ -248,10 +256,20 @@ fn credentials_show_only_as_fingerprints_and_server_text_cannot_inject() {
         written.extend(files(dir));
     }
     for (name, output) in [("run a", &a), ("run b", &b), ("report", &r)] {
-        written.push((PathBuf::from(format!("{name} stdout")), output.stdout.clone()));
-        written.push((PathBuf::from(format!("{name} stderr")), output.stderr.clone()));
+        written.push((
+            PathBuf::from(format!("{name} stdout")),
+            output.stdout.clone(),
+        ));
+        written.push((
+            PathBuf::from(format!("{name} stderr")),
+            output.stderr.clone(),
+        ));
     }
-    assert!(written.len() >= 12, "{:?}", written.iter().map(|w| &w.0).collect::<Vec<_>>());
+    assert!(
+        written.len() >= 12,
+        "{:?}",
+        written.iter().map(|w| &w.0).collect::<Vec<_>>()
+    );
     for (path, bytes) in &written {
         for secret in ALL_SECRETS {
             assert!(
@@ -264,13 +282,20 @@ fn credentials_show_only_as_fingerprints_and_server_text_cannot_inject() {
     }
 
     // Fingerprints stand for them, and a changed token shows as changed.
-    let (fa, fb, fold) = (fingerprint(TOKEN_A), fingerprint(TOKEN_B), fingerprint(TOKEN_OLD));
+    let (fa, fb, fold) = (
+        fingerprint(TOKEN_A),
+        fingerprint(TOKEN_B),
+        fingerprint(TOKEN_OLD),
+    );
     assert_ne!(fa, fb);
     let run_a = std::fs::read_to_string(report_a.join("run.json")).unwrap();
     let run_b = std::fs::read_to_string(report_b.join("run.json")).unwrap();
     assert!(run_a.contains(&fa) && run_a.contains(&fold), "{run_a}");
     assert!(run_b.contains(&fb) && run_b.contains(&fold), "{run_b}");
-    assert!(run_b.contains(&format!("Bearer {fb}")), "the scheme stays visible: {run_b}");
+    assert!(
+        run_b.contains(&format!("Bearer {fb}")),
+        "the scheme stays visible: {run_b}"
+    );
     let diff_line = |sign: char, fingerprint: &str| {
         let wanted = format!("\"token\": \"{fingerprint}\"");
         stdout_b
@@ -286,7 +311,10 @@ fn credentials_show_only_as_fingerprints_and_server_text_cannot_inject() {
     for expected in [
         format!("\"authorization\": \"Bearer {fa}\""),
         format!("\"cookie\": \"session={}\"", fingerprint(COOKIE_A)),
-        format!("\"set-cookie\": \"session={}; Path=/; HttpOnly\"", fingerprint(COOKIE_A)),
+        format!(
+            "\"set-cookie\": \"session={}; Path=/; HttpOnly\"",
+            fingerprint(COOKIE_A)
+        ),
         format!("\"x-api-key\": \"{}\"", fingerprint(KEY_A)),
         format!("access_token={}", fingerprint(QUERY_A)),
     ] {
@@ -320,9 +348,17 @@ fn credentials_show_only_as_fingerprints_and_server_text_cannot_inject() {
             .descendants()
             .find(|n| n.has_tag_name("failure"))
             .expect("a failure");
-        assert!(failure.text().unwrap_or("").contains("<script>alert(1)</script> ]]>"));
+        assert!(
+            failure
+                .text()
+                .unwrap_or("")
+                .contains("<script>alert(1)</script> ]]>")
+        );
         let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
-        assert!(!html.contains("<script>alert(1)"), "raw server markup in the page");
+        assert!(
+            !html.contains("<script>alert(1)"),
+            "raw server markup in the page"
+        );
         assert!(!html.contains('\u{1b}'), "raw ESC in the page");
     }
 
@@ -334,7 +370,10 @@ fn credentials_show_only_as_fingerprints_and_server_text_cannot_inject() {
         &["--snapshots", "off", "--no-redact"],
     );
     let stdout_c = text(&c.stdout);
-    assert!(stdout_c.contains(TOKEN_B) && stdout_c.contains(TOKEN_OLD), "{stdout_c}");
+    assert!(
+        stdout_c.contains(TOKEN_B) && stdout_c.contains(TOKEN_OLD),
+        "{stdout_c}"
+    );
 }
 
 #[test]
@@ -373,23 +412,46 @@ fn send(pid: u32, signal: i32) {
     }
 }
 
-/// Runs `command`, sends it `signal` after `delay`, and waits for it (bounded).
-fn interrupt(command: &mut Command, delay: Duration, signal: i32) -> Option<i32> {
+/// Runs `command`; once `ready` holds (polled; writing has begun) and `delay` more has passed,
+/// sends it `signal`; waits for it to exit (bounded). Returns its exit code.
+fn interrupt(
+    command: &mut Command,
+    ready: impl Fn() -> bool,
+    delay: Duration,
+    signal: i32,
+) -> Option<i32> {
     let mut child = command
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ready() && child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the harness never began writing");
+        std::thread::sleep(Duration::from_millis(1));
+    }
     std::thread::sleep(delay);
     send(child.id(), signal);
-    let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             return status.code();
         }
-        assert!(Instant::now() < deadline, "the harness did not exit after the signal");
+        assert!(
+            Instant::now() < deadline,
+            "the harness did not exit after the signal"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// How many files are under `dir`.
+fn count_files(dir: &Path) -> usize {
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        n += if path.is_dir() { count_files(&path) } else { 1 };
+    }
+    n
 }
 
 /// Temporary files left anywhere under `dir` (the old names and the new).
@@ -410,8 +472,10 @@ fn leftovers(dir: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn a_signal_while_snapshots_are_updated_leaves_whole_files_only() {
-    let delays = [40u64, 90, 140, 200, 260, 330];
-    for (index, delay) in delays.iter().enumerate() {
+    // The signal comes once this many files are there (temporary ones included): always in the
+    // middle of the writing, however fast the machine.
+    let thresholds = [1usize, 5, 20, 60, 120, 200];
+    for (index, threshold) in thresholds.iter().enumerate() {
         let work = tempfile::tempdir().unwrap();
         let snapshots = work.path().join("snapshots");
         let signal = if index % 2 == 0 {
@@ -425,18 +489,23 @@ fn a_signal_while_snapshots_are_updated_leaves_whole_files_only() {
             .arg(repo().join("fixtures"))
             .arg("--snapshots-dir")
             .arg(&snapshots);
-        let code = interrupt(&mut command, Duration::from_millis(*delay), signal);
+        let ready = || count_files(&snapshots) >= *threshold;
+        let code = interrupt(&mut command, ready, Duration::ZERO, signal);
         let left = leftovers(work.path());
         assert!(
             left.is_empty(),
-            "signal {signal} after {delay} ms (exit {code:?}) left {left:?}"
+            "signal {signal} after {threshold} files (exit {code:?}) left {left:?}"
         );
         for (path, bytes) in files(&snapshots) {
             let snapshot = insta::Snapshot::from_file(&path)
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let content = snapshot.contents().as_text().expect("text").to_string();
             serde_json::from_str::<serde_json::Value>(&content).unwrap_or_else(|e| {
-                panic!("{}: {e}\n{}", path.display(), String::from_utf8_lossy(&bytes))
+                panic!(
+                    "{}: {e}\n{}",
+                    path.display(),
+                    String::from_utf8_lossy(&bytes)
+                )
             });
         }
     }
@@ -449,7 +518,15 @@ fn a_signal_while_a_report_is_written_leaves_the_old_folder_or_the_new() {
     // several times so that writing the report takes a while.
     let document = |name: &str| {
         let out = bin()
-            .args(["run", "--snapshots", "off", "--format", "json", "--target-name", name])
+            .args([
+                "run",
+                "--snapshots",
+                "off",
+                "--format",
+                "json",
+                "--target-name",
+                name,
+            ])
             .output()
             .unwrap();
         let path = work.path().join(format!("{name}.json"));
@@ -475,7 +552,10 @@ fn a_signal_while_a_report_is_written_leaves_the_old_folder_or_the_new() {
     written(0);
     let mut current = 0;
     let expected_files = ["index.html", "junit.xml", "report.json", "summary.md"];
-    let delays = [5u64, 15, 30, 50, 80, 120, 170, 240];
+    // The signal comes this long after the first temporary file or folder appears.
+    let delays = [0u64, 0, 1, 2, 3, 5, 8, 13];
+    let reports = work.path().join("reports");
+    let writing = || !leftovers(&reports).is_empty();
     for (index, delay) in delays.iter().enumerate() {
         let next = 1 - current;
         let signal = if index % 2 == 0 {
@@ -483,9 +563,17 @@ fn a_signal_while_a_report_is_written_leaves_the_old_folder_or_the_new() {
         } else {
             libc::SIGTERM
         };
-        let code = interrupt(&mut report(next), Duration::from_millis(*delay), signal);
-        let left = leftovers(work.path().join("reports").as_path());
-        assert!(left.is_empty(), "after {delay} ms (exit {code:?}): {left:?}");
+        let code = interrupt(
+            &mut report(next),
+            writing,
+            Duration::from_millis(*delay),
+            signal,
+        );
+        let left = leftovers(&reports);
+        assert!(
+            left.is_empty(),
+            "after {delay} ms (exit {code:?}): {left:?}"
+        );
         let mut names: Vec<String> = std::fs::read_dir(&out)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
