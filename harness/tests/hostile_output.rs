@@ -598,3 +598,85 @@ fn a_signal_while_a_report_is_written_leaves_the_old_folder_or_the_new() {
         current = sides_seen[0];
     }
 }
+
+/// A tmpfs of `size` mounted at `dir` until dropped (root only).
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &Path, size: &str) -> Option<SmallDisk> {
+        // SAFETY: geteuid has no memory effects.
+        if unsafe { libc::geteuid() } != 0 {
+            return None;
+        }
+        std::fs::create_dir_all(dir).unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        mounted.then(|| SmallDisk(dir.to_path_buf()))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_names_the_file_and_keeps_the_old_report_folder() {
+    let work = tempfile::tempdir().unwrap();
+    let Some(disk) = SmallDisk::mount(&work.path().join("disk"), "128k") else {
+        eprintln!(
+            "skipped: mounting a small tmpfs needs root (the unit test of report::folder fails a write instead)"
+        );
+        return;
+    };
+    let document = |filter: &str, name: &str| {
+        let out = bin()
+            .args([
+                "run",
+                "--snapshots",
+                "off",
+                "--format",
+                "json",
+                "--filter",
+                filter,
+            ])
+            .output()
+            .unwrap();
+        let path = work.path().join(name);
+        std::fs::write(&path, &out.stdout).unwrap();
+        path
+    };
+    let small = document("cookies-*", "small.json");
+    let big = document("*", "big.json");
+    let out = disk.0.join("report");
+    let first = bin()
+        .arg("report")
+        .arg(&small)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    let before: Vec<(PathBuf, Vec<u8>)> = files(&out);
+
+    let full = bin()
+        .arg("report")
+        .args([&big, &big, &big])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = text(&full.stderr);
+    assert_eq!(full.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot write {}/", out.display()))
+            && stderr.contains("No space left on device"),
+        "{stderr}"
+    );
+    assert_eq!(files(&out), before, "the old folder is intact");
+    assert!(leftovers(&disk.0).is_empty(), "{:?}", leftovers(&disk.0));
+}
