@@ -354,18 +354,27 @@ impl Redactor {
         }
     }
 
-    /// Redacts every fixture result of a run.
+    /// Redacts every fixture result of a run, and credentials in its target's URL.
     pub fn run_report(&self, report: &mut RunReport) {
+        if let Cow::Owned(url) = self.text(&report.target.url) {
+            report.target.url = url;
+        }
         report
             .fixtures
             .iter_mut()
             .for_each(|f| self.fixture_result(f));
     }
 
-    /// Redacts every fixture result of a matrix (its runner blocks and its flat list).
+    /// Redacts every fixture result of a matrix (its runner blocks and its flat list), and
+    /// credentials in the output of runners that could not start.
     pub fn matrix_report(&self, report: &mut MatrixReport) {
         for runner in &mut report.runners {
             self.run_report(&mut runner.run);
+            if let Some(error) = &mut runner.error
+                && let Cow::Owned(redacted) = self.text(error)
+            {
+                *error = redacted;
+            }
         }
         report
             .fixtures
