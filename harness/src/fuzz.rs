@@ -9,6 +9,7 @@
 //! - [`chunked`]: the HTTP/1.1 body framing decoder (chunked, length, close);
 //! - [`ws_check`]: the WebSocket transcript checks, on corpus fixtures against transcripts
 //!   built from the input;
+//! - [`redact`]: the redaction of credentials in server text, headers, JSON and diffs;
 //! - [`result_document`]: the reader of result documents (`compare`, `report`), then the
 //!   report made of what it read (summary, JUnit, the page with its decoded histograms).
 
@@ -97,6 +98,20 @@ pub fn result_document(bytes: &[u8]) -> usize {
         Err(message) => message.len(),
     };
     compared + rendered + side.fixtures.len() + side.load.len()
+}
+
+/// Redaction of `bytes` as a header value, a text, a JSON value and a snapshot diff.
+pub fn redact(bytes: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(bytes);
+    let redactor = crate::redact::Redactor::new(&["*session*".to_string()]);
+    let mut value = serde_json::from_slice(bytes).unwrap_or(serde_json::Value::Null);
+    redactor.value(&mut value);
+    redactor.header("authorization", &text).len()
+        + redactor.header("cookie", &text).len()
+        + redactor.header("set-cookie", &text).len()
+        + redactor.text(&text).len()
+        + redactor.diff_text(&text).len()
+        + value.to_string().len()
 }
 
 /// `bytes` cut into chunks whose lengths follow from `seed` (1 to 64 bytes, or all at once).

@@ -57,6 +57,11 @@ fn fuzz_ws_checks() {
 }
 
 #[test]
+fn fuzz_redaction() {
+    run_target("redact", corpus("redact"), REDACT_TOKENS, fuzz::redact);
+}
+
+#[test]
 fn fuzz_result_documents() {
     run_target(
         "result_document",
@@ -118,6 +123,21 @@ const RESULT_TOKENS: &[&[u8]] = &[
     b"null",
     b"\"outcome\":\"failed\"",
     b"\"protocol\":\"websocket\"",
+];
+
+const REDACT_TOKENS: &[&[u8]] = &[
+    b"Bearer ",
+    b"token=",
+    b"&api_key=",
+    b"; Path=/; HttpOnly",
+    b"\"password\":",
+    b"\"X-Api-Key\": ",
+    b"<<redacted:sha256:",
+    b"%3D",
+    b"\n+  ",
+    b"\n-  ",
+    b"{",
+    b"[",
 ];
 
 const NUMBERS: &[&[u8]] = &[
