@@ -3,6 +3,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// Quoting values in messages: the shared helpers (`clip`: the first [`CLIP_CHARS`] characters
+/// and `… (N bytes)`).
+pub use harness_fixture::text::{CLIP_CHARS, clip, clip_json, quote};
+
 /// One difference between the expectation and what happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Mismatch {
@@ -34,37 +38,48 @@ impl Mismatch {
     }
 }
 
+/// Lines meant to be read: the path, the message and both values clipped to [`CLIP_CHARS`]
+/// characters with their length (the fields themselves stay whole, for JSON output).
 impl std::fmt::Display for Mismatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
             "{}: {}",
             if self.path.is_empty() {
-                "/"
+                "/".into()
             } else {
-                &self.path
+                clip(&self.path, CLIP_CHARS)
             },
-            self.message
+            clip(&self.message, CLIP_CHARS)
         )?;
-        write!(f, "\n    expected: {}", short(&self.expected))?;
-        write!(f, "\n    actual:   {}", short(&self.actual))
+        write!(f, "\n    expected: {}", clip_json(&self.expected))?;
+        write!(f, "\n    actual:   {}", clip_json(&self.actual))
     }
-}
-
-fn short(value: &Value) -> String {
-    const MAX: usize = 400;
-    let text = value.to_string();
-    if text.len() <= MAX {
-        return text;
-    }
-    let mut cut = MAX;
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}... ({} bytes)", &text[..cut], text.len())
 }
 
 /// Escapes one JSON pointer token.
 pub fn token(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_clips_long_values_and_keeps_the_fields_whole() {
+        let big = "A".repeat(5 * 1024 * 1024);
+        let mismatch = Mismatch::new(
+            "/body_text",
+            Value::from(big.as_str()),
+            Value::from("B"),
+            format!("different text: {big}"),
+        );
+        let shown = mismatch.to_string();
+        assert!(shown.len() < 1000, "{} bytes shown", shown.len());
+        assert!(shown.contains("… (5242880 bytes)"), "{shown}");
+        assert!(shown.contains("… (5242896 bytes)"), "{shown}");
+        assert!(shown.ends_with("actual:   \"B\""), "{shown}");
+        assert_eq!(mismatch.expected.as_str().map(str::len), Some(big.len()));
+    }
 }

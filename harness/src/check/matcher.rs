@@ -1,5 +1,6 @@
 //! Matchers: string tokens such as `<<uuid>>` that stand for a whole class of values.
 
+use harness_fixture::matcher::compile_regex;
 use regex::Regex;
 use serde_json::Value;
 
@@ -28,7 +29,7 @@ pub enum Matcher {
 
 impl Matcher {
     /// Parses `text` as a matcher token; `None` when it is a plain string. A malformed regex is
-    /// an `Err` with the regex error.
+    /// an `Err` with the regex error in one line, the pattern clipped.
     pub fn parse(text: &str) -> Option<Result<Matcher, String>> {
         let inner = text.strip_prefix("<<")?.strip_suffix(">>")?;
         let matcher = match inner {
@@ -40,11 +41,8 @@ impl Matcher {
             "string" => Matcher::String,
             _ => match inner.split_once(':') {
                 Some(("regex", pattern)) => {
-                    return Some(
-                        Regex::new(pattern)
-                            .map(Matcher::Regex)
-                            .map_err(|e| format!("bad regex in {text}: {e}")),
-                    );
+                    // The loader compiled it the same way: a fixture that loaded has none bad.
+                    return Some(compile_regex(pattern).map(Matcher::Regex));
                 }
                 Some(("starts_with", t)) => Matcher::StartsWith(t.to_string()),
                 Some(("contains", t)) => Matcher::Contains(t.to_string()),

@@ -81,13 +81,26 @@ fn check_schema(
     match harness_fixture::schema::compile(schema) {
         Err(message) => out.push(Mismatch::new(base, schema.clone(), value.clone(), message)),
         Ok(validator) => {
-            for error in validator.iter_errors(value) {
+            // Each error quotes only the value at fault (clipped in its message), and there are
+            // at most MAX_SCHEMA_ERRORS: a large reply of many bad items stays a short diff.
+            const MAX_SCHEMA_ERRORS: usize = 20;
+            let mut errors = validator.iter_errors(value);
+            for error in errors.by_ref().take(MAX_SCHEMA_ERRORS) {
                 let path = format!("{base}{}", error.instance_path().as_str());
                 out.push(Mismatch::new(
                     path,
                     schema.clone(),
-                    value.clone(),
-                    format!("schema: {error}"),
+                    error.instance().clone().into_owned(),
+                    format!("schema: {}", harness_fixture::schema::describe(&error)),
+                ));
+            }
+            let more = errors.count();
+            if more > 0 {
+                out.push(Mismatch::new(
+                    base,
+                    schema.clone(),
+                    serde_json::Value::Null,
+                    format!("schema: {more} more errors not shown"),
                 ));
             }
         }
