@@ -43,7 +43,8 @@ pub struct Cli {
     pub runners_dir: Option<PathBuf>,
 
     /// Name of the target in snapshots and reports (default: rust-axum, the runner's name, or url-HOST-PORT).
-    #[arg(long, global = true, value_name = "NAME")]
+    /// Letters, digits, '.', '_' and '-', starting with a letter or digit.
+    #[arg(long, global = true, value_name = "NAME", value_parser = crate::target::parse_target_name)]
     pub target_name: Option<String>,
 
     /// What to do.

@@ -44,6 +44,32 @@ pub struct TargetInfo {
 /// The name of the reference server as a target: the same app the `rust-axum` runner boots.
 pub const REFERENCE_NAME: &str = "rust-axum";
 
+/// Parses `--target-name`: a name like a fixture's (see [`harness_fixture::model::check_name`]),
+/// so that `snapshots/<name>/` stays inside the snapshots folder.
+pub fn parse_target_name(name: &str) -> Result<String, String> {
+    harness_fixture::model::check_name(name).map(|()| name.to_string())
+}
+
+/// `url-HOST-PORT`, the host's characters outside `A-Z a-z 0-9 . _ -` replaced by `_` (an IPv6
+/// address loses its brackets): always a valid target name, one path component.
+fn url_name(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("host");
+    let host: String = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    format!("url-{host}-{}", url.port_or_known_default().unwrap_or(80))
+}
+
 impl Target {
     /// Starts the reference server on an ephemeral loopback port, serving `fixtures`.
     pub async fn embedded(fixtures: &[Fixture]) -> Result<Target, HarnessError> {
@@ -149,14 +175,7 @@ impl Target {
         let url = self.base_url();
         let (default_name, kind) = match self {
             Target::Embedded(_) => (REFERENCE_NAME.to_string(), "embedded"),
-            Target::Url(u) => (
-                format!(
-                    "url-{}-{}",
-                    u.host_str().unwrap_or("host"),
-                    u.port_or_known_default().unwrap_or(80)
-                ),
-                "url",
-            ),
+            Target::Url(u) => (url_name(u), "url"),
             Target::Runner(target) => (target.runner.manifest.name.clone(), "runner"),
         };
         TargetInfo {
@@ -201,6 +220,49 @@ impl Target {
             Target::Embedded(server) => server.shutdown().await,
             Target::Runner(mut target) => target.app.stop().await,
             Target::Url(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_names_are_single_safe_components() {
+        assert!(parse_target_name("rust-axum").is_ok());
+        assert!(parse_target_name("my_app.v2").is_ok());
+        for bad in [
+            "../../escaped",
+            "..",
+            ".",
+            "",
+            "a/b",
+            "a\\b",
+            "-x",
+            "a b",
+            "é",
+        ] {
+            let error = parse_target_name(bad).unwrap_err();
+            assert!(error.contains("A-Z a-z 0-9 . _ -"), "{bad:?}: {error}");
+        }
+        assert!(parse_target_name(&"a".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn url_names_are_valid_target_names() {
+        for (url, name) in [
+            ("http://127.0.0.1:8080", "url-127.0.0.1-8080"),
+            ("http://[::1]:3000/", "url-__1-3000"),
+            ("http://example.com/", "url-example.com-80"),
+            (
+                "http://xn--bcher-kva.example:81",
+                "url-xn--bcher-kva.example-81",
+            ),
+        ] {
+            let got = url_name(&Url::parse(url).unwrap());
+            assert_eq!(got, name);
+            assert!(parse_target_name(&got).is_ok(), "{got}");
         }
     }
 }

@@ -93,6 +93,9 @@ pub fn parse(file: &Path, text: &str) -> Result<Manifest, ManifestError> {
     };
     let manifest: Manifest =
         toml::from_str(text).map_err(|e| error(e.to_string().trim_end().to_string()))?;
+    if let Err(message) = harness_fixture::model::check_name(&manifest.name) {
+        return Err(error(format!("name: {message}")));
+    }
     if manifest.start.is_empty() {
         return Err(error("start: the command is empty".into()));
     }
