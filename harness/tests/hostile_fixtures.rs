@@ -297,14 +297,22 @@ fn a_target_name_cannot_leave_the_snapshots_folder() {
 #[test]
 fn huge_values_are_clipped_in_error_messages() {
     let dir = tempfile::tempdir().unwrap();
-    let mut doc = hello();
-    doc["request"]["headers"] = json!({"x-a": format!("{}\n", "A".repeat(5 * 1024 * 1024))});
-    let file = write(dir.path(), "huge.json", json_bytes(&doc));
-    let out = run(&["fixtures", "validate", file.to_str().unwrap()]);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr.len() < 2000, "{} bytes of stderr", stderr.len());
-    assert!(stderr.contains("… (5242881 bytes)"), "{stderr}");
+    let huge = "A".repeat(5 * 1024 * 1024);
+    let mut name = hello();
+    name["name"] = huge.as_str().into();
+    let mut header = hello();
+    header["request"]["headers"] = json!({"x-a": format!("{huge}\n")});
+    for (file, doc, length) in [
+        ("name.json", name, "… (5242880 bytes)"),
+        ("header.json", header, "… (5242881 bytes)"),
+    ] {
+        let file = write(dir.path(), file, json_bytes(&doc));
+        let out = run(&["fixtures", "validate", file.to_str().unwrap()]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(stderr.len() < 2000, "{} bytes of stderr", stderr.len());
+        assert!(stderr.contains(length), "{stderr}");
+    }
 }
 
 #[test]
