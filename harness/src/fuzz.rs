@@ -23,8 +23,7 @@ use crate::transcript::{Direction, Frame, Handshake, Interrupted, Transcript, Ws
 
 /// The fixture loader on `bytes` as a file's content.
 pub fn fixture(bytes: &[u8]) -> usize {
-    let text = String::from_utf8_lossy(bytes);
-    match harness_fixture::load::parse_fixture(Path::new("fuzz.json"), &text) {
+    match harness_fixture::parse_fixture_bytes(Path::new("fuzz.json"), bytes) {
         Ok(fixture) => fixture.name.len(),
         Err(errors) => errors.iter().map(|e| e.to_string().len()).sum(),
     }

@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use std::io::{self, Write};
 
 use super::{FixtureResult, Outcome, RunReport};
+use crate::check::diff::{CLIP_CHARS, clip};
 use crate::check::snapshot::SnapshotStatus;
 
 /// ANSI styling, on only when wanted.
@@ -86,7 +87,7 @@ pub fn write_fixture(out: &mut dyn Write, style: Style, result: &FixtureResult) 
     )?;
     if let Some(error) = &result.error {
         let at = if error.at.is_empty() { "/" } else { &error.at };
-        let text = format!("{at}: {}", error.reason);
+        let text = format!("{at}: {}", clip(&error.reason, CLIP_CHARS));
         for line in escape_controls(&text).lines() {
             writeln!(out, "      {line}")?;
         }
@@ -104,10 +105,11 @@ pub fn write_fixture(out: &mut dyn Write, style: Style, result: &FixtureResult) 
     }
     if let Some(diff) = result.snapshot.as_ref().and_then(|s| s.diff.as_deref()) {
         for line in escape_controls(diff).lines().take(60) {
+            let line = clip(line, CLIP_CHARS);
             let line = match line.chars().next() {
-                Some('+') => style.paint("32", line),
-                Some('-') => style.paint("31", line),
-                _ => line.to_string(),
+                Some('+') => style.paint("32", &line),
+                Some('-') => style.paint("31", &line),
+                _ => line.into_owned(),
             };
             writeln!(out, "      {line}")?;
         }
@@ -159,6 +161,32 @@ mod tests {
         assert_eq!(
             escape_controls("a\u{1b}]0;title\u{7}\u{1b}[2J\r\u{7f}\u{9b}\u{202e}z"),
             "a\\u{1b}]0;title\\u{7}\\u{1b}[2J\\u{d}\\u{7f}\\u{9b}\\u{202e}z"
+        );
+    }
+    #[test]
+    fn a_huge_reason_or_snapshot_line_is_clipped_with_its_length() {
+        let huge = "x".repeat(5 * 1024 * 1024);
+        let result = FixtureResult {
+            name: "big".into(),
+            protocol: harness_fixture::Protocol::Rest,
+            file: "big.json".into(),
+            outcome: Outcome::Errored,
+            diff: Vec::new(),
+            error: Some(crate::transcript::Interrupted {
+                at: "/request".into(),
+                reason: format!("garbage: {huge}"),
+            }),
+            snapshot: None,
+            expected_failure: false,
+            duration_ms: 1.0,
+        };
+        let mut out = Vec::new();
+        write_fixture(&mut out, Style::plain(), &result).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.len() < 1000, "{} bytes printed", text.len());
+        assert!(
+            text.contains(&format!("({} bytes)", huge.len() + 9)),
+            "{text}"
         );
     }
 }
