@@ -198,7 +198,15 @@ fn json_pointer(path: &serde_path_to_error::Path) -> String {
 }
 
 /// A runner whose name is taken already gets a numbered name (`rust-axum #2`).
+/// Adds a runner's block; its counts are made again from its fixtures, so that a document's
+/// own summary (which may have been edited, or be absurd) is never trusted.
 fn push_runner(inputs: &mut Inputs, mut runner: RunnerReport) {
+    let fixtures = std::mem::take(&mut runner.run.fixtures);
+    runner.run = RunReport::new(
+        runner.run.target.clone(),
+        fixtures,
+        runner.run.summary.duration_ms,
+    );
     let taken: Vec<&str> = inputs.runners.iter().map(|r| r.runner.as_str()).collect();
     runner.runner = unique(&taken, &runner.runner);
     inputs.runners.push(runner);
@@ -272,5 +280,21 @@ mod tests {
             inputs.runners[0].protocols,
             [harness_fixture::Protocol::Sse]
         );
+    }
+
+    #[test]
+    fn counts_come_from_the_fixtures_not_from_the_documents_summary() {
+        // Found by fuzzing: a summary of u64::MAX failures overflowed the report's sums.
+        let doc = json!({"target": {"name": "t", "kind": "url", "url": ""},
+                         "summary": {"passed": 7, "failed": u64::MAX, "skipped": 0, "errored": 0,
+                                     "snapshots_changed": 0, "snapshots_new": 0, "duration_ms": 1.0},
+                         "fixtures": [{"name": "a", "protocol": "rest", "file": "a.json",
+                                       "outcome": "failed", "diff": [], "duration_ms": 1.0}]});
+        let mut inputs = Inputs::default();
+        add(&mut inputs, Path::new("x.json"), doc).unwrap();
+        let summary = &inputs.runners[0].run.summary;
+        assert_eq!((summary.passed, summary.failed), (0, 1));
+        let document = ReportDocument::new(inputs, None, now());
+        assert!(super::super::junit::report(&document).contains("failures=\"1\""));
     }
 }
