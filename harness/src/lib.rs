@@ -23,6 +23,7 @@ pub mod runner;
 pub mod supervise;
 pub mod target;
 pub mod transcript;
+pub mod wire;
 
 use std::time::Duration;
 

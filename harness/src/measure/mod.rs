@@ -6,8 +6,9 @@
 //!   ([`Window`]) and each connection's [`Pacer`] (intended start times, lag). Pure.
 //! - `rest`, `ws`, `sse`: a fixture prepared once (request parts, compiled expectations), then
 //!   one worker loop per connection over real sockets, every reply checked (`expect`).
-//! - `sse_parser` and `chunked`: the SSE path reads its socket itself, decoding the HTTP body
-//!   framing and the event stream incrementally, with no allocation per event.
+//! - `chunked` and [`crate::wire::sse_parser`] (shared with the replay driver): the SSE path reads
+//!   its socket itself, decoding the HTTP body framing and the event stream incrementally, with no
+//!   allocation per event.
 //! - [`recorder`]: histograms and error counts per shard of connections ([`Shard`], a
 //!   connection's handle is a [`Recorder`]), merged as [`Tally`]s; error kinds ([`ErrorKind`]).
 //! - [`open_files`]: the open-file limit, raised (or found too low) before a run.
@@ -34,8 +35,10 @@ mod rest;
 pub mod result;
 pub mod schedule;
 mod sse;
-pub(crate) mod sse_parser;
 mod ws;
+
+/// The SSE parser, shared with the replay driver (its home is [`crate::wire`]).
+use crate::wire::sse_parser;
 
 pub use engine::{LoadConfig, LoadError, Outcome, run};
 pub use open_files::{OpenFiles, raise_open_files_limit};

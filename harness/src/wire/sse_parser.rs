@@ -10,30 +10,50 @@
 //!   `id` field without value clears it. An `id` holding NUL is ignored.
 //! - A field, or a UTF-8 character, split across chunks is reassembled: lines are decoded only
 //!   once complete (invalid UTF-8 becomes U+FFFD, as browsers do); a leading BOM is dropped.
-//! - `retry` (ASCII digits only) is reported with the event of the block it came in, as the
-//!   conformance driver (eventsource-stream) does.
+//! - `retry` (ASCII digits only) is reported with the event of the block it came in (as
+//!   eventsource-stream, the replay's parser before this one, did: snapshots keep their meaning).
 //!
 //! Buffers are reused from event to event: a complete line inside a chunk is read in place; only
-//! the unfinished tail of a chunk is copied.
+//! the unfinished tail of a chunk is copied. Work is linear in the bytes received: no byte is
+//! scanned twice, however a line is split across chunks.
+//!
+//! Memory is bounded: a line, or an event's data, longer than the parser's limit (16 MiB unless
+//! [`SseParser::with_limit`] says otherwise) stops the parser with [`EventTooLarge`]; it then holds
+//! nothing and ignores the rest of the stream. Both the replay driver (`run`) and the load workers
+//! (`stream`) parse with it.
 
 use std::borrow::Cow;
 
+use super::DEFAULT_MAX_EVENT_SIZE;
+
+/// A line or an event's data longer than the parser's limit: the stream cannot be read on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("event too large: a line or an event of more than {limit} bytes")]
+pub struct EventTooLarge {
+    /// The limit, in bytes.
+    pub limit: usize,
+}
+
 /// One dispatched event, borrowed from the parser until the next call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct EventRef<'a> {
+pub struct EventRef<'a> {
     /// The event type (`message` when the stream gave none).
-    pub(crate) event: &'a str,
+    pub event: &'a str,
     /// The data lines, joined with LF.
-    pub(crate) data: &'a str,
+    pub data: &'a str,
     /// The last event ID in force (carried over from earlier events).
-    pub(crate) id: &'a str,
+    pub id: &'a str,
     /// A `retry` field in this event's block, in milliseconds.
-    pub(crate) retry: Option<u64>,
+    pub retry: Option<u64>,
 }
 
 /// The parser's state between chunks.
-#[derive(Debug, Default)]
-pub(crate) struct SseParser {
+#[derive(Debug)]
+pub struct SseParser {
+    /// The longest line, and the most data of one event, held.
+    limit: usize,
+    /// A line or an event went past `limit`: the rest of the stream is ignored.
+    too_large: bool,
     /// The unfinished line at the end of the previous chunk.
     partial: Vec<u8>,
     /// The previous chunk ended with CR: a LF starting this one belongs to it.
@@ -56,20 +76,66 @@ pub(crate) struct SseParser {
 
 const BOM: &[u8] = "\u{feff}".as_bytes();
 
+impl Default for SseParser {
+    fn default() -> Self {
+        SseParser::new()
+    }
+}
+
 impl SseParser {
-    /// A parser at the start of a stream.
-    pub(crate) fn new() -> SseParser {
-        SseParser::default()
+    /// A parser at the start of a stream, holding at most 16 MiB per line and per event.
+    pub fn new() -> SseParser {
+        SseParser::with_limit(DEFAULT_MAX_EVENT_SIZE)
+    }
+
+    /// A parser that refuses a line, or an event's data, longer than `limit` bytes.
+    pub fn with_limit(limit: usize) -> SseParser {
+        SseParser {
+            limit,
+            too_large: false,
+            partial: Vec::new(),
+            after_cr: false,
+            started: false,
+            bom: Vec::new(),
+            event: String::new(),
+            data: Vec::new(),
+            id: String::new(),
+            retry: None,
+            lossy: String::new(),
+        }
     }
 
     /// The last event ID in force (to send as `Last-Event-ID` when reconnecting).
-    #[allow(dead_code)]
-    pub(crate) fn last_event_id(&self) -> &str {
+    pub fn last_event_id(&self) -> &str {
         &self.id
     }
 
+    /// Why the parser stopped, if a line or an event went past its limit.
+    pub fn too_large(&self) -> Option<EventTooLarge> {
+        self.too_large
+            .then_some(EventTooLarge { limit: self.limit })
+    }
+
+    /// Parses `chunk`, calling `emit` for every event it completes (the events before a line or
+    /// event that is too large included). Fails once past the limit, for this chunk and after.
+    pub fn try_feed(
+        &mut self,
+        chunk: &[u8],
+        emit: impl FnMut(EventRef<'_>),
+    ) -> Result<usize, EventTooLarge> {
+        let count = self.feed(chunk, emit);
+        match self.too_large() {
+            Some(error) => Err(error),
+            None => Ok(count),
+        }
+    }
+
     /// Parses `chunk`, calling `emit` for every event it completes. Returns how many were.
-    pub(crate) fn feed(&mut self, chunk: &[u8], mut emit: impl FnMut(EventRef<'_>)) -> usize {
+    /// Past the limit it stops (see [`SseParser::too_large`]) and ignores every later chunk.
+    pub fn feed(&mut self, chunk: &[u8], mut emit: impl FnMut(EventRef<'_>)) -> usize {
+        if self.too_large {
+            return 0;
+        }
         let mut chunk = chunk;
         if !self.started {
             // Drop a BOM, which may itself be split across the first chunks.
@@ -98,6 +164,9 @@ impl SseParser {
 
     fn feed_started(&mut self, mut chunk: &[u8], emit: &mut impl FnMut(EventRef<'_>)) -> usize {
         let mut count = 0;
+        if self.too_large {
+            return count;
+        }
         if self.after_cr {
             self.after_cr = false;
             if let Some(rest) = chunk.strip_prefix(b"\n") {
@@ -115,6 +184,10 @@ impl SseParser {
                     None => self.after_cr = true,
                 }
             }
+            if self.partial.len() + line_end > self.limit {
+                self.overflow();
+                return count;
+            }
             if self.partial.is_empty() {
                 count += usize::from(self.line(&chunk[..line_end], emit));
             } else {
@@ -124,10 +197,26 @@ impl SseParser {
                 line.clear();
                 self.partial = line;
             }
+            if self.too_large {
+                self.overflow(); // frees the line buffer handed back above
+                return count;
+            }
             chunk = &chunk[next..];
+        }
+        if self.partial.len() + chunk.len() > self.limit {
+            self.overflow();
+            return count;
         }
         self.partial.extend_from_slice(chunk);
         count
+    }
+
+    /// Stops the parser: past the limit, the stream cannot be read on. Frees what it held.
+    fn overflow(&mut self) {
+        self.too_large = true;
+        self.partial = Vec::new();
+        self.data = Vec::new();
+        self.lossy = String::new();
     }
 
     /// Interprets one complete line; true when it dispatched an event.
@@ -147,6 +236,10 @@ impl SseParser {
         };
         match field {
             b"data" => {
+                if self.data.len() + value.len() > self.limit {
+                    self.overflow();
+                    return false;
+                }
                 self.data.extend_from_slice(value);
                 self.data.push(b'\n');
             }
@@ -357,5 +450,65 @@ mod tests {
             events[99],
             ev("tick", "{\"n\":100,\"ts_us\":1}", "100", None)
         );
+    }
+
+    #[test]
+    fn a_line_or_an_event_past_the_limit_stops_the_parser() {
+        let too_large = Err(EventTooLarge { limit: 16 });
+        // A line that never ends, fed in pieces: at the limit it is kept, past it refused.
+        let mut parser = SseParser::with_limit(16);
+        assert_eq!(parser.try_feed(b"data: 01234", |_| panic!()), Ok(0));
+        assert_eq!(parser.try_feed(b"56789", |_| panic!()), Ok(0));
+        assert_eq!(parser.try_feed(b"a", |_| panic!()), too_large);
+        assert_eq!(parser.partial.capacity(), 0, "what it held is freed");
+        // Once stopped, the rest of the stream is ignored.
+        assert_eq!(parser.try_feed(b"\n\ndata: x\n\n", |_| panic!()), too_large);
+        assert_eq!(parser.too_large(), Some(EventTooLarge { limit: 16 }));
+
+        // A complete line past the limit inside one chunk; the events before it still count.
+        let mut parser = SseParser::with_limit(16);
+        let mut got = Vec::new();
+        let fed = parser.try_feed(b"data: ok\n\n: 0123456789abcdef\n\n", |e| {
+            got.push(e.data.to_string())
+        });
+        assert_eq!((fed, got), (too_large, vec!["ok".to_string()]));
+
+        // Short data lines that add up past the limit.
+        let mut parser = SseParser::with_limit(16);
+        let fed = parser.try_feed(b"data: 0123456789\ndata: 0123456789\n\n", |_| panic!());
+        assert_eq!(fed, too_large);
+
+        // A line and an event of exactly the limit pass.
+        let mut parser = SseParser::with_limit(16);
+        let mut got = Vec::new();
+        let fed = parser.try_feed(b"data:0123456789a\ndata:abcd\n\n", |e| {
+            got.push(e.data.to_string())
+        });
+        assert_eq!(fed, Ok(1));
+        assert_eq!(got, ["0123456789a\nabcd"]);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic_and_stay_within_the_limit() {
+        // A small xorshift generator: the same bytes every run.
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let alphabet = b"data:event:id:retry: \r\n\n\xef\xbb\xbf\xff0123456789";
+        for _ in 0..200 {
+            let mut parser = SseParser::with_limit(64);
+            for _ in 0..20 {
+                let len = (next() % 40) as usize;
+                let chunk: Vec<u8> = (0..len)
+                    .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                    .collect();
+                let _ = parser.try_feed(&chunk, |e| assert!(e.data.len() <= 64 * 3));
+                assert!(parser.partial.len() <= 64 && parser.data.len() <= 65);
+            }
+        }
     }
 }
