@@ -138,6 +138,11 @@ pub struct StreamArgs {
     /// Spread the openings of connections over this time (0s: all at once).
     #[arg(long, default_value = "0s", value_parser = parse_duration_or_zero, value_name = "DURATION")]
     pub ramp: Duration,
+
+    /// Largest SSE line or event, or WebSocket message, read from the server (16MiB, 512KiB,
+    /// 1000000); past it the operation fails with `event too large` or `message too large`.
+    #[arg(long, visible_alias = "max-message-size", default_value = "16MiB", value_parser = crate::wire::parse_size, value_name = "SIZE")]
+    pub max_event_size: usize,
 }
 
 /// `matrix`.
@@ -327,6 +332,11 @@ pub struct RunArgs {
     /// Credentials.
     #[command(flatten)]
     pub redaction: RedactArgs,
+
+    /// Largest SSE line or event, or WebSocket message, read from the server (16MiB, 512KiB,
+    /// 1000000); past it the fixture is errored (`event too large`, `message too large`).
+    #[arg(long, visible_alias = "max-message-size", default_value = "16MiB", value_parser = crate::wire::parse_size, value_name = "SIZE")]
+    pub max_event_size: usize,
 
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]

@@ -160,10 +160,11 @@ pub enum Frame {
     Ping(String),
     /// A pong.
     Pong(String),
-    /// A close frame.
+    /// A close frame, as the server sent it.
     Close {
-        /// Close code (1005 when the frame had none).
-        code: u16,
+        /// Close code; none when the frame had none (which checks read as 1005, "no status").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<u16>,
         /// Reason.
         reason: String,
     },

@@ -8,6 +8,9 @@ use serde_json::{Value, json};
 use super::{Mismatch, check_headers, check_schema, json};
 use crate::transcript::{Direction, Frame, WsRecord, WsTranscript};
 
+/// The close code that stands for a close frame without one.
+const NO_STATUS: u16 = 1005;
+
 pub(super) fn check(fixture: &WsFixture, transcript: &WsTranscript) -> Vec<Mismatch> {
     let mut out = Vec::new();
     let Some(handshake) = &transcript.handshake else {
@@ -115,9 +118,11 @@ fn check_step(
             )),
         },
         WsStep::ExpectClose(expect) => {
+            // A close frame without a code reads as 1005 ("no status code was present", RFC 6455
+            // 7.4.1), the end of the connection without a close frame as 1006.
             let (code, reason) = match &record.frame {
                 Frame::Close { code, reason } => (*code, Some(reason.as_str())),
-                Frame::Ended => (1006, None),
+                Frame::Ended => (Some(1006), None),
                 other => {
                     out.push(Mismatch::new(
                         path,
@@ -129,13 +134,18 @@ fn check_step(
                 }
             };
             if let Some(want) = expect.code
-                && want != code
+                && want != code.unwrap_or(NO_STATUS)
             {
+                let message = if code.is_some() {
+                    "different close code"
+                } else {
+                    "different close code: the close frame had none"
+                };
                 out.push(Mismatch::new(
                     format!("{path}/code"),
                     want.into(),
-                    code.into(),
-                    "different close code",
+                    json!(code),
+                    message,
                 ));
             }
             if let Some(want) = &expect.reason {

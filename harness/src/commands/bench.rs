@@ -21,13 +21,14 @@ use crate::cli::{Cli, FixtureSelection, LoadArgs, StreamArgs};
 use crate::error::{HarnessError, exit};
 use crate::measure::{self, LoadConfig, LoadError, LoadResult, RunInfo, Schedule};
 use crate::plan::plan;
+use crate::wire::DEFAULT_MAX_EVENT_SIZE;
 
 pub(super) async fn bench(cli: &Cli, args: &LoadArgs) -> Result<i32, HarnessError> {
-    load(cli, args, Duration::ZERO, "bench").await
+    load(cli, args, Duration::ZERO, DEFAULT_MAX_EVENT_SIZE, "bench").await
 }
 
 pub(super) async fn stream(cli: &Cli, args: &StreamArgs) -> Result<i32, HarnessError> {
-    load(cli, &args.load, args.ramp, "stream").await
+    load(cli, &args.load, args.ramp, args.max_event_size, "stream").await
 }
 
 /// The schedule the flags ask for, or why they make no sense.
@@ -162,6 +163,7 @@ async fn load(
     cli: &Cli,
     args: &LoadArgs,
     ramp: Duration,
+    max_event_size: usize,
     command: &'static str,
 ) -> Result<i32, HarnessError> {
     let mut schedule = schedule(args)?;
@@ -216,6 +218,7 @@ async fn load(
         warmup: args.warmup,
         duration: args.duration,
         timeout: args.timeout,
+        max_event_size,
         ramp,
         keep_intervals: args.hlog.is_some(),
         progress: true,

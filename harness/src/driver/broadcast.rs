@@ -1,28 +1,38 @@
 //! Broadcast replay: connect every subscriber, publish once, collect every delivery.
+//!
+//! SSE subscribers read through the parser `run` and `stream` share ([`SseParser`]); every wait
+//! has an absolute deadline that a busy socket cannot starve, and an event or message past the
+//! driver's limit interrupts the replay.
 
-use std::pin::Pin;
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use eventsource_stream::{Event, EventStreamError, Eventsource};
-use futures_util::{SinkExt, Stream, StreamExt};
+use futures_util::{SinkExt, StreamExt};
 use harness_fixture::model::{BroadcastFixture, Publish, Subscriber};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
-use tokio::net::TcpStream;
-use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::error::CapacityError;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::upgrade::upgrade;
+use super::upgrade::{Socket, upgrade};
+use super::ws::message_too_large;
 use super::{Driver, fixture_headers, micros, reason, send_and_read, with_headers};
 use crate::transcript::{
     BroadcastTranscript, Delivery, Interrupted, ReceivedResponse, SubscriberRecord,
 };
+use crate::wire::{Deadline, SseParser};
 
-type Events = Pin<Box<dyn Stream<Item = Result<Event, EventStreamError<reqwest::Error>>> + Send>>;
+/// An SSE subscription: the streaming reply, its parser, and events parsed but not yet taken.
+struct Events {
+    response: reqwest::Response,
+    parser: SseParser,
+    /// `(event type, data)` of events already parsed.
+    parsed: VecDeque<(String, String)>,
+}
 
 /// An open subscription.
 enum Connection {
-    Ws(Box<WebSocketStream<TcpStream>>),
-    Sse(Events),
+    Ws(Box<Socket>),
+    Sse(Box<Events>),
 }
 
 pub(super) async fn replay(driver: &Driver, fixture: &BroadcastFixture) -> BroadcastTranscript {
@@ -78,10 +88,12 @@ async fn run(
                 return Ok(()); // refused: the check reports the status
             };
             let text = serde_json::Value::Object(ws.json.clone()).to_string();
-            socket
-                .send(Message::Text(text.into()))
+            let at_publish = |reason: String| ("/publish".to_string(), reason);
+            Deadline::after(driver.timeout)
+                .run(socket.send(Message::Text(text.into())))
                 .await
-                .map_err(|e| ("/publish".to_string(), format!("cannot send: {e}")))?;
+                .map_err(|_| at_publish(format!("could not send within {:?}", driver.timeout)))?
+                .map_err(|e| at_publish(format!("cannot send: {e}")))?;
             connections.push(Some(Connection::Ws(socket)));
         }
     }
@@ -115,7 +127,14 @@ async fn subscribe(
     match subscriber {
         Subscriber::Websocket(_) => {
             let _ = url.set_scheme(if url.scheme() == "https" { "wss" } else { "ws" });
-            let upgraded = upgrade(&url, &Vec::new(), &[], driver.timeout).await?;
+            let upgraded = upgrade(
+                &url,
+                &Vec::new(),
+                &[],
+                driver.timeout,
+                driver.max_event_size,
+            )
+            .await?;
             let mut record = SubscriberRecord {
                 kind: "websocket",
                 path,
@@ -157,45 +176,62 @@ async fn subscribe(
             if status != 200 || !is_stream {
                 return Ok((record, None));
             }
-            Ok((
-                record,
-                Some(Connection::Sse(Box::pin(
-                    response.bytes_stream().eventsource(),
-                ))),
-            ))
+            let events = Events {
+                response,
+                parser: SseParser::with_limit(driver.max_event_size),
+                parsed: VecDeque::new(),
+            };
+            Ok((record, Some(Connection::Sse(Box::new(events)))))
         }
     }
 }
 
 /// The next data message (WebSocket) or event (SSE): `(event type, text)`, `None` when the
-/// connection ended first.
+/// connection ended first. Within `wait`, however busy the server keeps the socket.
 async fn next_message(
     connection: &mut Connection,
     wait: Duration,
 ) -> Result<Option<(Option<String>, String)>, String> {
-    let next = async {
-        match connection {
-            Connection::Ws(socket) => loop {
-                match socket.next().await {
-                    Some(Ok(Message::Text(text))) => return Ok(Some((None, text.to_string()))),
-                    Some(Ok(Message::Binary(bytes))) => {
-                        return Ok(Some((None, String::from_utf8_lossy(&bytes).into_owned())));
-                    }
-                    Some(Ok(Message::Close(_))) | None => return Ok(None),
-                    Some(Ok(_)) => continue,
-                    Some(Err(e)) => return Err(format!("broken connection: {e}")),
+    let deadline = Deadline::after(wait);
+    let timed_out = |_| format!("nothing received within {wait:?}");
+    match connection {
+        Connection::Ws(socket) => loop {
+            match deadline.run(socket.next()).await.map_err(timed_out)? {
+                Some(Ok(Message::Text(text))) => return Ok(Some((None, text.to_string()))),
+                Some(Ok(Message::Binary(bytes))) => {
+                    return Ok(Some((None, String::from_utf8_lossy(&bytes).into_owned())));
                 }
-            },
-            Connection::Sse(events) => match events.next().await {
-                Some(Ok(event)) => Ok(Some((Some(event.event), event.data))),
-                Some(Err(e)) => Err(format!("broken stream: {}", reason(&e))),
-                None => Ok(None),
-            },
-        }
-    };
-    tokio::time::timeout(wait, next)
-        .await
-        .unwrap_or_else(|_| Err(format!("nothing received within {wait:?}")))
+                Some(Ok(Message::Close(_))) | None => return Ok(None),
+                Some(Ok(_)) => continue,
+                Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
+                    return Err(message_too_large(size, max_size));
+                }
+                Some(Err(e)) => return Err(format!("broken connection: {e}")),
+            }
+        },
+        Connection::Sse(events) => loop {
+            if let Some((event, data)) = events.parsed.pop_front() {
+                return Ok(Some((Some(event), data)));
+            }
+            let chunk = match deadline
+                .run(events.response.chunk())
+                .await
+                .map_err(timed_out)?
+            {
+                Ok(Some(chunk)) => chunk,
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(format!("broken stream: {}", reason(&e))),
+            };
+            let Events { parser, parsed, .. } = &mut **events;
+            let fed = parser.try_feed(&chunk, |event| {
+                parsed.push_back((event.event.to_string(), event.data.to_string()))
+            });
+            // Events before a line that is too large are still delivered.
+            if let (true, Err(too_large)) = (parsed.is_empty(), fed) {
+                return Err(too_large.to_string());
+            }
+        },
+    }
 }
 
 async fn publish_rest(

@@ -1,9 +1,12 @@
 //! Drivers replay a fixture over real sockets and return its [`Transcript`](crate::transcript::Transcript).
 //!
 //! They do not judge: whatever the server sends is recorded, and a replay that cannot go on
-//! (timeout, reset, garbage) is recorded as interrupted.
+//! (timeout, reset, garbage, an event or message past `--max-event-size`) is recorded as
+//! interrupted. Every wait of a step has an absolute deadline ([`crate::wire::Deadline`]) that a
+//! server keeping the socket busy cannot starve.
 
 mod broadcast;
+mod close_watch;
 mod rest;
 mod sse;
 mod upgrade;
@@ -18,12 +21,14 @@ use url::Url;
 
 use crate::transcript::{Body, Headers, ReceivedResponse, Transcript};
 
-/// What every replay needs: the target's base URL, one HTTP client, the step timeout.
+/// What every replay needs: the target's base URL, one HTTP client, the step timeout, the
+/// largest event or message read.
 #[derive(Debug, Clone)]
 pub struct Driver {
     base: Url,
     client: reqwest::Client,
     timeout: Duration,
+    max_event_size: usize,
 }
 
 impl Driver {
@@ -38,7 +43,15 @@ impl Driver {
             base,
             client,
             timeout,
+            max_event_size: crate::wire::DEFAULT_MAX_EVENT_SIZE,
         })
+    }
+
+    /// The driver with another limit on an SSE line or event, and a WebSocket message (16 MiB
+    /// by default); past it the replay is interrupted.
+    pub fn with_max_event_size(mut self, bytes: usize) -> Driver {
+        self.max_event_size = bytes;
+        self
     }
 
     /// Replays one fixture.

@@ -1,9 +1,11 @@
-//! SSE replay: reqwest streaming, parsed by eventsource-stream.
+//! SSE replay: the request by reqwest, the body's chunks through the incremental parser that
+//! load runs use too ([`crate::wire::SseParser`]): work linear in the bytes received, a line or
+//! event past the driver's limit interrupts the replay (`event too large`), and each expected
+//! event (or the end of the stream) must come before an absolute deadline, however busy the
+//! server keeps the socket (with comments, say).
 
 use std::time::Instant;
 
-use eventsource_stream::Eventsource;
-use futures_util::StreamExt;
 use harness_fixture::model::{SseEnd, SseFixture};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 
@@ -11,6 +13,7 @@ use super::{
     Driver, fixture_headers, micros, read_body, reason, reply_headers, target_of, with_headers,
 };
 use crate::transcript::{Body, Interrupted, ReceivedEvent, SentRequest, SseTranscript, StreamEnd};
+use crate::wire::{Deadline, EventRef, SseParser};
 
 /// Events read past the expected ones before the harness gives up on a stream that should close.
 const MAX_EXTRA_EVENTS: usize = 100;
@@ -40,6 +43,17 @@ pub(super) async fn replay(driver: &Driver, fixture: &SseFixture) -> SseTranscri
         transcript.interrupted = Some(Interrupted { at, reason });
     }
     transcript
+}
+
+/// An event as recorded, `at_us` after the request.
+fn recorded(event: EventRef<'_>, at_us: u64) -> ReceivedEvent {
+    ReceivedEvent {
+        event: event.event.to_string(),
+        id: event.id.to_string(),
+        retry: event.retry,
+        data: event.data.to_string(),
+        at_us,
+    }
 }
 
 /// Sends the request and reads the reply into `transcript` until the expected end; an error
@@ -90,21 +104,30 @@ async fn read(
         SseEnd::Open => Some(expected),
         SseEnd::Closed => None,
     };
-    let mut events = response.bytes_stream().eventsource();
+    // Whether reading is over after `received` events: `Some` with how it ended.
+    let settled = |received: usize| -> Option<Result<StreamEnd, (String, String)>> {
+        if stop_after == Some(received) {
+            return Some(Ok(StreamEnd::StoppedReading));
+        }
+        (received >= expected + MAX_EXTRA_EVENTS).then(|| {
+            Err((
+                format!("/events/{received}"),
+                format!("more than {MAX_EXTRA_EVENTS} events past the expected ones"),
+            ))
+        })
+    };
+    let mut parser = SseParser::with_limit(driver.max_event_size);
+    let mut arrived = Vec::new();
+    // One deadline per step: the next event (or the end) within the timeout of the last one.
+    let mut deadline = Deadline::after(driver.timeout);
     loop {
         let received = transcript.events.len();
-        if stop_after == Some(received) {
-            transcript.end = StreamEnd::StoppedReading;
+        if let Some(end) = settled(received) {
+            transcript.end = end?;
             return Ok(());
         }
         let at = format!("/events/{received}");
-        if received >= expected + MAX_EXTRA_EVENTS {
-            return Err((
-                at,
-                format!("more than {MAX_EXTRA_EVENTS} events past the expected ones"),
-            ));
-        }
-        match tokio::time::timeout(driver.timeout, events.next()).await {
+        let chunk = match deadline.run(response.chunk()).await {
             Err(_) => {
                 let waiting_for = if received < expected {
                     "event"
@@ -113,46 +136,49 @@ async fn read(
                 };
                 return Err((at, format!("no {waiting_for} within {:?}", driver.timeout)));
             }
-            Ok(None) => {
+            Ok(Ok(Some(chunk))) => chunk,
+            Ok(Ok(None)) => {
                 transcript.end = StreamEnd::Closed;
                 return Ok(());
             }
-            Ok(Some(Err(e))) => return Err((at, format!("broken stream: {}", reason(&e)))),
-            Ok(Some(Ok(event))) => transcript.events.push(ReceivedEvent {
-                event: event.event,
-                id: event.id,
-                retry: event
-                    .retry
-                    .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-                data: event.data,
-                at_us: micros(started),
-            }),
+            Ok(Err(e)) => return Err((at, format!("broken stream: {}", reason(&e)))),
+        };
+        let at_us = micros(started);
+        let fed = parser.try_feed(&chunk, |event| arrived.push(recorded(event, at_us)));
+        for event in arrived.drain(..) {
+            if let Some(end) = settled(transcript.events.len()) {
+                transcript.end = end?;
+                return Ok(());
+            }
+            transcript.events.push(event);
+            deadline = Deadline::after(driver.timeout);
+        }
+        if let Err(too_large) = fed {
+            return Err((
+                format!("/events/{}", transcript.events.len()),
+                too_large.to_string(),
+            ));
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use bytes::Bytes;
-    use eventsource_stream::Eventsource;
-    use futures_util::StreamExt;
+    use super::*;
 
-    /// Parses `chunks` as the SSE driver does (reqwest's byte stream into eventsource-stream).
+    /// Parses `chunks` as the SSE driver does (reqwest's chunks into the parser, each event
+    /// recorded).
     fn parse(chunks: &[&[u8]]) -> Vec<(String, String, String, Option<u64>)> {
-        let stream = futures_util::stream::iter(
-            chunks
-                .iter()
-                .map(|c| Ok::<Bytes, std::convert::Infallible>(Bytes::copy_from_slice(c)))
-                .collect::<Vec<_>>(),
-        );
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("a runtime");
-        let events: Vec<_> = runtime.block_on(stream.eventsource().collect());
+        let mut parser = SseParser::new();
+        let mut events = Vec::new();
+        for chunk in chunks {
+            parser
+                .try_feed(chunk, |e| events.push(recorded(e, 0)))
+                .expect("parses");
+        }
         events
             .into_iter()
-            .map(|e| e.expect("parses"))
-            .map(|e| (e.event, e.id, e.data, e.retry.map(|d| d.as_millis() as u64)))
+            .map(|e| (e.event, e.id, e.data, e.retry))
             .collect()
     }
 

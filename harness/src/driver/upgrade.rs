@@ -8,10 +8,14 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::client::generate_key;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use url::Url;
 
+use super::close_watch::Watched;
 use crate::transcript::{Body, Handshake, Headers};
+
+/// A replay's WebSocket connection.
+pub(super) type Socket = WebSocketStream<Watched>;
 
 const MAX_HEAD: usize = 64 * 1024;
 const MAX_REFUSAL_BODY: usize = 64 * 1024;
@@ -20,17 +24,20 @@ const MAX_REFUSAL_BODY: usize = 64 * 1024;
 pub(super) struct Upgrade {
     pub handshake: Handshake,
     /// The open connection when the server switched protocols.
-    pub socket: Option<WebSocketStream<TcpStream>>,
+    pub socket: Option<Socket>,
 }
 
-/// Sends the upgrade request for `url` and reads the reply, within `timeout`.
+/// Sends the upgrade request for `url` and reads the reply, within `timeout`. The connection
+/// refuses a message (or frame) from the server larger than `max_message_size` bytes.
 pub(super) async fn upgrade(
     url: &Url,
     headers: &Headers,
     subprotocols: &[String],
     timeout: Duration,
+    max_message_size: usize,
 ) -> Result<Upgrade, String> {
-    tokio::time::timeout(timeout, upgrade_inner(url, headers, subprotocols))
+    let upgrading = upgrade_inner(url, headers, subprotocols, max_message_size);
+    tokio::time::timeout(timeout, upgrading)
         .await
         .unwrap_or_else(|_| Err(format!("no upgrade reply within {timeout:?}")))
 }
@@ -39,6 +46,7 @@ async fn upgrade_inner(
     url: &Url,
     headers: &Headers,
     subprotocols: &[String],
+    max_message_size: usize,
 ) -> Result<Upgrade, String> {
     let host = url.host_str().ok_or("URL has no host")?;
     let port = url.port_or_known_default().ok_or("URL has no port")?;
@@ -137,7 +145,12 @@ async fn upgrade_inner(
         return Err(format!("bad Sec-WebSocket-Accept {accept:?}"));
     }
     let subprotocol = value("sec-websocket-protocol");
-    let socket = WebSocketStream::from_partially_read(stream, rest, Role::Client, None).await;
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(max_message_size))
+        .max_frame_size(Some(max_message_size));
+    let stream = Watched::new(stream, &rest);
+    let socket =
+        WebSocketStream::from_partially_read(stream, rest, Role::Client, Some(config)).await;
     Ok(Upgrade {
         handshake: Handshake {
             status,

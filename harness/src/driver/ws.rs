@@ -1,22 +1,30 @@
 //! WebSocket replay: the upgrade, then each transcript step in order.
+//!
+//! Every step has an absolute deadline (the timeout, or the step's `within_ms` if longer) that a
+//! server flooding pings cannot starve: the wait reads the clock between frames. A message or
+//! frame past the driver's limit is refused from what has been read (`message too large`). The
+//! end of the connection is recorded as the server made it: a close frame with the code it sent
+//! (none, or even the reserved 1005), or the end of the TCP stream without one; a transport
+//! failure (a reset, in the middle of a frame or not) interrupts the replay, as it does for REST.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use futures_util::{SinkExt, StreamExt};
 use harness_fixture::model::{WsFixture, WsMessage, WsStep};
-use tokio::net::TcpStream;
-use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::upgrade::upgrade;
+use super::upgrade::{Socket, upgrade};
 use super::{Driver, fixture_headers, micros};
 use crate::transcript::{Direction, Frame, Interrupted, WsRecord, WsTranscript};
+use crate::wire::Deadline;
 
-type Socket = WebSocketStream<TcpStream>;
+/// How long the end of a conversation (the closing handshake) may take.
+const CLOSING: Duration = Duration::from_millis(500);
 
 pub(super) async fn replay(driver: &Driver, fixture: &WsFixture) -> WsTranscript {
     let connect = &fixture.connect;
@@ -33,7 +41,15 @@ pub(super) async fn replay(driver: &Driver, fixture: &WsFixture) -> WsTranscript
     let _ = url.set_scheme(scheme);
     let headers = fixture_headers(&connect.headers);
 
-    let upgraded = match upgrade(&url, &headers, &connect.subprotocols, driver.timeout).await {
+    let upgraded = upgrade(
+        &url,
+        &headers,
+        &connect.subprotocols,
+        driver.timeout,
+        driver.max_event_size,
+    )
+    .await;
+    let upgraded = match upgraded {
         Ok(upgraded) => upgraded,
         Err(reason) => return interrupt(transcript, "/connect", reason),
     };
@@ -42,7 +58,7 @@ pub(super) async fn replay(driver: &Driver, fixture: &WsFixture) -> WsTranscript
         return transcript;
     };
 
-    let opened = Instant::now();
+    let opened = std::time::Instant::now();
     let mut ended = false;
     for (index, step) in fixture.transcript.iter().enumerate() {
         if matches!(step, WsStep::ExpectHandshake(_)) {
@@ -51,38 +67,37 @@ pub(super) async fn replay(driver: &Driver, fixture: &WsFixture) -> WsTranscript
         if ended {
             break;
         }
+        let within = |within_ms: Option<u64>| {
+            within_ms.map_or(driver.timeout, |ms| {
+                driver.timeout.max(Duration::from_millis(ms))
+            })
+        };
+        let wait = match step {
+            WsStep::Expect(expect) => within(expect.within_ms),
+            WsStep::ExpectClose(expect) => within(expect.within_ms),
+            _ => driver.timeout,
+        };
+        let deadline = Deadline::after(wait);
         let outcome = match step {
             WsStep::Send(message) => match encode(message) {
-                Ok(message) => send(&mut socket, message).await,
+                Ok(message) => send(&mut socket, message, deadline, wait).await,
                 Err(reason) => Err(reason),
             },
             WsStep::Ping(payload) => {
-                send(
-                    &mut socket,
-                    Message::Ping(payload.clone().into_bytes().into()),
-                )
-                .await
+                let ping = Message::Ping(payload.clone().into_bytes().into());
+                send(&mut socket, ping, deadline, wait).await
             }
             WsStep::Close(close) => {
                 let frame = CloseFrame {
                     code: CloseCode::from(close.code.unwrap_or(1000)),
                     reason: close.reason.clone().into(),
                 };
-                send(&mut socket, Message::Close(Some(frame))).await
+                send(&mut socket, Message::Close(Some(frame)), deadline, wait).await
             }
-            WsStep::Expect(expect) => {
-                let wait = expect.within_ms.map_or(driver.timeout, |ms| {
-                    driver.timeout.max(Duration::from_millis(ms))
-                });
-                receive(&mut socket, wait, false).await
+            WsStep::Expect(_) | WsStep::ExpectClose(_) => {
+                receive(&mut socket, deadline, wait, false).await
             }
-            WsStep::ExpectPong(_) => receive(&mut socket, driver.timeout, true).await,
-            WsStep::ExpectClose(expect) => {
-                let wait = expect.within_ms.map_or(driver.timeout, |ms| {
-                    driver.timeout.max(Duration::from_millis(ms))
-                });
-                receive(&mut socket, wait, false).await
-            }
+            WsStep::ExpectPong(_) => receive(&mut socket, deadline, wait, true).await,
             WsStep::ExpectHandshake(_) => unreachable!("skipped above"),
         };
         match outcome {
@@ -99,14 +114,12 @@ pub(super) async fn replay(driver: &Driver, fixture: &WsFixture) -> WsTranscript
             Err(reason) => return interrupt(transcript, &format!("/transcript/{index}"), reason),
         }
     }
+    let closing = Deadline::after(CLOSING);
     if ended {
         // Let the library answer the server's close and see the connection end.
-        let _ = tokio::time::timeout(Duration::from_millis(500), async {
-            while socket.next().await.is_some() {}
-        })
-        .await;
+        while let Ok(Some(_)) = closing.run(socket.next()).await {}
     } else {
-        let _ = tokio::time::timeout(Duration::from_millis(500), socket.close(None)).await;
+        let _ = closing.run(socket.close(None)).await;
     }
     transcript
 }
@@ -133,40 +146,52 @@ pub(crate) fn encode(message: &WsMessage) -> Result<Message, String> {
     })
 }
 
-async fn send(socket: &mut Socket, message: Message) -> Result<(Direction, Frame), String> {
+/// Sends `message` before `deadline` (a server that does not read cannot hold the step).
+async fn send(
+    socket: &mut Socket,
+    message: Message,
+    deadline: Deadline,
+    wait: Duration,
+) -> Result<(Direction, Frame), String> {
     let frame = frame_of(&message);
-    match socket.send(message).await {
-        Ok(()) => Ok((Direction::Sent, frame)),
-        // The server went away before this step: what it did is recorded as the connection's end.
-        Err(WsError::ConnectionClosed | WsError::AlreadyClosed | WsError::Io(_)) => {
+    match deadline.run(socket.send(message)).await {
+        Err(_) => Err(format!("could not send within {wait:?}")),
+        Ok(Ok(())) => Ok((Direction::Sent, frame)),
+        // The server closed before this step: what it did is recorded as the connection's end.
+        Ok(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => {
             Ok((Direction::Received, Frame::Ended))
         }
-        Err(e) => Err(format!("cannot send: {e}")),
+        Ok(Err(WsError::Io(e))) => Err(format!("transport failure while sending: {e}")),
+        Ok(Err(e)) => Err(format!("cannot send: {e}")),
     }
 }
 
-/// Waits for the next frame that matters: data, close or the end; with `pong`, pongs too.
-/// Pings are answered by the library and skipped.
+/// Waits, until `deadline`, for the next frame that matters: data, close or the end; with
+/// `pong`, pongs too. Pings are answered by the library and skipped, however many come.
 async fn receive(
     socket: &mut Socket,
+    deadline: Deadline,
     wait: Duration,
     pong: bool,
 ) -> Result<(Direction, Frame), String> {
-    let deadline = tokio::time::Instant::now() + wait;
     loop {
-        let next = tokio::time::timeout_at(deadline, socket.next())
+        let next = deadline
+            .run(socket.next())
             .await
             .map_err(|_| format!("nothing received within {wait:?}"))?;
         let frame = match next {
             None => Frame::Ended,
+            Some(Ok(Message::Close(close))) => close_as_sent(socket, close),
             Some(Ok(message)) => frame_of(&message),
             Some(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => Frame::Ended,
-            Some(Err(WsError::Protocol(e)))
-                if e.to_string().contains("without closing handshake") =>
-            {
+            // The TCP stream ended without a close frame.
+            Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
                 Frame::Ended
             }
-            Some(Err(WsError::Io(_))) => Frame::Ended,
+            Some(Err(WsError::Io(e))) => return Err(format!("transport failure: {e}")),
+            Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
+                return Err(message_too_large(size, max_size));
+            }
             Some(Err(e)) => return Err(format!("garbage from the server: {e}")),
         };
         match frame {
@@ -177,6 +202,23 @@ async fn receive(
     }
 }
 
+/// Why a message (or frame) from the server was refused: `size` is what it announced or had
+/// reached when it went past `max_size`.
+pub(super) fn message_too_large(size: usize, max_size: usize) -> String {
+    format!("message too large: {size} bytes or more, over the limit of {max_size}")
+}
+
+/// The server's close frame as it sent it (tungstenite hands on its own `1002` reply to a code
+/// that may not be sent, such as 1005), else as tungstenite read it.
+fn close_as_sent(socket: &Socket, close: Option<CloseFrame>) -> Frame {
+    let (code, reason) = socket.get_ref().close().unwrap_or_else(|| match close {
+        Some(frame) => (Some(u16::from(frame.code)), frame.reason.to_string()),
+        None => (None, String::new()),
+    });
+    Frame::Close { code, reason }
+}
+
+/// A message as recorded.
 fn frame_of(message: &Message) -> Frame {
     match message {
         Message::Text(text) => Frame::Text(text.to_string()),
@@ -184,11 +226,11 @@ fn frame_of(message: &Message) -> Frame {
         Message::Ping(bytes) => Frame::Ping(String::from_utf8_lossy(bytes).into_owned()),
         Message::Pong(bytes) => Frame::Pong(String::from_utf8_lossy(bytes).into_owned()),
         Message::Close(Some(frame)) => Frame::Close {
-            code: u16::from(frame.code),
+            code: Some(u16::from(frame.code)),
             reason: frame.reason.to_string(),
         },
         Message::Close(None) => Frame::Close {
-            code: 1005,
+            code: None,
             reason: String::new(),
         },
         Message::Frame(_) => Frame::Ended,

@@ -46,6 +46,9 @@ pub struct LoadConfig {
     pub duration: Duration,
     /// Bound on every wait: a connection, a reply, an event.
     pub timeout: Duration,
+    /// The largest SSE line or event, and WebSocket message, read from the server; past it the
+    /// operation fails (`event too large`, `message too large`).
+    pub max_event_size: usize,
     /// Openings of connections spread over this time (WebSocket, SSE).
     pub ramp: Duration,
     /// Keep every second's histogram (for `--hlog`).
@@ -91,18 +94,23 @@ enum Load {
 }
 
 impl Load {
-    async fn prepare(fixture: &Fixture, base: &Url, schedule: Schedule) -> Result<Load, LoadError> {
+    async fn prepare(
+        fixture: &Fixture,
+        base: &Url,
+        config: &LoadConfig,
+    ) -> Result<Load, LoadError> {
+        let max = config.max_event_size;
         Ok(match &fixture.spec {
             Spec::Rest(rest) => Load::Rest(RestLoad::prepare(rest, base).await?),
-            Spec::WebSocket(ws) => Load::WebSocket(WsLoad::prepare(ws, base).await?),
+            Spec::WebSocket(ws) => Load::WebSocket(WsLoad::prepare(ws, base, max).await?),
             Spec::Sse(sse) => {
-                if schedule != Schedule::Closed {
+                if config.schedule != Schedule::Closed {
                     return Err(LoadError::Fixture(
                         "an SSE stream is paced by the server: --rate applies to REST and WebSocket"
                             .into(),
                     ));
                 }
-                Load::Sse(SseLoad::prepare(sse, base).await?)
+                Load::Sse(SseLoad::prepare(sse, base, max).await?)
             }
             Spec::Broadcast(_) => {
                 return Err(LoadError::Fixture(
@@ -131,7 +139,7 @@ pub async fn run(fixture: &Fixture, base: &Url, config: &LoadConfig) -> Result<O
     if let Spec::Broadcast(broadcast) = &fixture.spec {
         return super::broadcast::run(broadcast, base, config).await;
     }
-    let load = Arc::new(Load::prepare(fixture, base, config.schedule).await?);
+    let load = Arc::new(Load::prepare(fixture, base, config).await?);
     let count = config.connections;
     let measurement = Measurement::begin(config, count);
     let (start, window, shards) = (measurement.start, measurement.window, &measurement.shards);

@@ -62,6 +62,9 @@ pub enum ErrorKind {
     Garbage,
     /// Broadcast: a delivery whose `seq` the publisher never sent (not yet, or ever).
     SeqOutOfRange,
+    /// What the server sent is past `--max-event-size`: `event too large` (an SSE line or
+    /// event), `message too large` (a WebSocket message or frame).
+    TooLarge(&'static str),
     /// Anything else, with its text.
     Other(String),
 }
@@ -81,6 +84,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::Timeout => f.write_str("timeout"),
             ErrorKind::Garbage => f.write_str("garbage reply"),
             ErrorKind::SeqOutOfRange => f.write_str("seq out of range"),
+            ErrorKind::TooLarge(what) => write!(f, "{what} too large"),
             ErrorKind::Other(text) => f.write_str(text),
         }
     }
@@ -534,6 +538,7 @@ mod tests {
         );
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
         assert_eq!(ErrorKind::of_io(&refused).to_string(), "connection refused");
+        assert_eq!(ErrorKind::TooLarge("event").to_string(), "event too large");
         let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
         assert_eq!(ErrorKind::of_error(&reset), ErrorKind::Reset);
         // An I/O error wrapped in another error is found through the source chain.

@@ -9,6 +9,10 @@
 //! go through the incremental [`SseParser`] (no allocation per event), the clocks are read once
 //! per chunk (the events of a chunk arrived together), and measured events are recorded in
 //! batches (one shard lock per batch, at most [`FLUSH_EVERY`] apart).
+//!
+//! A hostile server cannot hold a subscriber: a line or event past `--max-event-size` is an
+//! `event too large` error, and a subscription that gets no event within `--timeout` (a stream
+//! of comments only, a stalled one) is a `timeout` error; either way the subscription is renewed.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -25,6 +29,7 @@ use super::expect::{HeaderExpect, JsonExpect, TextExpect, first_header_mismatch}
 use super::recorder::{ErrorKind, micros};
 use super::rest::{Endpoint, RECONNECT_PAUSE, header_name, header_value};
 use super::sse_parser::{EventRef, SseParser};
+use crate::wire::Deadline;
 
 /// Measured events are handed to the recorder at least this often (and every [`BATCH`] events).
 const FLUSH_EVERY: Duration = Duration::from_millis(20);
@@ -124,11 +129,18 @@ pub(crate) struct SseLoad {
     events: Vec<EventExpect>,
     /// `"<timestamp_field>"`, JSON-quoted, when events carry their send time.
     timestamp_key: Option<String>,
+    /// The longest line, and the most data of one event, a subscriber holds.
+    max_event_size: usize,
 }
 
 impl SseLoad {
-    /// Builds the request and compiles the expectations of `fixture` against `base`.
-    pub(crate) async fn prepare(fixture: &SseFixture, base: &Url) -> Result<SseLoad, LoadError> {
+    /// Builds the request and compiles the expectations of `fixture` against `base`; lines and
+    /// events past `max_event_size` bytes are errors.
+    pub(crate) async fn prepare(
+        fixture: &SseFixture,
+        base: &Url,
+        max_event_size: usize,
+    ) -> Result<SseLoad, LoadError> {
         let bad = LoadError::Fixture;
         let endpoint = Endpoint::resolve(base).await?;
         let request = &fixture.request;
@@ -169,6 +181,7 @@ impl SseLoad {
             expect_headers: HeaderExpect::all(&expected.headers).map_err(bad)?,
             events,
             timestamp_key,
+            max_event_size,
         })
     }
 
@@ -212,7 +225,9 @@ impl SseLoad {
     }
 
     /// Reads one subscription's events until it ends or fails. `buffer` holds the body's first
-    /// bytes.
+    /// bytes. Each event must come within the timeout of the previous one (of the request for the
+    /// first): a subscription that gets none, however busy its socket is with comments, ends
+    /// with a timeout error, counted, and the worker subscribes again.
     async fn read(
         &self,
         mut stream: TcpStream,
@@ -222,7 +237,7 @@ impl SseLoad {
         worker: &mut Worker,
     ) {
         let mut decoder = Decoder::new(framing);
-        let mut parser = SseParser::new();
+        let mut parser = SseParser::with_limit(self.max_event_size);
         let mut batch = Batch::default();
         let mut previous = requested;
         let mut index = 0usize;
@@ -232,8 +247,8 @@ impl SseLoad {
         let outcome = loop {
             let now;
             let read = if pending.is_empty() {
-                let deadline = previous + worker.timeout;
-                let read = tokio::time::timeout_at(deadline.into(), stream.read(buffer)).await;
+                let deadline = Deadline::at(previous + worker.timeout);
+                let read = deadline.run(stream.read(buffer)).await;
                 now = Instant::now();
                 match read {
                     Ok(Ok(0)) => {
@@ -279,7 +294,11 @@ impl SseLoad {
                 break Some(ErrorKind::Garbage);
             }
             let ended = decoder.done();
+            let too_large = parser.too_large().is_some();
             if index == first {
+                if too_large {
+                    break Some(ErrorKind::TooLarge("event"));
+                }
                 if ended {
                     break (index < self.events.len()).then_some(ErrorKind::Closed);
                 }
@@ -302,6 +321,9 @@ impl SseLoad {
                 || now + FLUSH_EVERY >= worker.recorder.window().end
             {
                 batch.flush(worker, now);
+            }
+            if too_large {
+                break Some(ErrorKind::TooLarge("event"));
             }
             if ended {
                 break (index < self.events.len()).then_some(ErrorKind::Closed);

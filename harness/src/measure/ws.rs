@@ -2,6 +2,10 @@
 //! openings spread over `--ramp`), reads the greeting if the fixture expects one, then loops the
 //! fixture's transcript: one operation is one `send` answered by the `expect` steps that follow
 //! it, its latency the round trip from the send's intended start.
+//!
+//! A hostile server cannot hold a connection: every round trip has an absolute deadline (the
+//! timeout) that a flood of pings cannot starve, and a message or frame past `--max-event-size`
+//! fails with `message too large` before it is held.
 
 use std::time::Instant;
 
@@ -13,11 +17,13 @@ use hyper::header::{HeaderName, HeaderValue, SEC_WEBSOCKET_PROTOCOL};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::error::CapacityError;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use url::Url;
 
 use crate::driver::encode_ws_message;
+use crate::wire::{DEFAULT_MAX_EVENT_SIZE, Deadline};
 
 use super::engine::{LoadError, Worker};
 use super::expect::{JsonExpect, SchemaExpect, TextExpect};
@@ -88,11 +94,18 @@ pub(crate) struct WsLoad {
     headers: Vec<(HeaderName, HeaderValue)>,
     greeting: Vec<MessageExpect>,
     exchanges: Vec<Exchange>,
+    /// The largest message (and frame) read from the server.
+    max_message_size: usize,
 }
 
 impl WsLoad {
-    /// Reads the transcript into a greeting and exchanges; compiles expectations.
-    pub(crate) async fn prepare(fixture: &WsFixture, base: &Url) -> Result<WsLoad, LoadError> {
+    /// Reads the transcript into a greeting and exchanges; compiles expectations. Messages past
+    /// `max_message_size` bytes are errors.
+    pub(crate) async fn prepare(
+        fixture: &WsFixture,
+        base: &Url,
+        max_message_size: usize,
+    ) -> Result<WsLoad, LoadError> {
         let bad = LoadError::Fixture;
         let endpoint = Endpoint::resolve(base).await?;
         let connect = &fixture.connect;
@@ -147,6 +160,7 @@ impl WsLoad {
             headers,
             greeting,
             exchanges,
+            max_message_size,
         })
     }
 
@@ -187,8 +201,8 @@ impl WsLoad {
             .await
             .map_err(|e| ErrorKind::of_io(&e))?;
         stream.set_nodelay(true).ok();
-        match tokio_tungstenite::client_async_with_config(request, stream, Some(ws_config())).await
-        {
+        let config = ws_config_with(self.max_message_size);
+        match tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await {
             Ok((socket, _)) => Ok(socket),
             Err(WsError::Http(response)) => Err(ErrorKind::Handshake(response.status().as_u16())),
             Err(e) => Err(classify(e)),
@@ -196,10 +210,9 @@ impl WsLoad {
     }
 
     async fn greet(&self, socket: &mut Socket, worker: &Worker) -> Result<(), ErrorKind> {
+        let deadline = Deadline::after(worker.timeout);
         for expect in &self.greeting {
-            let message = tokio::time::timeout(worker.timeout, next_data(socket))
-                .await
-                .map_err(|_| ErrorKind::Timeout)??;
+            let message = next_data_until(socket, deadline).await?;
             expect.check(&message)?;
         }
         Ok(())
@@ -210,8 +223,9 @@ impl WsLoad {
         loop {
             for exchange in &self.exchanges {
                 if exchange.expects.is_empty() {
-                    if let Err(e) = socket.send(exchange.send.clone()).await {
-                        worker.recorder.failure(Instant::now(), classify(e), None);
+                    let deadline = Deadline::after(worker.timeout);
+                    if let Err(kind) = send_until(socket, exchange.send.clone(), deadline).await {
+                        worker.recorder.failure(Instant::now(), kind, None);
                         return;
                     }
                     continue;
@@ -219,36 +233,34 @@ impl WsLoad {
                 let slot = worker.pacer.wait().await;
                 worker.recorder.lag(slot.intended, slot.lag);
                 worker.recorder.begin();
+                let deadline = Deadline::after(worker.timeout);
                 let round_trip = async {
-                    socket
-                        .send(exchange.send.clone())
+                    send_until(socket, exchange.send.clone(), deadline)
                         .await
-                        .map_err(|e| (classify(e), None))?;
+                        .map_err(|kind| (kind, None))?;
                     for expect in &exchange.expects {
-                        let message = next_data(socket).await.map_err(|kind| (kind, None))?;
+                        let message = next_data_until(socket, deadline)
+                            .await
+                            .map_err(|kind| (kind, None))?;
                         let at = Instant::now();
                         expect.check(&message).map_err(|kind| (kind, Some(at)))?;
                     }
                     Ok::<Instant, (ErrorKind, Option<Instant>)>(Instant::now())
                 };
-                match tokio::time::timeout(worker.timeout, round_trip).await {
-                    Ok(Ok(done)) => worker.recorder.success(
+                match round_trip.await {
+                    Ok(done) => worker.recorder.success(
                         slot.intended,
                         done.saturating_duration_since(slot.measured_from()),
                     ),
-                    Ok(Err((kind, replied))) => {
+                    Err((kind, replied)) => {
                         let latency =
                             replied.map(|at| at.saturating_duration_since(slot.measured_from()));
                         worker.recorder.failure(slot.intended, kind, latency);
+                        // Without a reply (a timeout, a broken connection) the connection is
+                        // renewed.
                         if replied.is_none() {
                             return;
                         }
-                    }
-                    Err(_) => {
-                        worker
-                            .recorder
-                            .failure(slot.intended, ErrorKind::Timeout, None);
-                        return;
                     }
                 }
             }
@@ -256,24 +268,68 @@ impl WsLoad {
     }
 }
 
-/// The next data message; control frames are skipped (the library answers pings).
+/// The next data message; control frames are skipped (the library answers pings), giving the
+/// scheduler a turn whenever the task's budget is spent. Callers bound it with a timeout.
 pub(super) async fn next_data(socket: &mut Socket) -> Result<Message, ErrorKind> {
     loop {
-        match socket.next().await {
-            None | Some(Ok(Message::Close(_))) => return Err(ErrorKind::Closed),
-            Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => return Ok(message),
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => return Err(classify(e)),
+        tokio::task::coop::consume_budget().await;
+        if let Some(outcome) = data_or_skip(socket.next().await) {
+            return outcome;
         }
     }
 }
 
-/// Small socket buffers: tungstenite reads 128 KiB at a time by default, which 10,000
-/// connections would turn into more than a gigabyte; the buffers still grow for larger messages.
+/// The next data message before `deadline` (a timeout error after it), however many control
+/// frames the server sends in between.
+async fn next_data_until(socket: &mut Socket, deadline: Deadline) -> Result<Message, ErrorKind> {
+    loop {
+        let next = deadline
+            .run(socket.next())
+            .await
+            .map_err(|_| ErrorKind::Timeout)?;
+        if let Some(outcome) = data_or_skip(next) {
+            return outcome;
+        }
+    }
+}
+
+/// What the next item of a socket means for a reader of data messages: `None` to skip it (a
+/// control frame).
+fn data_or_skip(next: Option<Result<Message, WsError>>) -> Option<Result<Message, ErrorKind>> {
+    match next {
+        None | Some(Ok(Message::Close(_))) => Some(Err(ErrorKind::Closed)),
+        Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => Some(Ok(message)),
+        Some(Ok(_)) => None,
+        Some(Err(e)) => Some(Err(classify(e))),
+    }
+}
+
+/// Sends `message` before `deadline` (a server that does not read cannot hold the sender).
+async fn send_until(
+    socket: &mut Socket,
+    message: Message,
+    deadline: Deadline,
+) -> Result<(), ErrorKind> {
+    match deadline.run(socket.send(message)).await {
+        Ok(sent) => sent.map_err(classify),
+        Err(_) => Err(ErrorKind::Timeout),
+    }
+}
+
+/// The default configuration: messages and frames up to 16 MiB.
 pub(super) fn ws_config() -> WebSocketConfig {
+    ws_config_with(DEFAULT_MAX_EVENT_SIZE)
+}
+
+/// Small socket buffers: tungstenite reads 128 KiB at a time by default, which 10,000
+/// connections would turn into more than a gigabyte; the buffers still grow for larger messages,
+/// up to `max_message_size` (a message, and a frame: a larger one is refused from its header).
+pub(super) fn ws_config_with(max_message_size: usize) -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
+        .max_message_size(Some(max_message_size))
+        .max_frame_size(Some(max_message_size))
 }
 
 /// Bytes read from a WebSocket at once.
@@ -287,6 +343,7 @@ pub(super) fn classify(error: WsError) -> ErrorKind {
             ErrorKind::Closed
         }
         WsError::Protocol(_) | WsError::Utf8(_) => ErrorKind::Garbage,
+        WsError::Capacity(CapacityError::MessageTooLong { .. }) => ErrorKind::TooLarge("message"),
         other => ErrorKind::Other(other.to_string()),
     }
 }
@@ -314,7 +371,9 @@ mod tests {
             {"send": {"text": "after the close"}}
         ]));
         let base = Url::parse("http://127.0.0.1:9").unwrap();
-        let load = WsLoad::prepare(&f, &base).await.unwrap();
+        let load = WsLoad::prepare(&f, &base, DEFAULT_MAX_EVENT_SIZE)
+            .await
+            .unwrap();
         assert_eq!(load.url.as_str(), "ws://127.0.0.1:9/ws");
         assert_eq!(load.greeting.len(), 1);
         assert_eq!(load.exchanges.len(), 2);
@@ -333,7 +392,7 @@ mod tests {
         let f = fixture(serde_json::json!([{"send": {"text": "x"}}]));
         let base = Url::parse("http://127.0.0.1:9").unwrap();
         assert!(matches!(
-            WsLoad::prepare(&f, &base).await,
+            WsLoad::prepare(&f, &base, DEFAULT_MAX_EVENT_SIZE).await,
             Err(LoadError::Fixture(_))
         ));
     }
