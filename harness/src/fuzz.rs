@@ -18,8 +18,8 @@ use std::path::Path;
 use arbitrary::{Arbitrary, Unstructured};
 
 use crate::measure::chunked::{Decoder, Framing};
-use crate::measure::sse_parser::SseParser;
 use crate::transcript::{Direction, Frame, Handshake, Interrupted, Transcript, WsRecord};
+use crate::wire::sse_parser::SseParser;
 
 /// The fixture loader on `bytes` as a file's content.
 pub fn fixture(bytes: &[u8]) -> usize {
@@ -29,19 +29,24 @@ pub fn fixture(bytes: &[u8]) -> usize {
     }
 }
 
-/// The SSE parser on `bytes`: the first byte seeds where the stream is cut into chunks.
+/// The SSE parser on `bytes`: the first byte seeds where the stream is cut into chunks and,
+/// when odd, sets a small size limit (so that the refusal of a too large line or event runs).
 pub fn sse(bytes: &[u8]) -> usize {
     let Some((&seed, stream)) = bytes.split_first() else {
         return 0;
     };
-    let mut parser = SseParser::new();
+    let mut parser = if seed % 2 == 1 {
+        SseParser::with_limit(usize::from(seed))
+    } else {
+        SseParser::new()
+    };
     let mut seen = 0;
     for chunk in chunks(stream, seed) {
         parser.feed(chunk, |event| {
             seen += event.event.len() + event.data.len() + event.id.len();
         });
     }
-    seen
+    seen + usize::from(parser.too_large().is_some())
 }
 
 /// The body framing decoder on `bytes`: the first byte picks the framing and the chunk cuts.
@@ -154,7 +159,7 @@ fn ws_transcript(input: &mut Unstructured<'_>) -> crate::transcript::WsTranscrip
             1 => Frame::Ping(String::arbitrary(input).unwrap_or_default()),
             2 => Frame::Pong(String::arbitrary(input).unwrap_or_default()),
             3 => Frame::Close {
-                code: u16::arbitrary(input).unwrap_or(1000),
+                code: Option::<u16>::arbitrary(input).unwrap_or(Some(1000)),
                 reason: String::arbitrary(input).unwrap_or_default(),
             },
             4 => Frame::Ended,
