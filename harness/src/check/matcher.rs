@@ -19,7 +19,7 @@ pub enum Matcher {
     Number,
     /// `<<string>>`: a JSON string (in text: anything).
     String,
-    /// `<<regex:P>>`: text the pattern finds a match in.
+    /// `<<regex:P>>`: text the pattern matches whole (compiled as `^(?:P)$`).
     Regex(Regex),
     /// `<<starts_with:T>>`.
     StartsWith(String),
@@ -130,6 +130,15 @@ mod tests {
     }
 
     #[test]
+    fn regex_matches_the_whole_value() {
+        assert!(m("<<regex:unicorn>>").matches_text(Some("unicorn")));
+        assert!(!m("<<regex:unicorn>>").matches_text(Some("gunicorn")));
+        assert!(!m("<<regex:unicorn>>").matches_json(Some(&json!("gunicorn/23.0"))));
+        assert!(m("<<regex:.*unicorn.*>>").matches_text(Some("gunicorn/23.0")));
+        assert!(m("<<contains:unicorn>>").matches_text(Some("gunicorn/23.0")));
+    }
+
+    #[test]
     fn text_matchers() {
         assert!(
             m("<<starts_with:application/json>>")
@@ -140,6 +149,8 @@ mod tests {
         assert!(m("<<regex:^4\\d\\d$>>").matches_json(Some(&json!(404))));
         assert!(!m("<<regex:^4\\d\\d$>>").matches_json(Some(&json!(500))));
         assert!(m("<<number>>").matches_text(Some("12")));
+        assert!(m("<<regex:4\\d\\d>>").matches_json(Some(&json!(404))));
+        assert!(!m("<<regex:4\\d\\d>>").matches_json(Some(&json!(1404))));
         assert!(!m("<<number>>").matches_text(Some("twelve")));
     }
 }

@@ -1,0 +1,200 @@
+//! Checks that used to pass what they should not (issue 10, "False passes"), each replayed by the
+//! binary against a real server on loopback that answers with exactly the bytes a test gives:
+//! repeated headers, a regex that only a search would find, named SSE events, gzip bodies with
+//! different mtimes, JSON served as `text/html`.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+mod common;
+use common::{bin, text};
+
+/// A loopback HTTP/1.1 server that answers every request with the canned reply of its path (the
+/// request line's target, query included), then closes the connection; 404 for other paths.
+/// Replies can be swapped between runs. The accept thread lives as long as the test process.
+struct Canned {
+    url: String,
+    replies: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+}
+
+impl Canned {
+    fn start(replies: Vec<(&str, Vec<u8>)>) -> Canned {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let replies = Arc::new(Mutex::new(
+            replies
+                .into_iter()
+                .map(|(path, bytes)| (path.to_string(), bytes))
+                .collect(),
+        ));
+        let shared = Arc::clone(&replies);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let replies = Arc::clone(&shared);
+                std::thread::spawn(move || answer(stream, &replies));
+            }
+        });
+        Canned { url, replies }
+    }
+
+    /// Replaces the reply of `path`.
+    fn set(&self, path: &str, bytes: Vec<u8>) {
+        let mut replies = self.replies.lock().unwrap();
+        replies.retain(|(p, _)| p != path);
+        replies.push((path.to_string(), bytes));
+    }
+}
+
+/// Reads one request head (a body is not expected), writes the canned reply, closes.
+fn answer(mut stream: TcpStream, replies: &Mutex<Vec<(String, Vec<u8>)>>) {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 64 * 1024 {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    let target = head.split(' ').nth(1).unwrap_or_default().to_string();
+    let reply = replies
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(path, _)| *path == target)
+        .map(|(_, bytes)| bytes.clone())
+        .unwrap_or_else(|| {
+            b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n".to_vec()
+        });
+    let _ = stream.write_all(&reply);
+    let _ = stream.flush();
+}
+
+/// A complete HTTP/1.1 reply: status line, `headers` as given (repeats kept), content-length,
+/// `connection: close`, the body.
+fn reply(status: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<u8> {
+    let mut out = format!("HTTP/1.1 {status}\r\n");
+    for (name, value) in headers {
+        out.push_str(&format!("{name}: {value}\r\n"));
+    }
+    out.push_str(&format!(
+        "content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    ));
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+/// Writes fixtures (JSON values) into `dir`, one file each, and returns their paths.
+fn write_fixtures(dir: &Path, fixtures: &[serde_json::Value]) -> Vec<PathBuf> {
+    fixtures
+        .iter()
+        .map(|fixture| {
+            let name = fixture["name"].as_str().unwrap();
+            let path = dir.join(format!("{name}.json"));
+            std::fs::write(&path, serde_json::to_string_pretty(fixture).unwrap()).unwrap();
+            path
+        })
+        .collect()
+}
+
+/// `run --url URL --snapshots off --format json` of the fixtures: the exit code and the report.
+fn run_json(url: &str, fixtures: &[serde_json::Value]) -> (Option<i32>, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_fixtures(dir.path(), fixtures);
+    let mut command = bin();
+    command.args([
+        "run",
+        "--url",
+        url,
+        "--timeout",
+        "5s",
+        "--snapshots",
+        "off",
+        "--format",
+        "json",
+    ]);
+    for path in &paths {
+        command.arg("--fixture").arg(path);
+    }
+    let out: Output = command.output().expect("the binary runs");
+    let report = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "no JSON report ({e}): stdout {} stderr {}",
+            text(&out.stdout),
+            text(&out.stderr)
+        )
+    });
+    (out.status.code(), report)
+}
+
+/// The fixture named `name` in a report.
+fn fixture<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["fixtures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not in {report}"))
+}
+
+/// A REST fixture `GET path` expecting status 200 and `expected` merged in.
+fn rest_fixture(name: &str, path: &str, expected: serde_json::Value) -> serde_json::Value {
+    let mut want = serde_json::json!({"status": 200});
+    want.as_object_mut()
+        .unwrap()
+        .extend(expected.as_object().unwrap().clone());
+    serde_json::json!({
+        "name": name,
+        "protocol": "rest",
+        "request": {"method": "GET", "path": path},
+        "expected": want,
+    })
+}
+
+#[test]
+fn a_regex_matcher_matches_the_whole_value_not_a_part() {
+    let server = Canned::start(vec![(
+        "/server",
+        reply(
+            "200 OK",
+            &[("server", "gunicorn/23.0"), ("content-type", "text/plain")],
+            b"gunicorn",
+        ),
+    )]);
+    let (code, report) = run_json(
+        &server.url,
+        &[
+            rest_fixture(
+                "regex-part",
+                "/server",
+                serde_json::json!({"headers": {"server": "<<regex:unicorn>>"},
+                                   "body_text": "<<regex:unicorn>>"}),
+            ),
+            rest_fixture(
+                "regex-whole",
+                "/server",
+                serde_json::json!({"headers": {"server": "<<regex:g?unicorn/[0-9.]+>>"},
+                                   "body_text": "<<regex:.*unicorn>>"}),
+            ),
+        ],
+    );
+    assert_eq!(code, Some(1), "{report}");
+    let part = fixture(&report, "regex-part");
+    assert_eq!(part["outcome"], "failed", "{part}");
+    assert_eq!(part["diff"][0]["path"], "/headers/server");
+    assert_eq!(part["diff"][0]["expected"], "<<regex:unicorn>>");
+    assert_eq!(part["diff"][0]["actual"], "gunicorn/23.0");
+    assert_eq!(part["diff"][1]["path"], "/body_text");
+    assert_eq!(part["diff"][1]["actual"], "gunicorn");
+    let whole = fixture(&report, "regex-whole");
+    assert_eq!(whole["outcome"], "passed", "{whole}");
+}
