@@ -18,8 +18,11 @@ use common::{bin, text};
 /// Replies can be swapped between runs. The accept thread lives as long as the test process.
 struct Canned {
     url: String,
-    replies: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    replies: Arc<Replies>,
 }
+
+/// `(path, reply bytes)` pairs.
+type Replies = Mutex<Vec<(String, Vec<u8>)>>;
 
 impl Canned {
     fn start(replies: Vec<(&str, Vec<u8>)>) -> Canned {
@@ -50,7 +53,7 @@ impl Canned {
 }
 
 /// Reads one request head (a body is not expected), writes the canned reply, closes.
-fn answer(mut stream: TcpStream, replies: &Mutex<Vec<(String, Vec<u8>)>>) {
+fn answer(mut stream: TcpStream, replies: &Replies) {
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
@@ -197,4 +200,55 @@ fn a_regex_matcher_matches_the_whole_value_not_a_part() {
     assert_eq!(part["diff"][1]["actual"], "gunicorn");
     let whole = fixture(&report, "regex-whole");
     assert_eq!(whole["outcome"], "passed", "{whole}");
+}
+
+/// An SSE stream of three counter events, named `name` (unnamed when `None`), then the end.
+fn counter_stream(name: Option<&str>) -> Vec<u8> {
+    let mut body = String::new();
+    for n in 1..=3 {
+        body.push_str(&format!("id: {n}\n"));
+        if let Some(name) = name {
+            body.push_str(&format!("event: {name}\n"));
+        }
+        body.push_str(&format!("data: {{\"n\":{n}}}\n\n"));
+    }
+    reply(
+        "200 OK",
+        &[
+            ("content-type", "text/event-stream"),
+            ("cache-control", "no-cache"),
+        ],
+        body.as_bytes(),
+    )
+}
+
+#[test]
+fn an_sse_event_without_a_name_expects_the_default_type_message() {
+    let unnamed = common::corpus_json("sse/counter/unnamed.json");
+    let server = Canned::start(vec![("/sse/counter/plain", counter_stream(Some("tick")))]);
+    let (code, report) = run_json(&server.url, std::slice::from_ref(&unnamed));
+    assert_eq!(code, Some(1), "{report}");
+    let named = fixture(&report, "sse-counter-unnamed");
+    assert_eq!(named["outcome"], "failed", "{named}");
+    let diff = named["diff"].as_array().unwrap();
+    assert_eq!(diff.len(), 3, "{named}");
+    assert_eq!(diff[0]["path"], "/events/0/event");
+    assert_eq!(diff[0]["expected"], "message");
+    assert_eq!(diff[0]["actual"], "tick");
+    assert!(
+        diff[0]["message"].as_str().unwrap().contains("<<any>>"),
+        "{named}"
+    );
+
+    // The same stream unnamed passes; `<<any>>` accepts the named one.
+    server.set("/sse/counter/plain", counter_stream(None));
+    let (code, report) = run_json(&server.url, std::slice::from_ref(&unnamed));
+    assert_eq!(code, Some(0), "{report}");
+    let mut any = unnamed.clone();
+    for event in any["expected"]["events"].as_array_mut().unwrap() {
+        event["event"] = "<<any>>".into();
+    }
+    server.set("/sse/counter/plain", counter_stream(Some("tick")));
+    let (code, report) = run_json(&server.url, &[any]);
+    assert_eq!(code, Some(0), "{report}");
 }

@@ -4,6 +4,7 @@
 use harness_fixture::model::{BodyMatch, BroadcastFixture, MessageMatch};
 use serde_json::Value;
 
+use super::sse::check_event_type;
 use super::{Mismatch, json};
 use crate::transcript::BroadcastTranscript;
 
@@ -72,10 +73,14 @@ pub(super) fn check(fixture: &BroadcastFixture, transcript: &BroadcastTranscript
             &format!("{path}/delivery"),
             &mut out,
         );
-        if let (Some(want), Some(event)) =
-            (&expected.event, delivery.and_then(|d| d.event.as_deref()))
-        {
-            json::compare_text(want, Some(event), &format!("{path}/event"), &mut out);
+        // SSE deliveries only (a WebSocket message has no type); no `event`: `message`.
+        if let Some(event) = delivery.and_then(|d| d.event.as_deref()) {
+            check_event_type(
+                expected.event.as_deref(),
+                event,
+                &format!("{path}/event"),
+                &mut out,
+            );
         }
     }
     out
@@ -114,5 +119,60 @@ fn message_value(want: &MessageMatch) -> Value {
     match want {
         MessageMatch::Text(text) => text.as_str().into(),
         MessageMatch::Json(value) | MessageMatch::JsonPartial(value) => value.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transcript::{Delivery, SubscriberRecord};
+    use serde_json::json;
+
+    fn fixture(event: Option<&str>) -> BroadcastFixture {
+        let mut expected = json!({"delivery": {"text": "hi"}});
+        if let Some(event) = event {
+            expected["event"] = event.into();
+        }
+        serde_json::from_value(json!({
+            "subscribers": [{"sse": "/b/events"}],
+            "publish": {"rest": {"path": "/b", "json": {"m": 1}}},
+            "expected": expected,
+        }))
+        .unwrap()
+    }
+
+    fn delivered(event: &str) -> BroadcastTranscript {
+        BroadcastTranscript {
+            subscribers: vec![SubscriberRecord {
+                kind: "sse",
+                path: "/b/events".into(),
+                status: Some(200),
+                ack: None,
+                delivery: Some(Delivery {
+                    event: Some(event.into()),
+                    data: "hi".into(),
+                    after_publish_us: 1,
+                }),
+            }],
+            publish: None,
+            interrupted: None,
+        }
+    }
+
+    #[test]
+    fn an_sse_delivery_without_an_expected_type_must_be_a_message() {
+        assert!(check(&fixture(None), &delivered("message")).is_empty());
+        assert_eq!(
+            check(&fixture(None), &delivered("news")),
+            vec![Mismatch::new(
+                "/subscribers/0/event",
+                json!("message"),
+                json!("news"),
+                "different event type: an expected event without \"event\" means the default \
+                 type \"message\" (\"<<any>>\" for any type)",
+            )]
+        );
+        assert!(check(&fixture(Some("news")), &delivered("news")).is_empty());
+        assert!(check(&fixture(Some("<<any>>")), &delivered("news")).is_empty());
     }
 }

@@ -14,6 +14,7 @@ mod ws;
 use harness_fixture::{Fixture, Spec};
 
 pub use diff::Mismatch;
+pub(crate) use sse::expected_event_type;
 
 use crate::transcript::{Headers, Transcript, header_values};
 

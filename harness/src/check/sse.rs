@@ -1,4 +1,7 @@
 //! Checks of an SSE stream: status, headers, each event, how it ended.
+//!
+//! An expected event without `event` expects the default type `message` (what the WHATWG event
+//! stream rules give an event without an `event:` field); `"<<any>>"` accepts any type.
 
 use harness_fixture::model::{BodyMatch, SseEnd, SseFixture};
 use serde_json::{Value, json};
@@ -39,9 +42,12 @@ pub(super) fn check(fixture: &SseFixture, transcript: &SseTranscript) -> Vec<Mis
             }
             break;
         };
-        if let Some(event) = &want.event {
-            json::compare_text(event, Some(&got.event), &format!("{path}/event"), &mut out);
-        }
+        check_event_type(
+            want.event.as_deref(),
+            &got.event,
+            &format!("{path}/event"),
+            &mut out,
+        );
         if let Some(id) = &want.id {
             json::compare_text(id, Some(&got.id), &format!("{path}/id"), &mut out);
         }
@@ -100,6 +106,29 @@ pub(super) fn check(fixture: &SseFixture, transcript: &SseTranscript) -> Vec<Mis
     out
 }
 
+/// The event type an expectation stands for: `event` when given, else the default `message`.
+pub(crate) fn expected_event_type(event: Option<&str>) -> &str {
+    event.unwrap_or(DEFAULT_EVENT_TYPE)
+}
+
+/// The type of an event without an `event:` field (WHATWG HTML, "dispatch the event").
+pub(crate) const DEFAULT_EVENT_TYPE: &str = "message";
+
+/// Compares an event's type with the expected one (`None`: the default `message`); when the
+/// fixture gave none, the message says that the default applied.
+pub(super) fn check_event_type(want: Option<&str>, got: &str, path: &str, out: &mut Vec<Mismatch>) {
+    let mut found = Vec::new();
+    json::compare_text(expected_event_type(want), Some(got), path, &mut found);
+    if want.is_none() {
+        for mismatch in &mut found {
+            mismatch.message = format!(
+                "different event type: an expected event without \"event\" means the default type \"{DEFAULT_EVENT_TYPE}\" (\"<<any>>\" for any type)"
+            );
+        }
+    }
+    out.append(&mut found);
+}
+
 fn expected_event(want: &harness_fixture::model::ExpectedEvent) -> Value {
     let mut object = serde_json::Map::new();
     let fields = [
@@ -116,4 +145,77 @@ fn expected_event(want: &harness_fixture::model::ExpectedEvent) -> Value {
         }
     }
     Value::Object(object)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transcript::{ReceivedEvent, SentRequest};
+
+    fn fixture(events: Value) -> SseFixture {
+        serde_json::from_value(json!({
+            "request": {"path": "/s"},
+            "expected": {"status": 200, "events": events},
+        }))
+        .unwrap()
+    }
+
+    fn stream(types: &[&str]) -> SseTranscript {
+        SseTranscript {
+            request: SentRequest {
+                method: "GET".into(),
+                target: "/s".into(),
+                headers: Vec::new(),
+                body: None,
+            },
+            status: Some(200),
+            headers: Vec::new(),
+            events: types
+                .iter()
+                .map(|t| ReceivedEvent {
+                    event: t.to_string(),
+                    id: String::new(),
+                    retry: None,
+                    data: "x".into(),
+                    at_us: 0,
+                })
+                .collect(),
+            body: None,
+            end: StreamEnd::Closed,
+            interrupted: None,
+        }
+    }
+
+    #[test]
+    fn an_event_without_a_type_expects_message() {
+        let want = fixture(json!([{"data": "x"}]));
+        assert!(check(&want, &stream(&["message"])).is_empty());
+        assert_eq!(
+            check(&want, &stream(&["tick"])),
+            vec![Mismatch::new(
+                "/events/0/event",
+                json!("message"),
+                json!("tick"),
+                "different event type: an expected event without \"event\" means the default \
+                 type \"message\" (\"<<any>>\" for any type)",
+            )]
+        );
+    }
+
+    #[test]
+    fn a_named_or_any_type() {
+        let named = fixture(json!([{"event": "tick", "data": "x"}]));
+        assert!(check(&named, &stream(&["tick"])).is_empty());
+        assert_eq!(
+            check(&named, &stream(&["message"])),
+            vec![Mismatch::new(
+                "/events/0/event",
+                json!("tick"),
+                json!("message"),
+                "different text",
+            )]
+        );
+        let any = fixture(json!([{"event": "<<any>>"}, {"event": "<<any>>"}]));
+        assert!(check(&any, &stream(&["tick", "message"])).is_empty());
+    }
 }

@@ -12,7 +12,7 @@
 //! instant minus the message's intended publish instant, the publisher's own timer slack
 //! forgiven as everywhere else: [`Slot::measured_from`]). One operation is one delivery to one
 //! subscriber. Deliveries are checked against `expected.delivery` (the `seq` key ignored) and
-//! `expected.event`; a seq never received by the end (plus a grace period, the timeout or 1 s,
+//! `expected.event` (`message` when absent); a seq never received by the end (plus a grace period, the timeout or 1 s,
 //! whichever is shorter) is a `not delivered` error, a seq received twice a `duplicate delivery`,
 //! one received after a later one an `out of order` delivery, and one the publisher has not sent
 //! (at or beyond the count published so far: the server made it up) a `seq out of range`, which
@@ -50,6 +50,7 @@ use super::schedule::{Pacer, Schedule, Slot, Window};
 use super::sse::open_stream;
 use super::sse_parser::SseParser;
 use super::ws::{Socket, classify, next_data, ws_config};
+use crate::check::expected_event_type;
 
 /// The default publish rate of a broadcast run, messages per second.
 pub const DEFAULT_RATE: f64 = 100.0;
@@ -98,7 +99,8 @@ struct BroadcastLoad {
     targets: Vec<Target>,
     ack: Option<DeliveryExpect>,
     delivery: DeliveryExpect,
-    event: Option<TextExpect>,
+    /// The type of SSE deliveries (`message` when the fixture names none).
+    event: TextExpect,
     publisher: Publisher,
     /// The message without its closing brace (and without a `seq` of the fixture's).
     message_prefix: String,
@@ -204,12 +206,7 @@ impl BroadcastLoad {
                 .transpose()
                 .map_err(bad)?,
             delivery: compile(&expected.delivery).map_err(bad)?,
-            event: expected
-                .event
-                .as_deref()
-                .map(TextExpect::new)
-                .transpose()
-                .map_err(bad)?,
+            event: TextExpect::new(expected_event_type(expected.event.as_deref())).map_err(bad)?,
             publisher,
             message_prefix,
         })
@@ -732,9 +729,7 @@ async fn read_sse(
         let load = &shared.load;
         let decoded = decoder.decode(read, |data| {
             parser.feed(data, |event| {
-                if let Some(want) = &load.event
-                    && !want.matches(Some(event.event))
-                {
+                if !load.event.matches(Some(event.event)) {
                     // Still a delivery of its seq, when it has one.
                     let outcome = load
                         .check_delivery(event.data)

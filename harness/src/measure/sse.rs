@@ -29,6 +29,7 @@ use super::expect::{HeaderExpect, JsonExpect, TextExpect, first_header_mismatch}
 use super::recorder::{ErrorKind, micros};
 use super::rest::{Endpoint, RECONNECT_PAUSE, header_name, header_value};
 use super::sse_parser::{EventRef, SseParser};
+use crate::check::expected_event_type;
 use crate::wire::Deadline;
 
 /// Measured events are handed to the recorder at least this often (and every [`BATCH`] events).
@@ -66,7 +67,8 @@ fn framing(headers: &HeaderMap) -> Result<Framing, ErrorKind> {
 /// One expected event, compiled: only the fields given are checked.
 #[derive(Debug)]
 struct EventExpect {
-    event: Option<TextExpect>,
+    /// The type (`message` when the fixture names none).
+    event: TextExpect,
     id: Option<TextExpect>,
     retry: Option<u64>,
     data: Option<TextExpect>,
@@ -82,7 +84,7 @@ impl EventExpect {
             (None, None) => None,
         };
         Ok(EventExpect {
-            event: text(&want.event)?,
+            event: TextExpect::new(expected_event_type(want.event.as_deref()))?,
             id: text(&want.id)?,
             retry: want.retry,
             data: text(&want.data)?,
@@ -93,9 +95,7 @@ impl EventExpect {
     /// `None` when the event is as expected, else the field (or JSON pointer) that differs.
     fn check(&self, got: &EventRef<'_>) -> Option<String> {
         let field = |name: &str| Some(format!("/{name}"));
-        if let Some(want) = &self.event
-            && !want.matches(Some(got.event))
-        {
+        if !self.event.matches(Some(got.event)) {
             return field("event");
         }
         if let Some(want) = &self.id
@@ -450,6 +450,23 @@ fn timestamp(data: &str, key: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_expected_event_without_a_type_expects_message() {
+        let event = |t| EventRef {
+            event: t,
+            data: "x",
+            id: "",
+            retry: None,
+        };
+        let unnamed: ExpectedEvent = serde_json::from_value(serde_json::json!({})).unwrap();
+        let want = EventExpect::new(&unnamed).unwrap();
+        assert_eq!(want.check(&event("message")), None);
+        assert_eq!(want.check(&event("tick")).as_deref(), Some("/event"));
+        let any: ExpectedEvent =
+            serde_json::from_value(serde_json::json!({"event": "<<any>>"})).unwrap();
+        assert_eq!(EventExpect::new(&any).unwrap().check(&event("tick")), None);
+    }
 
     #[test]
     fn timestamps_are_found_in_event_data() {
