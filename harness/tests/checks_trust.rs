@@ -252,3 +252,102 @@ fn an_sse_event_without_a_name_expects_the_default_type_message() {
     let (code, report) = run_json(&server.url, &[any]);
     assert_eq!(code, Some(0), "{report}");
 }
+
+#[test]
+fn a_repeated_header_fails_a_string_and_is_matched_line_by_line_by_an_array() {
+    let multi = || {
+        reply(
+            "200 OK",
+            &[
+                ("x-multi", "a"),
+                ("content-type", "text/plain"),
+                ("x-multi", "b"),
+            ],
+            b"ok",
+        )
+    };
+    let mut stream = counter_stream(None);
+    let at = stream.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    stream.splice(at..at, b"\r\nx-multi: a\r\nx-multi: b".iter().copied());
+    let server = Canned::start(vec![("/multi", multi()), ("/sse/counter/plain", stream)]);
+    let headers = |name: &str, want: serde_json::Value| {
+        rest_fixture(
+            name,
+            "/multi",
+            serde_json::json!({"headers": {"X-Multi": want}}),
+        )
+    };
+    let mut sse = common::corpus_json("sse/counter/unnamed.json");
+    sse["expected"]["headers"]["x-multi"] = "b".into();
+    let mut sse_lines = sse.clone();
+    sse_lines["name"] = "sse-lines".into();
+    sse_lines["expected"]["headers"]["x-multi"] = serde_json::json!(["a", "b"]);
+    let (code, report) = run_json(
+        &server.url,
+        &[
+            headers("string-a", "a".into()),
+            headers("string-b", "b".into()),
+            headers("string-joined", "a, b".into()),
+            headers("lines", serde_json::json!(["a", "b"])),
+            headers("lines-reversed", serde_json::json!(["b", "a"])),
+            headers("lines-one", serde_json::json!(["a"])),
+            headers("one-of-them", serde_json::json!(["<<any>>", "b"])),
+            headers("present", "<<present>>".into()),
+            sse,
+            sse_lines,
+        ],
+    );
+    assert_eq!(code, Some(1), "{report}");
+    let outcome = |name: &str| fixture(&report, name)["outcome"].clone();
+    for name in ["lines", "one-of-them", "present", "sse-lines"] {
+        assert_eq!(
+            outcome(name),
+            "passed",
+            "{name}: {}",
+            fixture(&report, name)
+        );
+    }
+    for name in ["string-a", "string-b", "string-joined"] {
+        let failed = fixture(&report, name);
+        assert_eq!(failed["outcome"], "failed", "{failed}");
+        assert_eq!(failed["diff"][0]["path"], "/headers/x-multi", "{failed}");
+        assert_eq!(failed["diff"][0]["actual"], serde_json::json!(["a", "b"]));
+        assert!(
+            failed["diff"][0]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("header repeated 2 times: [\"a\",\"b\"]"),
+            "{failed}"
+        );
+    }
+    let reversed = &fixture(&report, "lines-reversed")["diff"][0];
+    assert_eq!(reversed["path"], "/headers/x-multi/0");
+    assert_eq!(reversed["expected"], "b");
+    assert_eq!(reversed["actual"], "a");
+    let one = &fixture(&report, "lines-one")["diff"][0];
+    assert_eq!(one["message"], "expected 1 line, got 2");
+    let sse = fixture(&report, "sse-counter-unnamed");
+    assert_eq!(sse["outcome"], "failed", "{sse}");
+    assert_eq!(sse["diff"][0]["path"], "/headers/x-multi");
+}
+
+#[test]
+fn an_array_header_item_with_a_bad_regex_is_refused_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_fixtures(
+        dir.path(),
+        &[rest_fixture(
+            "bad-item",
+            "/x",
+            serde_json::json!({"headers": {"x-multi": ["a", "<<regex:(>>"]}}),
+        )],
+    );
+    let out = bin()
+        .args(["fixtures", "validate"])
+        .arg(&paths[0])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("/expected/headers/x-multi/1"), "{stderr}");
+}

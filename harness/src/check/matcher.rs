@@ -94,6 +94,40 @@ impl Matcher {
     }
 }
 
+/// An expected text (header value, message, event field), compiled: exact or a matcher.
+#[derive(Debug)]
+pub enum TextExpect {
+    /// Equal to this.
+    Exact(String),
+    /// Satisfies this matcher.
+    Matcher(Matcher),
+}
+
+impl TextExpect {
+    /// Compiles an expected text; a malformed matcher is an error.
+    pub fn new(text: &str) -> Result<TextExpect, String> {
+        match Matcher::parse(text) {
+            None => Ok(TextExpect::Exact(text.to_string())),
+            Some(Ok(matcher)) => Ok(TextExpect::Matcher(matcher)),
+            Some(Err(message)) => Err(message),
+        }
+    }
+
+    /// Whether `actual` (or its absence) is as expected.
+    pub fn matches(&self, actual: Option<&str>) -> bool {
+        match self {
+            TextExpect::Exact(want) => actual == Some(want.as_str()),
+            TextExpect::Matcher(matcher) => matcher.matches_text(actual),
+        }
+    }
+
+    /// Whether it asks only that a value be there, or not even that (`<<any>>`, `<<present>>`):
+    /// then a value that is not text, or a header sent several times, satisfies it too.
+    pub fn asks_presence_only(&self) -> bool {
+        matches!(self, TextExpect::Matcher(Matcher::Any | Matcher::Present))
+    }
+}
+
 fn is_uuid(text: &str) -> bool {
     text.len() == 36 && uuid::Uuid::try_parse(text).is_ok()
 }

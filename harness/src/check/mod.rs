@@ -4,6 +4,7 @@
 
 mod broadcast;
 pub mod diff;
+pub mod header;
 pub mod json;
 pub mod matcher;
 mod rest;
@@ -34,40 +35,32 @@ pub fn check(fixture: &Fixture, transcript: &Transcript) -> Vec<Mismatch> {
     }
 }
 
-/// Checks the named headers, case-insensitively; a header given several times matches when any
-/// of its values does.
+/// Checks the named headers, case-insensitively, by the rule of [`header`]: a string expects
+/// the header sent once, an array each of its lines in order.
 fn check_headers(
-    expected: &harness_fixture::model::StringMap,
+    expected: &harness_fixture::model::ExpectedHeaders,
     actual: &Headers,
     base: &str,
     out: &mut Vec<Mismatch>,
 ) {
-    for (name, want) in expected {
-        let name = name.to_ascii_lowercase();
-        let values = header_values(actual, &name);
-        let path = format!("{base}/{}", diff::token(&name));
-        let mut attempts = Vec::new();
-        if values.is_empty() {
-            json::compare_text(want, None, &path, &mut attempts);
-        } else {
-            for value in &values {
-                let mut one = Vec::new();
-                json::compare_text(want, Some(value), &path, &mut one);
-                if one.is_empty() {
-                    attempts.clear();
-                    break;
+    for (name, expectation) in expected {
+        let path = header::pointer(base, name);
+        let want = serde_json::to_value(expectation).unwrap_or_default();
+        let lines = header_values(actual, name);
+        match header::HeaderWant::new(expectation) {
+            Err(message) => out.push(Mismatch::new(
+                path,
+                want,
+                lines
+                    .first()
+                    .map_or(serde_json::Value::Null, |v| (*v).into()),
+                message,
+            )),
+            Ok(compiled) => {
+                if let Some(fault) = compiled.fault(lines.iter().map(|v| Some(*v))) {
+                    out.push(header::mismatch(fault, &path, &want, &lines));
                 }
-                attempts.extend(one);
             }
-        }
-        if !attempts.is_empty() {
-            let actual = match values.as_slice() {
-                [] => serde_json::Value::Null,
-                [one] => (*one).into(),
-                many => many.iter().map(|v| serde_json::Value::from(*v)).collect(),
-            };
-            let message = attempts.swap_remove(0).message;
-            out.push(Mismatch::new(path, want.as_str().into(), actual, message));
         }
     }
 }

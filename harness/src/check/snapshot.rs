@@ -14,7 +14,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use harness_fixture::model::{MessageMatch, WsMatch, WsStep};
+use harness_fixture::model::{HeaderExpectation, MessageMatch, WsMatch, WsStep};
 use harness_fixture::{Fixture, Spec};
 use insta::TextSnapshotKind;
 use insta::internals::TextSnapshotContents;
@@ -510,10 +510,17 @@ fn redact_by_fixture(fixture: &Fixture, value: &mut Value) {
     }
 }
 
-fn header_expectations(headers: &harness_fixture::model::StringMap) -> Value {
+/// Expected headers as the snapshot shows received ones: a string, or an array of lines.
+fn header_expectations(headers: &harness_fixture::model::ExpectedHeaders) -> Value {
     headers
         .iter()
-        .map(|(n, v)| (n.to_ascii_lowercase(), Value::from(v.as_str())))
+        .map(|(n, v)| {
+            let value = match v {
+                HeaderExpectation::One(text) => Value::from(text.as_str()),
+                HeaderExpectation::Lines(items) => items.iter().map(|i| i.as_str()).collect(),
+            };
+            (n.to_ascii_lowercase(), value)
+        })
         .collect::<Map<_, _>>()
         .into()
 }

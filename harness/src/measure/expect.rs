@@ -3,54 +3,29 @@
 //! serialized once so that a byte comparison settles the usual case before any parsing.
 //! A difference is reported by the JSON pointer of the first mismatch; the full diff is `run`'s job.
 
-use harness_fixture::model::BodyMatch;
+use harness_fixture::model::{BodyMatch, HeaderExpectation};
 use hyper::HeaderMap;
 use hyper::header::HeaderName;
 use serde_json::Value;
 
+use crate::check::header::HeaderWant;
 use crate::check::json::compare;
 use crate::check::matcher::Matcher;
 
-/// An expected text (header value, message, event field): exact or a matcher.
-#[derive(Debug)]
-pub(crate) enum TextExpect {
-    /// Equal to this.
-    Exact(String),
-    /// Satisfies this matcher.
-    Matcher(Matcher),
-}
+pub(crate) use crate::check::matcher::TextExpect;
 
-impl TextExpect {
-    /// Compiles an expected text; a malformed matcher is an error.
-    pub(crate) fn new(text: &str) -> Result<TextExpect, String> {
-        match Matcher::parse(text) {
-            None => Ok(TextExpect::Exact(text.to_string())),
-            Some(Ok(matcher)) => Ok(TextExpect::Matcher(matcher)),
-            Some(Err(message)) => Err(message),
-        }
-    }
-
-    /// Whether `actual` (or its absence) is as expected.
-    pub(crate) fn matches(&self, actual: Option<&str>) -> bool {
-        match self {
-            TextExpect::Exact(want) => actual == Some(want.as_str()),
-            TextExpect::Matcher(matcher) => matcher.matches_text(actual),
-        }
-    }
-}
-
-/// An expected header.
+/// An expected header, checked by the rule of [`crate::check::header`] (the one `run` applies).
 #[derive(Debug)]
 pub(crate) struct HeaderExpect {
     /// Its name.
     pub(crate) name: HeaderName,
-    want: TextExpect,
+    want: HeaderWant,
 }
 
 impl HeaderExpect {
     /// Compiles the expected headers of a fixture.
     pub(crate) fn all<'a>(
-        headers: impl IntoIterator<Item = (&'a String, &'a String)>,
+        headers: impl IntoIterator<Item = (&'a String, &'a HeaderExpectation)>,
     ) -> Result<Vec<HeaderExpect>, String> {
         headers
             .into_iter()
@@ -58,19 +33,16 @@ impl HeaderExpect {
                 Ok(HeaderExpect {
                     name: HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
                         .map_err(|e| format!("header name {name:?}: {e}"))?,
-                    want: TextExpect::new(want)?,
+                    want: HeaderWant::new(want)?,
                 })
             })
             .collect()
     }
 
-    /// Whether one of the header's values (or its absence) is as expected.
+    /// Whether the header's lines (or its absence) are as expected.
     pub(crate) fn matches(&self, headers: &HeaderMap) -> bool {
-        let mut values = headers.get_all(&self.name).iter().peekable();
-        if values.peek().is_none() {
-            return self.want.matches(None);
-        }
-        values.any(|v| self.want.matches(v.to_str().ok()))
+        let lines = headers.get_all(&self.name).iter().map(|v| v.to_str().ok());
+        self.want.fault(lines).is_none()
     }
 }
 
@@ -78,14 +50,11 @@ impl HeaderExpect {
     /// Like [`HeaderExpect::matches`], on the headers of a response head parsed in place.
     pub(crate) fn matches_raw(&self, headers: &[httparse::Header<'_>]) -> bool {
         let name = self.name.as_str();
-        let mut values = headers
+        let lines = headers
             .iter()
             .filter(|h| h.name.eq_ignore_ascii_case(name))
-            .peekable();
-        if values.peek().is_none() {
-            return self.want.matches(None);
-        }
-        values.any(|h| self.want.matches(visible_ascii(h.value)))
+            .map(|h| visible_ascii(h.value));
+        self.want.fault(lines).is_none()
     }
 }
 
@@ -229,7 +198,7 @@ mod tests {
     fn headers_and_text() {
         let expected = HeaderExpect::all([(
             &"Content-Type".to_string(),
-            &"<<starts_with:application/json>>".to_string(),
+            &HeaderExpectation::One("<<starts_with:application/json>>".to_string()),
         )])
         .unwrap();
         let mut headers = HeaderMap::new();
@@ -239,6 +208,17 @@ mod tests {
         );
         headers.insert("content-type", "application/json".parse().unwrap());
         assert!(first_header_mismatch(&expected, &headers).is_none());
+        headers.append("x-multi", "a".parse().unwrap());
+        headers.append("x-multi", "b".parse().unwrap());
+        let one =
+            |want: HeaderExpectation| HeaderExpect::all([(&"x-multi".to_string(), &want)]).unwrap();
+        let string = one(HeaderExpectation::One("a".into()));
+        assert_eq!(
+            first_header_mismatch(&string, &headers).map(|n| n.as_str()),
+            Some("x-multi")
+        );
+        let lines = one(HeaderExpectation::Lines(vec!["a".into(), "b".into()]));
+        assert!(first_header_mismatch(&lines, &headers).is_none());
         assert!(TextExpect::new("<<regex:(>>").is_err());
         assert!(TextExpect::new("hi").unwrap().matches(Some("hi")));
         assert!(!TextExpect::new("hi").unwrap().matches(None));
