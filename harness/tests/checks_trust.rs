@@ -351,3 +351,42 @@ fn an_array_header_item_with_a_bad_regex_is_refused_at_load() {
     let stderr = text(&out.stderr);
     assert!(stderr.contains("/expected/headers/x-multi/1"), "{stderr}");
 }
+
+#[test]
+fn a_json_body_served_as_text_html_fails_unless_the_fixture_names_the_type() {
+    let body = br#"{"hello":"world"}"#;
+    let server = Canned::start(vec![
+        (
+            "/html",
+            reply(
+                "200 OK",
+                &[("content-type", "text/html; charset=utf-8")],
+                body,
+            ),
+        ),
+        (
+            "/json",
+            reply("200 OK", &[("content-type", "application/json")], body),
+        ),
+    ]);
+    let want = serde_json::json!({"body": {"hello": "world"}});
+    let mut named = rest_fixture("html-named", "/html", want.clone());
+    named["expected"]["headers"] = serde_json::json!({"content-type": "<<starts_with:text/html>>"});
+    let (code, report) = run_json(
+        &server.url,
+        &[
+            rest_fixture("html", "/html", want.clone()),
+            rest_fixture("json", "/json", want),
+            named,
+        ],
+    );
+    assert_eq!(code, Some(1), "{report}");
+    let html = fixture(&report, "html");
+    assert_eq!(html["outcome"], "failed", "{html}");
+    assert_eq!(html["diff"].as_array().unwrap().len(), 1, "{html}");
+    assert_eq!(html["diff"][0]["path"], "/headers/content-type");
+    assert_eq!(html["diff"][0]["expected"], "application/json or */*+json");
+    assert_eq!(html["diff"][0]["actual"], "text/html; charset=utf-8");
+    assert_eq!(fixture(&report, "json")["outcome"], "passed");
+    assert_eq!(fixture(&report, "html-named")["outcome"], "passed");
+}

@@ -15,7 +15,7 @@
 //! Pure: the lines are given as text (`None` for a value that is not visible ASCII, which only
 //! `<<any>>` and `<<present>>` accept).
 
-use harness_fixture::model::HeaderExpectation;
+use harness_fixture::model::{HeaderExpectation, RestExpected};
 use serde_json::Value;
 
 use super::diff::{Mismatch, clip_json, token};
@@ -137,6 +137,17 @@ pub fn is_json_media_type(value: &str) -> bool {
         && !kind.contains(char::is_whitespace)
         && ((kind.eq_ignore_ascii_case("application") && subtype == "json")
             || (subtype.len() > "+json".len() && subtype.ends_with("+json")))
+}
+
+/// Whether a REST fixture expects a JSON content type without saying so: it checks the body as
+/// JSON (`body` or `body_schema`) and names no `content-type` in `expected.headers` (naming one,
+/// `<<any>>` included, replaces this check).
+pub fn implies_json_content_type(expected: &RestExpected) -> bool {
+    (expected.body.is_some() || expected.body_schema.is_some())
+        && !expected
+            .headers
+            .keys()
+            .any(|name| name.eq_ignore_ascii_case("content-type"))
 }
 
 /// What [`HeaderWant::JsonMediaType`] shows as expected in a diff.

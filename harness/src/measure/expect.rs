@@ -3,12 +3,12 @@
 //! serialized once so that a byte comparison settles the usual case before any parsing.
 //! A difference is reported by the JSON pointer of the first mismatch; the full diff is `run`'s job.
 
-use harness_fixture::model::{BodyMatch, HeaderExpectation};
+use harness_fixture::model::{BodyMatch, HeaderExpectation, RestExpected};
 use hyper::HeaderMap;
 use hyper::header::HeaderName;
 use serde_json::Value;
 
-use crate::check::header::HeaderWant;
+use crate::check::header::{self, HeaderWant};
 use crate::check::json::compare;
 use crate::check::matcher::Matcher;
 
@@ -37,6 +37,19 @@ impl HeaderExpect {
                 })
             })
             .collect()
+    }
+
+    /// The expected headers of a REST fixture: its own, plus a JSON `content-type` when it
+    /// checks a JSON body without naming one ([`header::implies_json_content_type`]).
+    pub(crate) fn rest(expected: &RestExpected) -> Result<Vec<HeaderExpect>, String> {
+        let mut all = HeaderExpect::all(&expected.headers)?;
+        if header::implies_json_content_type(expected) {
+            all.push(HeaderExpect {
+                name: hyper::header::CONTENT_TYPE,
+                want: HeaderWant::JsonMediaType,
+            });
+        }
+        Ok(all)
     }
 
     /// Whether the header's lines (or its absence) are as expected.
@@ -222,6 +235,26 @@ mod tests {
         assert!(TextExpect::new("<<regex:(>>").is_err());
         assert!(TextExpect::new("hi").unwrap().matches(Some("hi")));
         assert!(!TextExpect::new("hi").unwrap().matches(None));
+    }
+
+    #[test]
+    fn a_json_body_implies_a_json_content_type_on_the_load_path_too() {
+        let expected: RestExpected =
+            serde_json::from_value(json!({"status": 200, "body": {"a": 1}})).unwrap();
+        let want = HeaderExpect::rest(&expected).unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", "text/html".parse().unwrap());
+        assert_eq!(
+            first_header_mismatch(&want, &headers).map(|n| n.as_str()),
+            Some("content-type")
+        );
+        headers.insert("content-type", "application/json".parse().unwrap());
+        assert!(first_header_mismatch(&want, &headers).is_none());
+        let named: RestExpected = serde_json::from_value(
+            json!({"status": 200, "headers": {"content-type": "<<any>>"}, "body": {"a": 1}}),
+        )
+        .unwrap();
+        assert_eq!(HeaderExpect::rest(&named).unwrap().len(), 1);
     }
 
     #[test]

@@ -279,7 +279,7 @@ impl RestLoad {
             request: bytes,
             head_only: method == Method::HEAD,
             status: expected.status,
-            expect_headers: HeaderExpect::all(&expected.headers).map_err(bad)?,
+            expect_headers: HeaderExpect::rest(expected).map_err(bad)?,
             json: expected
                 .body
                 .as_ref()
