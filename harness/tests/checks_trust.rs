@@ -390,3 +390,74 @@ fn a_json_body_served_as_text_html_fails_unless_the_fixture_names_the_type() {
     assert_eq!(fixture(&report, "json")["outcome"], "passed");
     assert_eq!(fixture(&report, "html-named")["outcome"], "passed");
 }
+
+/// A gzip member of `text` whose header says it was compressed at `mtime`.
+fn gzipped(text: &str, mtime: u32) -> Vec<u8> {
+    let mut encoder = flate2::GzBuilder::new()
+        .mtime(mtime)
+        .write(Vec::new(), flate2::Compression::default());
+    encoder.write_all(text.as_bytes()).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn gzip_reply(text: &str, mtime: u32) -> Vec<u8> {
+    reply(
+        "200 OK",
+        &[
+            ("content-type", "application/json"),
+            ("content-encoding", "gzip"),
+        ],
+        &gzipped(text, mtime),
+    )
+}
+
+#[test]
+fn a_gzip_reply_snapshot_is_stable_across_mtimes_and_shows_the_decoded_body() {
+    let server = Canned::start(vec![("/gz", gzip_reply(r#"{"n":1}"#, 1_000_000))]);
+    let dir = tempfile::tempdir().unwrap();
+    let paths = write_fixtures(
+        dir.path(),
+        &[rest_fixture("gzip-reply", "/gz", serde_json::json!({}))],
+    );
+    let snapshots = dir.path().join("snapshots");
+    let run_mode = |mode: &str| {
+        bin()
+            .args(["run", "--url", &server.url, "--target-name", "gz"])
+            .arg("--fixture")
+            .arg(&paths[0])
+            .arg("--snapshots-dir")
+            .arg(&snapshots)
+            .args(["--snapshots", mode])
+            .output()
+            .unwrap()
+    };
+    let stored = snapshots.join("gz/rest/gzip-reply.snap");
+    let first = run_mode("update");
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stdout));
+    let recorded = std::fs::read_to_string(&stored).unwrap();
+    assert!(
+        recorded.contains("\"content_encoding\": \"gzip\""),
+        "{recorded}"
+    );
+    assert!(recorded.contains("\"n\": 1"), "{recorded}");
+
+    // The same content compressed a second later: the bytes differ, the snapshot does not.
+    server.set("/gz", gzip_reply(r#"{"n":1}"#, 1_000_001));
+    assert_ne!(
+        gzipped(r#"{"n":1}"#, 1_000_000),
+        gzipped(r#"{"n":1}"#, 1_000_001)
+    );
+    let again = run_mode("check");
+    let stdout = text(&again.stdout);
+    assert_eq!(again.status.code(), Some(0), "{stdout}");
+    assert!(!stdout.contains("[snapshot changed]"), "{stdout}");
+    assert_eq!(std::fs::read_to_string(&stored).unwrap(), recorded);
+
+    // Other content changes it.
+    server.set("/gz", gzip_reply(r#"{"n":2}"#, 1_000_001));
+    let changed = run_mode("check");
+    let stdout = text(&changed.stdout);
+    assert_eq!(changed.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("[snapshot changed]"), "{stdout}");
+    assert!(stdout.contains("\"n\": 2"), "{stdout}");
+}

@@ -307,7 +307,7 @@ fn normalize_transcript(transcript: &Transcript) -> Value {
                     json!({
                         "status": response.status,
                         "headers": headers(&response.headers),
-                        "body": body(&response.body),
+                        "body": encoded_body(&response.body, &response.headers),
                     }),
                 );
             }
@@ -383,7 +383,7 @@ fn normalize_transcript(transcript: &Transcript) -> Value {
             if let Some(reply) = &t.publish {
                 out.insert(
                     "publish".into(),
-                    json!({"status": reply.status, "headers": headers(&reply.headers), "body": body(&reply.body)}),
+                    json!({"status": reply.status, "headers": headers(&reply.headers), "body": encoded_body(&reply.body, &reply.headers)}),
                 );
             }
             out.insert("subscribers".into(), Value::Array(subscribers));
@@ -427,7 +427,7 @@ fn normalize_transcript(transcript: &Transcript) -> Value {
             out.insert("headers".into(), headers(&t.headers));
             out.insert("events".into(), Value::Array(events));
             if let Some(b) = &t.body {
-                out.insert("body".into(), body(b));
+                out.insert("body".into(), encoded_body(b, &t.headers));
             }
             out.insert("end".into(), json!(t.end));
             if let Some(i) = &t.interrupted {
@@ -594,6 +594,55 @@ fn body(body: &Body) -> Value {
     view
 }
 
+/// A reply body as the snapshot shows it. A gzip body (`Content-Encoding: gzip` on one line) is
+/// shown decoded, beside `"content_encoding": "gzip"`: its bytes hold the time it was
+/// compressed (the header's MTIME), so they change on every run while the content does not.
+/// One that does not decode within [`MAX_BODY`] bytes is shown as base64 with the 4 MTIME bytes
+/// zeroed, and the reason.
+fn encoded_body(raw: &Body, reply_headers: &Headers) -> Value {
+    let encodings = crate::transcript::header_values(reply_headers, "content-encoding");
+    let gzip = matches!(encodings.as_slice(), [one] if ["gzip", "x-gzip"]
+        .iter()
+        .any(|g| one.trim().eq_ignore_ascii_case(g)));
+    if !gzip {
+        return body(raw);
+    }
+    let (mut view, note) = match gunzip(&raw.0) {
+        Ok(decoded) => (body(&Body(decoded)), "gzip".to_string()),
+        Err(reason) => {
+            let mut bytes = raw.0.clone();
+            if bytes.len() >= 10 && bytes[..2] == [0x1f, 0x8b] {
+                bytes[4..8].fill(0);
+            }
+            (
+                json!({"base64": Body(bytes).base64()}),
+                format!("gzip, not decoded: {reason}"),
+            )
+        }
+    };
+    if let Value::Object(map) = &mut view {
+        map.insert("content_encoding".into(), note.into());
+    }
+    view
+}
+
+/// The most a gzip body may decode to in a snapshot: a reply's own cap.
+const MAX_BODY: usize = crate::driver::MAX_BODY;
+
+/// Decodes gzip members (RFC 1952), refusing more than [`MAX_BODY`] bytes of output.
+fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut decoded = Vec::new();
+    flate2::read::MultiGzDecoder::new(bytes)
+        .take(MAX_BODY as u64 + 1)
+        .read_to_end(&mut decoded)
+        .map_err(|e| e.to_string())?;
+    if decoded.len() > MAX_BODY {
+        return Err(format!("decodes to more than {MAX_BODY} bytes"));
+    }
+    Ok(decoded)
+}
+
 fn volatile_key() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
@@ -640,6 +689,47 @@ pub fn redact_value(value: &mut Value, key: Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn gzipped(text: &str, mtime: u32) -> Vec<u8> {
+        use std::io::Write;
+        let mut encoder = flate2::GzBuilder::new()
+            .mtime(mtime)
+            .write(Vec::new(), flate2::Compression::default());
+        encoder.write_all(text.as_bytes()).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    fn gzip_headers() -> Headers {
+        vec![("content-encoding".into(), "gzip".into())]
+    }
+
+    #[test]
+    fn gzip_bodies_show_decoded_whatever_their_mtime() {
+        let one = encoded_body(&Body(gzipped(r#"{"n":1}"#, 1)), &gzip_headers());
+        let later = encoded_body(&Body(gzipped(r#"{"n":1}"#, 2)), &gzip_headers());
+        assert_eq!(one, json!({"json": {"n": 1}, "content_encoding": "gzip"}));
+        assert_eq!(one, later);
+        let other = encoded_body(&Body(gzipped(r#"{"n":2}"#, 1)), &gzip_headers());
+        assert_ne!(one, other);
+        // Without the header the bytes are shown as they came.
+        let raw = encoded_body(&Body(gzipped("x", 1)), &Vec::new());
+        assert!(raw.get("base64").is_some(), "{raw}");
+    }
+
+    #[test]
+    fn gzip_that_does_not_decode_keeps_its_bytes_without_the_mtime() {
+        let mut one = gzipped("hello", 1);
+        let mut later = gzipped("hello", 2);
+        let cut = one.len() - 6;
+        one.truncate(cut);
+        later.truncate(cut);
+        let a = encoded_body(&Body(one), &gzip_headers());
+        let b = encoded_body(&Body(later), &gzip_headers());
+        assert_eq!(a, b);
+        let note = a["content_encoding"].as_str().unwrap();
+        assert!(note.starts_with("gzip, not decoded: "), "{note}");
+        assert!(a.get("base64").is_some(), "{a}");
+    }
 
     #[test]
     fn redacts_volatile_values() {
