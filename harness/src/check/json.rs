@@ -274,6 +274,46 @@ mod tests {
     }
 
     #[test]
+    fn a_regex_matches_whole_values_only() {
+        let mut out = Vec::new();
+        compare_text(
+            "<<regex:unicorn>>",
+            Some("gunicorn"),
+            "/headers/server",
+            &mut out,
+        );
+        compare_text(
+            "<<regex:unicorn>>",
+            Some("unicorn"),
+            "/headers/server",
+            &mut out,
+        );
+        assert_eq!(
+            out,
+            vec![Mismatch::new(
+                "/headers/server",
+                json!("<<regex:unicorn>>"),
+                json!("gunicorn"),
+                "different text"
+            )]
+        );
+        let out = diff(
+            json!({"created": "<<regex:\\d{4}-\\d{2}-\\d{2}T>>"}),
+            json!({"created": "2024-03-15T10:30:00Z"}),
+            BodyMatch::Exact,
+        );
+        assert_eq!(
+            out,
+            vec![Mismatch::new(
+                "/body/created",
+                json!("<<regex:\\d{4}-\\d{2}-\\d{2}T>>"),
+                json!("2024-03-15T10:30:00Z"),
+                "does not match"
+            )]
+        );
+    }
+
+    #[test]
     fn text_comparison() {
         let mut out = Vec::new();
         compare_text(
