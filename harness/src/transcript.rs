@@ -214,6 +214,9 @@ pub struct SseTranscript {
     pub body: Option<Body>,
     /// How reading stopped.
     pub end: StreamEnd,
+    /// Microseconds from the request to where reading stopped (closed or stopped reading).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ended_us: Option<u64>,
     /// Why the stream could not be read to its expected end.
     pub interrupted: Option<Interrupted>,
 }

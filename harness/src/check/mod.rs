@@ -10,6 +10,7 @@ pub mod matcher;
 mod rest;
 pub mod snapshot;
 mod sse;
+mod timing;
 mod ws;
 
 use harness_fixture::{Fixture, Spec};

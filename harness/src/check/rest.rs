@@ -32,6 +32,7 @@ pub(super) fn check(fixture: &RestFixture, transcript: &RestTranscript) -> Vec<M
             out.push(header::mismatch(fault, path, &want, &lines));
         }
     }
+    super::timing::check_rest(fixture, transcript, &mut out);
 
     let parsed = response.body.json();
     if let Some(want) = &expected.body {

@@ -24,6 +24,7 @@ pub(super) fn check(fixture: &SseFixture, transcript: &SseTranscript) -> Vec<Mis
         ));
     }
     check_headers(&expected.headers, &transcript.headers, "/headers", &mut out);
+    super::timing::check_sse(fixture, transcript, &mut out);
 
     for (index, want) in expected.events.iter().enumerate() {
         let path = format!("/events/{index}");

@@ -20,6 +20,7 @@ use harness_fixture::{Fixture, Spec};
 use url::Url;
 
 use crate::transcript::{Body, Headers, ReceivedResponse, Transcript};
+use crate::wire::Deadline;
 
 /// What every replay needs: the target's base URL, one HTTP client, the step timeout, the
 /// largest event or message read.
@@ -116,16 +117,33 @@ fn reply_headers(map: &reqwest::header::HeaderMap) -> Headers {
         .collect()
 }
 
-/// Reads a reply body to its end, refusing more than [`MAX_BODY`] bytes.
-async fn read_body(response: &mut reqwest::Response) -> Result<Vec<u8>, String> {
+/// How long a step waits: `--timeout`, or the fixture's `within_ms` when that is longer.
+fn step_wait(timeout: Duration, within_ms: Option<u64>) -> Duration {
+    within_ms.map_or(timeout, |ms| timeout.max(Duration::from_millis(ms)))
+}
+
+/// Reads a reply body to its end before `deadline` (`wait` is how long that was, for the
+/// message), refusing more than [`MAX_BODY`] bytes.
+async fn read_body(
+    response: &mut reqwest::Response,
+    deadline: Deadline,
+    wait: Duration,
+) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| reason(&e))? {
+    loop {
+        let chunk = deadline
+            .run(response.chunk())
+            .await
+            .map_err(|_| format!("no complete reply within {wait:?}"))?
+            .map_err(|e| reason(&e))?;
+        let Some(chunk) = chunk else {
+            return Ok(bytes);
+        };
         if bytes.len() + chunk.len() > MAX_BODY {
             return Err(format!("reply body larger than {MAX_BODY} bytes"));
         }
         bytes.extend_from_slice(&chunk);
     }
-    Ok(bytes)
 }
 
 /// Sends a request and reads its whole reply, within the step timeout.
@@ -134,21 +152,32 @@ async fn send_and_read(
     request: reqwest::RequestBuilder,
 ) -> Result<ReceivedResponse, String> {
     let started = std::time::Instant::now();
-    let exchange = async {
-        let mut response = request.send().await.map_err(|e| reason(&e))?;
-        let status = response.status().as_u16();
-        let headers = reply_headers(response.headers());
-        let bytes = read_body(&mut response).await?;
-        Ok(ReceivedResponse {
-            status,
-            headers,
-            body: Body(bytes),
-            elapsed_us: micros(started),
-        })
-    };
-    tokio::time::timeout(driver.timeout, exchange)
+    let deadline = Deadline::after(driver.timeout);
+    send_and_read_by(request, deadline, driver.timeout, started).await
+}
+
+/// Sends a request and reads its whole reply before `deadline` (`wait` is how long that was,
+/// for the message); `elapsed_us` counts from `started`.
+async fn send_and_read_by(
+    request: reqwest::RequestBuilder,
+    deadline: Deadline,
+    wait: Duration,
+    started: std::time::Instant,
+) -> Result<ReceivedResponse, String> {
+    let mut response = deadline
+        .run(request.send())
         .await
-        .unwrap_or_else(|_| Err(format!("no complete reply within {:?}", driver.timeout)))
+        .map_err(|_| format!("no complete reply within {wait:?}"))?
+        .map_err(|e| reason(&e))?;
+    let status = response.status().as_u16();
+    let headers = reply_headers(response.headers());
+    let bytes = read_body(&mut response, deadline, wait).await?;
+    Ok(ReceivedResponse {
+        status,
+        headers,
+        body: Body(bytes),
+        elapsed_us: micros(started),
+    })
 }
 
 /// Path and query of a URL, as they go on the request line.

@@ -5,8 +5,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use harness_fixture::model::{RequestBody, RestFixture};
 use reqwest::header::{CONTENT_TYPE, COOKIE};
 
-use super::{Driver, fixture_headers, send_and_read, target_of, with_headers};
+use super::{Driver, fixture_headers, send_and_read_by, step_wait, target_of, with_headers};
 use crate::transcript::{Body, Interrupted, ReceivedResponse, RestTranscript, SentRequest};
+use crate::wire::Deadline;
 
 pub(super) async fn replay(driver: &Driver, fixture: &RestFixture) -> RestTranscript {
     let request = &fixture.request;
@@ -35,7 +36,7 @@ pub(super) async fn replay(driver: &Driver, fixture: &RestFixture) -> RestTransc
 }
 
 /// Builds the request into `sent` (so the transcript shows it even when sending fails), sends
-/// it and reads the whole reply within the step timeout.
+/// it and reads the whole reply within the step timeout (or the fixture's longer `within_ms`).
 async fn exchange(
     driver: &Driver,
     fixture: &RestFixture,
@@ -69,7 +70,9 @@ async fn exchange(
         builder = builder.body(body.0.clone());
     }
 
-    send_and_read(driver, builder).await
+    let wait = step_wait(driver.timeout, fixture.expected.within_ms);
+    let started = std::time::Instant::now();
+    send_and_read_by(builder, Deadline::after(wait), wait, started).await
 }
 
 /// The bytes of a body and the content type it goes with by default.

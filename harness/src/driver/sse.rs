@@ -2,15 +2,17 @@
 //! load runs use too ([`crate::wire::SseParser`]): work linear in the bytes received, a line or
 //! event past the driver's limit interrupts the replay (`event too large`), and each expected
 //! event (or the end of the stream) must come before an absolute deadline, however busy the
-//! server keeps the socket (with comments, say).
+//! server keeps the socket (with comments, say): `--timeout` after the previous one, or the
+//! event's longer `within_ms`, and never before the stream's own `within_ms` has passed.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use harness_fixture::model::{SseEnd, SseFixture};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 
 use super::{
-    Driver, fixture_headers, micros, read_body, reason, reply_headers, target_of, with_headers,
+    Driver, fixture_headers, micros, read_body, reason, reply_headers, step_wait, target_of,
+    with_headers,
 };
 use crate::transcript::{Body, Interrupted, ReceivedEvent, SentRequest, SseTranscript, StreamEnd};
 use crate::wire::{Deadline, EventRef, SseParser};
@@ -36,6 +38,7 @@ pub(super) async fn replay(driver: &Driver, fixture: &SseFixture) -> SseTranscri
         events: Vec::new(),
         body: None,
         end: StreamEnd::Interrupted,
+        ended_us: None,
         interrupted: None,
     };
     if let Err((at, reason)) = read(driver, fixture, &mut transcript).await {
@@ -73,10 +76,25 @@ async fn read(
         with_headers(driver.client.get(url), &transcript.request.headers).map_err(at_request)?;
 
     let started = Instant::now();
-    let mut response = match tokio::time::timeout(driver.timeout, builder.send()).await {
+    // With a whole-stream `within_ms`, no wait ends before the stream's own deadline.
+    let stream_end = fixture
+        .expected
+        .within_ms
+        .map(|ms| started + Duration::from_millis(ms));
+    let step = |wait: Duration| {
+        let now = Instant::now();
+        let end = stream_end.map_or(now + wait, |s| s.max(now + wait));
+        (Deadline::at(end), end.saturating_duration_since(now))
+    };
+    let event_wait = |index: usize| {
+        let within = fixture.expected.events.get(index).and_then(|e| e.within_ms);
+        step(step_wait(driver.timeout, within))
+    };
+    let (deadline, wait) = step(driver.timeout);
+    let mut response = match deadline.run(builder.send()).await {
         Ok(Ok(response)) => response,
         Ok(Err(e)) => return Err(at_request(reason(&e))),
-        Err(_) => return Err(at_request(format!("no reply within {:?}", driver.timeout))),
+        Err(_) => return Err(at_request(format!("no reply within {wait:?}"))),
     };
     transcript.status = Some(response.status().as_u16());
     transcript.headers = reply_headers(response.headers());
@@ -90,12 +108,13 @@ async fn read(
                 .starts_with("text/event-stream")
         });
     if !is_stream {
-        let bytes = tokio::time::timeout(driver.timeout, read_body(&mut response))
+        let (deadline, wait) = step(driver.timeout);
+        let bytes = read_body(&mut response, deadline, wait)
             .await
-            .unwrap_or_else(|_| Err(format!("no complete reply within {:?}", driver.timeout)))
             .map_err(at_request)?;
         transcript.body = Some(Body(bytes));
         transcript.end = StreamEnd::Closed;
+        transcript.ended_us = Some(micros(started));
         return Ok(());
     }
 
@@ -118,12 +137,14 @@ async fn read(
     };
     let mut parser = SseParser::with_limit(driver.max_event_size);
     let mut arrived = Vec::new();
-    // One deadline per step: the next event (or the end) within the timeout of the last one.
-    let mut deadline = Deadline::after(driver.timeout);
+    // One deadline per step: the next event (or the end) within the timeout of the last one
+    // (or that event's longer `within_ms`, or the stream's `within_ms`).
+    let (mut deadline, mut wait) = event_wait(0);
     loop {
         let received = transcript.events.len();
         if let Some(end) = settled(received) {
             transcript.end = end?;
+            transcript.ended_us = Some(micros(started));
             return Ok(());
         }
         let at = format!("/events/{received}");
@@ -134,11 +155,12 @@ async fn read(
                 } else {
                     "end of the stream"
                 };
-                return Err((at, format!("no {waiting_for} within {:?}", driver.timeout)));
+                return Err((at, format!("no {waiting_for} within {wait:?}")));
             }
             Ok(Ok(Some(chunk))) => chunk,
             Ok(Ok(None)) => {
                 transcript.end = StreamEnd::Closed;
+                transcript.ended_us = Some(micros(started));
                 return Ok(());
             }
             Ok(Err(e)) => return Err((at, format!("broken stream: {}", reason(&e)))),
@@ -148,10 +170,11 @@ async fn read(
         for event in arrived.drain(..) {
             if let Some(end) = settled(transcript.events.len()) {
                 transcript.end = end?;
+                transcript.ended_us = Some(micros(started));
                 return Ok(());
             }
             transcript.events.push(event);
-            deadline = Deadline::after(driver.timeout);
+            (deadline, wait) = event_wait(transcript.events.len());
         }
         if let Err(too_large) = fed {
             return Err((

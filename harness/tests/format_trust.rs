@@ -1,0 +1,417 @@
+//! The fixture format's newer fields against real servers on loopback, through the real binary:
+//! per-fixture deadlines (`within_ms`) on REST replies and SSE events and streams, SSE requests
+//! with a method and a body, matchers on binary bodies (`body_base64` prefixes, `<<any>>`,
+//! `body_length`), and redirects followed (`request.follow_redirects`) or not.
+//!
+//! Each server is a small tokio task in this test process writing raw HTTP. Every run of the
+//! binary is bounded: it is killed (and the test fails) past its bound.
+
+use std::future::Future;
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+mod common;
+use common::{bin, text};
+
+/// Time a run may take beyond what it should, on a loaded machine.
+const MARGIN: Duration = Duration::from_secs(5);
+
+// ---------------------------------------------------------------------------------------------
+// The harness, bounded.
+
+/// Runs the binary with `args`, killing it (and failing) if it is still running after `bound`.
+fn run_within(args: &[String], bound: Duration) -> (Output, Duration) {
+    let started = Instant::now();
+    let mut child = bin()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > bound {
+            let _ = child.kill();
+            let _ = child.wait();
+            let err = text(&stderr.join().unwrap());
+            panic!(
+                "`{}` still running after {bound:?}\nstderr: {err}",
+                args.join(" ")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = started.elapsed();
+    let output = Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    };
+    (output, took)
+}
+
+/// Fixtures written into a temp dir, and the folder for their snapshots.
+struct Fixtures {
+    dir: tempfile::TempDir,
+    files: Vec<PathBuf>,
+}
+
+/// Writes fixtures (each named by its `name`) into a temp dir.
+fn fixtures(list: &[Value]) -> Fixtures {
+    let dir = tempfile::tempdir().unwrap();
+    let files = list
+        .iter()
+        .map(|fixture| {
+            let path = dir
+                .path()
+                .join(format!("{}.json", fixture["name"].as_str().unwrap()));
+            std::fs::write(&path, serde_json::to_string_pretty(fixture).unwrap()).unwrap();
+            path
+        })
+        .collect();
+    Fixtures { dir, files }
+}
+
+impl Fixtures {
+    /// `run --format json` of the fixtures against `url`, snapshots written (`update`) under
+    /// the temp dir for target `t`, with `extra` flags, bounded; the report on stdout.
+    fn run(&self, url: &str, extra: &[&str], bound: Duration) -> (Value, Output, Duration) {
+        let snapshots = self.dir.path().join("snaps");
+        let mut args: Vec<String> = [
+            "run",
+            "--url",
+            url,
+            "--target-name",
+            "t",
+            "--snapshots",
+            "update",
+            "--snapshots-dir",
+            snapshots.to_str().unwrap(),
+            "--format",
+            "json",
+        ]
+        .map(String::from)
+        .to_vec();
+        for file in &self.files {
+            args.push("--fixture".into());
+            args.push(file.display().to_string());
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let (output, took) = run_within(&args, bound);
+        let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "no JSON on stdout ({e}): {}\nstderr: {}",
+                text(&output.stdout),
+                text(&output.stderr)
+            )
+        });
+        (report, output, took)
+    }
+
+    /// The stored snapshot of fixture `name` (`protocol` folder), its JSON content.
+    fn snapshot(&self, protocol: &str, name: &str) -> Value {
+        let path = self
+            .dir
+            .path()
+            .join("snaps/t")
+            .join(protocol)
+            .join(format!("{name}.snap"));
+        let file =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let content = file.splitn(3, "---\n").nth(2).unwrap();
+        serde_json::from_str(content).unwrap()
+    }
+}
+
+/// A fixture's result in a `run` document.
+fn result<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["fixtures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == name)
+        .unwrap_or_else(|| panic!("no result for {name} in {report:#}"))
+}
+
+/// The paths of a failed fixture's diff.
+fn diff_paths(report: &Value, name: &str) -> Vec<String> {
+    let fixture = result(report, name);
+    assert_eq!(fixture["outcome"], "failed", "{fixture:#}");
+    fixture["diff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["path"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `fixtures validate` of one fixture: its exit code and output.
+fn validate(fixture: &Value) -> (Option<i32>, String) {
+    let set = fixtures(std::slice::from_ref(fixture));
+    let output = bin()
+        .args(["fixtures", "validate"])
+        .arg(&set.files[0])
+        .output()
+        .unwrap();
+    let all = format!("{}{}", text(&output.stdout), text(&output.stderr));
+    (output.status.code(), all)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Servers.
+
+/// Serves `handler` on every connection of a loopback listener, in a thread of its own (the
+/// server lives as long as the test process). Returns its base URL.
+fn serve<F, Fut>(handler: F) -> String
+where
+    F: Fn(TcpStream, Request) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let handler = std::sync::Arc::new(handler);
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let handler = handler.clone();
+                tokio::spawn(async move {
+                    // One request per connection: the reply says `connection: close`.
+                    if let Some(request) = read_request(&mut stream).await {
+                        handler(stream, request).await;
+                    }
+                });
+            }
+        });
+    });
+    url
+}
+
+/// A request as the test servers read it.
+#[derive(Debug, Clone)]
+struct Request {
+    method: String,
+    target: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads a request head and its `content-length` body; `None` when the client leaves first.
+async fn read_request(stream: &mut TcpStream) -> Option<Request> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() > 64 * 1024 || stream.read(&mut byte).await.ok()? == 0 {
+            return None;
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let mut lines = head.lines();
+    let mut first = lines.next()?.split(' ');
+    let method = first.next()?.to_string();
+    let target = first.next()?.to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            Some((name.trim().to_ascii_lowercase(), value.trim().to_string()))
+        })
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; length.min(1 << 20)];
+    stream.read_exact(&mut body).await.ok()?;
+    Some(Request {
+        method,
+        target,
+        headers,
+        body,
+    })
+}
+
+/// Writes a whole reply (`connection: close`, a content length) and closes.
+async fn reply(stream: &mut TcpStream, status: &str, headers: &[(&str, &str)], body: &[u8]) {
+    let mut head = format!(
+        "HTTP/1.1 {status}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = stream.write_all(head.as_bytes()).await;
+    let _ = stream.write_all(body).await;
+    let _ = stream.shutdown().await;
+}
+
+const SSE_HEAD: &[u8] = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n";
+
+// ---------------------------------------------------------------------------------------------
+// Per-fixture deadlines.
+
+/// `/slow/MS` replies `{"ok":true}` after MS milliseconds.
+async fn slow_rest(mut stream: TcpStream, request: Request) {
+    let ms: u64 = request
+        .target
+        .strip_prefix("/slow/")
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or(0);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    reply(
+        &mut stream,
+        "200 OK",
+        &[("content-type", "application/json")],
+        br#"{"ok":true}"#,
+    )
+    .await;
+}
+
+fn rest_fixture(name: &str, path: &str, within_ms: Option<u64>) -> Value {
+    let mut expected = json!({"status": 200, "body": {"ok": true}});
+    if let Some(ms) = within_ms {
+        expected["within_ms"] = ms.into();
+    }
+    json!({"name": name, "protocol": "rest", "request": {"path": path}, "expected": expected})
+}
+
+#[test]
+fn rest_within_ms_waits_past_the_timeout_and_fails_a_late_reply() {
+    let url = serve(slow_rest);
+    let set = fixtures(&[
+        // Slower than --timeout, within its own deadline: passes (it errored before).
+        rest_fixture("patient", "/slow/2500", Some(6000)),
+        // Within --timeout, later than its own deadline: fails, saying how late.
+        rest_fixture("hurried", "/slow/1200", Some(300)),
+        // Without a deadline of its own, --timeout still bounds it.
+        rest_fixture("plain", "/slow/2500", None),
+    ]);
+    let (report, _, took) = set.run(
+        &url,
+        &["--timeout", "1500ms"],
+        Duration::from_secs(3) + MARGIN,
+    );
+    assert_eq!(
+        result(&report, "patient")["outcome"],
+        "passed",
+        "{report:#}"
+    );
+    assert_eq!(diff_paths(&report, "hurried"), ["/within_ms"]);
+    let hurried = &result(&report, "hurried")["diff"][0];
+    assert_eq!(hurried["expected"], 300);
+    assert!(hurried["actual"].as_u64().unwrap() >= 1200, "{hurried:#}");
+    let plain = result(&report, "plain");
+    assert_eq!(plain["outcome"], "errored", "{plain:#}");
+    assert!(took < Duration::from_secs(3) + MARGIN);
+}
+
+/// `/ticks/MS`: three events MS milliseconds apart, then the end of the stream.
+async fn slow_ticks(mut stream: TcpStream, request: Request) {
+    let ms: u64 = request
+        .target
+        .strip_prefix("/ticks/")
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or(0);
+    if stream.write_all(SSE_HEAD).await.is_err() {
+        return;
+    }
+    for n in 1..=3 {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        let event = format!("event: tick\ndata: {n}\n\n");
+        if stream.write_all(event.as_bytes()).await.is_err() {
+            return;
+        }
+    }
+    let _ = stream.shutdown().await;
+}
+
+fn ticks(name: &str, ms: u64, within: [Option<u64>; 3], stream_within: Option<u64>) -> Value {
+    let events: Vec<Value> = within
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let mut event = json!({"event": "tick", "data": (i + 1).to_string()});
+            if let Some(ms) = w {
+                event["within_ms"] = (*ms).into();
+            }
+            event
+        })
+        .collect();
+    let mut expected = json!({"status": 200, "events": events});
+    if let Some(ms) = stream_within {
+        expected["within_ms"] = ms.into();
+    }
+    json!({"name": name, "protocol": "sse", "request": {"path": format!("/ticks/{ms}")}, "expected": expected})
+}
+
+#[test]
+fn sse_within_ms_per_event_and_per_stream() {
+    let url = serve(slow_ticks);
+    let set = fixtures(&[
+        // Each event 1200 ms after the last, past --timeout (800ms): their deadlines allow it.
+        ticks("events-patient", 1200, [Some(3000); 3], None),
+        // The whole stream's deadline keeps every wait open long enough.
+        ticks("stream-patient", 1200, [None; 3], Some(8000)),
+        // An event later than its own deadline (within --timeout) fails the fixture.
+        ticks(
+            "event-hurried",
+            300,
+            [Some(3000), Some(100), Some(3000)],
+            None,
+        ),
+        // A stream that closes later than its deadline fails the fixture.
+        ticks("stream-hurried", 300, [None; 3], Some(500)),
+        // Without deadlines, --timeout ends the first wait.
+        ticks("plain", 1200, [None; 3], None),
+    ]);
+    let (report, _, _) = set.run(
+        &url,
+        &["--timeout", "800ms"],
+        Duration::from_secs(4) + MARGIN,
+    );
+    for name in ["events-patient", "stream-patient"] {
+        assert_eq!(result(&report, name)["outcome"], "passed", "{report:#}");
+    }
+    assert_eq!(
+        diff_paths(&report, "event-hurried"),
+        ["/events/1/within_ms"]
+    );
+    assert_eq!(diff_paths(&report, "stream-hurried"), ["/within_ms"]);
+    let plain = result(&report, "plain");
+    assert_eq!(plain["outcome"], "errored", "{plain:#}");
+    assert_eq!(plain["error"]["at"], "/events/0", "{plain:#}");
+}
