@@ -415,3 +415,72 @@ fn sse_within_ms_per_event_and_per_stream() {
     assert_eq!(plain["outcome"], "errored", "{plain:#}");
     assert_eq!(plain["error"]["at"], "/events/0", "{plain:#}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// SSE requests with a method and a body.
+
+/// Answers any request with a stream of one event `echo` whose data is the request's method,
+/// content type and body, then ends the stream.
+async fn sse_echo(mut stream: TcpStream, request: Request) {
+    let data = format!(
+        "{} {} {}",
+        request.method,
+        request.header("content-type").unwrap_or("-"),
+        String::from_utf8_lossy(&request.body)
+    );
+    let event = format!("event: echo\ndata: {data}\n\n");
+    let _ = stream.write_all(SSE_HEAD).await;
+    let _ = stream.write_all(event.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+fn echo_fixture(name: &str, request: Value, data: &str) -> Value {
+    json!({"name": name, "protocol": "sse", "request": request,
+           "expected": {"status": 200, "events": [{"event": "echo", "data": data}]}})
+}
+
+#[test]
+fn sse_requests_send_their_method_and_body() {
+    let url = serve(sse_echo);
+    let set = fixtures(&[
+        echo_fixture(
+            "post-json",
+            json!({"method": "POST", "path": "/stream", "json": {"prompt": "hi"}}),
+            r#"POST application/json {"prompt":"hi"}"#,
+        ),
+        echo_fixture(
+            "put-form",
+            json!({"method": "PUT", "path": "/stream", "form": {"a": "1", "b": ["x", "y"]}}),
+            "PUT application/x-www-form-urlencoded a=1&b=x&b=y",
+        ),
+        echo_fixture(
+            "post-text",
+            json!({"method": "POST", "path": "/stream", "body_text": "plain",
+                   "headers": {"content-type": "text/x-prompt"}}),
+            "POST text/x-prompt plain",
+        ),
+        echo_fixture("get", json!({"path": "/stream"}), "GET - "),
+        // The same expectation fails when the server saw another body.
+        echo_fixture(
+            "post-wrong",
+            json!({"method": "POST", "path": "/stream", "json": {"prompt": "bye"}}),
+            r#"POST application/json {"prompt":"hi"}"#,
+        ),
+    ]);
+    let (report, _, _) = set.run(&url, &[], Duration::from_secs(1) + MARGIN);
+    for name in ["post-json", "put-form", "post-text", "get"] {
+        assert_eq!(result(&report, name)["outcome"], "passed", "{report:#}");
+    }
+    assert_eq!(diff_paths(&report, "post-wrong"), ["/events/0/data"]);
+    // The snapshot shows the method and body sent; a GET stream's has neither, as before.
+    let post = set.snapshot("sse", "post-json");
+    assert_eq!(post["request"]["method"], "POST", "{post:#}");
+    assert_eq!(post["request"]["body"], json!({"json": {"prompt": "hi"}}));
+    assert_eq!(
+        post["request"]["headers"]["content-type"],
+        "application/json"
+    );
+    let get = set.snapshot("sse", "get");
+    assert!(get["request"].get("method").is_none(), "{get:#}");
+    assert!(get["request"].get("body").is_none(), "{get:#}");
+}

@@ -19,7 +19,11 @@ use std::time::Duration;
 use harness_fixture::{Fixture, Spec};
 use url::Url;
 
-use crate::transcript::{Body, Headers, ReceivedResponse, Transcript};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use harness_fixture::model::RequestBody;
+
+use crate::transcript::{Body, Headers, ReceivedResponse, SentRequest, Transcript};
 use crate::wire::Deadline;
 
 /// What every replay needs: the target's base URL, one HTTP client, the step timeout, the
@@ -177,6 +181,50 @@ async fn send_and_read_by(
         headers,
         body: Body(bytes),
         elapsed_us: micros(started),
+    })
+}
+
+/// Puts `body` into `sent`, with its default content type unless the fixture's headers name one.
+fn set_body(sent: &mut SentRequest, body: RequestBody<'_>) -> Result<(), String> {
+    use reqwest::header::CONTENT_TYPE;
+    let (body, default_type) = encode_body(body)?;
+    sent.body = body;
+    if let Some(content_type) = default_type
+        && !sent.headers.iter().any(|(n, _)| n == CONTENT_TYPE.as_str())
+    {
+        sent.headers
+            .push((CONTENT_TYPE.as_str().to_string(), content_type.to_string()));
+    }
+    Ok(())
+}
+
+/// The bytes of a body and the content type it goes with by default.
+fn encode_body(body: RequestBody<'_>) -> Result<(Option<Body>, Option<&'static str>), String> {
+    Ok(match body {
+        RequestBody::None => (None, None),
+        RequestBody::Json(value) => (
+            Some(Body(value.to_string().into_bytes())),
+            Some("application/json"),
+        ),
+        RequestBody::Text(text) => (
+            Some(Body(text.as_bytes().to_vec())),
+            Some("text/plain; charset=utf-8"),
+        ),
+        RequestBody::Base64(b64) => {
+            let bytes = BASE64
+                .decode(b64)
+                .map_err(|e| format!("body_base64 is not base64: {e}"))?;
+            (Some(Body(bytes)), Some("application/octet-stream"))
+        }
+        RequestBody::Form(form) => {
+            let encoded = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(form.pairs())
+                .finish();
+            (
+                Some(Body(encoded.into_bytes())),
+                Some("application/x-www-form-urlencoded"),
+            )
+        }
     })
 }
 

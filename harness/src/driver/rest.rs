@@ -1,12 +1,12 @@
 //! REST replay with reqwest.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use harness_fixture::model::{RequestBody, RestFixture};
-use reqwest::header::{CONTENT_TYPE, COOKIE};
+use harness_fixture::model::RestFixture;
+use reqwest::header::COOKIE;
 
-use super::{Driver, fixture_headers, send_and_read_by, step_wait, target_of, with_headers};
-use crate::transcript::{Body, Interrupted, ReceivedResponse, RestTranscript, SentRequest};
+use super::{
+    Driver, fixture_headers, send_and_read_by, set_body, step_wait, target_of, with_headers,
+};
+use crate::transcript::{Interrupted, ReceivedResponse, RestTranscript, SentRequest};
 use crate::wire::Deadline;
 
 pub(super) async fn replay(driver: &Driver, fixture: &RestFixture) -> RestTranscript {
@@ -52,14 +52,7 @@ async fn exchange(
         sent.headers
             .push((COOKIE.as_str().to_string(), cookie.join("; ")));
     }
-    let (body, default_type) = encode_body(request.body())?;
-    sent.body = body;
-    if let Some(content_type) = default_type
-        && !sent.headers.iter().any(|(n, _)| n == CONTENT_TYPE.as_str())
-    {
-        sent.headers
-            .push((CONTENT_TYPE.as_str().to_string(), content_type.to_string()));
-    }
+    set_body(sent, request.body())?;
     let url = driver
         .url(&request.path, &request.query.pairs())
         .map_err(|e| format!("bad URL: {e}"))?;
@@ -73,34 +66,4 @@ async fn exchange(
     let wait = step_wait(driver.timeout, fixture.expected.within_ms);
     let started = std::time::Instant::now();
     send_and_read_by(builder, Deadline::after(wait), wait, started).await
-}
-
-/// The bytes of a body and the content type it goes with by default.
-fn encode_body(body: RequestBody<'_>) -> Result<(Option<Body>, Option<&'static str>), String> {
-    Ok(match body {
-        RequestBody::None => (None, None),
-        RequestBody::Json(value) => (
-            Some(Body(value.to_string().into_bytes())),
-            Some("application/json"),
-        ),
-        RequestBody::Text(text) => (
-            Some(Body(text.as_bytes().to_vec())),
-            Some("text/plain; charset=utf-8"),
-        ),
-        RequestBody::Base64(b64) => {
-            let bytes = BASE64
-                .decode(b64)
-                .map_err(|e| format!("body_base64 is not base64: {e}"))?;
-            (Some(Body(bytes)), Some("application/octet-stream"))
-        }
-        RequestBody::Form(form) => {
-            let encoded = form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(form.pairs())
-                .finish();
-            (
-                Some(Body(encoded.into_bytes())),
-                Some("application/x-www-form-urlencoded"),
-            )
-        }
-    })
 }

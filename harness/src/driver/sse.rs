@@ -11,8 +11,8 @@ use harness_fixture::model::{SseEnd, SseFixture};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 
 use super::{
-    Driver, fixture_headers, micros, read_body, reason, reply_headers, step_wait, target_of,
-    with_headers,
+    Driver, fixture_headers, micros, read_body, reason, reply_headers, set_body, step_wait,
+    target_of, with_headers,
 };
 use crate::transcript::{Body, Interrupted, ReceivedEvent, SentRequest, SseTranscript, StreamEnd};
 use crate::wire::{Deadline, EventRef, SseParser};
@@ -28,7 +28,7 @@ pub(super) async fn replay(driver: &Driver, fixture: &SseFixture) -> SseTranscri
     }
     let mut transcript = SseTranscript {
         request: SentRequest {
-            method: "GET".into(),
+            method: request.method.clone(),
             target: request.path.clone(),
             headers,
             body: None,
@@ -72,8 +72,17 @@ async fn read(
         .url(&request.path, &request.query.pairs())
         .map_err(|e| at_request(format!("bad URL: {e}")))?;
     transcript.request.target = target_of(&url);
-    let builder =
-        with_headers(driver.client.get(url), &transcript.request.headers).map_err(at_request)?;
+    set_body(&mut transcript.request, request.body()).map_err(at_request)?;
+    let method = reqwest::Method::from_bytes(request.method.as_bytes())
+        .map_err(|e| at_request(e.to_string()))?;
+    let mut builder = with_headers(
+        driver.client.request(method, url),
+        &transcript.request.headers,
+    )
+    .map_err(at_request)?;
+    if let Some(body) = &transcript.request.body {
+        builder = builder.body(body.0.clone());
+    }
 
     let started = Instant::now();
     // With a whole-stream `within_ms`, no wait ends before the stream's own deadline.
