@@ -484,3 +484,67 @@ fn sse_requests_send_their_method_and_body() {
     assert!(get["request"].get("method").is_none(), "{get:#}");
     assert!(get["request"].get("body").is_none(), "{get:#}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Matchers of binary bodies.
+
+/// The first 16 bytes of a PNG file: its signature and the start of the IHDR chunk.
+const PNG_START: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+
+async fn png(mut stream: TcpStream, _request: Request) {
+    reply(
+        &mut stream,
+        "200 OK",
+        &[("content-type", "image/png")],
+        PNG_START,
+    )
+    .await;
+}
+
+fn binary_fixture(name: &str, body_base64: Option<&str>, body_length: Option<u64>) -> Value {
+    let mut expected = json!({"status": 200});
+    if let Some(b64) = body_base64 {
+        expected["body_base64"] = b64.into();
+    }
+    if let Some(length) = body_length {
+        expected["body_length"] = length.into();
+    }
+    json!({"name": name, "protocol": "rest", "request": {"path": "/logo.png"}, "expected": expected})
+}
+
+#[test]
+fn binary_bodies_are_checked_by_prefix_part_length_or_not_at_all() {
+    let url = serve(png);
+    let set = fixtures(&[
+        binary_fixture("png-prefix", Some("<<starts_with:iVBORw0KGgo=>>"), Some(16)),
+        binary_fixture("png-part", Some("<<contains:SUhEUg==>>"), None),
+        binary_fixture("png-any", Some("<<any>>"), Some(16)),
+        // A GIF signature is not the PNG one; 17 bytes are not 16.
+        binary_fixture("gif-prefix", Some("<<starts_with:R0lGODlh>>"), None),
+        binary_fixture("png-longer", None, Some(17)),
+        binary_fixture("png-no-part", Some("<<contains:SURBVA==>>"), None),
+    ]);
+    let (report, _, _) = set.run(&url, &[], Duration::from_secs(1) + MARGIN);
+    for name in ["png-prefix", "png-part", "png-any"] {
+        assert_eq!(result(&report, name)["outcome"], "passed", "{report:#}");
+    }
+    assert_eq!(diff_paths(&report, "gif-prefix"), ["/body_base64"]);
+    let gif = &result(&report, "gif-prefix")["diff"][0];
+    assert_eq!(gif["message"], "the body does not start with these 6 bytes");
+    assert_eq!(gif["actual"], "iVBORw0KGgoAAAANSUhEUg==");
+    assert_eq!(diff_paths(&report, "png-longer"), ["/body_length"]);
+    assert_eq!(result(&report, "png-longer")["diff"][0]["actual"], 16);
+    assert_eq!(diff_paths(&report, "png-no-part"), ["/body_base64"]);
+    // `<<any>>` says the bytes vary: the snapshot keeps the token, not the bytes.
+    let any = set.snapshot("rest", "png-any");
+    assert_eq!(
+        any["response"]["body"],
+        json!({"base64": "<<any>>"}),
+        "{any:#}"
+    );
+    let prefix = set.snapshot("rest", "png-prefix");
+    assert_eq!(
+        prefix["response"]["body"],
+        json!({"base64": "iVBORw0KGgoAAAANSUhEUg=="})
+    );
+}

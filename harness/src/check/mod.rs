@@ -2,6 +2,7 @@
 //!
 //! Pure functions: no I/O. [`check`] is the entry point; each protocol has its own module.
 
+mod binary;
 mod broadcast;
 pub mod diff;
 pub mod header;

@@ -57,17 +57,7 @@ pub(super) fn check(fixture: &RestFixture, transcript: &RestTranscript) -> Vec<M
             )),
         }
     }
-    if let Some(want) = &expected.body_base64 {
-        let got = response.body.base64();
-        if *want != got {
-            out.push(Mismatch::new(
-                "/body_base64",
-                want.as_str().into(),
-                got.into(),
-                "different bytes",
-            ));
-        }
-    }
+    super::binary::check_body(expected, &response.body, &mut out);
     if let Some(schema) = &expected.body_schema {
         match &parsed {
             Some(got) => check_schema(schema, got, "/body", &mut out),
