@@ -92,10 +92,24 @@ pub struct Interrupted {
 pub struct RestTranscript {
     /// What was sent.
     pub request: SentRequest,
+    /// The redirects followed, in order (only with `follow_redirects`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redirects: Vec<Redirect>,
     /// What came back, if anything.
     pub response: Option<ReceivedResponse>,
     /// Why there is no response.
     pub interrupted: Option<Interrupted>,
+}
+
+/// One redirect followed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Redirect {
+    /// Its status (301, 302, 303, 307, 308).
+    pub status: u16,
+    /// Its `Location` header, as sent.
+    pub location: String,
+    /// The method of the request that followed it.
+    pub method: String,
 }
 
 /// A request as sent.

@@ -162,18 +162,6 @@ fn diff_paths(report: &Value, name: &str) -> Vec<String> {
         .collect()
 }
 
-/// `fixtures validate` of one fixture: its exit code and output.
-fn validate(fixture: &Value) -> (Option<i32>, String) {
-    let set = fixtures(std::slice::from_ref(fixture));
-    let output = bin()
-        .args(["fixtures", "validate"])
-        .arg(&set.files[0])
-        .output()
-        .unwrap();
-    let all = format!("{}{}", text(&output.stdout), text(&output.stderr));
-    (output.status.code(), all)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Servers.
 
@@ -547,4 +535,110 @@ fn binary_bodies_are_checked_by_prefix_part_length_or_not_at_all() {
         prefix["response"]["body"],
         json!({"base64": "iVBORw0KGgoAAAANSUhEUg=="})
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Redirects.
+
+/// `/a` 302 to `/b`; `/b` 301 to the absolute URL of `/c`; `/c` answers 200 with the method and
+/// body it got; `/post` 303 to `/c`; `/keep` 307 to `/c`; `/loop/N` 302 to `/loop/N+1`.
+async fn redirecting(mut stream: TcpStream, request: Request) {
+    let host = request.header("host").unwrap_or("127.0.0.1").to_string();
+    let to = |status: &'static str, location: String| (status, location);
+    let redirect = match request.target.as_str() {
+        "/a" => Some(to("302 Found", "/b".into())),
+        "/b" => Some(to("301 Moved Permanently", format!("http://{host}/c"))),
+        "/post" => Some(to("303 See Other", "/c".into())),
+        "/keep" => Some(to("307 Temporary Redirect", "/c".into())),
+        loop_ if loop_.starts_with("/loop/") => {
+            let n: u32 = loop_["/loop/".len()..].parse().unwrap_or(0);
+            Some(to("302 Found", format!("/loop/{}", n + 1)))
+        }
+        _ => None,
+    };
+    match redirect {
+        Some((status, location)) => {
+            reply(&mut stream, status, &[("location", &location)], b"moved").await
+        }
+        None => {
+            let body = json!({"at": request.target, "method": request.method,
+                              "body": String::from_utf8_lossy(&request.body)});
+            let body = body.to_string();
+            reply(
+                &mut stream,
+                "200 OK",
+                &[("content-type", "application/json")],
+                body.as_bytes(),
+            )
+            .await
+        }
+    }
+}
+
+fn redirect_fixture(name: &str, request: Value, expected: Value) -> Value {
+    json!({"name": name, "protocol": "rest", "request": request, "expected": expected})
+}
+
+#[test]
+fn redirects_are_followed_only_when_asked_and_recorded() {
+    let url = serve(redirecting);
+    let at_c = |method: &str, body: &str| json!({"status": 200, "body": {"at": "/c", "method": method, "body": body}});
+    let set = fixtures(&[
+        redirect_fixture(
+            "followed",
+            json!({"path": "/a", "follow_redirects": true}),
+            at_c("GET", ""),
+        ),
+        // Not followed (the default): the redirect is the reply.
+        redirect_fixture(
+            "not-followed",
+            json!({"path": "/a"}),
+            json!({"status": 302, "headers": {"location": "/b"}, "body_text": "moved"}),
+        ),
+        redirect_fixture("not-followed-wrong", json!({"path": "/a"}), at_c("GET", "")),
+        redirect_fixture(
+            "see-other",
+            json!({"method": "POST", "path": "/post", "json": {"n": 1}, "follow_redirects": true}),
+            at_c("GET", ""),
+        ),
+        redirect_fixture(
+            "temporary",
+            json!({"method": "POST", "path": "/keep", "json": {"n": 1}, "follow_redirects": true}),
+            at_c("POST", r#"{"n":1}"#),
+        ),
+        redirect_fixture(
+            "endless",
+            json!({"path": "/loop/0", "follow_redirects": true}),
+            json!({"status": 200}),
+        ),
+    ]);
+    let (report, _, _) = set.run(&url, &[], Duration::from_secs(2) + MARGIN);
+    for name in ["followed", "not-followed", "see-other", "temporary"] {
+        assert_eq!(result(&report, name)["outcome"], "passed", "{report:#}");
+    }
+    assert_eq!(diff_paths(&report, "not-followed-wrong")[0], "/status");
+    let endless = result(&report, "endless");
+    assert_eq!(endless["outcome"], "errored", "{endless:#}");
+    let reason = endless["error"]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("more than 10 redirects: the next one (302) goes to \"/loop/11\""),
+        "{reason}"
+    );
+
+    // The chain is in the snapshot: each hop's status, location and the method that followed.
+    let followed = set.snapshot("rest", "followed");
+    assert_eq!(
+        followed["redirects"],
+        json!([{"status": 302, "location": "/b", "method": "GET"},
+               {"status": 301, "location": "http://[addr]/c", "method": "GET"}]),
+        "{followed:#}"
+    );
+    assert_eq!(followed["request"]["target"], "/a");
+    assert_eq!(followed["response"]["status"], 200);
+    let see_other = set.snapshot("rest", "see-other");
+    assert_eq!(see_other["redirects"][0]["method"], "GET", "{see_other:#}");
+    // Without follow_redirects nothing changes: no chain, the 302 itself.
+    let not_followed = set.snapshot("rest", "not-followed");
+    assert!(not_followed.get("redirects").is_none(), "{not_followed:#}");
+    assert_eq!(not_followed["response"]["status"], 302);
 }

@@ -301,6 +301,15 @@ fn normalize_transcript(transcript: &Transcript) -> Value {
                     "body": t.request.body.as_ref().map(body),
                 }),
             );
+            // The redirects followed, only where a fixture follows them.
+            if !t.redirects.is_empty() {
+                let chain: Vec<Value> = t
+                    .redirects
+                    .iter()
+                    .map(|r| json!({"status": r.status, "location": redact_text(&r.location), "method": r.method}))
+                    .collect();
+                out.insert("redirects".into(), Value::Array(chain));
+            }
             if let Some(response) = &t.response {
                 out.insert(
                     "response".into(),
