@@ -93,13 +93,18 @@ async fn read(
     let step = |wait: Duration| {
         let now = Instant::now();
         let end = stream_end.map_or(now + wait, |s| s.max(now + wait));
-        (Deadline::at(end), end.saturating_duration_since(now))
+        // The wait in whole milliseconds, for messages.
+        let millis = end.saturating_duration_since(now).as_millis();
+        let wait = Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX));
+        (Deadline::at(end), wait)
     };
     let event_wait = |index: usize| {
         let within = fixture.expected.events.get(index).and_then(|e| e.within_ms);
         step(step_wait(driver.timeout, within))
     };
-    let (deadline, wait) = step(driver.timeout);
+    // Servers may hold the reply head until the first event: the head has the first event's
+    // wait.
+    let (deadline, wait) = event_wait(0);
     let mut response = match deadline.run(builder.send()).await {
         Ok(Ok(response)) => response,
         Ok(Err(e)) => return Err(at_request(reason(&e))),
