@@ -562,7 +562,8 @@ async fn redirecting(mut stream: TcpStream, request: Request) {
         }
         None => {
             let body = json!({"at": request.target, "method": request.method,
-                              "body": String::from_utf8_lossy(&request.body)});
+                              "body": String::from_utf8_lossy(&request.body),
+                              "authorization": request.header("authorization")});
             let body = body.to_string();
             reply(
                 &mut stream,
@@ -581,8 +582,27 @@ fn redirect_fixture(name: &str, request: Value, expected: Value) -> Value {
 
 #[test]
 fn redirects_are_followed_only_when_asked_and_recorded() {
-    let url = serve(redirecting);
-    let at_c = |method: &str, body: &str| json!({"status": 200, "body": {"at": "/c", "method": method, "body": body}});
+    let elsewhere = serve(redirecting);
+    // `/away` 302 to `/c` on another server (another origin); the rest as `redirecting`.
+    let url = serve(move |mut stream, request| {
+        let elsewhere = elsewhere.clone();
+        async move {
+            if request.target == "/away" {
+                let location = format!("{elsewhere}/c");
+                reply(&mut stream, "302 Found", &[("location", &location)], b"").await;
+            } else {
+                redirecting(stream, request).await;
+            }
+        }
+    });
+    let at_c = |method: &str, body: &str| {
+        json!({"status": 200, "body": {"at": "/c", "method": method, "body": body,
+                                       "authorization": null}})
+    };
+    let authorized = |authorization: Value| {
+        json!({"status": 200, "body": {"at": "/c", "method": "GET", "body": "",
+                                       "authorization": authorization}})
+    };
     let set = fixtures(&[
         redirect_fixture(
             "followed",
@@ -606,6 +626,19 @@ fn redirects_are_followed_only_when_asked_and_recorded() {
             json!({"method": "POST", "path": "/keep", "json": {"n": 1}, "follow_redirects": true}),
             at_c("POST", r#"{"n":1}"#),
         ),
+        // Credentials follow a redirect to the same origin only.
+        redirect_fixture(
+            "same-origin-auth",
+            json!({"path": "/a", "headers": {"authorization": "Bearer x"},
+                   "follow_redirects": true}),
+            authorized(json!("Bearer x")),
+        ),
+        redirect_fixture(
+            "cross-origin-auth",
+            json!({"path": "/away", "headers": {"authorization": "Bearer x"},
+                   "follow_redirects": true}),
+            authorized(Value::Null),
+        ),
         redirect_fixture(
             "endless",
             json!({"path": "/loop/0", "follow_redirects": true}),
@@ -613,7 +646,14 @@ fn redirects_are_followed_only_when_asked_and_recorded() {
         ),
     ]);
     let (report, _, _) = set.run(&url, &[], Duration::from_secs(2) + MARGIN);
-    for name in ["followed", "not-followed", "see-other", "temporary"] {
+    for name in [
+        "followed",
+        "not-followed",
+        "see-other",
+        "temporary",
+        "same-origin-auth",
+        "cross-origin-auth",
+    ] {
         assert_eq!(result(&report, name)["outcome"], "passed", "{report:#}");
     }
     assert_eq!(diff_paths(&report, "not-followed-wrong")[0], "/status");
