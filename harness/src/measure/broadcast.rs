@@ -12,8 +12,10 @@
 //! instant minus the message's intended publish instant, the publisher's own timer slack
 //! forgiven as everywhere else: [`Slot::measured_from`]). One operation is one delivery to one
 //! subscriber. Deliveries are checked against `expected.delivery` (the `seq` key ignored) and
-//! `expected.event` (`message` when absent); a seq never received by the end (plus a grace period, the timeout or 1 s,
-//! whichever is shorter) is a `not delivered` error, a seq received twice a `duplicate delivery`,
+//! `expected.event` (`message` when absent); a seq never received by the time the publisher is
+//! done (its last publish, due before the end, completed: later than the end when publishing fell
+//! behind) plus a grace period (the timeout or 1 s, whichever is shorter) is a `not delivered`
+//! error, a seq received twice a `duplicate delivery`,
 //! one received after a later one an `out of order` delivery, and one the publisher has not sent
 //! (at or beyond the count published so far: the server made it up) a `seq out of range`, which
 //! is counted and otherwise ignored (no bookkeeping grows with a seq the server chose). A message
@@ -36,6 +38,7 @@ use hyper::header::{CONTENT_TYPE, HOST, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Uri};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use url::Url;
@@ -501,6 +504,8 @@ pub(super) async fn run(
         timeout: config.timeout,
     });
     let grace = config.timeout.min(MAX_GRACE);
+    // When the publisher is done: subscribers read until then, plus the grace period.
+    let (done_sender, done_receiver) = watch::channel(None::<Instant>);
     let mut subscribers = Vec::with_capacity(count);
     let mut websocket = 0;
     for (index, (connection, took)) in connections.into_iter().enumerate() {
@@ -522,13 +527,13 @@ pub(super) async fn run(
             }
         };
         let shared = shared.clone();
+        let published_done = done_receiver.clone();
         subscribers.push(tokio::spawn(async move {
             let mut tracker = SeqTracker::new(0);
-            let _ = tokio::time::timeout_at(
-                (window.end + grace).into(),
-                subscriber(&shared, index, connection, &mut tracker, &mut recorder),
-            )
-            .await;
+            tokio::select! {
+                () = subscriber(&shared, index, connection, &mut tracker, &mut recorder) => {}
+                () = after_last_publish(published_done, window.end, grace) => {}
+            }
             account_missing(&shared, &tracker, &mut recorder);
         }));
     }
@@ -546,6 +551,7 @@ pub(super) async fn run(
                 publish(&shared, &mut pacer, &mut recorder, &mut latency),
             )
             .await;
+            done_sender.send_replace(Some(Instant::now()));
             recorder.finish(&pacer);
             latency
         })
@@ -576,6 +582,23 @@ pub(super) async fn run(
             .then(|| Percentiles::of(&publish_latency)),
     };
     Ok(measurement.finish(Some(broadcast)).await)
+}
+
+/// Returns `grace` after the publisher is done (its last publish completed, or timed out), and
+/// not before `end + grace`. A publisher that fell behind its schedule publishes the messages due
+/// before the end after the end: a subscriber stopped at a fixed deadline would be owed the ones
+/// in flight then, and count them `not delivered` although the server delivers them.
+async fn after_last_publish(
+    mut done: watch::Receiver<Option<Instant>>,
+    end: Instant,
+    grace: Duration,
+) {
+    // The sender gone without a value (the publisher task failed): from now.
+    let finished = match done.wait_for(Option::is_some).await {
+        Ok(at) => at.unwrap_or_else(Instant::now),
+        Err(_) => Instant::now(),
+    };
+    tokio::time::sleep_until((finished.max(end) + grace).into()).await;
 }
 
 /// The seqs a subscription was owed up to now: measured ones are expected deliveries, and those
@@ -965,6 +988,33 @@ mod tests {
         assert!(
             matches!(&load.targets[0], Target::WebSocket(u) if u.as_str() == "ws://127.0.0.1:9/b/ws")
         );
+    }
+
+    #[tokio::test]
+    async fn subscribers_read_until_a_late_publisher_is_done_plus_the_grace() {
+        let grace = Duration::from_millis(50);
+        let end = Instant::now();
+        let (done, receiver) = watch::channel(None);
+        let waiting = tokio::spawn(after_last_publish(receiver, end, grace));
+        // The publisher, behind its schedule, is still publishing well past end + grace.
+        tokio::time::sleep(grace * 4).await;
+        assert!(!waiting.is_finished(), "stopped before the publisher was done");
+        let finished = Instant::now();
+        done.send_replace(Some(finished));
+        waiting.await.unwrap();
+        assert!(Instant::now() >= finished + grace);
+        // A publisher done on time: end + grace.
+        let (done, receiver) = watch::channel(None);
+        let end = Instant::now() + grace;
+        done.send_replace(Some(Instant::now()));
+        after_last_publish(receiver, end, grace).await;
+        assert!(Instant::now() >= end + grace);
+        // A publisher gone without saying: from then.
+        let (done, receiver) = watch::channel(None::<Instant>);
+        drop(done);
+        let before = Instant::now();
+        after_last_publish(receiver, before, grace).await;
+        assert!(Instant::now() >= before + grace);
     }
 
     #[test]
