@@ -119,13 +119,19 @@ pub struct LoadArgs {
     #[arg(long, default_value = "0", value_parser = parse_share, value_name = "SHARE")]
     pub max_error_rate: f64,
 
-    /// Write the result document (JSON) here instead of printing it on stdout.
+    /// Write the result document (JSON) here (stdout then has the human summary, or nothing
+    /// with --format json).
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
     /// Write an HdrHistogram interval log (one interval a second) here.
     #[arg(long, value_name = "FILE")]
     pub hlog: Option<PathBuf>,
+
+    /// Output on stdout: the human summary, or the result document (JSON). Default: human when
+    /// stdout is a terminal, json otherwise (so a pipe keeps getting the document).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
 }
 
 /// `stream`: load on one WebSocket or SSE fixture.

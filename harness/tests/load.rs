@@ -167,9 +167,16 @@ fn a_wrong_expectation_counts_errors_and_exits_1() {
         result["errors_by_kind"]["status 200"].as_u64(),
         Some(errors)
     );
+    // Nothing succeeded: no throughput, no latency figures, no interval in the log (failures
+    // are not latency), the failures' own latency apart.
+    assert_eq!(result["summary"]["throughput_per_s"], 0.0, "{result}");
+    assert!(result["summary"]["failed_per_s"].as_f64().unwrap() > 0.0);
+    assert_eq!(result["summary"]["latency_us"], Value::Null, "{result}");
+    assert_eq!(result["failed_latency"]["count"].as_u64(), Some(errors));
+    assert!(stderr.contains("no successful operation"), "{stderr}");
     let log = std::fs::read_to_string(&hlog).unwrap();
     assert!(log.contains("#[BaseTime: "), "{log}");
-    assert!(log.lines().any(|l| l.starts_with("0.000,1.000,")), "{log}");
+    assert!(!log.lines().any(|l| l.starts_with("0.000,1.000,")), "{log}");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! `bench` (REST) and `stream` (WebSocket, SSE, broadcast): load on one fixture against one target, the
-//! result document on stdout or `--output`, an interval log with `--hlog`, a human summary on
-//! stderr. Exit 0 when the errors stay within `--max-error-rate`, 1 otherwise, 2 for usage or
+//! result document on stdout (`--format json`, the default when stdout is not a terminal) or in
+//! `--output`, an interval log with `--hlog`, a human summary on stdout (`--format human`, the
+//! default on a terminal), else on stderr. Exit 0 when the errors stay within `--max-error-rate`, 1 otherwise, 2 for usage or
 //! fixture errors, 3 when the target cannot be reached.
 //!
 //! What can be known before the load is checked before it, so that a run is never wasted: the
@@ -9,7 +10,7 @@
 //! on its own, atomically; when the result document cannot be written it is printed on stdout,
 //! and the exit code is 2.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;
 
@@ -17,10 +18,12 @@ use harness_fixture::Protocol;
 
 use super::open_target;
 use crate::check::snapshot::write_atomically;
-use crate::cli::{Cli, FixtureSelection, LoadArgs, StreamArgs};
+use crate::cli::{Cli, FixtureSelection, Format, LoadArgs, StreamArgs};
 use crate::error::{HarnessError, exit};
 use crate::measure::{self, LoadConfig, LoadError, LoadResult, RunInfo, Schedule};
 use crate::plan::plan;
+use crate::report::human::Style;
+use crate::report::human_load::write_load;
 use crate::wire::DEFAULT_MAX_EVENT_SIZE;
 
 pub(super) async fn bench(cli: &Cli, args: &LoadArgs) -> Result<i32, HarnessError> {
@@ -271,14 +274,37 @@ async fn load(
             });
         }
     }
-    let _ = result.write_human(&mut std::io::stderr().lock());
+    let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
+        Format::Human
+    } else {
+        Format::Json
+    });
     let document = serde_json::to_string_pretty(&result).unwrap_or_default();
-    let delivered = deliver_document(
-        &document,
-        args.output.as_deref(),
-        &mut std::io::stdout().lock(),
-        &mut std::io::stderr().lock(),
-    );
+    let delivered = match format {
+        Format::Human => {
+            let style = Style::detect(std::io::stdout().is_terminal());
+            let _ = write_load(&mut std::io::stdout().lock(), style, &result);
+            match args.output.as_deref() {
+                Some(path) => deliver_document(
+                    &document,
+                    Some(path),
+                    &mut std::io::stdout().lock(),
+                    &mut std::io::stderr().lock(),
+                ),
+                None => Ok(()),
+            }
+        }
+        Format::Json => {
+            let style = Style::detect(std::io::stderr().is_terminal());
+            let _ = write_load(&mut std::io::stderr().lock(), style, &result);
+            deliver_document(
+                &document,
+                args.output.as_deref(),
+                &mut std::io::stdout().lock(),
+                &mut std::io::stderr().lock(),
+            )
+        }
+    };
     if let Some(error) = delivered.err().or(failed) {
         return Err(error);
     }
@@ -298,6 +324,11 @@ async fn load(
     }
     if summary.operations == 0 {
         eprintln!("no operation completed during the measured time");
+        return Ok(exit::FAILED);
+    }
+    if summary.latency_us.is_none() {
+        // Whatever --max-error-rate allows: a run with nothing measured did not pass.
+        eprintln!("no successful operation during the measured time");
         return Ok(exit::FAILED);
     }
     Ok(if result.error_rate() > args.max_error_rate {

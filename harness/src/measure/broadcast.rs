@@ -579,7 +579,8 @@ pub(super) async fn run(
         deliveries: counts.deliveries.load(Ordering::Relaxed),
         not_delivered: counts.not_delivered.load(Ordering::Relaxed),
         publish_latency_us: matches!(shared.load.publisher, Publisher::Rest { .. })
-            .then(|| Percentiles::of(&publish_latency)),
+            .then(|| Percentiles::of(&publish_latency))
+            .flatten(),
     };
     Ok(measurement.finish(Some(broadcast)).await)
 }

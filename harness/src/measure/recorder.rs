@@ -161,8 +161,11 @@ pub struct Lag {
 /// What a run (or one connection) measured: mergeable data only.
 #[derive(Debug, Clone)]
 pub struct Tally {
-    /// Latency of measured operations, in microseconds.
+    /// Latency of measured operations that succeeded, in microseconds.
     pub latency: Histogram<u64>,
+    /// Latency of measured operations that failed with a reply (a `status 500`, a body that
+    /// differs), in microseconds: kept apart, so that failures never pass for latency figures.
+    pub failed_latency: Histogram<u64>,
     /// WebSocket handshake latency (every handshake, warmup included).
     pub connect: Histogram<u64>,
     /// SSE time from the request to the first event (every subscription).
@@ -185,6 +188,7 @@ impl Default for Tally {
     fn default() -> Self {
         Tally {
             latency: histogram(),
+            failed_latency: histogram(),
             connect: histogram(),
             first_event: histogram(),
             event_gap: histogram(),
@@ -198,10 +202,16 @@ impl Default for Tally {
 }
 
 impl Tally {
+    /// Measured operations that succeeded.
+    pub fn successes(&self) -> u64 {
+        self.operations.saturating_sub(self.errors)
+    }
+
     /// Adds `other` to this tally.
     pub fn merge(&mut self, other: &Tally) {
         for (mine, theirs) in [
             (&mut self.latency, &other.latency),
+            (&mut self.failed_latency, &other.failed_latency),
             (&mut self.connect, &other.connect),
             (&mut self.first_event, &other.first_event),
             (&mut self.event_gap, &other.event_gap),
@@ -277,7 +287,8 @@ impl Shard {
         std::mem::take(&mut state.tally)
     }
 
-    /// Records one latency (microseconds) in the run's histogram and this second's.
+    /// Records one latency (microseconds) of a successful operation in the run's histogram and
+    /// this second's.
     fn record_latency(&self, state: &mut ShardState, us: u64, second: Option<u64>) {
         state.tally.latency.saturating_record(us);
         let (Some(sender), Some(second)) = (&self.intervals, second) else {
@@ -366,7 +377,8 @@ impl Recorder {
         }
     }
 
-    /// An operation intended to start at `at` failed; `latency` when a reply came.
+    /// An operation intended to start at `at` failed; `latency` when a reply came (recorded
+    /// apart from the latency of successes, in no interval).
     pub fn failure(&mut self, at: Instant, kind: ErrorKind, latency: Option<Duration>) {
         self.in_flight = false;
         if !self.shard.window.measures(at) {
@@ -374,7 +386,6 @@ impl Recorder {
         }
         self.shard.live.operations.fetch_add(1, Ordering::Relaxed);
         self.shard.live.errors.fetch_add(1, Ordering::Relaxed);
-        let second = self.shard.second_now();
         let mut state = self.shard.state();
         state.tally.operations += 1;
         state.tally.errors += 1;
@@ -384,8 +395,7 @@ impl Recorder {
             .entry(kind.to_string())
             .or_default() += 1;
         if let Some(latency) = latency {
-            self.shard
-                .record_latency(&mut state, micros(latency), second);
+            state.tally.failed_latency.saturating_record(micros(latency));
         }
     }
 
@@ -470,7 +480,11 @@ mod tests {
         total.merge(&shard_b.take());
         assert_eq!(total.operations, 6);
         assert_eq!(total.errors, 3);
-        assert_eq!(total.latency.len(), 4);
+        // Successes only; the failure with a reply apart.
+        assert_eq!(total.latency.len(), 3);
+        assert_eq!(total.failed_latency.len(), 1);
+        assert_eq!(total.failed_latency.max(), 300);
+        assert_eq!(total.successes(), 3);
         assert_eq!(total.latency.min(), 100);
         assert_eq!(total.latency.max(), 1000);
         assert_eq!(total.errors_by_kind["status 500"], 2);

@@ -1,9 +1,12 @@
 //! The `bench`/`stream` result document (SPEC section 4): built from a merged [`Tally`], with
 //! the latency histogram as HdrHistogram V2 compressed, base64 (readable by any HdrHistogram
-//! implementation), and its human summary. Pure: no I/O but the writer it is given.
+//! implementation). Pure: no I/O. Its human summary is [`crate::report::human_load`].
+//!
+//! Throughput counts successful operations; failed ones are counted beside it (`errors`,
+//! `failed_per_s`, `errors_by_kind`), and their latency is kept apart (`failed_latency`). A
+//! histogram without a value has no percentiles: they are `null`, never zeros.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -40,8 +43,12 @@ pub struct LoadResult {
     pub warmup_s: f64,
     /// Counts and latency percentiles.
     pub summary: Summary,
-    /// Latency histogram (microseconds), HdrHistogram V2 compressed, base64.
+    /// Latency histogram of successful operations (microseconds), HdrHistogram V2 compressed,
+    /// base64.
     pub histogram: String,
+    /// Latency of failed operations that had a reply (a `status 500`, a body that differs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_latency: Option<Block>,
     /// Errors by kind: `status 500`, `body differs at /message`, `connection refused`, ...
     pub errors_by_kind: BTreeMap<String, u64>,
     /// Open loop: how far behind schedule the load fell.
@@ -77,12 +84,16 @@ pub struct LoadResult {
 pub struct Summary {
     /// Measured operations, errors included.
     pub operations: u64,
-    /// Operations that failed.
+    /// Operations that failed (`operations - errors` succeeded).
     pub errors: u64,
-    /// Operations per measured second.
+    /// Successful operations per measured second (failed ones are not throughput).
     pub throughput_per_s: f64,
-    /// Latency percentiles, microseconds.
-    pub latency_us: Percentiles,
+    /// Failed operations per measured second.
+    #[serde(default)]
+    pub failed_per_s: f64,
+    /// Latency percentiles of successful operations, microseconds; `None` (`null`) when none
+    /// succeeded.
+    pub latency_us: Option<Percentiles>,
     /// Operations in flight when the run ended (not counted above).
     #[serde(default)]
     pub unfinished: u64,
@@ -108,10 +119,13 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
-    /// The percentiles of `histogram` (all zero when it is empty).
-    pub fn of(histogram: &Histogram<u64>) -> Percentiles {
+    /// The percentiles of `histogram`, `None` when it is empty (no value, no percentile).
+    pub fn of(histogram: &Histogram<u64>) -> Option<Percentiles> {
+        if histogram.is_empty() {
+            return None;
+        }
         let at = |q: f64| histogram.value_at_quantile(q);
-        Percentiles {
+        Some(Percentiles {
             min: histogram.min(),
             p50: at(0.5),
             p90: at(0.9),
@@ -119,7 +133,7 @@ impl Percentiles {
             p999: at(0.999),
             max: histogram.max(),
             mean: (histogram.mean() * 10.0).round() / 10.0,
-        }
+        })
     }
 }
 
@@ -128,14 +142,15 @@ impl Percentiles {
 pub struct Block {
     /// Values recorded.
     pub count: u64,
-    /// Percentiles, microseconds.
-    pub latency_us: Percentiles,
+    /// Percentiles, microseconds; `null` when no value was recorded.
+    pub latency_us: Option<Percentiles>,
     /// HdrHistogram V2 compressed, base64.
     pub histogram: String,
 }
 
 impl Block {
-    fn of(histogram: &Histogram<u64>) -> Block {
+    /// The block of `histogram`.
+    pub fn of(histogram: &Histogram<u64>) -> Block {
         Block {
             count: histogram.len(),
             latency_us: Percentiles::of(histogram),
@@ -214,10 +229,12 @@ impl LoadResult {
     /// The result document of a run.
     pub fn new(info: RunInfo, tally: &Tally) -> LoadResult {
         use harness_fixture::Protocol;
-        let throughput = if info.duration_s > 0.0 {
-            tally.operations as f64 / info.duration_s
-        } else {
-            0.0
+        let per_second = |count: u64| {
+            if info.duration_s > 0.0 {
+                (count as f64 / info.duration_s * 10.0).round() / 10.0
+            } else {
+                0.0
+            }
         };
         LoadResult {
             command: info.command.to_string(),
@@ -232,11 +249,14 @@ impl LoadResult {
             summary: Summary {
                 operations: tally.operations,
                 errors: tally.errors,
-                throughput_per_s: (throughput * 10.0).round() / 10.0,
+                throughput_per_s: per_second(tally.successes()),
+                failed_per_s: per_second(tally.errors),
                 latency_us: Percentiles::of(&tally.latency),
                 unfinished: tally.unfinished,
             },
             histogram: encode(&tally.latency),
+            failed_latency: (!tally.failed_latency.is_empty())
+                .then(|| Block::of(&tally.failed_latency)),
             errors_by_kind: tally.errors_by_kind.clone(),
             schedule_lag_us: info.rate.map(|_| ScheduleLag {
                 max: tally.lag.max_us,
@@ -262,113 +282,6 @@ impl LoadResult {
             self.summary.errors as f64 / self.summary.operations as f64
         }
     }
-
-    /// The human summary (stderr).
-    pub fn write_human(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        let rate = self
-            .rate
-            .map_or(String::new(), |r| format!(" at {r} ops/s"));
-        writeln!(
-            out,
-            "{} {} ({}) against {} ({}): {} loop, {} connections{rate}, {:.1} s measured after {:.1} s warmup",
-            self.command,
-            self.fixture,
-            self.protocol,
-            self.target.name,
-            self.target.url,
-            self.mode,
-            self.connections,
-            self.duration_s,
-            self.warmup_s,
-        )?;
-        let s = &self.summary;
-        let what = match self.protocol.as_str() {
-            "rest" => "requests",
-            "websocket" => "round trips",
-            "broadcast" => "deliveries",
-            _ => "events",
-        };
-        writeln!(
-            out,
-            "  {} {what}, {:.1}/s, {} errors{}",
-            s.operations,
-            s.throughput_per_s,
-            s.errors,
-            if s.unfinished > 0 {
-                format!(" ({} in flight at the end, not counted)", s.unfinished)
-            } else {
-                String::new()
-            }
-        )?;
-        write_percentiles(out, "latency", &s.latency_us)?;
-        for (kind, count) in &self.errors_by_kind {
-            writeln!(out, "  error: {kind} x{count}")?;
-        }
-        if let Some(b) = &self.broadcast {
-            writeln!(
-                out,
-                "  broadcast   {} published at {}/s to {} WebSocket + {} SSE subscribers: {} of {} deliveries, {} not delivered",
-                b.published,
-                b.publish_rate,
-                b.subscribers.websocket,
-                b.subscribers.sse,
-                b.deliveries,
-                b.deliveries_expected,
-                b.not_delivered
-            )?;
-            if let Some(p) = &b.publish_latency_us {
-                write_percentiles(out, "publish", p)?;
-            }
-        }
-        if let Some(lag) = &self.schedule_lag_us {
-            writeln!(
-                out,
-                "  behind schedule: max {}, at the end {}, {} operations never sent",
-                human_us(lag.max),
-                human_us(lag.final_),
-                lag.unsent_operations
-            )?;
-        }
-        if let Some(r) = &self.runner_resources {
-            writeln!(
-                out,
-                "  runner      cpu mean {:.1}% max {:.1}% (of one core), rss mean {} max {} ({} samples, process group {})",
-                r.cpu_percent.mean,
-                r.cpu_percent.max,
-                human_bytes(r.rss_bytes.mean),
-                human_bytes(r.rss_bytes.max),
-                r.samples.len(),
-                r.process_group
-            )?;
-        }
-        if let Some(bytes) = self.harness_peak_rss_bytes {
-            writeln!(out, "  harness     peak rss {}", human_bytes(bytes))?;
-        }
-        for (name, block) in [
-            ("connect", &self.connect),
-            ("first event", &self.first_event),
-            ("event gap", &self.event_gap),
-        ] {
-            if let Some(block) = block {
-                write_percentiles(out, name, &block.latency_us)?;
-            }
-        }
-        Ok(())
-    }
-}
-
-fn write_percentiles(out: &mut dyn Write, name: &str, p: &Percentiles) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "  {name:<11} p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  (min {}, mean {})",
-        human_us(p.p50),
-        human_us(p.p90),
-        human_us(p.p99),
-        human_us(p.p999),
-        human_us(p.max),
-        human_us(p.min),
-        human_us(p.mean.round() as u64),
-    )
 }
 
 /// `850us`, `12.3ms`, `1.50s`.
@@ -445,7 +358,9 @@ mod tests {
         let json = serde_json::to_value(&result).unwrap();
         assert_eq!(json["mode"], "closed");
         assert_eq!(json["rate"], serde_json::Value::Null);
-        assert_eq!(json["summary"]["throughput_per_s"], 5000.5);
+        // 10 000 of the 10 001 succeeded.
+        assert_eq!(json["summary"]["throughput_per_s"], 5000.0);
+        assert_eq!(json["summary"]["failed_per_s"], 0.5);
         assert_eq!(json["errors_by_kind"]["status 500"], 1);
         assert!(json.get("schedule_lag_us").is_none());
         assert!(json.get("connect").is_none());
@@ -454,7 +369,7 @@ mod tests {
         let decoded = decode(&back.histogram).unwrap();
         assert_eq!(decoded.len(), 10_000);
         assert_eq!(Percentiles::of(&decoded), back.summary.latency_us);
-        let p = back.summary.latency_us;
+        let p = back.summary.latency_us.unwrap();
         assert!(p.p50 >= 14_985 && p.p50 <= 15_015, "{p:?}");
         assert!(p.min == 3 && p.max >= 30_000 && p.max <= 30_030, "{p:?}");
         assert!(back.error_rate() > 0.0);
@@ -481,39 +396,37 @@ mod tests {
             1
         );
         assert!(json.get("first_event").is_none());
-        let mut sse = LoadResult::new(info(harness_fixture::Protocol::Sse, None), &tally);
+        assert_eq!(json["timer_slack_us"], 1000);
+        let sse = LoadResult::new(info(harness_fixture::Protocol::Sse, None), &tally);
         assert!(sse.first_event.is_some() && sse.event_gap.is_some() && sse.connect.is_none());
         assert!(sse.timer_slack_us.is_none());
-        sse.harness_peak_rss_bytes = Some(42 * 1024 * 1024);
-        sse.runner_resources = Some(RunnerResources::new(
-            77,
-            vec![crate::measure::resources::ResourceSample {
-                t_s: 0.25,
-                cpu_percent: 87.5,
-                rss_bytes: 3 * 1024 * 1024,
-            }],
-        ));
-        let mut text = Vec::new();
-        sse.write_human(&mut text).unwrap();
-        let text = String::from_utf8(text).unwrap();
-        assert!(text.contains("harness     peak rss 42.0 MB"), "{text}");
-        assert!(
-            text.contains("cpu mean 87.5% max 87.5% (of one core), rss mean 3.0 MB max 3.0 MB"),
-            "{text}"
-        );
+        // No event read: the blocks count none and have no percentiles.
         let json = serde_json::to_value(&sse).unwrap();
-        assert_eq!(json["runner_resources"]["cpu_percent"]["max"], 87.5);
-        assert_eq!(json["runner_resources"]["samples"][0]["t_s"], 0.25);
-        assert_eq!(json["harness_peak_rss_bytes"], 42 * 1024 * 1024);
+        assert_eq!(json["first_event"]["count"], 0);
+        assert_eq!(json["first_event"]["latency_us"], serde_json::Value::Null);
         assert_eq!(human_bytes(1536), "2 KB");
         assert_eq!(human_bytes(3 * 1024 * 1024 * 1024 / 2), "1.50 GB");
-
-        let mut text = Vec::new();
-        ws.write_human(&mut text).unwrap();
-        let text = String::from_utf8(text).unwrap();
-        assert!(text.contains("behind schedule: max 1.50ms"), "{text}");
-        assert_eq!(serde_json::to_value(&ws).unwrap()["timer_slack_us"], 1000);
-        assert!(text.contains("connect"), "{text}");
         assert_eq!(decode(&encode(&histogram())).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn failures_are_not_throughput_and_no_success_has_no_percentiles() {
+        let mut tally = Tally::default();
+        tally.operations = 482;
+        tally.errors = 482;
+        tally.errors_by_kind.insert("status 500".into(), 482);
+        tally.failed_latency.record(700).unwrap();
+        let result = LoadResult::new(info(harness_fixture::Protocol::Rest, None), &tally);
+        let json = serde_json::to_value(&result).unwrap();
+        assert_eq!(json["summary"]["throughput_per_s"], 0.0);
+        assert_eq!(json["summary"]["failed_per_s"], 241.0);
+        assert_eq!(json["summary"]["latency_us"], serde_json::Value::Null);
+        assert_eq!(json["failed_latency"]["count"], 1);
+        assert_eq!(decode(&result.histogram).unwrap().len(), 0);
+        // A document of before (no failed_per_s) still reads.
+        let mut old = json.clone();
+        old["summary"].as_object_mut().unwrap().remove("failed_per_s");
+        let back: LoadResult = serde_json::from_value(old).unwrap();
+        assert_eq!(back.summary.failed_per_s, 0.0);
     }
 }

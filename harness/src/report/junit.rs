@@ -83,7 +83,13 @@ fn load_suite(out: &mut String, load: &[LoadEntry]) {
     );
     for entry in load {
         let r = &entry.result;
-        let l = &r.summary.latency_us;
+        let latency = match &r.summary.latency_us {
+            Some(l) => format!(
+                "p50 {} us, p99 {} us, p99.9 {} us, max {} us",
+                l.p50, l.p99, l.p999, l.max
+            ),
+            None => "no successful operation".to_string(),
+        };
         let _ = write!(
             out,
             "    <testcase classname=\"load.{}\" name=\"{}\" file=\"{}\" time=\"{:.3}\">\n      <system-out>{}</system-out>\n",
@@ -92,16 +98,13 @@ fn load_suite(out: &mut String, load: &[LoadEntry]) {
             escape(&entry.source.display().to_string()),
             r.duration_s,
             escape(&format!(
-                "{} {} mode, {} connections: {:.1} ops/s, p50 {} us, p99 {} us, p99.9 {} us, max {} us, {} errors",
+                "{} {} mode, {} connections: {:.1} successful ops/s, {latency}, {} errors ({:.1}/s)",
                 r.command,
                 r.mode,
                 r.connections,
                 r.summary.throughput_per_s,
-                l.p50,
-                l.p99,
-                l.p999,
-                l.max,
-                r.summary.errors
+                r.summary.errors,
+                r.summary.failed_per_s
             ))
         );
         if r.summary.errors > 0 {
@@ -114,8 +117,14 @@ fn load_suite(out: &mut String, load: &[LoadEntry]) {
                 out,
                 "      <failure message=\"{}\">{}</failure>",
                 escape(&format!(
-                    "{} of {} operations failed",
-                    r.summary.errors, r.summary.operations
+                    "{} of {} operations failed{}",
+                    r.summary.errors,
+                    r.summary.operations,
+                    if r.summary.latency_us.is_none() {
+                        ": no successful operation"
+                    } else {
+                        ""
+                    }
                 )),
                 escape(&kinds)
             );

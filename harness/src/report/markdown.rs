@@ -161,28 +161,38 @@ pub fn report(document: &ReportDocument) -> String {
     out
 }
 
+/// The load table: throughput counts successful operations; a run with errors says how many
+/// (bold, with failed/s), one without a successful operation says so instead of latencies.
 fn load(out: &mut String, runs: &[LoadEntry]) {
     out.push_str("## Load\n\n| run | protocol | mode | connections | throughput/s | p50 | p99 | p99.9 | max | errors |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for entry in runs {
         let r = &entry.result;
-        let l = &r.summary.latency_us;
         let errors = if r.summary.errors == 0 {
             "0".to_string()
         } else {
-            format!("**{}**", r.summary.errors)
+            format!(
+                "**{} errors** ({:.0}/s)",
+                r.summary.errors, r.summary.failed_per_s
+            )
+        };
+        let latency = match &r.summary.latency_us {
+            Some(l) => format!(
+                "{} | {} | {} | {}",
+                human_us(l.p50),
+                human_us(l.p99),
+                human_us(l.p999),
+                human_us(l.max)
+            ),
+            None => "**no successful operation** | - | - | -".to_string(),
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {:.0} | {} | {} | {} | {} | {errors} |",
+            "| {} | {} | {} | {} | {:.0} | {latency} | {errors} |",
             cell_text(&entry.label),
             cell_text(&r.protocol),
             cell_text(&r.mode),
             r.connections,
             r.summary.throughput_per_s,
-            human_us(l.p50),
-            human_us(l.p99),
-            human_us(l.p999),
-            human_us(l.max),
         );
     }
     for entry in runs.iter().filter(|e| !e.result.errors_by_kind.is_empty()) {
@@ -197,8 +207,13 @@ fn load(out: &mut String, runs: &[LoadEntry]) {
 fn compared(out: &mut String, c: &Comparison) {
     let _ = writeln!(
         out,
-        "## Against the baseline\n\n{} (threshold {:.1}%; load figures are medians of the runs given, and a change within the runs' own spread is called noise).\n",
+        "## Against the baseline\n\n{}{} (threshold {:.1}%; load figures are medians of the runs given, and a change within the runs' own spread is called noise).\n",
         counted(c.regressions, "regression"),
+        match (c.removed, c.allow_removed) {
+            (0, _) => String::new(),
+            (n, false) => format!(", {n} of them removed (only in the baseline)"),
+            (n, true) => format!(", {n} removed (allowed)"),
+        },
         c.threshold * 100.0
     );
     if !c.load.is_empty() {

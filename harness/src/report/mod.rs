@@ -5,6 +5,7 @@ pub mod charts;
 pub mod folder;
 pub mod html;
 pub mod human;
+pub mod human_load;
 pub mod junit;
 pub mod markdown;
 pub mod matrix;

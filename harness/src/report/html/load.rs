@@ -3,6 +3,11 @@
 //! trip, SSE delivery, broadcast publish-to-delivery), the WebSocket handshake, the SSE time to
 //! first event and gap between events, and the runner's CPU and memory over time. A runner keeps
 //! one colour in every chart.
+//!
+//! A run with errors is marked everywhere: a red "N errors" badge in the table, its bar labelled
+//! "N errors" (the bar is successful operations only), and a run without a successful operation
+//! has no latency figures ("no successful operation") and no curve, a note under the charts
+//! saying which runs are not drawn.
 
 use std::collections::HashSet;
 
@@ -12,6 +17,7 @@ use maud::{Markup, PreEscaped, html};
 use crate::measure::result::{Block, LoadResult, decode, human_us};
 use crate::report::bundle::LoadEntry;
 use crate::report::charts::{self, Bar, ChartError, Series};
+use crate::report::markdown::counted;
 
 /// The protocols in page order, with what one operation is and what its latency means.
 const KINDS: [(Protocol, &str, &str); 4] = [
@@ -48,6 +54,7 @@ pub fn section(runs: &[LoadEntry]) -> Markup {
                     .filter(|(_, e)| e.result.protocol == protocol.as_str()).collect();
                 @if !of.is_empty() {
                     h3 { (protocol.as_str()) }
+                    (not_drawn(&of))
                     div.charts {
                         (chart(charts::bars(&format!("Throughput, {unit}"), unit, &bars(&of))))
                         (chart(charts::latency_percentiles(latency, &curves(&of, |r| Some(r.histogram.as_str())))))
@@ -105,14 +112,32 @@ fn chart(svg: Result<String, ChartError>) -> Markup {
     }
 }
 
+/// One bar per run: its successful operations per second, labelled with its errors if any.
 fn bars(runs: &[(usize, &LoadEntry)]) -> Vec<Bar> {
     runs.iter()
         .map(|(color, e)| Bar {
-            label: e.label.clone(),
+            label: match e.result.summary.errors {
+                0 => e.label.clone(),
+                errors => format!("{} \u{2014} {}", e.label, counted(errors as usize, "error")),
+            },
             color: *color,
             value: e.result.summary.throughput_per_s,
         })
         .collect()
+}
+
+/// The note naming the runs whose latency is not drawn: no operation succeeded.
+fn not_drawn(runs: &[(usize, &LoadEntry)]) -> Markup {
+    let none: Vec<&str> = runs
+        .iter()
+        .filter(|(_, e)| e.result.summary.latency_us.is_none())
+        .map(|(_, e)| e.label.as_str())
+        .collect();
+    html! {
+        @if !none.is_empty() {
+            p.note.bad { "No successful operation, so no latency curve: " (none.join(", ")) "." }
+        }
+    }
 }
 
 /// One percentile curve per run whose histogram `pick` finds and decodes.
@@ -158,11 +183,21 @@ fn table(runs: &[LoadEntry]) -> Markup {
                         td { (r.mode) @if let Some(rate) = r.rate { " @ " (rate) "/s" } }
                         td.num { (r.connections) }
                         td.num { (format!("{:.1} s", r.duration_s)) }
-                        td.num { (format!("{:.0}", r.summary.throughput_per_s)) }
-                        td.num { (human_us(l.p50)) } td.num { (human_us(l.p90)) } td.num { (human_us(l.p99)) }
-                        td.num { (human_us(l.p999)) } td.num { (human_us(l.max)) }
+                        td.num {
+                            (format!("{:.0}", r.summary.throughput_per_s))
+                            @if r.summary.errors > 0 { br; small { (format!("{:.0}", r.summary.failed_per_s)) " failed/s" } }
+                        }
+                        @match l {
+                            Some(l) => {
+                                td.num { (human_us(l.p50)) } td.num { (human_us(l.p90)) } td.num { (human_us(l.p99)) }
+                                td.num { (human_us(l.p999)) } td.num { (human_us(l.max)) }
+                            }
+                            None => { td.bad colspan="5" { "no successful operation" } }
+                        }
                         td.num class=(if r.summary.errors > 0 { "bad" } else { "" }) {
-                            (r.summary.errors)
+                            @if r.summary.errors > 0 {
+                                span.badge.bad { (counted(r.summary.errors as usize, "error")) }
+                            } @else { "0" }
                             @for (kind, count) in &r.errors_by_kind { br; small { (count) " \u{00d7} " (kind) } }
                         }
                         td.num {

@@ -1,0 +1,237 @@
+//! The human summary of a `bench` or `stream` result: what ran, how many operations succeeded
+//! and failed, the latency of the successful ones, and the protocol's own figures.
+//!
+//! A run with errors says so on its count line (`482 ERRORS`, painted on a terminal) and lists
+//! them by kind; a run without a successful operation says `no successful operation` instead of
+//! latency figures. Text from the server or from files (fixture names, error kinds) goes through
+//! [`escape_controls`].
+
+use std::io::{self, Write};
+
+use super::human::{Style, escape_controls};
+use crate::measure::result::{LoadResult, Percentiles, human_bytes, human_us};
+
+/// What one operation of `protocol` is, in the plural.
+fn operations_of(protocol: &str) -> &'static str {
+    match protocol {
+        "rest" => "requests",
+        "websocket" => "round trips",
+        "broadcast" => "deliveries",
+        _ => "events",
+    }
+}
+
+/// Writes the summary of `result`.
+pub fn write_load(out: &mut dyn Write, style: Style, result: &LoadResult) -> io::Result<()> {
+    let r = result;
+    let rate = r.rate.map_or(String::new(), |r| format!(" at {r} ops/s"));
+    writeln!(
+        out,
+        "{} {} ({}) against {} ({}): {} loop, {} connections{rate}, {:.1} s measured after {:.1} s warmup",
+        r.command,
+        escape_controls(&r.fixture),
+        r.protocol,
+        escape_controls(&r.target.name),
+        escape_controls(&r.target.url),
+        r.mode,
+        r.connections,
+        r.duration_s,
+        r.warmup_s,
+    )?;
+    let s = &r.summary;
+    let what = operations_of(&r.protocol);
+    let unfinished = if s.unfinished > 0 {
+        format!(" ({} in flight at the end, not counted)", s.unfinished)
+    } else {
+        String::new()
+    };
+    if s.errors == 0 {
+        writeln!(
+            out,
+            "  {} {what}, {:.1}/s, 0 errors{unfinished}",
+            s.operations, s.throughput_per_s
+        )?;
+    } else {
+        let errors = style.paint(
+            "31;1",
+            &format!(
+                "{} ERRORS ({:.1}%, {:.1}/s)",
+                s.errors,
+                r.error_rate() * 100.0,
+                s.failed_per_s
+            ),
+        );
+        writeln!(
+            out,
+            "  {} {what}: {} succeeded, {:.1}/s; {errors}{unfinished}",
+            s.operations,
+            s.operations.saturating_sub(s.errors),
+            s.throughput_per_s,
+        )?;
+    }
+    match &s.latency_us {
+        Some(p) => write_percentiles(out, "latency", p)?,
+        None => writeln!(
+            out,
+            "  latency     {}: no latency figures",
+            style.paint("31;1", "no successful operation")
+        )?,
+    }
+    for (kind, count) in &r.errors_by_kind {
+        writeln!(out, "  error: {} x{count}", escape_controls(kind))?;
+    }
+    if let Some(block) = &r.failed_latency
+        && let Some(p) = &block.latency_us
+    {
+        write_percentiles(out, "failed in", p)?;
+    }
+    if let Some(b) = &r.broadcast {
+        writeln!(
+            out,
+            "  broadcast   {} published at {}/s to {} WebSocket + {} SSE subscribers: {} of {} deliveries, {} not delivered",
+            b.published,
+            b.publish_rate,
+            b.subscribers.websocket,
+            b.subscribers.sse,
+            b.deliveries,
+            b.deliveries_expected,
+            b.not_delivered
+        )?;
+        if let Some(p) = &b.publish_latency_us {
+            write_percentiles(out, "publish", p)?;
+        }
+    }
+    if let Some(lag) = &r.schedule_lag_us {
+        writeln!(
+            out,
+            "  behind schedule: max {}, at the end {}, {} operations never sent",
+            human_us(lag.max),
+            human_us(lag.final_),
+            lag.unsent_operations
+        )?;
+    }
+    if let Some(res) = &r.runner_resources {
+        writeln!(
+            out,
+            "  runner      cpu mean {:.1}% max {:.1}% (of one core), rss mean {} max {} ({} samples, process group {})",
+            res.cpu_percent.mean,
+            res.cpu_percent.max,
+            human_bytes(res.rss_bytes.mean),
+            human_bytes(res.rss_bytes.max),
+            res.samples.len(),
+            res.process_group
+        )?;
+    }
+    if let Some(bytes) = r.harness_peak_rss_bytes {
+        writeln!(out, "  harness     peak rss {}", human_bytes(bytes))?;
+    }
+    for (name, block) in [
+        ("connect", &r.connect),
+        ("first event", &r.first_event),
+        ("event gap", &r.event_gap),
+    ] {
+        match block.as_ref().map(|b| &b.latency_us) {
+            Some(Some(p)) => write_percentiles(out, name, p)?,
+            Some(None) => writeln!(out, "  {name:<11} none")?,
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+fn write_percentiles(out: &mut dyn Write, name: &str, p: &Percentiles) -> io::Result<()> {
+    writeln!(
+        out,
+        "  {name:<11} p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  (min {}, mean {})",
+        human_us(p.p50),
+        human_us(p.p90),
+        human_us(p.p99),
+        human_us(p.p999),
+        human_us(p.max),
+        human_us(p.min),
+        human_us(p.mean.round() as u64),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::measure::recorder::{Tally, histogram};
+    use crate::measure::resources::{ResourceSample, RunnerResources};
+    use crate::measure::result::RunInfo;
+    use crate::target::TargetInfo;
+    use harness_fixture::Protocol;
+
+    fn info(protocol: Protocol, rate: Option<f64>) -> RunInfo {
+        RunInfo {
+            command: "bench",
+            fixture: "bench-hello".into(),
+            protocol,
+            target: TargetInfo {
+                name: "rust-axum".into(),
+                kind: "embedded".into(),
+                url: "http://127.0.0.1:1/".into(),
+            },
+            mode: if rate.is_some() { "open" } else { "closed" },
+            connections: 4,
+            rate,
+            duration_s: 2.0,
+            warmup_s: 0.0,
+        }
+    }
+
+    fn text(result: &LoadResult) -> String {
+        let mut out = Vec::new();
+        write_load(&mut out, Style::plain(), result).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_run_that_only_failed_says_so_and_prints_no_latency() {
+        let mut tally = Tally::default();
+        tally.operations = 482;
+        tally.errors = 482;
+        tally.errors_by_kind.insert("status 500".into(), 482);
+        tally.failed_latency.record(900).unwrap();
+        let result = LoadResult::new(info(Protocol::Rest, None), &tally);
+        let text = text(&result);
+        assert!(
+            text.contains("482 requests: 0 succeeded, 0.0/s; 482 ERRORS (100.0%, 241.0/s)"),
+            "{text}"
+        );
+        assert!(text.contains("no successful operation"), "{text}");
+        assert!(!text.contains("p50 0us"), "{text}");
+        assert!(text.contains("failed in   p50 900us"), "{text}");
+        assert!(text.contains("error: status 500 x482"), "{text}");
+    }
+
+    #[test]
+    fn protocol_blocks_resources_and_lag() {
+        let mut tally = Tally::default();
+        tally.connect.record(250).unwrap();
+        tally.lag.max_us = 1500;
+        let ws = LoadResult::new(info(Protocol::WebSocket, Some(100.0)), &tally);
+        let text_ws = text(&ws);
+        assert!(text_ws.contains("behind schedule: max 1.50ms"), "{text_ws}");
+        assert!(text_ws.contains("connect     p50 250us"), "{text_ws}");
+        let mut sse = LoadResult::new(info(Protocol::Sse, None), &tally);
+        sse.harness_peak_rss_bytes = Some(42 * 1024 * 1024);
+        sse.runner_resources = Some(RunnerResources::new(
+            77,
+            vec![ResourceSample {
+                t_s: 0.25,
+                cpu_percent: 87.5,
+                rss_bytes: 3 * 1024 * 1024,
+            }],
+        ));
+        let text = text(&sse);
+        assert!(text.contains("harness     peak rss 42.0 MB"), "{text}");
+        assert!(
+            text.contains("cpu mean 87.5% max 87.5% (of one core), rss mean 3.0 MB max 3.0 MB"),
+            "{text}"
+        );
+        // No event was read: no figures, not zeros.
+        assert!(text.contains("first event none"), "{text}");
+        assert!(histogram().is_empty());
+    }
+}
