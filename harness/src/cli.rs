@@ -203,6 +203,11 @@ pub struct CompareArgs {
     #[arg(long, default_value = "5%", value_parser = parse_share)]
     pub threshold: f64,
 
+    /// Accept fixtures (and load runs) that are in the baseline and not in the candidate;
+    /// without it each is a regression.
+    #[arg(long)]
+    pub allow_removed: bool,
+
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -266,6 +271,10 @@ pub struct ReportArgs {
     /// With --baseline: the relative change that counts, 5% or 0.05.
     #[arg(long, default_value = "5%", value_parser = parse_share)]
     pub threshold: f64,
+
+    /// With --baseline: accept fixtures that are in the baseline and not in the inputs.
+    #[arg(long, requires = "baseline")]
+    pub allow_removed: bool,
 
     /// Credentials.
     #[command(flatten)]

@@ -15,7 +15,8 @@ use super::report::{redact_comparison, usage, write_report};
 pub(super) fn compare(args: &CompareArgs) -> Result<i32, HarnessError> {
     let baseline = read_side(&args.baseline).map_err(usage)?;
     let candidate = read_side(&args.candidate).map_err(usage)?;
-    let mut comparison = compare_sides(&baseline, &candidate, args.threshold);
+    let mut comparison = compare_sides(&baseline, &candidate, args.threshold, args.allow_removed)
+        .map_err(|e| HarnessError::Usage(format!("cannot compare: {e}")))?;
     let redactor = args.redaction.redactor();
     redact_comparison(&redactor, &mut comparison);
     let regressions = comparison.regressions;
@@ -59,16 +60,18 @@ fn write_human(out: &mut dyn Write, style: Style, c: &Comparison) -> std::io::Re
         for d in &c.load {
             let figures = match (&d.baseline, &d.candidate) {
                 (Some(b), Some(a)) => format!(
-                    "throughput {:.0} -> {:.0}/s ({})  p50 {:.0} -> {:.0} us ({})  p99 {:.0} -> {:.0} us ({})  runs {}/{}",
+                    "throughput {:.0} -> {:.0}/s ({})  p50 {} -> {} us ({})  p99 {} -> {} us ({})  errors {} -> {}  runs {}/{}",
                     b.throughput,
                     a.throughput,
                     percent(d.throughput_change),
-                    b.p50_us,
-                    a.p50_us,
+                    us(b.p50_us),
+                    us(a.p50_us),
                     percent(d.p50_change),
-                    b.p99_us,
-                    a.p99_us,
+                    us(b.p99_us),
+                    us(a.p99_us),
                     percent(d.p99_change),
+                    b.errors,
+                    a.errors,
                     b.runs,
                     a.runs
                 ),
@@ -77,6 +80,7 @@ fn write_human(out: &mut dyn Write, style: Style, c: &Comparison) -> std::io::Re
             };
             let verdict = match d.verdict {
                 Verdict::Regression => style.paint("31;1", d.verdict.describe()),
+                Verdict::Removed if !c.allow_removed => style.paint("31;1", "REMOVED"),
                 Verdict::Improvement => style.paint("32", d.verdict.describe()),
                 other => other.describe().into(),
             };
@@ -93,6 +97,7 @@ fn write_human(out: &mut dyn Write, style: Style, c: &Comparison) -> std::io::Re
         for change in &c.behaviour {
             let what = match change.kind {
                 ChangeKind::Regressed => style.paint("31;1", change.kind.describe()),
+                ChangeKind::Removed if !c.allow_removed => style.paint("31;1", "REMOVED"),
                 ChangeKind::Fixed => style.paint("32", change.kind.describe()),
                 other => other.describe().into(),
             };
@@ -119,11 +124,23 @@ fn write_human(out: &mut dyn Write, style: Style, c: &Comparison) -> std::io::Re
     } else {
         style.paint("31;1", "FAILED")
     };
+    let removed = match (c.removed, c.allow_removed) {
+        (0, _) => String::new(),
+        (n, false) => format!(
+            " ({n} removed: only in the baseline, each a regression; --allow-removed accepts them)"
+        ),
+        (n, true) => format!(" ({n} removed, allowed)"),
+    };
     writeln!(
         out,
-        "{verdict}: {} regressions; {} load comparisons, {} behaviour changes",
+        "{verdict}: {} regressions{removed}; {} load comparisons, {} behaviour changes",
         c.regressions,
         c.load.len(),
         c.behaviour.len()
     )
+}
+
+/// A latency in microseconds, or `-` when the side had no successful operation.
+fn us(value: Option<f64>) -> String {
+    value.map_or_else(|| "-".into(), |v| format!("{v:.0}"))
 }

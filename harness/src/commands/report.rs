@@ -20,7 +20,11 @@ pub(super) fn report(args: &ReportArgs) -> Result<i32, HarnessError> {
     } else {
         let baseline = read_side(&args.baseline).map_err(usage)?;
         let candidate = read_side(&args.inputs).map_err(usage)?;
-        let mut comparison = crate::compare::compare(&baseline, &candidate, args.threshold);
+        let mut comparison =
+            crate::compare::compare(&baseline, &candidate, args.threshold, args.allow_removed)
+                .map_err(|e| {
+                    HarnessError::Usage(format!("cannot compare with the baseline: {e}"))
+                })?;
         redact_comparison(&redactor, &mut comparison);
         Some(comparison)
     };

@@ -4,7 +4,7 @@
 //! result carries is decoded once on reading, within the bounds of [`crate::measure::hdr`], so a
 //! hostile one is refused up front, named by file and JSON pointer.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use serde_json::Value;
@@ -25,12 +25,12 @@ pub struct FixtureState {
 /// One load run's figures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LoadRun {
-    /// Operations per second.
+    /// Successful operations per second.
     pub throughput: f64,
-    /// Median latency, us.
-    pub p50: f64,
-    /// 99th percentile latency, us.
-    pub p99: f64,
+    /// Median latency of successful operations, us; `None` when none succeeded.
+    pub p50: Option<f64>,
+    /// 99th percentile latency, us; `None` when none succeeded.
+    pub p99: Option<f64>,
     /// Errors.
     pub errors: u64,
 }
@@ -42,6 +42,18 @@ pub struct Side {
     pub fixtures: BTreeMap<(String, String), FixtureState>,
     /// (fixture, target) -> runs.
     pub load: BTreeMap<(String, String), Vec<LoadRun>>,
+    /// The commands whose documents were read: `run`, `matrix`, `bench`, `stream`, `report`.
+    pub documents: BTreeSet<String>,
+    /// Targets of conformance results (each `run` document's, each runner of a `matrix`), also
+    /// when they hold no fixture.
+    pub conformance_targets: BTreeSet<String>,
+    /// Targets of load results.
+    pub load_targets: BTreeSet<String>,
+    /// Whether any conformance result was read (a `run` or `matrix` document, a report with
+    /// runners).
+    pub has_conformance: bool,
+    /// Whether any load result was read.
+    pub has_load: bool,
 }
 
 /// A document that could not be read.
@@ -180,6 +192,7 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, DocumentError> {
 pub fn add(side: &mut Side, value: &Value) -> Result<(), String> {
     match kind(value) {
         Some(Document::Report) => {
+            side.documents.insert("report".into());
             for runner in value["runners"].as_array().into_iter().flatten() {
                 let target = runner["runner"].as_str().unwrap_or("?").to_string();
                 add_fixtures(side, &target, runner);
@@ -189,12 +202,16 @@ pub fn add(side: &mut Side, value: &Value) -> Result<(), String> {
             }
         }
         Some(Document::Matrix) => {
+            side.documents.insert("matrix".into());
+            side.has_conformance = true;
             for runner in value["runners"].as_array().into_iter().flatten() {
                 let target = runner["runner"].as_str().unwrap_or("?").to_string();
                 add_fixtures(side, &target, runner);
             }
         }
         Some(Document::Run) => {
+            side.documents.insert("run".into());
+            side.has_conformance = true;
             let target = value
                 .pointer("/target/name")
                 .and_then(Value::as_str)
@@ -210,11 +227,26 @@ pub fn add(side: &mut Side, value: &Value) -> Result<(), String> {
                 .unwrap_or("?")
                 .to_string();
             let number = |pointer: &str| value.pointer(pointer).and_then(Value::as_f64);
+            // `latency_us: null`: no operation succeeded, no latency. Otherwise both figures.
+            let (p50, p99) = match value.pointer("/summary/latency_us") {
+                Some(Value::Null) => (None, None),
+                _ => (
+                    Some(number("/summary/latency_us/p50").ok_or("no summary.latency_us.p50")?),
+                    Some(number("/summary/latency_us/p99").ok_or("no summary.latency_us.p99")?),
+                ),
+            };
+            let command = match value["command"].as_str() {
+                Some("stream") => "stream",
+                _ => "bench",
+            };
+            side.documents.insert(command.to_string());
+            side.has_load = true;
+            side.load_targets.insert(target.clone());
             let run = LoadRun {
                 throughput: number("/summary/throughput_per_s")
                     .ok_or("no summary.throughput_per_s")?,
-                p50: number("/summary/latency_us/p50").ok_or("no summary.latency_us.p50")?,
-                p99: number("/summary/latency_us/p99").ok_or("no summary.latency_us.p99")?,
+                p50,
+                p99,
                 errors: value
                     .pointer("/summary/errors")
                     .and_then(Value::as_u64)
@@ -230,6 +262,8 @@ pub fn add(side: &mut Side, value: &Value) -> Result<(), String> {
 }
 
 fn add_fixtures(side: &mut Side, target: &str, run: &Value) {
+    side.has_conformance = true;
+    side.conformance_targets.insert(target.to_string());
     for fixture in run["fixtures"].as_array().into_iter().flatten() {
         let name = fixture["name"].as_str().unwrap_or("?").to_string();
         let text = |pointer: &str| {

@@ -1,5 +1,7 @@
-//! Load changes: throughput, p50 and p99 per fixture and target, with the runs' own spread as
-//! the noise floor.
+//! Load changes: throughput (successful operations), p50 and p99 per fixture and target, with
+//! the runs' own spread as the noise floor. A candidate whose runs have errors where the
+//! baseline's had none, or no successful operation (no latency) where the baseline had some, is
+//! a regression whatever the figures; a (fixture, target) only in the baseline is `removed`.
 
 use std::collections::BTreeMap;
 
@@ -19,8 +21,10 @@ pub enum Verdict {
     WithinNoise,
     /// Within the threshold.
     Unchanged,
-    /// Only one side has runs.
-    Unmatched,
+    /// Only in the baseline: a regression unless removals are allowed.
+    Removed,
+    /// Only in the candidate.
+    Added,
 }
 
 impl Verdict {
@@ -31,7 +35,8 @@ impl Verdict {
             Verdict::Improvement => "improvement",
             Verdict::WithinNoise => "within noise",
             Verdict::Unchanged => "unchanged",
-            Verdict::Unmatched => "unmatched",
+            Verdict::Removed => "removed",
+            Verdict::Added => "added",
         }
     }
 }
@@ -41,12 +46,15 @@ impl Verdict {
 pub struct Stats {
     /// Runs.
     pub runs: usize,
-    /// Median throughput, ops/s.
+    /// Median throughput, successful ops/s.
     pub throughput: f64,
-    /// Median p50, us.
-    pub p50_us: f64,
-    /// Median p99, us.
-    pub p99_us: f64,
+    /// Median p50, us, of the runs with a successful operation (`None`: no run had one).
+    pub p50_us: Option<f64>,
+    /// Median p99, us, likewise.
+    pub p99_us: Option<f64>,
+    /// Failed operations, all runs together.
+    #[serde(default)]
+    pub errors: u64,
     /// Largest relative spread ((max - min) / median) of throughput and p99 over the runs; 0 for
     /// one run.
     pub spread: f64,
@@ -100,12 +108,14 @@ fn spread(values: &[f64]) -> f64 {
 /// The medians and spread of a side's runs.
 pub fn stats(runs: &[LoadRun]) -> Stats {
     let throughput: Vec<f64> = runs.iter().map(|r| r.throughput).collect();
-    let p99: Vec<f64> = runs.iter().map(|r| r.p99).collect();
+    let p99: Vec<f64> = runs.iter().filter_map(|r| r.p99).collect();
+    let p50: Vec<f64> = runs.iter().filter_map(|r| r.p50).collect();
     Stats {
         runs: runs.len(),
         throughput: median(throughput.clone()),
-        p50_us: median(runs.iter().map(|r| r.p50).collect()),
-        p99_us: median(p99.clone()),
+        p50_us: (!p50.is_empty()).then(|| median(p50)),
+        p99_us: (!p99.is_empty()).then(|| median(p99.clone())),
+        errors: runs.iter().map(|r| r.errors).sum(),
         spread: spread(&throughput).max(spread(&p99)),
     }
 }
@@ -116,6 +126,11 @@ fn change(before: f64, after: f64) -> f64 {
     } else {
         after / before - 1.0
     }
+}
+
+/// The relative change of a latency, when both sides have one.
+fn latency_change(before: Option<f64>, after: Option<f64>) -> Option<f64> {
+    Some(change(before?, after?))
 }
 
 /// Compares every (fixture, target) present on either side.
@@ -137,21 +152,31 @@ pub fn compare(
                 throughput_change: None,
                 p50_change: None,
                 p99_change: None,
-                verdict: Verdict::Unmatched,
+                verdict: if before.is_some() {
+                    Verdict::Removed
+                } else {
+                    Verdict::Added
+                },
                 baseline: before.clone(),
                 candidate: after.clone(),
             };
             if let (Some(b), Some(a)) = (before, after) {
                 let throughput = change(b.throughput, a.throughput);
-                let p99 = change(b.p99_us, a.p99_us);
+                let p99 = latency_change(b.p99_us, a.p99_us);
                 delta.throughput_change = Some(throughput);
-                delta.p50_change = Some(change(b.p50_us, a.p50_us));
-                delta.p99_change = Some(p99);
+                delta.p50_change = latency_change(b.p50_us, a.p50_us);
+                delta.p99_change = p99;
+                let p99 = p99.unwrap_or(0.0);
                 let noise = b.spread.max(a.spread);
                 // Slower: less throughput or a longer tail. Faster: the opposite.
                 let worse = (-throughput).max(p99);
                 let better = throughput.max(-p99);
-                delta.verdict = if worse > threshold {
+                // Failing where the baseline did not: errors, or nothing succeeding at all.
+                let new_errors = b.errors == 0 && a.errors > 0;
+                let lost_latency = b.p99_us.is_some() && a.p99_us.is_none();
+                delta.verdict = if new_errors || lost_latency {
+                    Verdict::Regression
+                } else if worse > threshold {
                     if worse > noise {
                         Verdict::Regression
                     } else {
@@ -181,8 +206,8 @@ mod tests {
             .iter()
             .map(|&(throughput, p99)| LoadRun {
                 throughput,
-                p50: p99 / 2.0,
-                p99,
+                p50: Some(p99 / 2.0),
+                p99: Some(p99),
                 errors: 0,
             })
             .collect()
@@ -231,7 +256,34 @@ mod tests {
     #[test]
     fn medians_over_runs() {
         let s = stats(&runs(&[(1.0, 10.0), (3.0, 30.0), (2.0, 20.0)]));
-        assert_eq!((s.runs, s.throughput, s.p99_us), (3, 2.0, 20.0));
+        assert_eq!((s.runs, s.throughput, s.p99_us), (3, 2.0, Some(20.0)));
         assert!((s.spread - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn failing_where_the_baseline_did_not_is_a_regression_and_one_sided_runs_say_which_side() {
+        let key = ("hello".to_string(), "axum".to_string());
+        let good = runs(&[(1000.0, 500.0)]);
+        // Every request failed: no throughput, no latency.
+        let failed = vec![LoadRun {
+            throughput: 0.0,
+            p50: None,
+            p99: None,
+            errors: 482,
+        }];
+        let b = BTreeMap::from([(key.clone(), good.clone())]);
+        let a = BTreeMap::from([(key.clone(), failed)]);
+        let delta = &compare(&b, &a, 0.05)[0];
+        assert_eq!(delta.verdict, Verdict::Regression);
+        assert_eq!(delta.p99_change, None);
+        // A few errors, same figures: still a regression.
+        let mut some = good.clone();
+        some[0].errors = 3;
+        let a = BTreeMap::from([(key.clone(), some)]);
+        assert_eq!(compare(&b, &a, 0.05)[0].verdict, Verdict::Regression);
+        // Only on one side.
+        let none = BTreeMap::new();
+        assert_eq!(compare(&b, &none, 0.05)[0].verdict, Verdict::Removed);
+        assert_eq!(compare(&none, &b, 0.05)[0].verdict, Verdict::Added);
     }
 }
