@@ -999,7 +999,10 @@ mod tests {
         let waiting = tokio::spawn(after_last_publish(receiver, end, grace));
         // The publisher, behind its schedule, is still publishing well past end + grace.
         tokio::time::sleep(grace * 4).await;
-        assert!(!waiting.is_finished(), "stopped before the publisher was done");
+        assert!(
+            !waiting.is_finished(),
+            "stopped before the publisher was done"
+        );
         let finished = Instant::now();
         done.send_replace(Some(finished));
         waiting.await.unwrap();

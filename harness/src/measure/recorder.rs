@@ -395,7 +395,10 @@ impl Recorder {
             .entry(kind.to_string())
             .or_default() += 1;
         if let Some(latency) = latency {
-            state.tally.failed_latency.saturating_record(micros(latency));
+            state
+                .tally
+                .failed_latency
+                .saturating_record(micros(latency));
         }
     }
 

@@ -411,9 +411,11 @@ mod tests {
 
     #[test]
     fn failures_are_not_throughput_and_no_success_has_no_percentiles() {
-        let mut tally = Tally::default();
-        tally.operations = 482;
-        tally.errors = 482;
+        let mut tally = Tally {
+            operations: 482,
+            errors: 482,
+            ..Tally::default()
+        };
         tally.errors_by_kind.insert("status 500".into(), 482);
         tally.failed_latency.record(700).unwrap();
         let result = LoadResult::new(info(harness_fixture::Protocol::Rest, None), &tally);
@@ -425,7 +427,10 @@ mod tests {
         assert_eq!(decode(&result.histogram).unwrap().len(), 0);
         // A document of before (no failed_per_s) still reads.
         let mut old = json.clone();
-        old["summary"].as_object_mut().unwrap().remove("failed_per_s");
+        old["summary"]
+            .as_object_mut()
+            .unwrap()
+            .remove("failed_per_s");
         let back: LoadResult = serde_json::from_value(old).unwrap();
         assert_eq!(back.summary.failed_per_s, 0.0);
     }

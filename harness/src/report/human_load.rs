@@ -188,9 +188,11 @@ mod tests {
 
     #[test]
     fn a_run_that_only_failed_says_so_and_prints_no_latency() {
-        let mut tally = Tally::default();
-        tally.operations = 482;
-        tally.errors = 482;
+        let mut tally = Tally {
+            operations: 482,
+            errors: 482,
+            ..Tally::default()
+        };
         tally.errors_by_kind.insert("status 500".into(), 482);
         tally.failed_latency.record(900).unwrap();
         let result = LoadResult::new(info(Protocol::Rest, None), &tally);
