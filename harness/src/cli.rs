@@ -316,7 +316,7 @@ pub struct FixtureSelection {
     pub filter: Option<String>,
 }
 
-/// Output format of `run` and `fixtures list`.
+/// Output format of `run`, `fixtures list`, `bench` and `stream`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// Lines for people.
