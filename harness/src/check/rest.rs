@@ -103,6 +103,7 @@ mod tests {
                 body: Body(body.as_bytes().to_vec()),
                 elapsed_us: 1,
             }),
+            redirects: Vec::new(),
             interrupted: None,
         }
     }

@@ -183,6 +183,7 @@ mod tests {
                 .collect(),
             body: None,
             end: StreamEnd::Closed,
+            ended_us: None,
             interrupted: None,
         }
     }
