@@ -28,21 +28,37 @@ use crate::check::snapshot::SnapshotMode;
     benchmark-harness report reports/matrix/matrix.json results/   # report folder with index.html\n  \
     benchmark-harness compare --baseline main/ --candidate pr/ --threshold 3%\n  \
     benchmark-harness fixtures validate fixtures/rest/my-new.json\n  \
-    benchmark-harness serve --port 8080")]
+    benchmark-harness serve --port 8080\n  \
+    benchmark-harness completions bash > ~/.local/share/bash-completion/completions/benchmark-harness\n  \
+    benchmark-harness man --out ~/.local/share/man/man1\n\n\
+    Target flags (--url, --ws-url, --sse-url, --runner, --runners-dir, --target-name) go before or\n\
+    after the subcommand; a command they mean nothing to refuses them (exit 2).\n\
+    Output: --report DIR (alias --out) writes a folder, --output FILE one document.")]
 pub struct Cli {
-    /// Attach to a server already running at this base URL instead of the embedded reference.
+    /// Attach to a server already running at this base URL instead of the embedded reference
+    /// (run, bench, stream).
     #[arg(long, global = true, value_name = "URL")]
     pub url: Option<String>,
 
-    /// Boot the app in runners/NAME/ (set it up first if needed), run, stop it.
+    /// With --url (run): WebSocket fixtures go to this base URL instead (e.g. another port).
+    #[arg(long, global = true, value_name = "URL", requires = "url")]
+    pub ws_url: Option<String>,
+
+    /// With --url (run): SSE fixtures go to this base URL instead (e.g. another port).
+    #[arg(long, global = true, value_name = "URL", requires = "url")]
+    pub sse_url: Option<String>,
+
+    /// Boot the app in runners/NAME/ (set it up first if needed), run, stop it (run, bench, stream).
     #[arg(long, global = true, value_name = "NAME", conflicts_with = "url")]
     pub runner: Option<String>,
 
-    /// Where runners live (default: ./runners, else the repository's runners/).
+    /// Where runners live (default: ./runners, else the repository's runners/) (run, bench,
+    /// stream with --runner; matrix; runners).
     #[arg(long, global = true, value_name = "DIR")]
     pub runners_dir: Option<PathBuf>,
 
-    /// Name of the target in snapshots and reports (default: rust-axum, the runner's name, or url-HOST-PORT).
+    /// Name of the target in snapshots and reports (default: rust-axum, the runner's name, or
+    /// url-HOST-PORT) (run, bench, stream).
     /// Letters, digits, '.', '_' and '-', starting with a letter or digit.
     #[arg(long, global = true, value_name = "NAME", value_parser = crate::target::parse_target_name)]
     pub target_name: Option<String>,
@@ -78,6 +94,31 @@ pub enum Command {
     Bench(LoadArgs),
     /// WebSocket or SSE load from one fixture's transcript; latency in HDR histograms.
     Stream(StreamArgs),
+    /// Print a shell completion script on stdout (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "Examples:\n  \
+        benchmark-harness completions bash > ~/.local/share/bash-completion/completions/benchmark-harness\n  \
+        benchmark-harness completions zsh > ~/.zfunc/_benchmark-harness\n  \
+        benchmark-harness completions fish > ~/.config/fish/completions/benchmark-harness.fish")]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout, or write one page per command into a folder.
+    Man(ManArgs),
+}
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write benchmark-harness.1 and benchmark-harness-COMMAND.1 pages into this folder
+    /// instead of printing the main page on stdout.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// `bench`: load on one REST fixture.
@@ -171,7 +212,7 @@ pub struct MatrixArgs {
     pub parallel: u16,
 
     /// Write summary.md, junit.xml and matrix.json into this folder.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, visible_alias = "out", value_name = "DIR")]
     pub report: Option<PathBuf>,
 
     /// Output format on stdout.
@@ -214,7 +255,7 @@ pub struct CompareArgs {
 
     /// Also write the candidate's report folder (as `report` does) with this comparison in its
     /// summary.md and index.html.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, visible_alias = "out", value_name = "DIR")]
     pub report: Option<PathBuf>,
 
     /// Credentials.
@@ -249,7 +290,7 @@ impl RedactArgs {
 #[command(after_help = "Examples:\n  \
     benchmark-harness matrix --format json > matrix.json\n  \
     benchmark-harness bench --fixture fixtures/rest/bench/hello.json --output bench.json\n  \
-    benchmark-harness report matrix.json bench.json --out reports/today\n  \
+    benchmark-harness report matrix.json bench.json --report reports/today\n  \
     benchmark-harness report results/ --baseline reports/main/report.json   # shows the comparison\n\n\
     Exit 0 once the folder is written (the verdict is inside it); 2 when an input is not a result\n\
     document (the message names the file and the JSON pointer). `compare` is the gate.")]
@@ -259,8 +300,8 @@ pub struct ReportArgs {
     #[arg(required = true, num_args = 1.., value_name = "RESULT")]
     pub inputs: Vec<PathBuf>,
 
-    /// The report folder (default: reports/<UTC time>/).
-    #[arg(long, value_name = "DIR")]
+    /// The report folder (default: reports/<UTC time>/); `--out` is the former name.
+    #[arg(long = "report", visible_alias = "out", value_name = "DIR")]
     pub out: Option<PathBuf>,
 
     /// Baseline result documents or folders: the report then shows the comparison (as
@@ -336,8 +377,8 @@ pub struct RunArgs {
     #[command(flatten)]
     pub replay: ReplayArgs,
 
-    /// Write summary.md, junit.xml and run.json into this folder.
-    #[arg(long, value_name = "DIR")]
+    /// Write summary.md, junit.xml, index.html and run.json into this folder (printed on stderr).
+    #[arg(long, visible_alias = "out", value_name = "DIR")]
     pub report: Option<PathBuf>,
 
     /// Print only fixtures that did not pass (and changed snapshots), then the summary.

@@ -23,12 +23,6 @@ use crate::runner::{Runner, setup};
 use crate::target::{Target, TargetInfo};
 
 pub(super) async fn matrix(cli: &Cli, args: &MatrixArgs) -> Result<i32, HarnessError> {
-    if cli.url.is_some() || cli.runner.is_some() {
-        return Err(HarnessError::Usage(
-            "matrix boots every runner itself: it takes neither --url nor --runner (use --runners)"
-                .into(),
-        ));
-    }
     crate::supervise::guard_process();
     if let Some(dir) = &args.report {
         check_replaceable(dir)?;
@@ -218,7 +212,9 @@ fn write_report(dir: &Path, report: &MatrixReport) -> Result<(), HarnessError> {
                 serde_json::to_string_pretty(report).unwrap_or_default(),
             ),
         ],
-    )
+    )?;
+    eprintln!("report: {}", dir.display());
+    Ok(())
 }
 
 fn write_failures(out: &mut dyn Write, style: Style, report: &MatrixReport) -> std::io::Result<()> {

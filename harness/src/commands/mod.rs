@@ -2,6 +2,7 @@
 
 mod bench;
 mod compare;
+mod docs;
 mod fixtures;
 mod matrix;
 mod report;
@@ -18,17 +19,93 @@ use crate::runner::Runner;
 
 /// Runs the command the user asked for.
 pub async fn dispatch(cli: Cli) -> Result<i32, HarnessError> {
+    refuse_unused_target_flags(&cli)?;
     match &cli.command {
         Command::Run(args) => run::run(&cli, args).await,
         Command::Fixtures(command) => fixtures::fixtures(command),
-        Command::Serve(args) => serve::serve(&cli, args).await,
+        Command::Serve(args) => serve::serve(args).await,
         Command::Matrix(args) => matrix::matrix(&cli, args).await,
         Command::Runners(command) => runners::runners(&cli, command).await,
         Command::Compare(args) => compare::compare(args),
         Command::Report(args) => report::report(args),
         Command::Bench(args) => bench::bench(&cli, args).await,
         Command::Stream(args) => bench::stream(&cli, args).await,
+        Command::Completions(args) => docs::completions(args),
+        Command::Man(args) => docs::man(args),
     }
+}
+
+/// The command's name as typed (`runners list`, `fixtures validate`, ...).
+fn command_name(command: &Command) -> &'static str {
+    use crate::cli::{FixturesCommand, RunnersCommand};
+    match command {
+        Command::Run(_) => "run",
+        Command::Fixtures(FixturesCommand::List { .. }) => "fixtures list",
+        Command::Fixtures(FixturesCommand::Validate { .. }) => "fixtures validate",
+        Command::Matrix(_) => "matrix",
+        Command::Compare(_) => "compare",
+        Command::Report(_) => "report",
+        Command::Runners(RunnersCommand::List { .. }) => "runners list",
+        Command::Runners(RunnersCommand::Setup { .. }) => "runners setup",
+        Command::Serve(_) => "serve",
+        Command::Bench(_) => "bench",
+        Command::Stream(_) => "stream",
+        Command::Completions(_) => "completions",
+        Command::Man(_) => "man",
+    }
+}
+
+/// The global target flags are accepted before or after any subcommand (clap cannot scope a
+/// flag to some subcommands and still take it before them), so a command they mean nothing to
+/// refuses them here rather than ignoring them: `serve --runner go-nethttp` must not silently
+/// serve the reference.
+fn refuse_unused_target_flags(cli: &Cli) -> Result<(), HarnessError> {
+    let given = [
+        ("--url", cli.url.is_some()),
+        ("--ws-url", cli.ws_url.is_some()),
+        ("--sse-url", cli.sse_url.is_some()),
+        ("--runner", cli.runner.is_some()),
+        ("--runners-dir", cli.runners_dir.is_some()),
+        ("--target-name", cli.target_name.is_some()),
+    ];
+    let takes: &[&str] = match &cli.command {
+        Command::Run(_) => &[
+            "--url",
+            "--ws-url",
+            "--sse-url",
+            "--runner",
+            "--runners-dir",
+            "--target-name",
+        ],
+        Command::Bench(_) | Command::Stream(_) => {
+            &["--url", "--runner", "--runners-dir", "--target-name"]
+        }
+        Command::Matrix(_) | Command::Runners(_) => &["--runners-dir"],
+        _ => &[],
+    };
+    let refused: Vec<&str> = given
+        .iter()
+        .filter(|(flag, set)| *set && !takes.contains(flag))
+        .map(|(flag, _)| *flag)
+        .collect();
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let name = command_name(&cli.command);
+    let what = match &cli.command {
+        Command::Serve(_) => " (it serves the reference server)",
+        Command::Matrix(_) => " (it boots every runner itself; choose them with --runners)",
+        _ => "",
+    };
+    let takes = if takes.is_empty() {
+        "it takes no target flag".to_string()
+    } else {
+        format!("it takes {}", takes.join(", "))
+    };
+    Err(HarnessError::Usage(format!(
+        "`{name}` does not use {}{what}: {takes}",
+        refused.join(", ")
+    )))
 }
 
 /// The runners folder: `--runners-dir`, else `./runners`, else the repository's `runners/`.

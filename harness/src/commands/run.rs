@@ -106,6 +106,7 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
                 ),
             ],
         )?;
+        eprintln!("report: {}", dir.display());
     }
     Ok(if report.passed() {
         exit::OK

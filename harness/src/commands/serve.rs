@@ -6,16 +6,11 @@ use std::net::SocketAddr;
 use harness_fixture::load_dir;
 use reference_server::Server;
 
-use crate::cli::{Cli, ServeArgs};
+use crate::cli::ServeArgs;
 use crate::error::{HarnessError, exit};
 use crate::plan::default_fixtures_dir;
 
-pub(super) async fn serve(cli: &Cli, args: &ServeArgs) -> Result<i32, HarnessError> {
-    if cli.url.is_some() {
-        return Err(HarnessError::Usage(
-            "serve runs the reference server; it takes no --url".into(),
-        ));
-    }
+pub(super) async fn serve(args: &ServeArgs) -> Result<i32, HarnessError> {
     let dir = args.fixtures.clone().unwrap_or_else(default_fixtures_dir);
     let corpus = load_dir(&dir)?;
     let addr = SocketAddr::from(([127, 0, 0, 1], args.port));

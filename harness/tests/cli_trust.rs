@@ -1,0 +1,160 @@
+//! The rough edges a new user hits on the command line (issue 10), each checked on the real
+//! binary: completions and man page, target flags refused where they mean nothing, the output
+//! flag family, messages that name the path, quiet output, the snapshot summary, the
+//! `User-Agent` seen by a real loopback server, and per-protocol target URLs.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+mod common;
+use common::{bin, repo, text};
+
+fn run(args: &[&str]) -> Output {
+    bin().args(args).output().expect("the binary runs")
+}
+
+fn corpus_file(relative: &str) -> PathBuf {
+    repo().join("fixtures").join(relative)
+}
+
+fn corpus(relative: &str) -> String {
+    corpus_file(relative).display().to_string()
+}
+
+fn stderr(out: &Output) -> String {
+    text(&out.stderr)
+}
+
+fn stdout(out: &Output) -> String {
+    text(&out.stdout)
+}
+
+#[test]
+fn completions_for_bash_name_the_subcommands() {
+    let out = run(&["completions", "bash"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let script = stdout(&out);
+    for word in ["benchmark-harness", "run", "matrix", "bench", "stream", "--fixtures"] {
+        assert!(script.contains(word), "no {word:?} in the bash completion script");
+    }
+    for shell in ["zsh", "fish"] {
+        let out = run(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{shell}: {}", stderr(&out));
+        assert!(!out.stdout.is_empty(), "{shell}: empty script");
+    }
+    assert_eq!(run(&["completions", "tcsh"]).status.code(), Some(2));
+}
+
+#[test]
+fn the_man_page_is_roff_on_stdout_or_one_page_per_command_in_a_folder() {
+    let out = run(&["man"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let page = stdout(&out);
+    assert!(page.contains(".TH benchmark-harness 1"), "{page}");
+    assert!(page.contains(".SH NAME"), "{page}");
+    let dir = tempfile::tempdir().unwrap();
+    let pages = dir.path().join("man1");
+    let out = run(&["man", "--out", pages.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for name in [
+        "benchmark-harness.1",
+        "benchmark-harness-run.1",
+        "benchmark-harness-fixtures-validate.1",
+    ] {
+        assert!(pages.join(name).is_file(), "no {name}");
+    }
+    assert!(stderr(&out).contains(&pages.display().to_string()));
+}
+
+#[test]
+fn target_flags_are_refused_by_commands_that_do_not_use_them() {
+    for args in [
+        &["serve", "--runner", "go-nethttp", "--port", "0"][..],
+        &["--runner", "go-nethttp", "serve", "--port", "0"],
+        &["serve", "--target-name", "x", "--port", "0"],
+        &["fixtures", "validate", "--url", "http://127.0.0.1:1"],
+        &["--url", "http://127.0.0.1:1", "fixtures", "list"],
+        &["runners", "list", "--url", "http://127.0.0.1:1"],
+        &["matrix", "--url", "http://127.0.0.1:1"],
+        &["completions", "bash", "--target-name", "x"],
+        &["bench", "--url", "http://127.0.0.1:1", "--ws-url", "http://127.0.0.1:2", "--fixture", "x.json"],
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        let message = stderr(&out);
+        assert!(message.contains("does not use --"), "{args:?}: {message}");
+        assert!(out.stdout.is_empty(), "{args:?} printed {}", stdout(&out));
+    }
+    // `serve --runner` names what serve does and what it takes.
+    let out = run(&["serve", "--runner", "go-nethttp", "--port", "0"]);
+    assert!(
+        stderr(&out).contains("`serve` does not use --runner (it serves the reference server)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn target_flags_still_go_before_or_after_run() {
+    let missing = "http://127.0.0.1:9/";
+    for args in [
+        vec!["--url", missing, "run", "--fixture"],
+        vec!["run", "--url", missing, "--fixture"],
+    ] {
+        let mut args = args;
+        let hello = corpus("rest/bench/hello.json");
+        args.push(&hello);
+        let out = run(&args);
+        // Refused flags exit 2; these reach the (absent) target: exit 3.
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn folders_are_written_with_report_and_out_is_its_alias_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let hello = corpus("rest/bench/hello.json");
+    // run: `--report DIR` and its alias `--out DIR`; the folder is named on stderr.
+    for flag in ["--report", "--out"] {
+        let folder = dir.path().join(format!("run{flag}"));
+        let out = run(&[
+            "run",
+            "--fixture",
+            &hello,
+            "--snapshots",
+            "off",
+            flag,
+            folder.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(folder.join("run.json").is_file(), "{flag}");
+        assert!(
+            stderr(&out).contains(&format!("report: {}", folder.display())),
+            "{flag}: {}",
+            stderr(&out)
+        );
+    }
+    // report: `--report DIR` is the new name, `--out DIR` still works.
+    let input = dir.path().join("run--report").join("run.json");
+    for flag in ["--report", "--out"] {
+        let folder = dir.path().join(format!("report{flag}"));
+        let out = run(&["report", input.to_str().unwrap(), flag, folder.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(0), "{flag}: {}", stderr(&out));
+        assert!(folder.join("report.json").is_file(), "{flag}");
+    }
+}
+
+/// Writes `files` (relative path, JSON) under a new temporary folder.
+fn folder_with(files: &[(&str, &serde_json::Value)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (relative, value) in files {
+        let path = dir.path().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, serde_json::to_string_pretty(value).unwrap()).unwrap();
+    }
+    dir
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
