@@ -52,12 +52,7 @@ pub fn plan(selection: &FixtureSelection) -> Result<Plan, HarnessError> {
             .fixtures
             .clone()
             .unwrap_or_else(default_fixtures_dir);
-        if !dir.is_dir() {
-            return Err(HarnessError::Usage(format!(
-                "fixtures directory {} does not exist",
-                dir.display()
-            )));
-        }
+        check_fixtures_dir(&dir)?;
         (Some(dir.clone()), vec![dir])
     } else {
         (selection.fixtures.clone(), selection.fixture_files.clone())
@@ -87,13 +82,39 @@ pub fn plan(selection: &FixtureSelection) -> Result<Plan, HarnessError> {
             .filter
             .as_deref()
             .map_or(String::new(), |g| format!(" matching {g:?}"));
-        return Err(HarnessError::Usage(format!("no fixtures{what}")));
+        let place = match (&dir, selection.fixture_files.as_slice()) {
+            (Some(dir), []) => format!(" in {} (fixtures are *.json files)", dir.display()),
+            (_, files) => format!(
+                " among {}",
+                files
+                    .iter()
+                    .map(|f| f.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        return Err(HarnessError::Usage(format!("no fixtures{what}{place}")));
     }
     Ok(Plan {
         dir,
         loaded: corpus.fixtures,
         selected,
     })
+}
+
+/// A `--fixtures DIR` that is not a folder: missing, or a file (then `--fixture` is meant).
+fn check_fixtures_dir(dir: &Path) -> Result<(), HarnessError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    Err(HarnessError::Usage(if dir.exists() {
+        format!(
+            "--fixtures {0}: not a directory (for one fixture file use --fixture {0})",
+            dir.display()
+        )
+    } else {
+        format!("fixtures directory {} does not exist", dir.display())
+    }))
 }
 
 fn matches(matcher: &GlobMatcher, fixture: &Fixture, dir: Option<&Path>) -> bool {

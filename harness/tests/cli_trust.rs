@@ -158,3 +158,54 @@ fn folder_with(files: &[(&str, &serde_json::Value)]) -> tempfile::TempDir {
 fn path_str(path: &Path) -> &str {
     path.to_str().unwrap()
 }
+
+#[test]
+fn a_fixture_file_given_as_fixtures_dir_is_not_called_missing() {
+    let hello = corpus("rest/bench/hello.json");
+    let out = run(&["run", "--fixtures", &hello]);
+    assert_eq!(out.status.code(), Some(2));
+    let message = stderr(&out);
+    assert!(!message.contains("does not exist"), "{message}");
+    assert!(
+        message.contains(&format!("--fixtures {hello}: not a directory (for one fixture file use --fixture {hello})")),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_empty_fixtures_folder_is_named_by_run_list_and_validate() {
+    let empty = tempfile::tempdir().unwrap();
+    let dir = path_str(empty.path());
+    for args in [
+        vec!["run", "--fixtures", dir],
+        vec!["fixtures", "list", "--fixtures", dir],
+        vec!["fixtures", "validate", dir],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stdout(&out));
+        let message = stderr(&out);
+        assert!(
+            message.contains(&format!("no fixtures in {dir} (fixtures are *.json files)")),
+            "{args:?}: {message}"
+        );
+    }
+}
+
+#[test]
+fn a_missing_fixture_file_is_named_without_an_empty_pointer() {
+    let dir = tempfile::tempdir().unwrap();
+    let nope = dir.path().join("nope.json");
+    for args in [
+        vec!["run", "--fixture", path_str(&nope)],
+        vec!["fixtures", "validate", path_str(&nope)],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(2));
+        let message = stderr(&out);
+        assert!(
+            message.contains(&format!("{}: no such file or directory", nope.display())),
+            "{args:?}: {message}"
+        );
+        assert!(!message.contains("nope.json#"), "{args:?}: {message}");
+    }
+}

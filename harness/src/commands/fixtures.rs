@@ -48,6 +48,13 @@ pub(super) fn fixtures(command: &FixturesCommand) -> Result<i32, HarnessError> {
                 paths.clone()
             };
             let corpus = load_paths(&paths)?;
+            if corpus.fixtures.is_empty() {
+                let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+                return Err(HarnessError::Usage(format!(
+                    "no fixtures in {} (fixtures are *.json files)",
+                    names.join(", ")
+                )));
+            }
             let mut counts = BTreeMap::new();
             for f in &corpus.fixtures {
                 *counts.entry(f.protocol().as_str()).or_insert(0) += 1;
