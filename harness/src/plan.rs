@@ -25,9 +25,12 @@ impl Plan {
         self.selected.iter().map(|&i| &self.loaded[i])
     }
 
-    /// Where snapshots live by default: `snapshots/` beside the fixtures directory.
+    /// Where snapshots live by default, one rule: `snapshots/` beside the fixtures directory,
+    /// which is `--fixtures DIR`, else the default one (`./fixtures`, else the repository's),
+    /// also when the fixtures are given one by one with `--fixture FILE` (wherever they are).
     pub fn default_snapshots_dir(&self) -> PathBuf {
-        match self.dir.as_deref().and_then(Path::parent) {
+        let dir = self.dir.clone().unwrap_or_else(default_fixtures_dir);
+        match dir.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent.join("snapshots"),
             _ => PathBuf::from("snapshots"),
         }

@@ -209,3 +209,95 @@ fn a_missing_fixture_file_is_named_without_an_empty_pointer() {
         assert!(!message.contains("nope.json#"), "{args:?}: {message}");
     }
 }
+
+/// The corpus's hello fixture as JSON, renamed.
+fn hello_named(name: &str) -> serde_json::Value {
+    let mut value = common::corpus_json("rest/bench/hello.json");
+    value["name"] = name.into();
+    value
+}
+
+#[test]
+fn quiet_hides_passing_fixtures_with_new_snapshots_and_the_summary_names_the_folder() {
+    let (a, b) = (hello_named("quiet-a"), hello_named("quiet-b"));
+    let root = folder_with(&[("fx/rest/a.json", &a), ("fx/rest/b.json", &b)]);
+    let fixtures = root.path().join("fx");
+    let snapshots = root.path().join("snapshots");
+    // First run: both snapshots are new; -q lists neither, the summary counts them and says where.
+    let out = run(&["run", "-q", "--fixtures", path_str(&fixtures)]);
+    let printed = stdout(&out);
+    assert!(!printed.contains("[snapshot new]"), "{printed}");
+    assert!(!printed.contains("quiet-a"), "{printed}");
+    assert!(
+        printed.contains(&format!(
+            "snapshots: 2 checked, 0 changed, 2 new in {}",
+            snapshots.display()
+        )),
+        "{printed}"
+    );
+    // Accept them; then a run where every snapshot matches says so.
+    let out = run(&["run", "--fixtures", path_str(&fixtures), "--snapshots", "update"]);
+    assert!(stdout(&out).contains(&format!("2 updated in {}", snapshots.display())), "{}", stdout(&out));
+    let out = run(&["run", "-q", "--fixtures", path_str(&fixtures)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let printed = stdout(&out);
+    assert!(printed.starts_with("ok: 2 passed"), "{printed}");
+    assert!(printed.contains("; snapshots: 2 checked in "), "{printed}");
+}
+
+#[test]
+fn fixtures_given_one_by_one_keep_snapshots_beside_the_fixtures_directory() {
+    // One rule: snapshots/ beside the fixtures directory (--fixtures, else the default one),
+    // whether the fixtures come from it or one by one with --fixture.
+    let root = folder_with(&[("elsewhere/rest/a.json", &hello_named("one-by-one"))]);
+    let work = folder_with(&[("fixtures/rest/b.json", &hello_named("in-default"))]);
+    let file = root.path().join("elsewhere/rest/a.json");
+    let out = bin()
+        .current_dir(work.path())
+        .args(["run", "--fixture", path_str(&file)])
+        .output()
+        .unwrap();
+    let printed = stdout(&out);
+    assert!(printed.contains("1 new in snapshots "), "{printed}");
+    assert!(work.path().join("snapshots/rust-axum/rest/one-by-one.snap.new").is_file(), "{printed}");
+    assert!(!root.path().join("snapshots").exists());
+    // With --fixtures as well, beside that one.
+    let out = bin()
+        .current_dir(work.path())
+        .args(["run", "--fixtures", path_str(&root.path().join("elsewhere")), "--fixture", path_str(&file)])
+        .output()
+        .unwrap();
+    let snapshots = root.path().join("snapshots");
+    assert!(stdout(&out).contains(&format!("1 new in {} ", snapshots.display())), "{}", stdout(&out));
+    assert!(snapshots.join("rust-axum/rest/one-by-one.snap.new").is_file());
+}
+
+#[test]
+fn runners_list_shows_the_reference_as_built_in() {
+    let out = run(&["runners", "list", "--runners-dir", path_str(&repo().join("runners"))]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let line = stdout(&out)
+        .lines()
+        .find(|l| l.starts_with("rust-axum"))
+        .map(str::to_string)
+        .expect("rust-axum listed");
+    assert!(line.contains("built in"), "{line}");
+    assert!(!line.ends_with(" no"), "{line}");
+    let out = run(&["runners", "list", "--format", "json"]);
+    let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let axum = list.as_array().unwrap().iter().find(|r| r["name"] == "rust-axum").unwrap();
+    assert_eq!(axum["built_in"], true);
+}
+
+#[test]
+fn a_fixture_without_a_handler_failing_on_the_reference_hints_at_url() {
+    let mut value = hello_named("no-handler");
+    value.as_object_mut().unwrap().remove("handler");
+    let root = folder_with(&[("fx/rest/a.json", &value)]);
+    let out = run(&["run", "--snapshots", "off", "--fixtures", path_str(&root.path().join("fx"))]);
+    assert_eq!(out.status.code(), Some(1));
+    let printed = stdout(&out);
+    assert!(printed.contains("FAIL  rest      no-handler"), "{printed}");
+    assert!(printed.contains("hint: this fixture has no handler"), "{printed}");
+    assert!(printed.contains("--url URL"), "{printed}");
+}

@@ -4,7 +4,9 @@ use std::io::IsTerminal;
 use std::time::Instant;
 
 use futures_util::StreamExt;
-use harness_fixture::Fixture;
+use std::io::Write;
+
+use harness_fixture::{Fixture, Spec};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::open_target;
@@ -13,10 +15,25 @@ use crate::cli::{Cli, Format, RunArgs};
 use crate::conformance::replay_all;
 use crate::driver::Driver;
 use crate::error::{HarnessError, exit};
+use crate::target::Target;
 use crate::plan::plan;
 use crate::report::human::{Style, write_fixture, write_summary};
 use crate::report::write_json;
 use crate::report::{RunReport, bundle, check_replaceable, junit, markdown, write_folder};
+
+/// Shown under a failing fixture without a handler replayed against the embedded reference.
+const NO_HANDLER_HINT: &str = "hint: this fixture has no handler, so the embedded reference \
+    server does not serve it (a 404 or a refused upgrade); replay it against your server with --url URL";
+
+/// Whether the fixture tells a runner (and the embedded reference) what to serve.
+fn has_handler(fixture: &Fixture) -> bool {
+    match &fixture.spec {
+        Spec::Rest(f) => f.handler.is_some(),
+        Spec::WebSocket(f) => f.handler.is_some(),
+        Spec::Sse(f) => f.handler.is_some(),
+        Spec::Broadcast(f) => f.handler.is_some(),
+    }
+}
 
 pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> {
     // A signal removes the temporary files of snapshots and reports being written.
@@ -45,6 +62,16 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
         .selected()
         .filter(|f| protocols.is_none_or(|p| p.contains(&f.protocol())))
         .collect();
+    // Fixtures the embedded reference cannot answer (no handler): their failure says to use --url.
+    let unserved: std::collections::HashSet<String> = if matches!(target, Target::Embedded(_)) {
+        selected
+            .iter()
+            .filter(|f| !has_handler(f))
+            .map(|f| f.name.clone())
+            .collect()
+    } else {
+        Default::default()
+    };
     let bar = ProgressBar::new(selected.len() as u64).with_style(
         ProgressStyle::with_template("{spinner} {pos}/{len} fixtures {wide_bar} {elapsed}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -60,14 +87,22 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
         // Checked on real values; shown, written and kept with credentials redacted.
         redactor.fixture_result(&mut result);
         bar.inc(1);
+        // Quiet: what needs a look. A new snapshot of a passing fixture is counted in the
+        // summary (with the folder it went to), not listed.
         let notable = result.outcome != crate::report::Outcome::Passed
             || result
                 .snapshot
                 .as_ref()
-                .is_some_and(|s| s.status != crate::check::snapshot::SnapshotStatus::Matched);
+                .is_some_and(|s| s.status == crate::check::snapshot::SnapshotStatus::Changed);
         if human && (notable || !args.quiet) {
             bar.suspend(|| {
-                let _ = write_fixture(&mut std::io::stdout().lock(), style, &result);
+                let mut stdout = std::io::stdout().lock();
+                let _ = write_fixture(&mut stdout, style, &result);
+                if result.outcome != crate::report::Outcome::Passed
+                    && unserved.contains(&result.name)
+                {
+                    let _ = writeln!(stdout, "      {NO_HANDLER_HINT}");
+                }
             });
         }
         if result.error.is_some()
@@ -84,7 +119,7 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
     let mut stdout = std::io::stdout().lock();
     match args.format {
         Format::Human => {
-            let _ = write_summary(&mut stdout, style, &report);
+            let _ = write_summary(&mut stdout, style, &report, Some(&snapshots_dir));
         }
         Format::Json => {
             let _ = write_json(&mut stdout, &report);

@@ -22,7 +22,8 @@ pub(super) async fn runners(cli: &Cli, command: &RunnersCommand) -> Result<i32, 
                         .map(|r| {
                             let m = &r.manifest;
                             json!({"name": m.name, "language": m.language, "framework": m.framework,
-                                   "protocols": m.protocols, "set_up": setup::is_set_up(r), "dir": r.dir})
+                                   "protocols": m.protocols, "set_up": setup::is_set_up(r), "dir": r.dir,
+                                   "built_in": built_in(r)})
                         })
                         .collect();
                     let _ = write_json(&mut stdout, &list);
@@ -36,7 +37,14 @@ pub(super) async fn runners(cli: &Cli, command: &RunnersCommand) -> Result<i32, 
                     for r in &runners {
                         let m = &r.manifest;
                         let protocols: Vec<_> = m.protocols.iter().map(|p| p.as_str()).collect();
-                        let set_up = if setup::is_set_up(r) { "yes" } else { "no" };
+                        // The reference is embedded in this binary: every command can use it
+                        // without setup (`--runner rust-axum` builds it as an app on first use).
+                        let set_up = match (built_in(r), setup::is_set_up(r)) {
+                            (true, true) => "yes, built in",
+                            (true, false) => "built in",
+                            (false, true) => "yes",
+                            (false, false) => "no",
+                        };
                         let _ = writeln!(
                             stdout,
                             "{:<16} {:<10} {:<10} {:<28} {set_up}",
@@ -85,4 +93,9 @@ pub(super) async fn runners(cli: &Cli, command: &RunnersCommand) -> Result<i32, 
             }
         }
     }
+}
+
+/// Whether `runner` is the reference server this binary embeds.
+fn built_in(runner: &crate::runner::Runner) -> bool {
+    runner.manifest.name == crate::target::REFERENCE_NAME
 }

@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::io::{self, Write};
+use std::path::Path;
 
 use super::{FixtureResult, Outcome, RunReport};
 use crate::check::diff::{CLIP_CHARS, clip};
@@ -117,8 +118,14 @@ pub fn write_fixture(out: &mut dyn Write, style: Style, result: &FixtureResult) 
     Ok(())
 }
 
-/// Writes the closing summary line.
-pub fn write_summary(out: &mut dyn Write, style: Style, report: &RunReport) -> io::Result<()> {
+/// Writes the closing summary line; `snapshots_dir` is where snapshots were compared or
+/// written (named when files were written there).
+pub fn write_summary(
+    out: &mut dyn Write,
+    style: Style,
+    report: &RunReport,
+    snapshots_dir: Option<&Path>,
+) -> io::Result<()> {
     let s = &report.summary;
     let verdict = if report.passed() {
         style.paint("32;1", "ok")
@@ -132,12 +139,7 @@ pub fn write_summary(out: &mut dyn Write, style: Style, report: &RunReport) -> i
             s.expected_failures
         ));
     }
-    if s.snapshots_changed + s.snapshots_new > 0 {
-        snapshots += &format!(
-            "; snapshots: {} changed, {} new (review: cargo insta review, or --snapshots update)",
-            s.snapshots_changed, s.snapshots_new
-        );
-    }
+    snapshots += &snapshot_note(report, snapshots_dir);
     writeln!(
         out,
         "{verdict}: {} passed, {} failed, {} skipped, {} errored{snapshots} in {:.2} s against {} ({})",
@@ -149,6 +151,38 @@ pub fn write_summary(out: &mut dyn Write, style: Style, report: &RunReport) -> i
         escape_controls(&report.target.name),
         escape_controls(&report.target.url)
     )
+}
+
+/// `; snapshots: N checked[, C changed, W new in DIR (review: ...)][, U updated in DIR]`, or
+/// nothing when snapshots were off.
+fn snapshot_note(report: &RunReport, snapshots_dir: Option<&Path>) -> String {
+    let statuses: Vec<SnapshotStatus> = report
+        .fixtures
+        .iter()
+        .filter_map(|f| f.snapshot.as_ref().map(|s| s.status))
+        .collect();
+    if statuses.is_empty() {
+        return String::new();
+    }
+    let count = |status| statuses.iter().filter(|s| **s == status).count();
+    let (changed, new, updated) = (
+        count(SnapshotStatus::Changed),
+        count(SnapshotStatus::New),
+        count(SnapshotStatus::Updated),
+    );
+    let within = snapshots_dir.map_or(String::new(), |dir| {
+        format!(" in {}", escape_controls(&dir.display().to_string()))
+    });
+    let mut note = format!("; snapshots: {} checked", statuses.len());
+    if changed + new > 0 {
+        note += &format!(
+            ", {changed} changed, {new} new{within} (review: cargo insta review, or --snapshots update)"
+        );
+    }
+    if updated > 0 {
+        note += &format!(", {updated} updated{within}");
+    }
+    note
 }
 
 #[cfg(test)]
