@@ -129,11 +129,21 @@ impl Target {
 
     /// Attaches to a running server, after checking that its port accepts connections.
     pub async fn attach(url: &str, timeout: Duration) -> Result<Target, HarnessError> {
+        Target::attach_flag("--url", url, timeout).await
+    }
+
+    /// [`Target::attach`] for the URL given by `flag` (`--url`, `--ws-url`, `--sse-url`),
+    /// which its messages name.
+    pub async fn attach_flag(
+        flag: &str,
+        url: &str,
+        timeout: Duration,
+    ) -> Result<Target, HarnessError> {
         let parsed =
-            Url::parse(url).map_err(|e| HarnessError::Usage(format!("--url {url:?}: {e}")))?;
+            Url::parse(url).map_err(|e| HarnessError::Usage(format!("{flag} {url:?}: {e}")))?;
         if !matches!(parsed.scheme(), "http") {
             return Err(HarnessError::Usage(format!(
-                "--url {url:?}: only http:// targets are supported"
+                "{flag} {url:?}: only http:// targets are supported"
             )));
         }
         let unreachable = |reason: String| HarnessError::Unreachable {

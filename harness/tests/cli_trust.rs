@@ -301,3 +301,144 @@ fn a_fixture_without_a_handler_failing_on_the_reference_hints_at_url() {
     assert!(printed.contains("hint: this fixture has no handler"), "{printed}");
     assert!(printed.contains("--url URL"), "{printed}");
 }
+
+/// A loopback server that answers every connection with `reply` and keeps each request head.
+struct Recorder {
+    url: String,
+    heads: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Recorder {
+    fn start(reply: &'static str) -> Recorder {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let heads = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = heads.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let kept = kept.clone();
+                std::thread::spawn(move || {
+                    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(5)));
+                    let mut head = Vec::new();
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") && head.len() < 64 * 1024 {
+                        match stream.read(&mut byte) {
+                            Ok(1) => head.push(byte[0]),
+                            _ => return,
+                        }
+                    }
+                    kept.lock().unwrap().push(String::from_utf8_lossy(&head).into_owned());
+                    let _ = stream.write_all(reply.as_bytes());
+                });
+            }
+        });
+        Recorder { url, heads }
+    }
+
+    fn heads(&self) -> Vec<String> {
+        self.heads.lock().unwrap().clone()
+    }
+}
+
+const HELLO_REPLY: &str = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 27\r\nconnection: close\r\n\r\n{\"message\":\"Hello, World!\"}";
+const REFUSED_401: &str = "HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+const NOT_FOUND: &str = "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+
+fn user_agent(head: &str) -> Option<&str> {
+    head.lines()
+        .find_map(|l| l.split_once(':').filter(|(n, _)| n.eq_ignore_ascii_case("user-agent")))
+        .map(|(_, v)| v.trim())
+}
+
+#[test]
+fn one_run_covers_rest_websocket_and_sse_servers_on_three_ports_with_a_user_agent() {
+    let (rest, ws, sse) = (
+        Recorder::start(HELLO_REPLY),
+        Recorder::start(REFUSED_401),
+        Recorder::start(NOT_FOUND),
+    );
+    let out = run(&[
+        "run",
+        "--snapshots",
+        "off",
+        "--format",
+        "json",
+        "--url",
+        &rest.url,
+        "--ws-url",
+        &ws.url,
+        "--sse-url",
+        &sse.url,
+        "--fixture",
+        &corpus("rest/bench/hello.json"),
+        "--fixture",
+        &corpus("websocket/handshake/auth-header-missing.json"),
+        "--fixture",
+        &corpus("sse/basic/unknown-path.json"),
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)));
+    assert_eq!(out.status.code(), Some(0), "{report:#}");
+    assert_eq!(report["summary"]["passed"], 3, "{report:#}");
+    // One target in the report: the REST base names it.
+    let port = rest.url.rsplit(':').next().unwrap();
+    assert_eq!(report["target"]["name"], format!("url-127.0.0.1-{port}"));
+    // Each server saw only its protocol's request, and every request named the harness.
+    let agent = format!("benchmark-harness/{}", env!("CARGO_PKG_VERSION"));
+    for (server, start) in [
+        (&rest, "GET /hello "),
+        (&ws, "GET /ws/auth/header "),
+        (&sse, "GET /sse/basic/nope "),
+    ] {
+        let heads = server.heads();
+        assert!(!heads.is_empty(), "{start}: no request");
+        for head in &heads {
+            assert!(head.starts_with(start), "{start}: {head}");
+            assert_eq!(user_agent(head), Some(agent.as_str()), "{head}");
+        }
+    }
+}
+
+#[test]
+fn a_fixture_user_agent_wins_over_the_harness_one() {
+    let rest = Recorder::start(HELLO_REPLY);
+    let mut value = hello_named("own-agent");
+    value["request"]["headers"] = serde_json::json!({"User-Agent": "mine/1"});
+    let root = folder_with(&[("fx/rest/a.json", &value)]);
+    let out = run(&["run", "--snapshots", "off", "--url", &rest.url, "--fixtures", path_str(&root.path().join("fx"))]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let heads = rest.heads();
+    assert_eq!(heads.len(), 1, "{heads:?}");
+    assert_eq!(user_agent(&heads[0]), Some("mine/1"), "{}", heads[0]);
+    assert_eq!(heads[0].to_ascii_lowercase().matches("user-agent").count(), 1);
+}
+
+#[test]
+fn protocol_urls_need_url_and_are_checked() {
+    let out = run(&["run", "--ws-url", "http://127.0.0.1:9", "--fixture", &corpus("rest/bench/hello.json")]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--url"), "{}", stderr(&out));
+    let rest = Recorder::start(HELLO_REPLY);
+    let out = run(&["run", "--url", &rest.url, "--sse-url", "ftp://127.0.0.1:9", "--fixture", &corpus("rest/bench/hello.json")]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--sse-url \"ftp://127.0.0.1:9\""), "{}", stderr(&out));
+}
+
+#[test]
+fn load_requests_carry_the_user_agent_too() {
+    let rest = Recorder::start(HELLO_REPLY);
+    let out = run(&[
+        "bench", "--url", &rest.url, "--fixture", &corpus("rest/bench/hello.json"),
+        "--duration", "1s", "--warmup", "0s", "--connections", "1", "--rate", "20",
+        "--max-error-rate", "100%",
+    ]);
+    assert!(out.status.code().is_some(), "{}", stderr(&out));
+    let heads = rest.heads();
+    assert!(!heads.is_empty(), "no request: {}", stderr(&out));
+    let agent = format!("benchmark-harness/{}", env!("CARGO_PKG_VERSION"));
+    for head in &heads {
+        assert_eq!(user_agent(head), Some(agent.as_str()), "{head}");
+    }
+}

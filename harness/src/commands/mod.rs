@@ -164,6 +164,25 @@ pub(crate) async fn open_target(
     })
 }
 
+/// The base URLs of `--ws-url` and `--sse-url`, each checked to accept connections.
+pub(crate) async fn protocol_urls(
+    cli: &Cli,
+    timeout: std::time::Duration,
+) -> Result<(Option<url::Url>, Option<url::Url>), HarnessError> {
+    use crate::target::Target;
+    let mut urls = [None, None];
+    for (slot, (flag, url)) in urls
+        .iter_mut()
+        .zip([("--ws-url", &cli.ws_url), ("--sse-url", &cli.sse_url)])
+    {
+        if let Some(url) = url {
+            *slot = Some(Target::attach_flag(flag, url, timeout).await?.base_url());
+        }
+    }
+    let [ws, sse] = urls;
+    Ok((ws, sse))
+}
+
 /// The folder an app serves fixtures from: the plan's directory, or a temporary folder holding
 /// copies of the fixture files given one by one (kept alive by the returned guard).
 pub(crate) fn fixtures_dir_for_app(

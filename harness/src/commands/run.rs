@@ -49,6 +49,8 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
     let driver = Driver::new(target.base_url(), args.replay.timeout)
         .map_err(|e| HarnessError::Usage(format!("cannot build the HTTP client: {e}")))?
         .with_max_event_size(args.max_event_size);
+    let (ws_url, sse_url) = super::protocol_urls(cli, args.replay.timeout).await?;
+    let driver = driver.with_protocol_bases(ws_url, sse_url);
     let snapshots_dir = args
         .replay
         .snapshots_dir

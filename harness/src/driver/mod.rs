@@ -26,11 +26,19 @@ use harness_fixture::model::RequestBody;
 use crate::transcript::{Body, Headers, ReceivedResponse, SentRequest, Transcript};
 use crate::wire::Deadline;
 
+/// The `User-Agent` of every request the harness sends (REST, WebSocket upgrade, SSE, load)
+/// unless the fixture sets its own.
+pub const USER_AGENT: &str = concat!("benchmark-harness/", env!("CARGO_PKG_VERSION"));
+
 /// What every replay needs: the target's base URL, one HTTP client, the step timeout, the
 /// largest event or message read.
 #[derive(Debug, Clone)]
 pub struct Driver {
     base: Url,
+    /// Where WebSocket fixtures go instead of `base` (`--ws-url`).
+    ws_base: Option<Url>,
+    /// Where SSE fixtures go instead of `base` (`--sse-url`).
+    sse_base: Option<Url>,
     client: reqwest::Client,
     timeout: Duration,
     max_event_size: usize,
@@ -41,11 +49,14 @@ impl Driver {
     pub fn new(base: Url, timeout: Duration) -> Result<Driver, reqwest::Error> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .user_agent(USER_AGENT)
             .connect_timeout(timeout)
             .pool_idle_timeout(Duration::from_secs(5))
             .build()?;
         Ok(Driver {
             base,
+            ws_base: None,
+            sse_base: None,
             client,
             timeout,
             max_event_size: crate::wire::DEFAULT_MAX_EVENT_SIZE,
@@ -59,12 +70,38 @@ impl Driver {
         self
     }
 
+    /// The driver with other base URLs for WebSocket and SSE fixtures (`--ws-url`,
+    /// `--sse-url`): one run covers servers on several ports. Broadcast fixtures (a REST
+    /// publish and stream subscribers) stay on the main base.
+    pub fn with_protocol_bases(mut self, ws: Option<Url>, sse: Option<Url>) -> Driver {
+        self.ws_base = ws;
+        self.sse_base = sse;
+        self
+    }
+
+    /// This driver, or a copy aimed at `base` when one is given.
+    fn based(&self, base: Option<&Url>) -> std::borrow::Cow<'_, Driver> {
+        match base {
+            Some(base) => std::borrow::Cow::Owned(Driver {
+                base: base.clone(),
+                ..self.clone()
+            }),
+            None => std::borrow::Cow::Borrowed(self),
+        }
+    }
+
     /// Replays one fixture.
     pub async fn replay(&self, fixture: &Fixture) -> Transcript {
         match &fixture.spec {
             Spec::Rest(rest) => Transcript::Rest(rest::replay(self, rest).await),
-            Spec::WebSocket(ws) => Transcript::WebSocket(ws::replay(self, ws).await),
-            Spec::Sse(sse) => Transcript::Sse(sse::replay(self, sse).await),
+            Spec::WebSocket(ws) => {
+                let driver = self.based(self.ws_base.as_ref());
+                Transcript::WebSocket(ws::replay(&driver, ws).await)
+            }
+            Spec::Sse(sse) => {
+                let driver = self.based(self.sse_base.as_ref());
+                Transcript::Sse(sse::replay(&driver, sse).await)
+            }
             Spec::Broadcast(b) => Transcript::Broadcast(broadcast::replay(self, b).await),
         }
     }

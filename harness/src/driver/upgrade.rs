@@ -81,6 +81,9 @@ async fn upgrade_inner(
         }
         request.push_str(&format!("{name}: {value}\r\n"));
     }
+    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("user-agent")) {
+        request.push_str(&format!("User-Agent: {}\r\n", super::USER_AGENT));
+    }
     request.push_str("\r\n");
     stream
         .write_all(request.as_bytes())

@@ -263,6 +263,10 @@ impl RestLoad {
         if (!body.is_empty() || wants_body) && !headers.contains_key(CONTENT_LENGTH) {
             headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
         }
+        if !headers.contains_key(hyper::header::USER_AGENT) {
+            let agent = HeaderValue::from_static(crate::driver::USER_AGENT);
+            headers.insert(hyper::header::USER_AGENT, agent);
+        }
         let mut bytes = format!("{method} {uri} HTTP/1.1\r\n").into_bytes();
         for (name, value) in &headers {
             bytes.extend_from_slice(name.as_str().as_bytes());

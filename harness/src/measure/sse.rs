@@ -153,6 +153,10 @@ impl SseLoad {
         if !headers.contains_key(ACCEPT) {
             headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
         }
+        if !headers.contains_key(hyper::header::USER_AGENT) {
+            let agent = HeaderValue::from_static(crate::driver::USER_AGENT);
+            headers.insert(hyper::header::USER_AGENT, agent);
+        }
         let expected = &fixture.expected;
         let events = expected
             .events

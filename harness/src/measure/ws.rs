@@ -116,6 +116,10 @@ impl WsLoad {
         for (name, value) in &connect.headers {
             headers.push((header_name(name)?, header_value(name, value)?));
         }
+        if !headers.iter().any(|(n, _)| n == hyper::header::USER_AGENT) {
+            let agent = HeaderValue::from_static(crate::driver::USER_AGENT);
+            headers.push((hyper::header::USER_AGENT, agent));
+        }
         if !connect.subprotocols.is_empty() {
             headers.push((
                 SEC_WEBSOCKET_PROTOCOL,
