@@ -442,3 +442,45 @@ fn load_requests_carry_the_user_agent_too() {
         assert_eq!(user_agent(head), Some(agent.as_str()), "{head}");
     }
 }
+
+#[test]
+fn an_overlong_stream_is_summarised_and_absent_sides_read_absent() {
+    let mut reply = String::from(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n\
+         data: first\n\ndata: second\n\ndata: third\n\n",
+    );
+    for n in 0..97 {
+        reply += &format!("data: extra {n}\n\n");
+    }
+    let sse = Recorder::start(Box::leak(reply.into_boxed_str()));
+    let out = run(&[
+        "run", "--snapshots", "off", "--url", &sse.url, "--fixture", &corpus("sse/basic/data-events.json"),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let printed = stdout(&out);
+    assert_eq!(printed.matches("unexpected event").count(), 4, "{printed}");
+    assert!(
+        printed.contains("… and 94 more: unexpected event (/events/6 … /events/99)"),
+        "{printed}"
+    );
+    assert!(printed.contains("expected: (absent)"), "{printed}");
+    assert!(!printed.contains("expected: null"), "{printed}");
+    // JSON keeps every mismatch, the absent side named.
+    let out = run(&[
+        "run", "--snapshots", "off", "--format", "json", "--url", &sse.url, "--fixture",
+        &corpus("sse/basic/data-events.json"),
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let diff = report["fixtures"][0]["diff"].as_array().unwrap();
+    assert_eq!(diff.len(), 97, "{report:#}");
+    assert_eq!(diff[0]["absent"], "expected");
+
+    // A key the reply lacks reads `(absent)`, not `null`.
+    let rest = Recorder::start(HELLO_REPLY);
+    let mut value = hello_named("missing-key");
+    value["expected"]["body"]["id"] = 7.into();
+    let root = folder_with(&[("fx/rest/a.json", &value)]);
+    let out = run(&["run", "--snapshots", "off", "--url", &rest.url, "--fixtures", path_str(&root.path().join("fx"))]);
+    let printed = stdout(&out);
+    assert!(printed.contains("/body/id: missing\n          expected: 7\n          actual:   (absent)"), "{printed}");
+}

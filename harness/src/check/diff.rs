@@ -19,6 +19,20 @@ pub struct Mismatch {
     pub actual: Value,
     /// A short explanation.
     pub message: String,
+    /// The side that had nothing at all (a key, header or event not there, rather than a
+    /// JSON `null`): shown as `(absent)`; its value field is `null`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub absent: Option<Side>,
+}
+
+/// One side of a [`Mismatch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// The fixture's expectation.
+    Expected,
+    /// What the server sent.
+    Actual,
 }
 
 impl Mismatch {
@@ -34,7 +48,36 @@ impl Mismatch {
             expected,
             actual,
             message: message.into(),
+            absent: None,
         }
+    }
+
+    /// Expected `expected` where the reply had nothing (a missing key, header or event).
+    pub fn missing(path: impl Into<String>, expected: Value, message: impl Into<String>) -> Self {
+        Mismatch {
+            absent: Some(Side::Actual),
+            ..Mismatch::new(path, expected, Value::Null, message)
+        }
+    }
+
+    /// The reply had `actual` where the fixture expects nothing (an unexpected key or event).
+    pub fn unexpected(path: impl Into<String>, actual: Value, message: impl Into<String>) -> Self {
+        Mismatch {
+            absent: Some(Side::Expected),
+            ..Mismatch::new(path, Value::Null, actual, message)
+        }
+    }
+
+    /// A side's value as shown: clipped JSON, or `(absent)`.
+    fn shown(&self, side: Side) -> String {
+        if self.absent == Some(side) {
+            return "(absent)".into();
+        }
+        match side {
+            Side::Expected => clip_json(&self.expected),
+            Side::Actual => clip_json(&self.actual),
+        }
+        .to_string()
     }
 }
 
@@ -52,8 +95,8 @@ impl std::fmt::Display for Mismatch {
             },
             clip(&self.message, CLIP_CHARS)
         )?;
-        write!(f, "\n    expected: {}", clip_json(&self.expected))?;
-        write!(f, "\n    actual:   {}", clip_json(&self.actual))
+        write!(f, "\n    expected: {}", self.shown(Side::Expected))?;
+        write!(f, "\n    actual:   {}", self.shown(Side::Actual))
     }
 }
 
@@ -81,5 +124,15 @@ mod tests {
         assert!(shown.contains("… (5242896 bytes)"), "{shown}");
         assert!(shown.ends_with("actual:   \"B\""), "{shown}");
         assert_eq!(mismatch.expected.as_str().map(str::len), Some(big.len()));
+    }
+
+    #[test]
+    fn an_absent_side_reads_absent_not_null() {
+        let shown = Mismatch::unexpected("/body/extra", Value::from(1), "unexpected key").to_string();
+        assert!(shown.contains("expected: (absent)"), "{shown}");
+        let shown = Mismatch::missing("/body/id", Value::from(1), "missing").to_string();
+        assert!(shown.ends_with("actual:   (absent)"), "{shown}");
+        let shown = Mismatch::new("/body/id", Value::Null, Value::from(1), "differs").to_string();
+        assert!(shown.contains("expected: null"), "{shown}");
     }
 }

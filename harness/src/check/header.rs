@@ -162,6 +162,9 @@ pub fn mismatch(fault: HeaderFault, path: &str, expected: &Value, lines: &[&str]
         many => many.iter().map(|v| Value::from(*v)).collect(),
     };
     match fault {
+        HeaderFault::Value if lines.is_empty() => {
+            Mismatch::missing(path, expected.clone(), "missing")
+        }
         HeaderFault::Value => {
             let message = match (lines.first(), expected.as_str()) {
                 (None, _) => "missing",

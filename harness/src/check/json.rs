@@ -35,12 +35,7 @@ pub fn compare(
         return;
     }
     let Some(actual) = actual else {
-        out.push(Mismatch::new(
-            path,
-            expected.clone(),
-            Value::Null,
-            "missing",
-        ));
+        out.push(Mismatch::missing(path, expected.clone(), "missing"));
         return;
     };
     match (expected, actual) {
@@ -57,9 +52,8 @@ pub fn compare(
             if mode == BodyMatch::Exact {
                 for (key, got_value) in got {
                     if !want.contains_key(key) {
-                        out.push(Mismatch::new(
+                        out.push(Mismatch::unexpected(
                             format!("{path}/{}", token(key)),
-                            Value::Null,
                             got_value.clone(),
                             "unexpected key",
                         ));

@@ -34,12 +34,7 @@ pub(super) fn check(fixture: &SseFixture, transcript: &SseTranscript) -> Vec<Mis
                     StreamEnd::Closed => "the stream ended before this event",
                     _ => "not received",
                 };
-                out.push(Mismatch::new(
-                    path,
-                    expected_event(want),
-                    Value::Null,
-                    message,
-                ));
+                out.push(Mismatch::missing(path, expected_event(want), message));
             }
             break;
         };
@@ -96,9 +91,8 @@ pub(super) fn check(fixture: &SseFixture, transcript: &SseTranscript) -> Vec<Mis
             .skip(expected.events.len())
         {
             let actual = json!({"event": extra.event, "id": extra.id, "data": extra.data});
-            out.push(Mismatch::new(
+            out.push(Mismatch::unexpected(
                 format!("/events/{index}"),
-                Value::Null,
                 actual,
                 "unexpected event",
             ));

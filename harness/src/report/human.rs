@@ -62,6 +62,9 @@ pub fn escape_controls(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Alike mismatches in a row shown in full before the rest are counted.
+const SHOWN_ALIKE: usize = 3;
+
 /// Writes one fixture's line, and its diff when it did not pass.
 pub fn write_fixture(out: &mut dyn Write, style: Style, result: &FixtureResult) -> io::Result<()> {
     let known =
@@ -94,9 +97,27 @@ pub fn write_fixture(out: &mut dyn Write, style: Style, result: &FixtureResult) 
         }
     }
     if result.outcome != Outcome::Passed {
-        for mismatch in &result.diff {
-            for line in escape_controls(&mismatch.to_string()).lines() {
-                writeln!(out, "      {line}")?;
+        // A run of alike mismatches (an endless stream's unexpected events) shows its first
+        // few and a count; the result document keeps them all.
+        for alike in result.diff.chunk_by(|a, b| a.message == b.message) {
+            for mismatch in alike.iter().take(SHOWN_ALIKE) {
+                for line in escape_controls(&mismatch.to_string()).lines() {
+                    writeln!(out, "      {line}")?;
+                }
+            }
+            if let [first, .., last] = alike.get(SHOWN_ALIKE..).unwrap_or_default() {
+                let more = alike.len() - SHOWN_ALIKE;
+                let text = format!(
+                    "… and {more} more: {} ({} … {})",
+                    clip(&first.message, CLIP_CHARS),
+                    clip(&first.path, CLIP_CHARS),
+                    clip(&last.path, CLIP_CHARS)
+                );
+                writeln!(out, "      {}", escape_controls(&text))?;
+            } else if let [only] = alike.get(SHOWN_ALIKE..).unwrap_or_default() {
+                for line in escape_controls(&only.to_string()).lines() {
+                    writeln!(out, "      {line}")?;
+                }
             }
         }
         if result.outcome != Outcome::Skipped {
