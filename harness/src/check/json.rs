@@ -213,8 +213,8 @@ mod tests {
         assert_eq!(
             out,
             vec![
-                Mismatch::new("/body/b", json!(2), Value::Null, "missing"),
-                Mismatch::new("/body/c", Value::Null, json!(3), "unexpected key"),
+                Mismatch::missing("/body/b", json!(2), "missing"),
+                Mismatch::unexpected("/body/c", json!(3), "unexpected key"),
             ]
         );
     }

@@ -252,6 +252,10 @@ impl RestLoad {
                 .join("; ");
             headers.insert(COOKIE, header_value("cookie", &cookie)?);
         }
+        if !headers.contains_key(hyper::header::USER_AGENT) {
+            let agent = HeaderValue::from_static(crate::driver::USER_AGENT);
+            headers.insert(hyper::header::USER_AGENT, agent);
+        }
         let (body, default_type) = encode_body(request.body()).map_err(bad)?;
         if let Some(content_type) = default_type
             && !headers.contains_key(CONTENT_TYPE)
@@ -262,10 +266,6 @@ impl RestLoad {
         let wants_body = matches!(method, Method::POST | Method::PUT | Method::PATCH);
         if (!body.is_empty() || wants_body) && !headers.contains_key(CONTENT_LENGTH) {
             headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-        }
-        if !headers.contains_key(hyper::header::USER_AGENT) {
-            let agent = HeaderValue::from_static(crate::driver::USER_AGENT);
-            headers.insert(hyper::header::USER_AGENT, agent);
         }
         let mut bytes = format!("{method} {uri} HTTP/1.1\r\n").into_bytes();
         for (name, value) in &headers {
