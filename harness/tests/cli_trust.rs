@@ -34,8 +34,18 @@ fn completions_for_bash_name_the_subcommands() {
     let out = run(&["completions", "bash"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let script = stdout(&out);
-    for word in ["benchmark-harness", "run", "matrix", "bench", "stream", "--fixtures"] {
-        assert!(script.contains(word), "no {word:?} in the bash completion script");
+    for word in [
+        "benchmark-harness",
+        "run",
+        "matrix",
+        "bench",
+        "stream",
+        "--fixtures",
+    ] {
+        assert!(
+            script.contains(word),
+            "no {word:?} in the bash completion script"
+        );
     }
     for shell in ["zsh", "fish"] {
         let out = run(&["completions", shell]);
@@ -77,7 +87,15 @@ fn target_flags_are_refused_by_commands_that_do_not_use_them() {
         &["runners", "list", "--url", "http://127.0.0.1:1"],
         &["matrix", "--url", "http://127.0.0.1:1"],
         &["completions", "bash", "--target-name", "x"],
-        &["bench", "--url", "http://127.0.0.1:1", "--ws-url", "http://127.0.0.1:2", "--fixture", "x.json"],
+        &[
+            "bench",
+            "--url",
+            "http://127.0.0.1:1",
+            "--ws-url",
+            "http://127.0.0.1:2",
+            "--fixture",
+            "x.json",
+        ],
     ] {
         let out = run(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
@@ -138,7 +156,12 @@ fn folders_are_written_with_report_and_out_is_its_alias_everywhere() {
     let input = dir.path().join("run--report").join("run.json");
     for flag in ["--report", "--out"] {
         let folder = dir.path().join(format!("report{flag}"));
-        let out = run(&["report", input.to_str().unwrap(), flag, folder.to_str().unwrap()]);
+        let out = run(&[
+            "report",
+            input.to_str().unwrap(),
+            flag,
+            folder.to_str().unwrap(),
+        ]);
         assert_eq!(out.status.code(), Some(0), "{flag}: {}", stderr(&out));
         assert!(folder.join("report.json").is_file(), "{flag}");
     }
@@ -167,7 +190,9 @@ fn a_fixture_file_given_as_fixtures_dir_is_not_called_missing() {
     let message = stderr(&out);
     assert!(!message.contains("does not exist"), "{message}");
     assert!(
-        message.contains(&format!("--fixtures {hello}: not a directory (for one fixture file use --fixture {hello})")),
+        message.contains(&format!(
+            "--fixtures {hello}: not a directory (for one fixture file use --fixture {hello})"
+        )),
         "{message}"
     );
 }
@@ -236,8 +261,18 @@ fn quiet_hides_passing_fixtures_with_new_snapshots_and_the_summary_names_the_fol
         "{printed}"
     );
     // Accept them; then a run where every snapshot matches says so.
-    let out = run(&["run", "--fixtures", path_str(&fixtures), "--snapshots", "update"]);
-    assert!(stdout(&out).contains(&format!("2 updated in {}", snapshots.display())), "{}", stdout(&out));
+    let out = run(&[
+        "run",
+        "--fixtures",
+        path_str(&fixtures),
+        "--snapshots",
+        "update",
+    ]);
+    assert!(
+        stdout(&out).contains(&format!("2 updated in {}", snapshots.display())),
+        "{}",
+        stdout(&out)
+    );
     let out = run(&["run", "-q", "--fixtures", path_str(&fixtures)]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let printed = stdout(&out);
@@ -259,22 +294,46 @@ fn fixtures_given_one_by_one_keep_snapshots_beside_the_fixtures_directory() {
         .unwrap();
     let printed = stdout(&out);
     assert!(printed.contains("1 new in snapshots "), "{printed}");
-    assert!(work.path().join("snapshots/rust-axum/rest/one-by-one.snap.new").is_file(), "{printed}");
+    assert!(
+        work.path()
+            .join("snapshots/rust-axum/rest/one-by-one.snap.new")
+            .is_file(),
+        "{printed}"
+    );
     assert!(!root.path().join("snapshots").exists());
     // With --fixtures as well, beside that one.
     let out = bin()
         .current_dir(work.path())
-        .args(["run", "--fixtures", path_str(&root.path().join("elsewhere")), "--fixture", path_str(&file)])
+        .args([
+            "run",
+            "--fixtures",
+            path_str(&root.path().join("elsewhere")),
+            "--fixture",
+            path_str(&file),
+        ])
         .output()
         .unwrap();
     let snapshots = root.path().join("snapshots");
-    assert!(stdout(&out).contains(&format!("1 new in {} ", snapshots.display())), "{}", stdout(&out));
-    assert!(snapshots.join("rust-axum/rest/one-by-one.snap.new").is_file());
+    assert!(
+        stdout(&out).contains(&format!("1 new in {} ", snapshots.display())),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        snapshots
+            .join("rust-axum/rest/one-by-one.snap.new")
+            .is_file()
+    );
 }
 
 #[test]
 fn runners_list_shows_the_reference_as_built_in() {
-    let out = run(&["runners", "list", "--runners-dir", path_str(&repo().join("runners"))]);
+    let out = run(&[
+        "runners",
+        "list",
+        "--runners-dir",
+        path_str(&repo().join("runners")),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let line = stdout(&out)
         .lines()
@@ -285,7 +344,12 @@ fn runners_list_shows_the_reference_as_built_in() {
     assert!(!line.ends_with(" no"), "{line}");
     let out = run(&["runners", "list", "--format", "json"]);
     let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let axum = list.as_array().unwrap().iter().find(|r| r["name"] == "rust-axum").unwrap();
+    let axum = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "rust-axum")
+        .unwrap();
     assert_eq!(axum["built_in"], true);
 }
 
@@ -294,11 +358,20 @@ fn a_fixture_without_a_handler_failing_on_the_reference_hints_at_url() {
     let mut value = hello_named("no-handler");
     value.as_object_mut().unwrap().remove("handler");
     let root = folder_with(&[("fx/rest/a.json", &value)]);
-    let out = run(&["run", "--snapshots", "off", "--fixtures", path_str(&root.path().join("fx"))]);
+    let out = run(&[
+        "run",
+        "--snapshots",
+        "off",
+        "--fixtures",
+        path_str(&root.path().join("fx")),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let printed = stdout(&out);
     assert!(printed.contains("FAIL  rest      no-handler"), "{printed}");
-    assert!(printed.contains("hint: this fixture has no handler"), "{printed}");
+    assert!(
+        printed.contains("hint: this fixture has no handler"),
+        "{printed}"
+    );
     assert!(printed.contains("--url URL"), "{printed}");
 }
 
@@ -329,7 +402,9 @@ impl Recorder {
                             _ => return,
                         }
                     }
-                    kept.lock().unwrap().push(String::from_utf8_lossy(&head).into_owned());
+                    kept.lock()
+                        .unwrap()
+                        .push(String::from_utf8_lossy(&head).into_owned());
                     let _ = stream.write_all(reply.as_bytes());
                 });
             }
@@ -343,12 +418,16 @@ impl Recorder {
 }
 
 const HELLO_REPLY: &str = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 27\r\nconnection: close\r\n\r\n{\"message\":\"Hello, World!\"}";
-const REFUSED_401: &str = "HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+const REFUSED_401: &str =
+    "HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
 const NOT_FOUND: &str = "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
 
 fn user_agent(head: &str) -> Option<&str> {
     head.lines()
-        .find_map(|l| l.split_once(':').filter(|(n, _)| n.eq_ignore_ascii_case("user-agent")))
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(n, _)| n.eq_ignore_ascii_case("user-agent"))
+        })
         .map(|(_, v)| v.trim())
 }
 
@@ -407,32 +486,73 @@ fn a_fixture_user_agent_wins_over_the_harness_one() {
     let mut value = hello_named("own-agent");
     value["request"]["headers"] = serde_json::json!({"User-Agent": "mine/1"});
     let root = folder_with(&[("fx/rest/a.json", &value)]);
-    let out = run(&["run", "--snapshots", "off", "--url", &rest.url, "--fixtures", path_str(&root.path().join("fx"))]);
+    let out = run(&[
+        "run",
+        "--snapshots",
+        "off",
+        "--url",
+        &rest.url,
+        "--fixtures",
+        path_str(&root.path().join("fx")),
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let heads = rest.heads();
     assert_eq!(heads.len(), 1, "{heads:?}");
     assert_eq!(user_agent(&heads[0]), Some("mine/1"), "{}", heads[0]);
-    assert_eq!(heads[0].to_ascii_lowercase().matches("user-agent").count(), 1);
+    assert_eq!(
+        heads[0].to_ascii_lowercase().matches("user-agent").count(),
+        1
+    );
 }
 
 #[test]
 fn protocol_urls_need_url_and_are_checked() {
-    let out = run(&["run", "--ws-url", "http://127.0.0.1:9", "--fixture", &corpus("rest/bench/hello.json")]);
+    let out = run(&[
+        "run",
+        "--ws-url",
+        "http://127.0.0.1:9",
+        "--fixture",
+        &corpus("rest/bench/hello.json"),
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--url"), "{}", stderr(&out));
     let rest = Recorder::start(HELLO_REPLY);
-    let out = run(&["run", "--url", &rest.url, "--sse-url", "ftp://127.0.0.1:9", "--fixture", &corpus("rest/bench/hello.json")]);
+    let out = run(&[
+        "run",
+        "--url",
+        &rest.url,
+        "--sse-url",
+        "ftp://127.0.0.1:9",
+        "--fixture",
+        &corpus("rest/bench/hello.json"),
+    ]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("--sse-url \"ftp://127.0.0.1:9\""), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--sse-url \"ftp://127.0.0.1:9\""),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn load_requests_carry_the_user_agent_too() {
     let rest = Recorder::start(HELLO_REPLY);
     let out = run(&[
-        "bench", "--url", &rest.url, "--fixture", &corpus("rest/bench/hello.json"),
-        "--duration", "1s", "--warmup", "0s", "--connections", "1", "--rate", "20",
-        "--max-error-rate", "100%",
+        "bench",
+        "--url",
+        &rest.url,
+        "--fixture",
+        &corpus("rest/bench/hello.json"),
+        "--duration",
+        "1s",
+        "--warmup",
+        "0s",
+        "--connections",
+        "1",
+        "--rate",
+        "20",
+        "--max-error-rate",
+        "100%",
     ]);
     assert!(out.status.code().is_some(), "{}", stderr(&out));
     let heads = rest.heads();
@@ -454,7 +574,13 @@ fn an_overlong_stream_is_summarised_and_absent_sides_read_absent() {
     }
     let sse = Recorder::start(Box::leak(reply.into_boxed_str()));
     let out = run(&[
-        "run", "--snapshots", "off", "--url", &sse.url, "--fixture", &corpus("sse/basic/data-events.json"),
+        "run",
+        "--snapshots",
+        "off",
+        "--url",
+        &sse.url,
+        "--fixture",
+        &corpus("sse/basic/data-events.json"),
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     let printed = stdout(&out);
@@ -467,7 +593,14 @@ fn an_overlong_stream_is_summarised_and_absent_sides_read_absent() {
     assert!(!printed.contains("expected: null"), "{printed}");
     // JSON keeps every mismatch, the absent side named.
     let out = run(&[
-        "run", "--snapshots", "off", "--format", "json", "--url", &sse.url, "--fixture",
+        "run",
+        "--snapshots",
+        "off",
+        "--format",
+        "json",
+        "--url",
+        &sse.url,
+        "--fixture",
         &corpus("sse/basic/data-events.json"),
     ]);
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -480,7 +613,18 @@ fn an_overlong_stream_is_summarised_and_absent_sides_read_absent() {
     let mut value = hello_named("missing-key");
     value["expected"]["body"]["id"] = 7.into();
     let root = folder_with(&[("fx/rest/a.json", &value)]);
-    let out = run(&["run", "--snapshots", "off", "--url", &rest.url, "--fixtures", path_str(&root.path().join("fx"))]);
+    let out = run(&[
+        "run",
+        "--snapshots",
+        "off",
+        "--url",
+        &rest.url,
+        "--fixtures",
+        path_str(&root.path().join("fx")),
+    ]);
     let printed = stdout(&out);
-    assert!(printed.contains("/body/id: missing\n          expected: 7\n          actual:   (absent)"), "{printed}");
+    assert!(
+        printed.contains("/body/id: missing\n          expected: 7\n          actual:   (absent)"),
+        "{printed}"
+    );
 }

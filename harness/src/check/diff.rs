@@ -128,7 +128,8 @@ mod tests {
 
     #[test]
     fn an_absent_side_reads_absent_not_null() {
-        let shown = Mismatch::unexpected("/body/extra", Value::from(1), "unexpected key").to_string();
+        let shown =
+            Mismatch::unexpected("/body/extra", Value::from(1), "unexpected key").to_string();
         assert!(shown.contains("expected: (absent)"), "{shown}");
         let shown = Mismatch::missing("/body/id", Value::from(1), "missing").to_string();
         assert!(shown.ends_with("actual:   (absent)"), "{shown}");

@@ -15,11 +15,11 @@ use crate::cli::{Cli, Format, RunArgs};
 use crate::conformance::replay_all;
 use crate::driver::Driver;
 use crate::error::{HarnessError, exit};
-use crate::target::Target;
 use crate::plan::plan;
 use crate::report::human::{Style, write_fixture, write_summary};
 use crate::report::write_json;
 use crate::report::{RunReport, bundle, check_replaceable, junit, markdown, write_folder};
+use crate::target::Target;
 
 /// Shown under a failing fixture without a handler replayed against the embedded reference.
 const NO_HANDLER_HINT: &str = "hint: this fixture has no handler, so the embedded reference \

@@ -81,7 +81,10 @@ async fn upgrade_inner(
         }
         request.push_str(&format!("{name}: {value}\r\n"));
     }
-    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("user-agent")) {
+    if !headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("user-agent"))
+    {
         request.push_str(&format!("User-Agent: {}\r\n", super::USER_AGENT));
     }
     request.push_str("\r\n");
