@@ -13,6 +13,27 @@ fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("the binary runs")
 }
 
+/// Runs the binary, killed after `secs` seconds (a command that ignored a refused flag and
+/// went on serving fails the test instead of hanging it).
+fn run_within(args: &[&str], secs: u64) -> Output {
+    use std::process::Stdio;
+    let mut child = bin()
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
 fn corpus_file(relative: &str) -> PathBuf {
     repo().join("fixtures").join(relative)
 }
@@ -97,14 +118,14 @@ fn target_flags_are_refused_by_commands_that_do_not_use_them() {
             "x.json",
         ],
     ] {
-        let out = run(args);
+        let out = run_within(args, 20);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
         let message = stderr(&out);
         assert!(message.contains("does not use --"), "{args:?}: {message}");
         assert!(out.stdout.is_empty(), "{args:?} printed {}", stdout(&out));
     }
     // `serve --runner` names what serve does and what it takes.
-    let out = run(&["serve", "--runner", "go-nethttp", "--port", "0"]);
+    let out = run_within(&["serve", "--runner", "go-nethttp", "--port", "0"], 20);
     assert!(
         stderr(&out).contains("`serve` does not use --runner (it serves the reference server)"),
         "{}",
