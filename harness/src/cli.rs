@@ -411,7 +411,9 @@ pub struct ReplayArgs {
     #[arg(long, value_enum, default_value_t = SnapshotMode::Check)]
     pub snapshots: SnapshotMode,
 
-    /// Snapshots folder (default: snapshots/ beside the fixtures directory).
+    /// Snapshots folder (default: snapshots/ beside the fixtures directory: --fixtures DIR,
+    /// else ./fixtures, else the repository's; also for --fixture files). Named in the summary
+    /// when snapshots are written there.
     #[arg(long, value_name = "DIR")]
     pub snapshots_dir: Option<PathBuf>,
 
