@@ -124,7 +124,7 @@ fn compared(c: &Comparison) -> Markup {
                     thead { tr { th { "fixture" } th { "target" } th { "throughput" } th { "p50" } th { "p99" } th { "runs" } th { "verdict" } } }
                     tbody {
                         @for d in &c.load {
-                            tr class=(if d.verdict == Verdict::Regression { "bad" } else { "" }) {
+                            tr class=(if d.verdict == Verdict::Regression || (d.verdict == Verdict::Removed && !c.allow_removed) { "bad" } else { "" }) {
                                 td { (d.fixture) } td { (d.target) }
                                 td.num { (percent(d.throughput_change)) }
                                 td.num { (percent(d.p50_change)) }
