@@ -8,7 +8,7 @@
 
 use std::future::Future;
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -467,6 +467,56 @@ fn sse_requests_send_their_method_and_body() {
     let get = set.snapshot("sse", "get");
     assert!(get["request"].get("method").is_none(), "{get:#}");
     assert!(get["request"].get("body").is_none(), "{get:#}");
+}
+
+/// `stream` on an SSE fixture: its summary (`--format json`).
+fn stream_summary(url: &str, fixture: &Path) -> Value {
+    let args: Vec<String> = [
+        "stream",
+        "--url",
+        url,
+        "--fixture",
+        fixture.to_str().unwrap(),
+        "--connections",
+        "1",
+        "--duration",
+        "1s",
+        "--warmup",
+        "0s",
+        "--timeout",
+        "2s",
+        "--format",
+        "json",
+    ]
+    .map(String::from)
+    .to_vec();
+    let (output, _) = run_within(&args, Duration::from_secs(2) + MARGIN);
+    let document: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("no JSON ({e}): {}", text(&output.stderr)));
+    document["summary"].clone()
+}
+
+#[test]
+fn stream_sends_the_sse_method_and_body_as_replay_does() {
+    let url = serve(sse_echo);
+    let set = fixtures(&[
+        echo_fixture(
+            "post-json",
+            json!({"method": "POST", "path": "/stream", "json": {"prompt": "hi"}}),
+            r#"POST application/json {"prompt":"hi"}"#,
+        ),
+        echo_fixture(
+            "post-wrong",
+            json!({"method": "POST", "path": "/stream", "json": {"prompt": "bye"}}),
+            r#"POST application/json {"prompt":"hi"}"#,
+        ),
+    ]);
+    let right = stream_summary(&url, &set.files[0]);
+    assert!(right["operations"].as_u64() > Some(0), "{right:#}");
+    assert_eq!(right["errors"], 0, "{right:#}");
+    // The server saw the body the fixture sends: another body's echo fails every event.
+    let wrong = stream_summary(&url, &set.files[1]);
+    assert!(wrong["errors"].as_u64() > Some(0), "{wrong:#}");
 }
 
 // ---------------------------------------------------------------------------------------------

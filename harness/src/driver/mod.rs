@@ -235,8 +235,11 @@ fn set_body(sent: &mut SentRequest, body: RequestBody<'_>) -> Result<(), String>
     Ok(())
 }
 
-/// The bytes of a body and the content type it goes with by default.
-fn encode_body(body: RequestBody<'_>) -> Result<(Option<Body>, Option<&'static str>), String> {
+/// The bytes of a body and the content type it goes with by default (the load paths send the
+/// same bytes as replay).
+pub(crate) fn encode_body(
+    body: RequestBody<'_>,
+) -> Result<(Option<Body>, Option<&'static str>), String> {
     Ok(match body {
         RequestBody::None => (None, None),
         RequestBody::Json(value) => (

@@ -170,7 +170,22 @@ impl SseLoad {
             .and_then(|h| h.counter.as_ref())
             .and_then(|c| c.timestamp_field.as_ref())
             .map(|field| serde_json::Value::from(field.as_str()).to_string());
-        let mut head = format!("GET {uri} HTTP/1.1\r\n").into_bytes();
+        // The fixture's method and body, as replay sends them.
+        let (body, default_type) =
+            crate::driver::encode_body(request.body()).map_err(LoadError::Fixture)?;
+        let body = body.map(|b| b.0).unwrap_or_default();
+        if let Some(content_type) = default_type
+            && !headers.contains_key(hyper::header::CONTENT_TYPE)
+        {
+            headers.insert(
+                hyper::header::CONTENT_TYPE,
+                HeaderValue::from_static(content_type),
+            );
+        }
+        if !body.is_empty() || request.method != "GET" {
+            headers.insert(hyper::header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+        }
+        let mut head = format!("{} {uri} HTTP/1.1\r\n", request.method).into_bytes();
         for (name, value) in &headers {
             head.extend_from_slice(name.as_str().as_bytes());
             head.extend_from_slice(b": ");
@@ -178,6 +193,7 @@ impl SseLoad {
             head.extend_from_slice(b"\r\n");
         }
         head.extend_from_slice(b"\r\n");
+        head.extend_from_slice(&body);
         Ok(SseLoad {
             endpoint,
             request: head,
