@@ -20,8 +20,10 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 mod common;
 use common::{bin, text};
 
-/// Time a run may take beyond the timeout it was given, on a loaded machine.
-const MARGIN: Duration = Duration::from_secs(4);
+/// Time a run may take beyond the timeout it was given, on a loaded machine: the flooding servers
+/// of these tests share two cores with the harness. Before the fixes the runs never ended; how
+/// close to the timeout they end now is measured by `scripts/hostile-figures`, not here.
+const MARGIN: Duration = Duration::from_secs(8);
 
 // ---------------------------------------------------------------------------------------------
 // The harness, bounded.
