@@ -16,22 +16,7 @@ fn run(args: &[&str]) -> Output {
 /// Runs the binary, killed after `secs` seconds (a command that ignored a refused flag and
 /// went on serving fails the test instead of hanging it).
 fn run_within(args: &[&str], secs: u64) -> Output {
-    use std::process::Stdio;
-    let mut child = bin()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
-    while child.try_wait().unwrap().is_none() {
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    child.wait_with_output().unwrap()
+    common::run_within(args, std::time::Duration::from_secs(secs)).0
 }
 
 fn corpus_file(relative: &str) -> PathBuf {

@@ -7,65 +7,22 @@
 //! binary is bounded: it is killed (and the test fails) past its bound.
 
 use std::future::Future;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 mod common;
-use common::{bin, text};
+use common::{run_within, text};
 
 /// Time a run may take beyond what it should, on a loaded machine.
 const MARGIN: Duration = Duration::from_secs(5);
 
 // ---------------------------------------------------------------------------------------------
 // The harness, bounded.
-
-/// Runs the binary with `args`, killing it (and failing) if it is still running after `bound`.
-fn run_within(args: &[String], bound: Duration) -> (Output, Duration) {
-    let started = Instant::now();
-    let mut child = bin()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            bytes
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > bound {
-            let _ = child.kill();
-            let _ = child.wait();
-            let err = text(&stderr.join().unwrap());
-            panic!(
-                "`{}` still running after {bound:?}\nstderr: {err}",
-                args.join(" ")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let took = started.elapsed();
-    let output = Output {
-        status,
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    };
-    (output, took)
-}
 
 /// Fixtures written into a temp dir, and the folder for their snapshots.
 struct Fixtures {

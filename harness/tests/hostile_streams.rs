@@ -7,10 +7,9 @@
 //! bound, which is the `--timeout` it was given plus a generous margin.
 
 use std::future::Future;
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -18,7 +17,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 mod common;
-use common::{bin, text};
+use common::text;
 
 /// Time a run may take beyond the timeout it was given, on a loaded machine: the flooding servers
 /// of these tests share two cores with the harness. Before the fixes the runs never ended; how
@@ -49,46 +48,8 @@ impl Run {
 
 /// Runs the binary with `args`, killing it (and failing) if it is still running after `bound`.
 fn run_within(args: &[&str], bound: Duration) -> Run {
-    let started = Instant::now();
-    let mut child = bin()
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            bytes
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > bound {
-            let _ = child.kill();
-            let _ = child.wait();
-            let err = text(&stderr.join().unwrap());
-            panic!(
-                "`{}` still running after {bound:?}\nstderr: {err}",
-                args.join(" ")
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let took = started.elapsed();
-    Run {
-        output: Output {
-            status,
-            stdout: stdout.join().unwrap(),
-            stderr: stderr.join().unwrap(),
-        },
-        took,
-    }
+    let (output, took) = common::run_within(args, bound);
+    Run { output, took }
 }
 
 /// Writes fixtures (name, JSON) into a temp dir; returns it and the files.

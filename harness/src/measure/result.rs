@@ -322,28 +322,33 @@ pub fn decode(text: &str) -> Result<Histogram<u64>, HistogramError> {
     super::hdr::decode(text)
 }
 
+/// A run's description for tests: `bench` of `bench-hello` on the embedded reference, 4
+/// connections, 2 s, open loop when `rate` is given.
+#[cfg(test)]
+pub(crate) fn test_info(protocol: harness_fixture::Protocol, rate: Option<f64>) -> RunInfo {
+    RunInfo {
+        command: "bench",
+        fixture: "bench-hello".into(),
+        protocol,
+        target: TargetInfo {
+            name: "rust-axum".into(),
+            kind: "embedded".into(),
+            url: "http://127.0.0.1:1/".into(),
+        },
+        mode: if rate.is_some() { "open" } else { "closed" },
+        connections: 4,
+        rate,
+        duration_s: 2.0,
+        warmup_s: 0.0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::measure::recorder::histogram;
 
-    fn info(protocol: harness_fixture::Protocol, rate: Option<f64>) -> RunInfo {
-        RunInfo {
-            command: "bench",
-            fixture: "bench-hello".into(),
-            protocol,
-            target: TargetInfo {
-                name: "rust-axum".into(),
-                kind: "embedded".into(),
-                url: "http://127.0.0.1:1/".into(),
-            },
-            mode: if rate.is_some() { "open" } else { "closed" },
-            connections: 4,
-            rate,
-            duration_s: 2.0,
-            warmup_s: 0.0,
-        }
-    }
+    use super::test_info as info;
 
     #[test]
     fn the_document_carries_a_histogram_that_decodes_to_its_summary() {

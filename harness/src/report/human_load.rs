@@ -158,27 +158,9 @@ mod tests {
     use super::*;
     use crate::measure::recorder::{Tally, histogram};
     use crate::measure::resources::{ResourceSample, RunnerResources};
-    use crate::measure::result::RunInfo;
-    use crate::target::TargetInfo;
     use harness_fixture::Protocol;
 
-    fn info(protocol: Protocol, rate: Option<f64>) -> RunInfo {
-        RunInfo {
-            command: "bench",
-            fixture: "bench-hello".into(),
-            protocol,
-            target: TargetInfo {
-                name: "rust-axum".into(),
-                kind: "embedded".into(),
-                url: "http://127.0.0.1:1/".into(),
-            },
-            mode: if rate.is_some() { "open" } else { "closed" },
-            connections: 4,
-            rate,
-            duration_s: 2.0,
-            warmup_s: 0.0,
-        }
-    }
+    use crate::measure::result::test_info as info;
 
     fn text(result: &LoadResult) -> String {
         let mut out = Vec::new();

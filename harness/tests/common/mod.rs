@@ -1,9 +1,11 @@
-//! What every end-to-end test file needs: the binary (colour off), its output as text, the
-//! repository's root and its corpus fixtures as JSON. Each file uses a different part of it.
+//! What every end-to-end test file needs: the binary (colour off), a run of it bounded in time,
+//! its output as text, the repository's root and its corpus fixtures as JSON. Each file uses a different part of it.
 #![allow(dead_code)]
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 /// The harness binary this test build made, with `NO_COLOR` set.
 pub fn bin() -> Command {
@@ -27,4 +29,48 @@ pub fn corpus_json(relative: &str) -> serde_json::Value {
     let path = repo().join("fixtures").join(relative);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Runs the binary with `args`, killing it (and failing the test, with its stderr) if it is
+/// still running after `bound`; returns its output and how long it took.
+pub fn run_within<S: AsRef<str>>(args: &[S], bound: Duration) -> (Output, Duration) {
+    let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+    let started = Instant::now();
+    let mut child = bin()
+        .args(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > bound {
+            let _ = child.kill();
+            let _ = child.wait();
+            let err = text(&stderr.join().unwrap());
+            panic!(
+                "`{}` still running after {bound:?}\nstderr: {err}",
+                args.join(" ")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = started.elapsed();
+    let output = Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    };
+    (output, took)
 }
