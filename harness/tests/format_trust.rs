@@ -32,17 +32,7 @@ struct Fixtures {
 
 /// Writes fixtures (each named by its `name`) into a temp dir.
 fn fixtures(list: &[Value]) -> Fixtures {
-    let dir = tempfile::tempdir().unwrap();
-    let files = list
-        .iter()
-        .map(|fixture| {
-            let path = dir
-                .path()
-                .join(format!("{}.json", fixture["name"].as_str().unwrap()));
-            std::fs::write(&path, serde_json::to_string_pretty(fixture).unwrap()).unwrap();
-            path
-        })
-        .collect();
+    let (dir, files) = common::write_fixtures(list);
     Fixtures { dir, files }
 }
 

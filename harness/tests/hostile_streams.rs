@@ -54,18 +54,7 @@ fn run_within(args: &[&str], bound: Duration) -> Run {
 
 /// Writes fixtures (name, JSON) into a temp dir; returns it and the files.
 fn fixtures(list: &[Value]) -> (tempfile::TempDir, Vec<PathBuf>) {
-    let dir = tempfile::tempdir().unwrap();
-    let files = list
-        .iter()
-        .map(|fixture| {
-            let path = dir
-                .path()
-                .join(format!("{}.json", fixture["name"].as_str().unwrap()));
-            std::fs::write(&path, serde_json::to_string_pretty(fixture).unwrap()).unwrap();
-            path
-        })
-        .collect();
-    (dir, files)
+    common::write_fixtures(list)
 }
 
 /// `run --format json` of `files` against `url`, with `extra` flags, bounded.

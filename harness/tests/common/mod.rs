@@ -74,3 +74,20 @@ pub fn run_within<S: AsRef<str>>(args: &[S], bound: Duration) -> (Output, Durati
     };
     (output, took)
 }
+
+/// Writes fixtures (each as `NAME.json`, named by its `name`) into a new temp dir; returns the
+/// dir and the files in order.
+pub fn write_fixtures(list: &[serde_json::Value]) -> (tempfile::TempDir, Vec<PathBuf>) {
+    let dir = tempfile::tempdir().unwrap();
+    let files = list
+        .iter()
+        .map(|fixture| {
+            let path = dir
+                .path()
+                .join(format!("{}.json", fixture["name"].as_str().unwrap()));
+            std::fs::write(&path, serde_json::to_string_pretty(fixture).unwrap()).unwrap();
+            path
+        })
+        .collect();
+    (dir, files)
+}
