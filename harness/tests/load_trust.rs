@@ -2,7 +2,8 @@
 //! that answers 500 to everything makes no throughput and no latency figures, and says so in the
 //! result document, the terminal summary, summary.md, junit.xml and index.html; `compare` counts
 //! a fixture the candidate lost as a regression (unless `--allow-removed`) and refuses documents
-//! that cannot be compared, with the reason (exit 2).
+//! that cannot be compared, with the reason (exit 2); and a failure under load is worded as `run`
+//! words it (the same pointer, the same message) in `errors_by_kind`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 mod common;
-use common::{bin, repo, text};
+use common::{bin, corpus_json, repo, run_within, text, write_fixtures};
 
 /// A loopback HTTP/1.1 server, on a thread of its own for the rest of the test process, that
 /// answers every request (keep-alive) with `500 Internal Server Error` and an empty body.
@@ -95,7 +96,10 @@ fn a_run_where_every_request_failed_has_no_throughput_and_no_latency_in_any_outp
     assert!(stdout.contains(": 0 succeeded, 0.0/s; "), "{stdout}");
     assert!(stdout.contains(" ERRORS (100.0%, "), "{stdout}");
     assert!(stdout.contains("no successful operation"), "{stdout}");
-    assert!(stdout.contains("error: status 500 x"), "{stdout}");
+    assert!(
+        stdout.contains("error: /status: different status, got 500 x"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("p50 0us"), "{stdout}");
 
     // The result document.
@@ -108,7 +112,7 @@ fn a_run_where_every_request_failed_has_no_throughput_and_no_latency_in_any_outp
     assert!(summary["failed_per_s"].as_f64().unwrap() > 0.0, "{result}");
     assert_eq!(summary["latency_us"], Value::Null, "{result}");
     assert_eq!(
-        result["errors_by_kind"]["status 500"].as_u64(),
+        result["errors_by_kind"]["/status: different status, got 500"].as_u64(),
         Some(errors)
     );
     // The 500s' own latency, apart; the main histogram holds no value.
@@ -330,4 +334,85 @@ fn documents_that_cannot_be_compared_are_refused_with_the_reason() {
         .unwrap();
     assert_eq!(report.status.code(), Some(2), "{}", text(&report.stderr));
     assert!(!dir.path().join("report").exists());
+}
+
+/// Replays `fixture` once with `run` against the embedded reference and loads it for 1 s with
+/// `command` (`bench` or `stream`): the first difference `run` reports, as `PATH: MESSAGE`, and
+/// the keys of the load run's `errors_by_kind`.
+fn run_and_load_wording(command: &str, fixture: Value) -> (String, Vec<String>) {
+    let (_dir, files) = write_fixtures(&[fixture]);
+    let file = files[0].to_str().unwrap();
+    let bound = std::time::Duration::from_secs(60);
+    let (out, _) = run_within(
+        &[
+            "run",
+            "--snapshots",
+            "off",
+            "--format",
+            "json",
+            "--fixture",
+            file,
+        ],
+        bound,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = &report["fixtures"][0]["diff"][0];
+    let said_by_run = format!(
+        "{}: {}",
+        first["path"].as_str().unwrap(),
+        first["message"].as_str().unwrap()
+    );
+    let (out, _) = run_within(
+        &[
+            command,
+            "--fixture",
+            file,
+            "--duration",
+            "1s",
+            "--warmup",
+            "0s",
+            "--connections",
+            "1",
+            "--format",
+            "json",
+        ],
+        bound,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds = result["errors_by_kind"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    (said_by_run, kinds)
+}
+
+#[test]
+fn run_and_load_word_the_same_failure_the_same_way() {
+    let mut rest = corpus_json("rest/bench/hello.json");
+    rest["expected"]["body"]["message"] = "Hello, Moon!".into();
+    let (run, load) = run_and_load_wording("bench", rest);
+    assert_eq!(run, "/body/message: different string");
+    assert_eq!(load, [run]);
+
+    let mut ws = corpus_json("websocket/bench/echo.json");
+    ws["transcript"][1]["expect"]["json"]["op"] = "pong".into();
+    let (run, load) = run_and_load_wording("stream", ws);
+    assert_eq!(run, "/transcript/1/expect/json/op: different string");
+    assert_eq!(load, [run]);
+
+    let mut sse = corpus_json("sse/bench/stream.json");
+    sse["expected"]["events"][1]["id"] = "two".into();
+    let (run, load) = run_and_load_wording("stream", sse);
+    assert_eq!(run, "/events/1/id: different text");
+    assert_eq!(load, [run]);
+
+    let mut status = corpus_json("rest/bench/hello.json");
+    status["expected"]["status"] = 201.into();
+    let (run, load) = run_and_load_wording("bench", status);
+    assert_eq!(run, "/status: different status");
+    assert_eq!(load, ["/status: different status, got 200"]);
 }

@@ -13,17 +13,7 @@ pub(super) fn check_body(expected: &RestExpected, body: &Body, out: &mut Vec<Mis
         let message = match BinaryMatch::parse(want) {
             // The loader parsed it the same way: a fixture that loaded has none bad.
             Err(message) => Some(message),
-            Ok(matcher) if matcher.matches(&body.0) => None,
-            Ok(BinaryMatch::Exact(_)) => Some("different bytes".to_string()),
-            Ok(BinaryMatch::StartsWith(prefix)) => Some(format!(
-                "the body does not start with these {} bytes",
-                prefix.len()
-            )),
-            Ok(BinaryMatch::Contains(part)) => Some(format!(
-                "the body does not contain these {} bytes",
-                part.len()
-            )),
-            Ok(BinaryMatch::Any) => None,
+            Ok(matcher) => base64_difference(&matcher, &body.0),
         };
         if let Some(message) = message {
             out.push(Mismatch::new(
@@ -36,13 +26,36 @@ pub(super) fn check_body(expected: &RestExpected, body: &Body, out: &mut Vec<Mis
     }
     if let Some(want) = expected.body_length {
         let got = body.0.len() as u64;
-        if got != want {
+        if let Some(message) = length_difference(want, &body.0) {
             out.push(Mismatch::new(
                 "/body_length",
                 want.into(),
                 got.into(),
-                format!("the body has {got} bytes"),
+                message,
             ));
         }
     }
+}
+
+/// `None` when `bytes` satisfy `matcher` (`body_base64`), else what differs.
+pub fn base64_difference(matcher: &BinaryMatch, bytes: &[u8]) -> Option<String> {
+    match matcher {
+        _ if matcher.matches(bytes) => None,
+        BinaryMatch::Exact(_) => Some("different bytes".to_string()),
+        BinaryMatch::StartsWith(prefix) => Some(format!(
+            "the body does not start with these {} bytes",
+            prefix.len()
+        )),
+        BinaryMatch::Contains(part) => Some(format!(
+            "the body does not contain these {} bytes",
+            part.len()
+        )),
+        BinaryMatch::Any => None,
+    }
+}
+
+/// `None` when `bytes` are `want` long (`body_length`), else what differs.
+pub fn length_difference(want: u64, bytes: &[u8]) -> Option<String> {
+    let got = bytes.len() as u64;
+    (got != want).then(|| format!("the body has {got} bytes"))
 }

@@ -2,7 +2,7 @@
 //!
 //! Pure functions: no I/O. [`check`] is the entry point; each protocol has its own module.
 
-mod binary;
+pub mod binary;
 mod broadcast;
 pub mod diff;
 pub mod header;
@@ -17,7 +17,8 @@ mod ws;
 use harness_fixture::{Fixture, Spec};
 
 pub use diff::Mismatch;
-pub(crate) use sse::expected_event_type;
+pub(crate) use sse::{DEFAULT_TYPE_DIFFERS, expected_event_type};
+pub(crate) use ws::json_expectation;
 
 use crate::transcript::{Headers, Transcript, header_values};
 

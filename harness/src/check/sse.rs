@@ -116,13 +116,15 @@ pub(super) fn check_event_type(want: Option<&str>, got: &str, path: &str, out: &
     json::compare_text(expected_event_type(want), Some(got), path, &mut found);
     if want.is_none() {
         for mismatch in &mut found {
-            mismatch.message = format!(
-                "different event type: an expected event without \"event\" means the default type \"{DEFAULT_EVENT_TYPE}\" (\"<<any>>\" for any type)"
-            );
+            mismatch.message = DEFAULT_TYPE_DIFFERS.into();
         }
     }
     out.append(&mut found);
 }
+
+/// What differs when an event has another type than the default one a fixture expects by
+/// naming none.
+pub(crate) const DEFAULT_TYPE_DIFFERS: &str = "different event type: an expected event without \"event\" means the default type \"message\" (\"<<any>>\" for any type)";
 
 fn expected_event(want: &harness_fixture::model::ExpectedEvent) -> Value {
     let mut object = serde_json::Map::new();

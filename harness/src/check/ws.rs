@@ -235,7 +235,8 @@ fn check_message(want: &WsMatch, frame: &Frame, path: &str, out: &mut Vec<Mismat
     }
 }
 
-fn json_expectation(want: &WsMatch) -> (&'static str, Value) {
+/// The key of an `expect` step's matcher (`json`, `text`...) and its expected value.
+pub(crate) fn json_expectation(want: &WsMatch) -> (&'static str, Value) {
     match want {
         WsMatch::Text(t) => ("text", t.as_str().into()),
         WsMatch::Json(v) => ("json", v.clone()),

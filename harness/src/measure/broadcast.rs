@@ -45,7 +45,7 @@ use url::Url;
 
 use super::chunked::{Decoder, Framing};
 use super::engine::{LoadConfig, LoadError, Measurement, Outcome};
-use super::expect::{JsonExpect, TextExpect};
+use super::expect::{DIFFERENT_TEXT, JsonExpect, TextExpect};
 use super::recorder::{ErrorKind, Recorder, histogram, micros};
 use super::rest::{AbortOnDrop, Endpoint, Http1, RECONNECT_PAUSE, header_name, header_value, open};
 use super::result::{BroadcastBlock, Percentiles, SubscriberCounts};
@@ -53,7 +53,7 @@ use super::schedule::{Pacer, Schedule, Slot, Window};
 use super::sse::open_stream;
 use super::sse_parser::SseParser;
 use super::ws::{Socket, classify, next_data, ws_config};
-use crate::check::expected_event_type;
+use crate::check::{DEFAULT_TYPE_DIFFERS, expected_event_type};
 
 /// The default publish rate of a broadcast run, messages per second.
 pub const DEFAULT_RATE: f64 = 100.0;
@@ -66,11 +66,43 @@ const READ_BUFFER: usize = 16 * 1024;
 /// Publish replies larger than this fail.
 const MAX_REPLY: usize = 1024 * 1024;
 
-/// What one delivery must be.
+/// What one delivery (or ack) must be.
 #[derive(Debug)]
 enum DeliveryExpect {
     Text(TextExpect),
     Json(JsonExpect),
+}
+
+/// Where `run` reports the differences of one of the fixture's subscribers
+/// (`/subscribers/1/delivery/json`), or of the WebSocket publisher (`/publish`).
+#[derive(Debug)]
+struct Paths {
+    status: String,
+    ack: String,
+    delivery: String,
+    event: String,
+}
+
+impl Paths {
+    fn new(base: &str, expected: &harness_fixture::model::BroadcastExpected) -> Paths {
+        let key = |want: &MessageMatch| match want {
+            MessageMatch::Text(_) => "text",
+            MessageMatch::Json(_) => "json",
+            MessageMatch::JsonPartial(_) => "json_partial",
+        };
+        let ack = expected.ack.as_ref().map_or("json", key);
+        Paths {
+            status: format!("{base}/status"),
+            ack: format!("{base}/ack/{ack}"),
+            delivery: format!("{base}/delivery/{}", key(&expected.delivery)),
+            event: format!("{base}/event"),
+        }
+    }
+
+    /// The subscription was refused with status `got`.
+    fn refused(&self, got: u16) -> ErrorKind {
+        ErrorKind::differs(&self.status, format!("subscription refused, got {got}"))
+    }
 }
 
 /// How the harness publishes.
@@ -95,15 +127,26 @@ enum Target {
     Sse(Vec<u8>),
 }
 
+/// One of the fixture's subscribers: where it connects, and where `run` reports its differences.
+#[derive(Debug)]
+struct SubscriberTarget {
+    target: Target,
+    paths: Paths,
+}
+
 /// A broadcast fixture prepared for load.
 #[derive(Debug)]
 struct BroadcastLoad {
     endpoint: Endpoint,
-    targets: Vec<Target>,
+    targets: Vec<SubscriberTarget>,
+    /// The WebSocket publisher's paths (its ack).
+    publisher_paths: Paths,
     ack: Option<DeliveryExpect>,
     delivery: DeliveryExpect,
     /// The type of SSE deliveries (`message` when the fixture names none).
     event: TextExpect,
+    /// What a delivery of another type differs by.
+    event_differs: &'static str,
     publisher: Publisher,
     /// The message without its closing brace (and without a `seq` of the fixture's).
     message_prefix: String,
@@ -120,21 +163,22 @@ fn compile(want: &MessageMatch) -> Result<DeliveryExpect, String> {
 }
 
 impl DeliveryExpect {
-    /// `None` when `text` is as expected, else the JSON pointer of the difference.
-    fn check_text(&self, text: &str) -> Option<String> {
+    /// `None` when `text` is as expected, else its first difference under `base`.
+    fn check_text(&self, text: &str, base: &str) -> Option<ErrorKind> {
         match self {
-            DeliveryExpect::Text(want) => (!want.matches(Some(text))).then(String::new),
-            DeliveryExpect::Json(want) => want.check(text.as_bytes()),
+            DeliveryExpect::Text(want) => {
+                (!want.matches(Some(text))).then(|| ErrorKind::differs(base, DIFFERENT_TEXT))
+            }
+            DeliveryExpect::Json(want) => want.check(text.as_bytes(), base, "message is not JSON"),
         }
     }
 
-    /// `None` when the delivery (its `seq` already removed) is as expected.
-    fn check_value(&self, value: &serde_json::Value) -> Option<String> {
+    /// Like [`DeliveryExpect::check_text`] for a delivery parsed (its `seq` already removed).
+    fn check_value(&self, value: &serde_json::Value, base: &str) -> Option<ErrorKind> {
         match self {
-            DeliveryExpect::Text(want) => {
-                (!want.matches(Some(&value.to_string()))).then(String::new)
-            }
-            DeliveryExpect::Json(want) => want.check_value(value),
+            DeliveryExpect::Text(want) => (!want.matches(Some(&value.to_string())))
+                .then(|| ErrorKind::differs(base, DIFFERENT_TEXT)),
+            DeliveryExpect::Json(want) => want.check_value(value, base),
         }
     }
 }
@@ -152,9 +196,10 @@ impl BroadcastLoad {
             let _ = url.set_scheme(scheme);
             Ok(url)
         };
+        let expected = &fixture.expected;
         let mut targets = Vec::new();
-        for subscriber in &fixture.subscribers {
-            targets.push(match subscriber {
+        for (index, subscriber) in fixture.subscribers.iter().enumerate() {
+            let target = match subscriber {
                 Subscriber::Websocket(path) => Target::WebSocket(ws_url(path)?),
                 Subscriber::Sse(path) => {
                     let uri = endpoint.target(path, &[])?;
@@ -166,9 +211,12 @@ impl BroadcastLoad {
                         .into_bytes(),
                     )
                 }
+            };
+            targets.push(SubscriberTarget {
+                target,
+                paths: Paths::new(&format!("/subscribers/{index}"), expected),
             });
         }
-        let expected = &fixture.expected;
         let publisher = match &fixture.publish {
             Publish::Rest(rest) => {
                 let method = Method::from_bytes(rest.method.as_bytes())
@@ -202,6 +250,7 @@ impl BroadcastLoad {
         Ok(BroadcastLoad {
             endpoint,
             targets,
+            publisher_paths: Paths::new("/publish", expected),
             ack: expected
                 .ack
                 .as_ref()
@@ -210,6 +259,11 @@ impl BroadcastLoad {
                 .map_err(bad)?,
             delivery: compile(&expected.delivery).map_err(bad)?,
             event: TextExpect::new(expected_event_type(expected.event.as_deref())).map_err(bad)?,
+            event_differs: if expected.event.is_none() {
+                DEFAULT_TYPE_DIFFERS
+            } else {
+                DIFFERENT_TEXT
+            },
             publisher,
             message_prefix,
         })
@@ -222,17 +276,19 @@ impl BroadcastLoad {
 
     /// Opens subscriber `index`'s connection; it is subscribed when this returns.
     async fn subscribe(&self, index: usize, timeout: Duration) -> Result<Connection, ErrorKind> {
-        let target = &self.targets[index % self.targets.len()];
+        let SubscriberTarget { target, paths } = self.subscriber(index);
         let opening = async {
             match target {
                 Target::WebSocket(url) => {
-                    let socket = self.connect_ws(url).await?;
+                    let socket = self.connect_ws(url, paths).await?;
                     Ok(Connection::Ws(Box::new(socket)))
                 }
                 Target::Sse(request) => {
                     let mut buffer = Vec::with_capacity(READ_BUFFER);
+                    let refused = |got| paths.refused(got);
+                    let addr = self.endpoint.addr;
                     let (stream, framing) =
-                        open_stream(self.endpoint.addr, request, 200, &[], &mut buffer).await?;
+                        open_stream(addr, request, 200, refused, &[], &mut buffer).await?;
                     Ok(Connection::Sse {
                         stream,
                         framing,
@@ -246,8 +302,14 @@ impl BroadcastLoad {
             .unwrap_or(Err(ErrorKind::Timeout))
     }
 
-    /// A WebSocket connection, its ack read and checked (when the fixture expects one).
-    async fn connect_ws(&self, url: &Url) -> Result<Socket, ErrorKind> {
+    /// The fixture's subscriber that connection `index` is.
+    fn subscriber(&self, index: usize) -> &SubscriberTarget {
+        &self.targets[index % self.targets.len()]
+    }
+
+    /// A WebSocket connection, its ack read and checked (when the fixture expects one);
+    /// differences are reported under `paths`.
+    async fn connect_ws(&self, url: &Url, paths: &Paths) -> Result<Socket, ErrorKind> {
         let request = url
             .as_str()
             .into_client_request()
@@ -262,25 +324,26 @@ impl BroadcastLoad {
             {
                 Ok((socket, _)) => socket,
                 Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-                    return Err(ErrorKind::Handshake(response.status().as_u16()));
+                    return Err(paths.refused(response.status().as_u16()));
                 }
                 Err(e) => return Err(classify(e)),
             };
         if let Some(ack) = &self.ack {
             let message = next_data(&mut socket).await?;
             let text = message.to_text().map_err(|_| ErrorKind::Garbage)?;
-            if let Some(at) = ack.check_text(text) {
-                return Err(ErrorKind::Other(format!(
-                    "ack differs at {}",
-                    if at.is_empty() { "/" } else { &at }
-                )));
+            if let Some(difference) = ack.check_text(text, &paths.ack) {
+                return Err(difference);
             }
         }
         Ok(socket)
     }
 
-    /// Checks one delivery's text: its seq, and the difference from the fixture if any.
-    fn check_delivery(&self, text: &str) -> Result<(u64, Option<String>), ErrorKind> {
+    /// Checks one delivery's text: its seq, and its first difference (under `base`) if any.
+    fn check_delivery(
+        &self,
+        text: &str,
+        base: &str,
+    ) -> Result<(u64, Option<ErrorKind>), ErrorKind> {
         let Ok(mut value) = serde_json::from_str::<serde_json::Value>(text) else {
             return Err(ErrorKind::Garbage);
         };
@@ -289,7 +352,7 @@ impl BroadcastLoad {
             .and_then(|object| object.remove(SEQ))
             .and_then(|seq| seq.as_u64())
             .ok_or_else(|| ErrorKind::Other("delivery without seq".into()))?;
-        Ok((seq, self.delivery.check_value(&value)))
+        Ok((seq, self.delivery.check_value(&value, base)))
     }
 }
 
@@ -509,10 +572,7 @@ pub(super) async fn run(
     let mut subscribers = Vec::with_capacity(count);
     let mut websocket = 0;
     for (index, (connection, took)) in connections.into_iter().enumerate() {
-        if matches!(
-            shared.load.targets[index % shared.load.targets.len()],
-            Target::WebSocket(_)
-        ) {
+        if matches!(shared.load.subscriber(index).target, Target::WebSocket(_)) {
             websocket += 1;
         }
         let mut recorder = Recorder::new(shards[index % shards.len()].clone());
@@ -652,13 +712,16 @@ async fn subscriber(
                 }
             }
         };
+        let paths = &shared.load.subscriber(index).paths;
         let failure = match open {
-            Connection::Ws(mut socket) => read_ws(shared, &mut socket, tracker, recorder).await,
+            Connection::Ws(mut socket) => {
+                read_ws(shared, paths, &mut socket, tracker, recorder).await
+            }
             Connection::Sse {
                 stream,
                 framing,
                 pending,
-            } => read_sse(shared, stream, framing, pending, tracker, recorder).await,
+            } => read_sse(shared, paths, stream, framing, pending, tracker, recorder).await,
         };
         recorder.failure(Instant::now(), failure, None);
     }
@@ -702,6 +765,7 @@ fn deliver(
 /// Reads a WebSocket subscription until it fails.
 async fn read_ws(
     shared: &Shared,
+    paths: &Paths,
     socket: &mut Socket,
     tracker: &mut SeqTracker,
     recorder: &mut Recorder,
@@ -716,11 +780,8 @@ async fn read_ws(
             recorder.failure(now, ErrorKind::Other("not a text message".into()), None);
             continue;
         };
-        match shared.load.check_delivery(text) {
-            Ok((seq, differs)) => {
-                let differs = differs.map(ErrorKind::Message);
-                deliver(shared, seq, differs, now, tracker, recorder);
-            }
+        match shared.load.check_delivery(text, &paths.delivery) {
+            Ok((seq, differs)) => deliver(shared, seq, differs, now, tracker, recorder),
             Err(kind) => recorder.failure(now, kind, None),
         }
     }
@@ -729,6 +790,7 @@ async fn read_ws(
 /// Reads an SSE subscription until it ends or fails.
 async fn read_sse(
     shared: &Shared,
+    paths: &Paths,
     mut stream: TcpStream,
     framing: Framing,
     mut pending: Vec<u8>,
@@ -753,20 +815,14 @@ async fn read_sse(
         let load = &shared.load;
         let decoded = decoder.decode(read, |data| {
             parser.feed(data, |event| {
+                let delivery = load.check_delivery(event.data, &paths.delivery);
                 if !load.event.matches(Some(event.event)) {
                     // Still a delivery of its seq, when it has one.
-                    let outcome = load
-                        .check_delivery(event.data)
-                        .map(|(seq, _)| (seq, Some(ErrorKind::Event("/event".into()))));
-                    received.push(outcome);
+                    let differs = ErrorKind::differs(&paths.event, load.event_differs);
+                    received.push(delivery.map(|(seq, _)| (seq, Some(differs))));
                     return;
                 }
-                received.push(load.check_delivery(event.data).map(|(seq, differs)| {
-                    (
-                        seq,
-                        differs.map(|at| ErrorKind::Event(format!("/data{at}"))),
-                    )
-                }));
+                received.push(delivery);
             });
         });
         pending.clear();
@@ -782,6 +838,15 @@ async fn read_sse(
         if decoder.done() {
             return ErrorKind::Closed;
         }
+    }
+}
+
+/// A failure of the publisher: a difference already points under `/publish`; anything else is
+/// said to be the publisher's (`publish: timeout`).
+fn publishing(kind: ErrorKind) -> ErrorKind {
+    match kind {
+        ErrorKind::Differs { .. } => kind,
+        other => ErrorKind::Other(format!("publish: {other}")),
     }
 }
 
@@ -828,27 +893,20 @@ async fn publish(
                     }
                     Err(kind) => {
                         connection = None;
-                        recorder.failure(
-                            slot.intended,
-                            ErrorKind::Other(format!("publish: {kind}")),
-                            None,
-                        );
+                        recorder.failure(slot.intended, publishing(kind), None);
                     }
                 }
             }
         }
         Publisher::WebSocket { url } => {
             let socket = loop {
-                match tokio::time::timeout(shared.timeout, load.connect_ws(url)).await {
+                let connecting = load.connect_ws(url, &load.publisher_paths);
+                match tokio::time::timeout(shared.timeout, connecting).await {
                     Ok(Ok(socket)) => break socket,
                     outcome => {
                         let kind = outcome.unwrap_or(Err(ErrorKind::Timeout)).err();
                         let kind = kind.unwrap_or(ErrorKind::Timeout);
-                        recorder.failure(
-                            Instant::now(),
-                            ErrorKind::Other(format!("publish: {kind}")),
-                            None,
-                        );
+                        recorder.failure(Instant::now(), publishing(kind), None);
                         tokio::time::sleep(RECONNECT_PAUSE).await;
                     }
                 }
@@ -866,11 +924,7 @@ async fn publish(
                 let text = load.message(seq);
                 seq += 1;
                 if let Err(e) = sink.send(Message::Text(text.into())).await {
-                    recorder.failure(
-                        slot.intended,
-                        ErrorKind::Other(format!("publish: {}", classify(e))),
-                        None,
-                    );
+                    recorder.failure(slot.intended, publishing(classify(e)), None);
                     return;
                 }
             }
@@ -908,8 +962,8 @@ async fn post(
         .map_err(|e| ErrorKind::of_error(e.as_ref()))?;
     let got = parts.status.as_u16();
     match status {
-        Some(want) if want != got => Err(ErrorKind::Status(got)),
-        None if !parts.status.is_success() => Err(ErrorKind::Status(got)),
+        Some(want) if want != got => Err(ErrorKind::status("/publish/status", got)),
+        None if !parts.status.is_success() => Err(ErrorKind::status("/publish/status", got)),
         _ => Ok(()),
     }
 }
@@ -978,17 +1032,37 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(load.message(7), r#"{"payload":"tick","seq":7}"#);
-        assert_eq!(load.check_delivery(&load.message(7)), Ok((7, None)));
+        let delivery = &load.targets[1].paths.delivery;
+        assert_eq!(delivery, "/subscribers/1/delivery/json");
         assert_eq!(
-            load.check_delivery(r#"{"payload":"tock","seq":3}"#),
-            Ok((3, Some("/payload".into())))
+            load.check_delivery(&load.message(7), delivery),
+            Ok((7, None))
         );
-        assert!(load.check_delivery(r#"{"payload":"tick"}"#).is_err());
-        assert!(load.check_delivery("nope").is_err());
-        assert!(matches!(&load.targets[1], Target::Sse(r) if r.starts_with(b"GET /b/events ")));
+        let (seq, differs) = load
+            .check_delivery(r#"{"payload":"tock","seq":3}"#, delivery)
+            .unwrap();
+        assert_eq!(seq, 3);
+        assert_eq!(
+            differs.map(|kind| kind.to_string()).as_deref(),
+            Some("/subscribers/1/delivery/json/payload: different string")
+        );
         assert!(
-            matches!(&load.targets[0], Target::WebSocket(u) if u.as_str() == "ws://127.0.0.1:9/b/ws")
+            load.check_delivery(r#"{"payload":"tick"}"#, delivery)
+                .is_err()
         );
+        assert!(load.check_delivery("nope", delivery).is_err());
+        assert!(
+            matches!(&load.targets[1].target, Target::Sse(r) if r.starts_with(b"GET /b/events "))
+        );
+        assert!(matches!(
+            &load.targets[0].target,
+            Target::WebSocket(u) if u.as_str() == "ws://127.0.0.1:9/b/ws"
+        ));
+        assert_eq!(
+            load.targets[0].paths.refused(403).to_string(),
+            "/subscribers/0/status: subscription refused, got 403"
+        );
+        assert_eq!(load.targets[0].paths.ack, "/subscribers/0/ack/json");
     }
 
     #[tokio::test]

@@ -1,18 +1,23 @@
 //! Expectations compiled once per run, so that every reply is checked at full speed: matchers
 //! parsed, headers named, JSON Schemas compiled, and an expected JSON body without matchers
 //! serialized once so that a byte comparison settles the usual case before any parsing.
-//! A difference is reported by the JSON pointer of the first mismatch; the full diff is `run`'s job.
+//! A reply that fails is reported as `run` reports its first difference (the same pointer, the
+//! same words: [`ErrorKind::Differs`]); the full diff is `run`'s job.
 
 use harness_fixture::model::{BodyMatch, HeaderExpectation, RestExpected};
 use hyper::HeaderMap;
 use hyper::header::HeaderName;
 use serde_json::Value;
 
+use super::recorder::ErrorKind;
 use crate::check::header::{self, HeaderWant};
 use crate::check::json::compare;
 use crate::check::matcher::Matcher;
 
 pub(crate) use crate::check::matcher::TextExpect;
+
+/// What `run` says of a text (a header line, a raw body, a message, an SSE field) that differs.
+pub(crate) const DIFFERENT_TEXT: &str = "different text";
 
 /// An expected header, checked by the rule of [`crate::check::header`] (the one `run` applies).
 #[derive(Debug)]
@@ -20,12 +25,17 @@ pub(crate) struct HeaderExpect {
     /// Its name.
     pub(crate) name: HeaderName,
     want: HeaderWant,
+    /// Its pointer, as `run` reports it (`/headers/content-type`).
+    path: String,
+    /// The fixture's expectation, for the words of a difference.
+    expected: Value,
 }
 
 impl HeaderExpect {
-    /// Compiles the expected headers of a fixture.
+    /// Compiles the expected headers of a fixture, found under `base` (`/headers`).
     pub(crate) fn all<'a>(
         headers: impl IntoIterator<Item = (&'a String, &'a HeaderExpectation)>,
+        base: &str,
     ) -> Result<Vec<HeaderExpect>, String> {
         headers
             .into_iter()
@@ -34,6 +44,8 @@ impl HeaderExpect {
                     name: HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
                         .map_err(|e| format!("header name {name:?}: {e}"))?,
                     want: HeaderWant::new(want)?,
+                    path: header::pointer(base, name),
+                    expected: serde_json::to_value(want).unwrap_or_default(),
                 })
             })
             .collect()
@@ -42,32 +54,57 @@ impl HeaderExpect {
     /// The expected headers of a REST fixture: its own, plus a JSON `content-type` when it
     /// checks a JSON body without naming one ([`header::implies_json_content_type`]).
     pub(crate) fn rest(expected: &RestExpected) -> Result<Vec<HeaderExpect>, String> {
-        let mut all = HeaderExpect::all(&expected.headers)?;
+        let mut all = HeaderExpect::all(&expected.headers, "/headers")?;
         if header::implies_json_content_type(expected) {
             all.push(HeaderExpect {
                 name: hyper::header::CONTENT_TYPE,
                 want: HeaderWant::JsonMediaType,
+                path: "/headers/content-type".into(),
+                expected: header::JSON_MEDIA_TYPE.into(),
             });
         }
         Ok(all)
     }
 
-    /// Whether the header's lines (or its absence) are as expected.
-    pub(crate) fn matches(&self, headers: &HeaderMap) -> bool {
-        let lines = headers.get_all(&self.name).iter().map(|v| v.to_str().ok());
-        self.want.fault(lines).is_none()
+    /// `None` when the header's lines (each as text, `None` for one that is not visible ASCII,
+    /// and as bytes), as `lines` gives them, are as expected, else the difference as `run`
+    /// reports it.
+    fn check<'a, I>(&self, lines: impl Fn() -> I) -> Option<ErrorKind>
+    where
+        I: Iterator<Item = (Option<&'a str>, &'a [u8])>,
+    {
+        let fault = self.want.fault(lines().map(|(text, _)| text))?;
+        let shown: Vec<String> = lines()
+            .map(|(_, bytes)| String::from_utf8_lossy(bytes).into_owned())
+            .collect();
+        let shown: Vec<&str> = shown.iter().map(String::as_str).collect();
+        Some(ErrorKind::of_mismatch(header::mismatch(
+            fault,
+            &self.path,
+            &self.expected,
+            &shown,
+        )))
     }
-}
 
-impl HeaderExpect {
-    /// Like [`HeaderExpect::matches`], on the headers of a response head parsed in place.
-    pub(crate) fn matches_raw(&self, headers: &[httparse::Header<'_>]) -> bool {
+    /// Checks the header in a reply's headers.
+    pub(crate) fn check_map(&self, headers: &HeaderMap) -> Option<ErrorKind> {
+        self.check(|| {
+            headers
+                .get_all(&self.name)
+                .iter()
+                .map(|v| (v.to_str().ok(), v.as_bytes()))
+        })
+    }
+
+    /// Checks the header in a response head parsed in place.
+    pub(crate) fn check_raw(&self, headers: &[httparse::Header<'_>]) -> Option<ErrorKind> {
         let name = self.name.as_str();
-        let lines = headers
-            .iter()
-            .filter(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| visible_ascii(h.value));
-        self.want.fault(lines).is_none()
+        self.check(|| {
+            headers
+                .iter()
+                .filter(move |h| h.name.eq_ignore_ascii_case(name))
+                .map(|h| (visible_ascii(h.value), h.value))
+        })
     }
 }
 
@@ -80,26 +117,20 @@ fn visible_ascii(value: &[u8]) -> Option<&str> {
     }
 }
 
-/// The first expected header that a response head parsed in place does not satisfy.
-pub(crate) fn first_raw_header_mismatch<'a>(
-    expected: &'a [HeaderExpect],
+/// The first difference of a response head parsed in place from the expected headers.
+pub(crate) fn raw_header_difference(
+    expected: &[HeaderExpect],
     headers: &[httparse::Header<'_>],
-) -> Option<&'a HeaderName> {
-    expected
-        .iter()
-        .find(|h| !h.matches_raw(headers))
-        .map(|h| &h.name)
+) -> Option<ErrorKind> {
+    expected.iter().find_map(|h| h.check_raw(headers))
 }
 
-/// The first expected header that the reply does not satisfy.
-pub(crate) fn first_header_mismatch<'a>(
-    expected: &'a [HeaderExpect],
+/// The first difference of a reply's headers from the expected ones.
+pub(crate) fn header_difference(
+    expected: &[HeaderExpect],
     headers: &HeaderMap,
-) -> Option<&'a HeaderName> {
-    expected
-        .iter()
-        .find(|h| !h.matches(headers))
-        .map(|h| &h.name)
+) -> Option<ErrorKind> {
+    expected.iter().find_map(|h| h.check_map(headers))
 }
 
 /// An expected JSON document.
@@ -124,23 +155,24 @@ impl JsonExpect {
         }
     }
 
-    /// `None` when `bytes` hold the expected document, else the JSON pointer of the first
-    /// difference (`""` for the whole document, as when it is not JSON).
-    pub(crate) fn check(&self, bytes: &[u8]) -> Option<String> {
+    /// `None` when `bytes` hold the expected document, else the first difference under `base`
+    /// (the pointer of the expectation: `/body`, `/events/0/json`); `not_json` is what `run`
+    /// says of bytes that are not JSON there (`reply body is not JSON`).
+    pub(crate) fn check(&self, bytes: &[u8], base: &str, not_json: &str) -> Option<ErrorKind> {
         if self.exact.as_deref() == Some(bytes) {
             return None;
         }
         let Ok(actual) = serde_json::from_slice::<Value>(bytes) else {
-            return Some(String::new());
+            return Some(ErrorKind::differs(base, not_json));
         };
-        self.check_value(&actual)
+        self.check_value(&actual, base)
     }
 
     /// Like [`JsonExpect::check`] for a parsed value.
-    pub(crate) fn check_value(&self, actual: &Value) -> Option<String> {
+    pub(crate) fn check_value(&self, actual: &Value, base: &str) -> Option<ErrorKind> {
         let mut out = Vec::new();
-        compare(&self.value, Some(actual), self.mode, "", &mut out);
-        out.into_iter().next().map(|m| m.path)
+        compare(&self.value, Some(actual), self.mode, base, &mut out);
+        out.into_iter().next().map(ErrorKind::of_mismatch)
     }
 }
 
@@ -159,15 +191,18 @@ impl SchemaExpect {
         harness_fixture::schema::compile(schema).map(SchemaExpect)
     }
 
-    /// `None` when `bytes` are JSON valid against the schema, else the pointer of the first error.
-    pub(crate) fn check(&self, bytes: &[u8]) -> Option<String> {
+    /// `None` when `bytes` are JSON valid against the schema, else its first error under `base`,
+    /// worded as `run` words it; `not_json` as for [`JsonExpect::check`].
+    pub(crate) fn check(&self, bytes: &[u8], base: &str, not_json: &str) -> Option<ErrorKind> {
         let Ok(actual) = serde_json::from_slice::<Value>(bytes) else {
-            return Some(String::new());
+            return Some(ErrorKind::differs(base, not_json));
         };
-        self.0
-            .iter_errors(&actual)
-            .next()
-            .map(|e| e.instance_path().as_str().to_string())
+        self.0.iter_errors(&actual).next().map(|error| {
+            ErrorKind::differs(
+                format!("{base}{}", error.instance_path().as_str()),
+                format!("schema: {}", harness_fixture::schema::describe(&error)),
+            )
+        })
     }
 }
 
@@ -190,48 +225,91 @@ mod tests {
     fn exact_bytes_pass_without_parsing_and_others_are_compared() {
         let want = JsonExpect::new(&json!({"message": "Hello, World!"}), BodyMatch::Exact);
         assert!(want.exact.is_some());
-        assert_eq!(want.check(br#"{"message":"Hello, World!"}"#), None);
-        assert_eq!(want.check(br#"{ "message" : "Hello, World!" }"#), None);
+        let check = |bytes: &[u8]| {
+            want.check(bytes, "/body", "reply body is not JSON")
+                .map(|kind| kind.to_string())
+        };
+        assert_eq!(check(br#"{"message":"Hello, World!"}"#), None);
+        assert_eq!(check(br#"{ "message" : "Hello, World!" }"#), None);
         assert_eq!(
-            want.check(br#"{"message":"Hello, Moon!"}"#).as_deref(),
-            Some("/message")
+            check(br#"{"message":"Hello, Moon!"}"#).as_deref(),
+            Some("/body/message: different string")
         );
-        assert_eq!(want.check(b"not json").as_deref(), Some(""));
+        assert_eq!(
+            check(b"not json").as_deref(),
+            Some("/body: reply body is not JSON")
+        );
     }
 
     #[test]
     fn matchers_disable_the_byte_shortcut() {
         let want = JsonExpect::new(&json!({"n": 1, "ts": "<<number>>"}), BodyMatch::Exact);
         assert!(want.exact.is_none());
-        assert_eq!(want.check(br#"{"n":1,"ts":123}"#), None);
-        assert_eq!(want.check(br#"{"n":1,"ts":"x"}"#).as_deref(), Some("/ts"));
+        assert_eq!(want.check(br#"{"n":1,"ts":123}"#, "", ""), None);
+        assert_eq!(
+            want.check(br#"{"n":1,"ts":"x"}"#, "/body", "")
+                .map(|kind| kind.to_string())
+                .as_deref(),
+            Some("/body/ts: expected a number, got string")
+        );
+    }
+
+    /// What the load path says of `headers`: the first difference, as text.
+    fn said(expected: &[HeaderExpect], headers: &HeaderMap) -> Option<String> {
+        header_difference(expected, headers).map(|kind| kind.to_string())
     }
 
     #[test]
-    fn headers_and_text() {
-        let expected = HeaderExpect::all([(
-            &"Content-Type".to_string(),
-            &HeaderExpectation::One("<<starts_with:application/json>>".to_string()),
-        )])
+    fn headers_are_worded_as_run_words_them() {
+        let expected = HeaderExpect::all(
+            [(
+                &"Content-Type".to_string(),
+                &HeaderExpectation::One("<<starts_with:application/json>>".to_string()),
+            )],
+            "/headers",
+        )
         .unwrap();
         let mut headers = HeaderMap::new();
         assert_eq!(
-            first_header_mismatch(&expected, &headers).map(|n| n.as_str()),
-            Some("content-type")
+            said(&expected, &headers).as_deref(),
+            Some("/headers/content-type: missing")
+        );
+        headers.insert("content-type", "text/html".parse().unwrap());
+        assert_eq!(
+            said(&expected, &headers).as_deref(),
+            Some("/headers/content-type: different text")
         );
         headers.insert("content-type", "application/json".parse().unwrap());
-        assert!(first_header_mismatch(&expected, &headers).is_none());
+        assert_eq!(said(&expected, &headers), None);
         headers.append("x-multi", "a".parse().unwrap());
         headers.append("x-multi", "b".parse().unwrap());
-        let one =
-            |want: HeaderExpectation| HeaderExpect::all([(&"x-multi".to_string(), &want)]).unwrap();
+        let one = |want: HeaderExpectation| {
+            HeaderExpect::all([(&"X-Multi".to_string(), &want)], "/headers").unwrap()
+        };
         let string = one(HeaderExpectation::One("a".into()));
-        assert_eq!(
-            first_header_mismatch(&string, &headers).map(|n| n.as_str()),
-            Some("x-multi")
+        let repeated = said(&string, &headers).unwrap_or_default();
+        assert!(
+            repeated.starts_with("/headers/x-multi: header repeated 2 times: [\"a\",\"b\"]"),
+            "{repeated}"
         );
         let lines = one(HeaderExpectation::Lines(vec!["a".into(), "b".into()]));
-        assert!(first_header_mismatch(&lines, &headers).is_none());
+        assert_eq!(said(&lines, &headers), None);
+        let reversed = one(HeaderExpectation::Lines(vec!["b".into(), "a".into()]));
+        assert_eq!(
+            said(&reversed, &headers).as_deref(),
+            Some("/headers/x-multi/0: different text")
+        );
+        // The same words on a head parsed in place.
+        let raw = [httparse::Header {
+            name: "X-Multi",
+            value: b"a",
+        }];
+        assert_eq!(
+            raw_header_difference(&reversed, &raw)
+                .map(|kind| kind.to_string())
+                .as_deref(),
+            Some("/headers/x-multi: expected 2 lines, got 1")
+        );
         assert!(TextExpect::new("<<regex:(>>").is_err());
         assert!(TextExpect::new("hi").unwrap().matches(Some("hi")));
         assert!(!TextExpect::new("hi").unwrap().matches(None));
@@ -244,12 +322,13 @@ mod tests {
         let want = HeaderExpect::rest(&expected).unwrap();
         let mut headers = HeaderMap::new();
         headers.insert("content-type", "text/html".parse().unwrap());
-        assert_eq!(
-            first_header_mismatch(&want, &headers).map(|n| n.as_str()),
-            Some("content-type")
+        let not_json = said(&want, &headers).unwrap_or_default();
+        assert!(
+            not_json.starts_with("/headers/content-type: the fixture expects a JSON body"),
+            "{not_json}"
         );
         headers.insert("content-type", "application/json".parse().unwrap());
-        assert!(first_header_mismatch(&want, &headers).is_none());
+        assert_eq!(said(&want, &headers), None);
         let named: RestExpected = serde_json::from_value(
             json!({"status": 200, "headers": {"content-type": "<<any>>"}, "body": {"a": 1}}),
         )
@@ -264,7 +343,11 @@ mod tests {
             "properties": {"id": {"type": "integer"}}
         }))
         .unwrap();
-        assert_eq!(schema.check(br#"{"id": 3}"#), None);
-        assert_eq!(schema.check(br#"{"id": "x"}"#).as_deref(), Some("/id"));
+        assert_eq!(schema.check(br#"{"id": 3}"#, "/body", ""), None);
+        let said = schema
+            .check(br#"{"id": "x"}"#, "/body", "")
+            .map(|kind| kind.to_string())
+            .unwrap_or_default();
+        assert!(said.starts_with("/body/id: schema: "), "{said}");
     }
 }

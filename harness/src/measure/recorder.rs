@@ -38,18 +38,16 @@ pub fn micros(duration: Duration) -> u64 {
 /// Its text is the key of `errors_by_kind` in results.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ErrorKind {
-    /// The reply had another status: `status 500`.
-    Status(u16),
-    /// A checked header was missing or different: `header content-type differs`.
-    Header(String),
-    /// The body differs from the expectation at a JSON pointer: `body differs at /message`.
-    Body(String),
-    /// A WebSocket message differs: `message differs at /payload`.
-    Message(String),
-    /// An SSE event differs: `event differs at /events/0/id`.
-    Event(String),
-    /// The WebSocket upgrade was answered with another status: `handshake status 403`.
-    Handshake(u16),
+    /// The reply differs from the fixture, said as `run` says it: the JSON pointer `run` reports
+    /// (`/status`, `/headers/content-type`, `/body/message`, `/transcript/2/expect/json/id`,
+    /// `/events/0/event`, `/subscribers/0/delivery/json/m`) and the first difference there:
+    /// `/body/message: different string`.
+    Differs {
+        /// Where, as `run` points at it.
+        path: String,
+        /// What differs, as `run` words it.
+        message: String,
+    },
     /// The connection could not be opened: `connection refused`.
     Refused,
     /// The connection was reset.
@@ -72,12 +70,10 @@ pub enum ErrorKind {
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ErrorKind::Status(status) => write!(f, "status {status}"),
-            ErrorKind::Header(name) => write!(f, "header {name} differs"),
-            ErrorKind::Body(at) => write!(f, "body differs at {}", or_root(at)),
-            ErrorKind::Message(at) => write!(f, "message differs at {}", or_root(at)),
-            ErrorKind::Event(at) => write!(f, "event differs at {}", or_root(at)),
-            ErrorKind::Handshake(status) => write!(f, "handshake status {status}"),
+            ErrorKind::Differs { path, message } => {
+                let path = if path.is_empty() { "/" } else { path };
+                write!(f, "{path}: {message}")
+            }
             ErrorKind::Refused => f.write_str("connection refused"),
             ErrorKind::Reset => f.write_str("reset"),
             ErrorKind::Closed => f.write_str("connection closed"),
@@ -90,11 +86,48 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-fn or_root(pointer: &str) -> &str {
-    if pointer.is_empty() { "/" } else { pointer }
+/// The most distinct error kinds a run keeps apart; failures of further kinds (a server that
+/// differs in a new place on every reply) are counted under [`MORE_KINDS`].
+pub const MAX_ERROR_KINDS: usize = 64;
+/// The `errors_by_kind` key of failures past [`MAX_ERROR_KINDS`] kinds.
+pub const MORE_KINDS: &str = "other kinds (more than 64)";
+
+/// Counts `count` failures of `kind` in `kinds`, keeping at most [`MAX_ERROR_KINDS`] keys
+/// besides [`MORE_KINDS`].
+fn count_kind(kinds: &mut BTreeMap<String, u64>, kind: String, count: u64) {
+    let distinct = kinds.len() - usize::from(kinds.contains_key(MORE_KINDS));
+    let key = if kinds.contains_key(&kind) || distinct < MAX_ERROR_KINDS {
+        kind
+    } else {
+        MORE_KINDS.to_string()
+    };
+    *kinds.entry(key).or_default() += count;
 }
 
 impl ErrorKind {
+    /// The reply differs at `path` (as `run` points at it), by `message` (as `run` words it).
+    pub fn differs(path: impl Into<String>, message: impl Into<String>) -> ErrorKind {
+        ErrorKind::Differs {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The reply's status (at `path`: `/status`, `/publish/status`) is `got`, not the one expected.
+    pub fn status(path: &str, got: u16) -> ErrorKind {
+        ErrorKind::differs(path, format!("different status, got {got}"))
+    }
+
+    /// The WebSocket upgrade (expected at `path`: `/connect`) was answered with status `got`.
+    pub fn handshake(path: &str, got: u16) -> ErrorKind {
+        ErrorKind::differs(path, format!("different handshake status, got {got}"))
+    }
+
+    /// The first difference `run` would report of the same reply.
+    pub fn of_mismatch(mismatch: crate::check::Mismatch) -> ErrorKind {
+        ErrorKind::differs(mismatch.path, mismatch.message)
+    }
+
     /// Classifies a transport error by the I/O error in its source chain, else by its text.
     pub fn of_error(error: &(dyn std::error::Error + 'static)) -> ErrorKind {
         let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
@@ -163,7 +196,7 @@ pub struct Lag {
 pub struct Tally {
     /// Latency of measured operations that succeeded, in microseconds.
     pub latency: Histogram<u64>,
-    /// Latency of measured operations that failed with a reply (a `status 500`, a body that
+    /// Latency of measured operations that failed with a reply (a status or a body that
     /// differs), in microseconds: kept apart, so that failures never pass for latency figures.
     pub failed_latency: Histogram<u64>,
     /// WebSocket handshake latency (every handshake, warmup included).
@@ -222,7 +255,7 @@ impl Tally {
         self.operations += other.operations;
         self.errors += other.errors;
         for (kind, count) in &other.errors_by_kind {
-            *self.errors_by_kind.entry(kind.clone()).or_default() += count;
+            count_kind(&mut self.errors_by_kind, kind.clone(), *count);
         }
         self.lag.max_us = self.lag.max_us.max(other.lag.max_us);
         self.lag.final_us = self.lag.final_us.max(other.lag.final_us);
@@ -389,11 +422,7 @@ impl Recorder {
         let mut state = self.shard.state();
         state.tally.operations += 1;
         state.tally.errors += 1;
-        *state
-            .tally
-            .errors_by_kind
-            .entry(kind.to_string())
-            .or_default() += 1;
+        count_kind(&mut state.tally.errors_by_kind, kind.to_string(), 1);
         if let Some(latency) = latency {
             state
                 .tally
@@ -470,10 +499,14 @@ mod tests {
         let (shard_a, mut a) = recorder(w);
         a.success(at, Duration::from_micros(100));
         a.success(at, Duration::from_micros(200));
-        a.failure(at, ErrorKind::Status(500), Some(Duration::from_micros(300)));
+        a.failure(
+            at,
+            ErrorKind::status("/status", 500),
+            Some(Duration::from_micros(300)),
+        );
         let (shard_b, mut b) = recorder(w);
         b.success(at, Duration::from_micros(1000));
-        b.failure(at, ErrorKind::Status(500), None);
+        b.failure(at, ErrorKind::status("/status", 500), None);
         b.failure(at, ErrorKind::Refused, None);
         b.lag(at, Duration::from_millis(7));
         let pacer = Pacer::new(Schedule::Closed, w.start, 0, 1);
@@ -490,7 +523,10 @@ mod tests {
         assert_eq!(total.successes(), 3);
         assert_eq!(total.latency.min(), 100);
         assert_eq!(total.latency.max(), 1000);
-        assert_eq!(total.errors_by_kind["status 500"], 2);
+        assert_eq!(
+            total.errors_by_kind["/status: different status, got 500"],
+            2
+        );
         assert_eq!(total.errors_by_kind["connection refused"], 1);
         assert_eq!(total.lag.max_us, 7000);
     }
@@ -544,14 +580,21 @@ mod tests {
 
     #[test]
     fn error_kinds_read_like_the_cause() {
-        assert_eq!(ErrorKind::Status(500).to_string(), "status 500");
         assert_eq!(
-            ErrorKind::Body("/message".into()).to_string(),
-            "body differs at /message"
+            ErrorKind::status("/status", 500).to_string(),
+            "/status: different status, got 500"
         );
         assert_eq!(
-            ErrorKind::Body(String::new()).to_string(),
-            "body differs at /"
+            ErrorKind::differs("/body/message", "different string").to_string(),
+            "/body/message: different string"
+        );
+        assert_eq!(
+            ErrorKind::differs("", "reply body is not JSON").to_string(),
+            "/: reply body is not JSON"
+        );
+        assert_eq!(
+            ErrorKind::handshake("/connect", 403).to_string(),
+            "/connect: different handshake status, got 403"
         );
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
         assert_eq!(ErrorKind::of_io(&refused).to_string(), "connection refused");
@@ -564,5 +607,33 @@ mod tests {
         struct Wrapper(#[source] std::io::Error);
         let wrapped = Wrapper(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
         assert_eq!(ErrorKind::of_error(&wrapped), ErrorKind::Reset);
+    }
+
+    #[test]
+    fn error_kinds_are_bounded_by_folding_the_rest() {
+        let w = window();
+        let at = w.measure_from + Duration::from_millis(1);
+        let (shard_a, mut a) = recorder(w);
+        // A server that differs in a new place on every reply.
+        for key in 0..MAX_ERROR_KINDS + 10 {
+            a.failure(
+                at,
+                ErrorKind::differs(format!("/body/k{key}"), "unexpected key"),
+                None,
+            );
+        }
+        a.failure(at, ErrorKind::differs("/body/k0", "unexpected key"), None);
+        let (shard_b, mut b) = recorder(w);
+        b.failure(at, ErrorKind::Timeout, None);
+        b.failure(at, ErrorKind::differs("/body/k1", "unexpected key"), None);
+        let mut total = shard_a.take();
+        assert_eq!(total.errors_by_kind.len(), MAX_ERROR_KINDS + 1);
+        assert_eq!(total.errors_by_kind[MORE_KINDS], 10);
+        assert_eq!(total.errors_by_kind["/body/k0: unexpected key"], 2);
+        total.merge(&shard_b.take());
+        assert_eq!(total.errors_by_kind.len(), MAX_ERROR_KINDS + 1);
+        assert_eq!(total.errors_by_kind[MORE_KINDS], 11, "timeout folded in");
+        assert_eq!(total.errors_by_kind["/body/k1: unexpected key"], 2);
+        assert_eq!(total.errors_by_kind.values().sum::<u64>(), total.errors);
     }
 }

@@ -24,9 +24,11 @@ use url::Url;
 use super::chunked::{Decoder, Framing};
 use super::engine::{LoadError, Worker};
 use super::expect::{
-    HeaderExpect, JsonExpect, SchemaExpect, TextExpect, first_raw_header_mismatch,
+    DIFFERENT_TEXT, HeaderExpect, JsonExpect, SchemaExpect, TextExpect, raw_header_difference,
 };
 use super::recorder::ErrorKind;
+use crate::check::binary::{base64_difference, length_difference};
+use harness_fixture::matcher::BinaryMatch;
 
 /// Replies larger than this fail the operation.
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -205,10 +207,10 @@ impl Connection {
 }
 
 /// What the head of a reply says.
-struct Head<'a> {
+struct Head {
     status: u16,
-    /// The first expected header the reply does not satisfy.
-    mismatch: Option<&'a HeaderName>,
+    /// How the reply's headers differ from the expected ones, first difference only.
+    header_difference: Option<ErrorKind>,
     framing: Framing,
     keep_alive: bool,
 }
@@ -225,7 +227,8 @@ pub(crate) struct RestLoad {
     expect_headers: Vec<HeaderExpect>,
     json: Option<JsonExpect>,
     text: Option<TextExpect>,
-    bytes: Option<Vec<u8>>,
+    bytes: Option<BinaryMatch>,
+    length: Option<u64>,
     schema: Option<SchemaExpect>,
 }
 
@@ -297,9 +300,10 @@ impl RestLoad {
             bytes: expected
                 .body_base64
                 .as_deref()
-                .map(|b| BASE64.decode(b))
+                .map(BinaryMatch::parse)
                 .transpose()
-                .map_err(|e| bad(format!("expected.body_base64 is not base64: {e}")))?,
+                .map_err(|e| bad(format!("expected.body_base64: {e}")))?,
+            length: expected.body_length,
             schema: expected
                 .body_schema
                 .as_ref()
@@ -402,7 +406,7 @@ impl RestLoad {
             .await
             .map_err(Failure::transport)?;
         let done = Instant::now();
-        let checked = self.check(head.status, head.mismatch, body);
+        let checked = self.check(head.status, head.header_difference, body);
         if !head.keep_alive {
             connection.stream = None;
         }
@@ -416,7 +420,7 @@ impl RestLoad {
 
     /// Reads and parses the reply's head (skipping interim replies); the body's first bytes
     /// follow at `connection.start`.
-    async fn read_head(&self, connection: &mut Connection) -> Result<Head<'_>, ErrorKind> {
+    async fn read_head(&self, connection: &mut Connection) -> Result<Head, ErrorKind> {
         loop {
             if connection.start < connection.end {
                 let mut slots = [httparse::EMPTY_HEADER; 64];
@@ -437,7 +441,7 @@ impl RestLoad {
                             || status == 304;
                         return Ok(Head {
                             status,
-                            mismatch: first_raw_header_mismatch(&self.expect_headers, headers),
+                            header_difference: raw_header_difference(&self.expect_headers, headers),
                             framing: if no_body {
                                 Framing::Length(0)
                             } else {
@@ -522,38 +526,46 @@ impl RestLoad {
         }
     }
 
-    /// Checks a reply against the fixture: status, headers, then the body, cheapest first.
+    /// Checks a reply against the fixture: status, headers, then the body, cheapest first; a
+    /// difference is the first one `run` reports of the same reply.
     fn check(
         &self,
         status: u16,
-        header_mismatch: Option<&HeaderName>,
+        header_difference: Option<ErrorKind>,
         body: &[u8],
     ) -> Result<(), ErrorKind> {
         if status != self.status {
-            return Err(ErrorKind::Status(status));
+            return Err(ErrorKind::status("/status", status));
         }
-        if let Some(name) = header_mismatch {
-            return Err(ErrorKind::Header(name.as_str().to_string()));
+        if let Some(difference) = header_difference {
+            return Err(difference);
         }
         if let Some(json) = &self.json
-            && let Some(at) = json.check(body)
+            && let Some(difference) = json.check(body, "/body", "reply body is not JSON")
         {
-            return Err(ErrorKind::Body(at));
+            return Err(difference);
         }
-        if let Some(text) = &self.text
-            && !text.matches(std::str::from_utf8(body).ok())
-        {
-            return Err(ErrorKind::Body(String::new()));
+        if let Some(text) = &self.text {
+            match std::str::from_utf8(body) {
+                Err(_) => {
+                    return Err(ErrorKind::differs("/body_text", "reply body is not UTF-8"));
+                }
+                Ok(got) if !text.matches(Some(got)) => {
+                    return Err(ErrorKind::differs("/body_text", DIFFERENT_TEXT));
+                }
+                Ok(_) => {}
+            }
         }
-        if let Some(bytes) = &self.bytes
-            && bytes.as_slice() != body
-        {
-            return Err(ErrorKind::Body(String::new()));
+        if let Some(message) = self.bytes.as_ref().and_then(|b| base64_difference(b, body)) {
+            return Err(ErrorKind::differs("/body_base64", message));
+        }
+        if let Some(message) = self.length.and_then(|want| length_difference(want, body)) {
+            return Err(ErrorKind::differs("/body_length", message));
         }
         if let Some(schema) = &self.schema
-            && let Some(at) = schema.check(body)
+            && let Some(difference) = schema.check(body, "/body", "reply body is not JSON")
         {
-            return Err(ErrorKind::Body(at));
+            return Err(difference);
         }
         Ok(())
     }
@@ -684,22 +696,48 @@ mod tests {
             name: "Content-Type",
             value: b"application/json",
         }];
-        let mismatch = |headers: &[httparse::Header<'_>]| {
-            first_raw_header_mismatch(&load.expect_headers, headers).cloned()
-        };
+        let differs =
+            |headers: &[httparse::Header<'_>]| raw_header_difference(&load.expect_headers, headers);
         let good = br#"{"id":"67e55044-10b1-426f-9247-bb680e5fe0c8","name":"x"}"#;
-        assert_eq!(load.check(201, mismatch(&json).as_ref(), good), Ok(()));
+        assert_eq!(load.check(201, differs(&json), good), Ok(()));
         assert_eq!(
-            load.check(500, mismatch(&json).as_ref(), good),
-            Err(ErrorKind::Status(500))
+            load.check(500, differs(&json), good)
+                .unwrap_err()
+                .to_string(),
+            "/status: different status, got 500"
         );
         assert_eq!(
-            load.check(201, mismatch(&[]).as_ref(), good),
-            Err(ErrorKind::Header("content-type".into()))
+            load.check(201, differs(&[]), good).unwrap_err().to_string(),
+            "/headers/content-type: missing"
         );
         assert_eq!(
-            load.check(201, None, br#"{"id":"nope","name":"x"}"#),
-            Err(ErrorKind::Body("/id".into()))
+            load.check(201, None, br#"{"id":"nope","name":"x"}"#)
+                .unwrap_err()
+                .to_string(),
+            "/body/id: expected a UUID"
+        );
+    }
+
+    #[tokio::test]
+    async fn byte_matchers_and_lengths_are_checked_as_run_checks_them() {
+        // `run` accepts these (issue 10); the load path refused `<<starts_with:>>` as bad base64
+        // and ignored `body_length`.
+        let f = fixture(serde_json::json!({
+            "status": 200,
+            "body_base64": "<<starts_with:iVBORw==>>",
+            "body_length": 6
+        }));
+        let base = Url::parse("http://127.0.0.1:9/").unwrap();
+        let load = RestLoad::prepare(&f, &base).await.unwrap();
+        let said = |body: &[u8]| load.check(200, None, body).map_err(|kind| kind.to_string());
+        assert_eq!(said(b"\x89PNG\r\n"), Ok(()));
+        assert_eq!(
+            said(b"GIF89a"),
+            Err("/body_base64: the body does not start with these 4 bytes".into())
+        );
+        assert_eq!(
+            said(b"\x89PNG\r\n\x1a"),
+            Err("/body_length: the body has 7 bytes".into())
         );
     }
 

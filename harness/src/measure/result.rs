@@ -46,10 +46,13 @@ pub struct LoadResult {
     /// Latency histogram of successful operations (microseconds), HdrHistogram V2 compressed,
     /// base64.
     pub histogram: String,
-    /// Latency of failed operations that had a reply (a `status 500`, a body that differs).
+    /// Latency of failed operations that had a reply (a status or a body that differs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failed_latency: Option<Block>,
-    /// Errors by kind: `status 500`, `body differs at /message`, `connection refused`, ...
+    /// Errors by kind: a reply that differs by the first difference `run` reports of it
+    /// (`/status: different status, got 500`, `/body/message: different string`), a transport
+    /// failure by cause (`connection refused`, `timeout`, ...); at most
+    /// [`super::recorder::MAX_ERROR_KINDS`] kinds, the rest under [`super::recorder::MORE_KINDS`].
     pub errors_by_kind: BTreeMap<String, u64>,
     /// Open loop: how far behind schedule the load fell.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -358,7 +361,9 @@ mod tests {
         }
         tally.operations = 10_001;
         tally.errors = 1;
-        tally.errors_by_kind.insert("status 500".into(), 1);
+        tally
+            .errors_by_kind
+            .insert("/status: different status, got 500".into(), 1);
         let result = LoadResult::new(info(harness_fixture::Protocol::Rest, None), &tally);
         let json = serde_json::to_value(&result).unwrap();
         assert_eq!(json["mode"], "closed");
@@ -366,7 +371,10 @@ mod tests {
         // 10 000 of the 10 001 succeeded.
         assert_eq!(json["summary"]["throughput_per_s"], 5000.0);
         assert_eq!(json["summary"]["failed_per_s"], 0.5);
-        assert_eq!(json["errors_by_kind"]["status 500"], 1);
+        assert_eq!(
+            json["errors_by_kind"]["/status: different status, got 500"],
+            1
+        );
         assert!(json.get("schedule_lag_us").is_none());
         assert!(json.get("connect").is_none());
 
@@ -421,7 +429,9 @@ mod tests {
             errors: 482,
             ..Tally::default()
         };
-        tally.errors_by_kind.insert("status 500".into(), 482);
+        tally
+            .errors_by_kind
+            .insert("/status: different status, got 500".into(), 482);
         tally.failed_latency.record(700).unwrap();
         let result = LoadResult::new(info(harness_fixture::Protocol::Rest, None), &tally);
         let json = serde_json::to_value(&result).unwrap();

@@ -25,11 +25,11 @@ use url::Url;
 
 use super::chunked::{Decoder, Framing};
 use super::engine::{LoadError, Worker};
-use super::expect::{HeaderExpect, JsonExpect, TextExpect, first_header_mismatch};
+use super::expect::{DIFFERENT_TEXT, HeaderExpect, JsonExpect, TextExpect, header_difference};
 use super::recorder::{ErrorKind, micros};
 use super::rest::{Endpoint, RECONNECT_PAUSE, header_name, header_value};
 use super::sse_parser::{EventRef, SseParser};
-use crate::check::expected_event_type;
+use crate::check::{DEFAULT_TYPE_DIFFERS, expected_event_type};
 use crate::wire::Deadline;
 
 /// Measured events are handed to the recorder at least this often (and every [`BATCH`] events).
@@ -69,52 +69,74 @@ fn framing(headers: &HeaderMap) -> Result<Framing, ErrorKind> {
 struct EventExpect {
     /// The type (`message` when the fixture names none).
     event: TextExpect,
+    /// The fixture names no type: a difference says the default applied.
+    default_type: bool,
     id: Option<TextExpect>,
     retry: Option<u64>,
     data: Option<TextExpect>,
     json: Option<JsonExpect>,
+    /// Its pointer, as `run` reports it: `/events/3`.
+    path: String,
+    /// `json` or `json_partial`.
+    json_key: &'static str,
 }
 
 impl EventExpect {
-    fn new(want: &ExpectedEvent) -> Result<EventExpect, String> {
+    /// Compiles expected event `index`.
+    fn new(want: &ExpectedEvent, index: usize) -> Result<EventExpect, String> {
         let text = |t: &Option<String>| t.as_deref().map(TextExpect::new).transpose();
-        let json = match (&want.json, &want.json_partial) {
-            (Some(v), _) => Some(JsonExpect::new(v, BodyMatch::Exact)),
-            (None, Some(v)) => Some(JsonExpect::new(v, BodyMatch::Partial)),
-            (None, None) => None,
+        let (json, json_key) = match (&want.json, &want.json_partial) {
+            (Some(v), _) => (Some(JsonExpect::new(v, BodyMatch::Exact)), "json"),
+            (None, Some(v)) => (Some(JsonExpect::new(v, BodyMatch::Partial)), "json_partial"),
+            (None, None) => (None, "json"),
         };
         Ok(EventExpect {
             event: TextExpect::new(expected_event_type(want.event.as_deref()))?,
+            default_type: want.event.is_none(),
             id: text(&want.id)?,
             retry: want.retry,
             data: text(&want.data)?,
             json,
+            path: format!("/events/{index}"),
+            json_key,
         })
     }
 
-    /// `None` when the event is as expected, else the field (or JSON pointer) that differs.
-    fn check(&self, got: &EventRef<'_>) -> Option<String> {
-        let field = |name: &str| Some(format!("/{name}"));
+    /// `None` when the event is as expected, else its first difference, as `run` reports it.
+    fn check(&self, got: &EventRef<'_>) -> Option<ErrorKind> {
+        let at = |field: &str, message: &str| {
+            Some(ErrorKind::differs(
+                format!("{}/{field}", self.path),
+                message,
+            ))
+        };
         if !self.event.matches(Some(got.event)) {
-            return field("event");
+            let message = if self.default_type {
+                DEFAULT_TYPE_DIFFERS
+            } else {
+                DIFFERENT_TEXT
+            };
+            return at("event", message);
         }
         if let Some(want) = &self.id
             && !want.matches(Some(got.id))
         {
-            return field("id");
+            return at("id", DIFFERENT_TEXT);
         }
         if let Some(want) = self.retry
             && got.retry != Some(want)
         {
-            return field("retry");
+            return at("retry", "different retry");
         }
         if let Some(want) = &self.data
             && !want.matches(Some(got.data))
         {
-            return field("data");
+            return at("data", DIFFERENT_TEXT);
         }
-        let at = self.json.as_ref()?.check(got.data.as_bytes())?;
-        Some(format!("/data{at}"))
+        let base = format!("{}/{}", self.path, self.json_key);
+        self.json
+            .as_ref()?
+            .check(got.data.as_bytes(), &base, "data is not JSON")
     }
 }
 
@@ -161,7 +183,8 @@ impl SseLoad {
         let events = expected
             .events
             .iter()
-            .map(EventExpect::new)
+            .enumerate()
+            .map(|(index, want)| EventExpect::new(want, index))
             .collect::<Result<_, _>>()
             .map_err(bad)?;
         let timestamp_key = fixture
@@ -198,7 +221,7 @@ impl SseLoad {
             endpoint,
             request: head,
             status: expected.status,
-            expect_headers: HeaderExpect::all(&expected.headers).map_err(bad)?,
+            expect_headers: HeaderExpect::all(&expected.headers, "/headers").map_err(bad)?,
             events,
             timestamp_key,
             max_event_size,
@@ -238,6 +261,7 @@ impl SseLoad {
             self.endpoint.addr,
             &self.request,
             self.status,
+            |got| ErrorKind::status("/status", got),
             &self.expect_headers,
             buffer,
         )
@@ -261,7 +285,7 @@ impl SseLoad {
         let mut batch = Batch::default();
         let mut previous = requested;
         let mut index = 0usize;
-        let mut failures: Vec<(usize, String, u64)> = Vec::new();
+        let mut failures: Vec<(ErrorKind, u64)> = Vec::new();
         let mut pending = std::mem::take(buffer);
         buffer.resize(READ_BUFFER, 0);
         let outcome = loop {
@@ -296,8 +320,8 @@ impl SseLoad {
                         .as_deref()
                         .and_then(|key| timestamp(event.data, key))
                         .map_or(micros(gap), |sent| wall_us.saturating_sub(sent));
-                    if let Some(at) = self.events.get(index).and_then(|want| want.check(&event)) {
-                        failures.push((index, at, latency_us));
+                    if let Some(kind) = self.events.get(index).and_then(|want| want.check(&event)) {
+                        failures.push((kind, latency_us));
                     } else if measured {
                         batch.latencies.push(latency_us);
                         if index > 0 {
@@ -328,12 +352,10 @@ impl SseLoad {
                 worker.recorder.first_event(now - requested);
             }
             previous = now;
-            for (index, at, latency_us) in failures.drain(..) {
-                worker.recorder.failure(
-                    now,
-                    ErrorKind::Event(format!("/events/{index}{at}")),
-                    Some(Duration::from_micros(latency_us)),
-                );
+            for (kind, latency_us) in failures.drain(..) {
+                worker
+                    .recorder
+                    .failure(now, kind, Some(Duration::from_micros(latency_us)));
             }
             // Near the end every chunk is flushed: the run's end cancels the reader.
             if batch.latencies.len() >= BATCH
@@ -357,12 +379,14 @@ impl SseLoad {
     }
 }
 
-/// Opens an SSE connection, sends the request, reads and checks the reply's head. On success
-/// `buffer` holds the first bytes of the body.
+/// Opens an SSE connection, sends the request, reads and checks the reply's head: a status other
+/// than `status` is the error `refused` makes of it. On success `buffer` holds the first bytes
+/// of the body.
 pub(super) async fn open_stream(
     addr: std::net::SocketAddr,
     request: &[u8],
     status: u16,
+    refused: impl Fn(u16) -> ErrorKind,
     expect_headers: &[HeaderExpect],
     buffer: &mut Vec<u8>,
 ) -> Result<(TcpStream, Framing), ErrorKind> {
@@ -401,7 +425,7 @@ pub(super) async fn open_stream(
             continue;
         }
         if response_status != status {
-            return Err(ErrorKind::Status(response_status));
+            return Err(refused(response_status));
         }
         let mut headers = HeaderMap::new();
         for header in response.headers.iter() {
@@ -412,8 +436,8 @@ pub(super) async fn open_stream(
                 headers.append(name, value);
             }
         }
-        if let Some(name) = first_header_mismatch(expect_headers, &headers) {
-            return Err(ErrorKind::Header(name.as_str().to_string()));
+        if let Some(difference) = header_difference(expect_headers, &headers) {
+            return Err(difference);
         }
         buffer.drain(..head);
         return Ok((stream, framing(&headers)?));
@@ -480,12 +504,18 @@ mod tests {
             retry: None,
         };
         let unnamed: ExpectedEvent = serde_json::from_value(serde_json::json!({})).unwrap();
-        let want = EventExpect::new(&unnamed).unwrap();
+        let want = EventExpect::new(&unnamed, 0).unwrap();
         assert_eq!(want.check(&event("message")), None);
-        assert_eq!(want.check(&event("tick")).as_deref(), Some("/event"));
+        assert_eq!(
+            want.check(&event("tick")),
+            Some(ErrorKind::differs("/events/0/event", DEFAULT_TYPE_DIFFERS))
+        );
         let any: ExpectedEvent =
             serde_json::from_value(serde_json::json!({"event": "<<any>>"})).unwrap();
-        assert_eq!(EventExpect::new(&any).unwrap().check(&event("tick")), None);
+        assert_eq!(
+            EventExpect::new(&any, 0).unwrap().check(&event("tick")),
+            None
+        );
     }
 
     #[test]
@@ -507,7 +537,7 @@ mod tests {
             {"event": "tick", "id": "1", "json": {"n": 1, "ts_us": "<<number>>"}}
         ))
         .unwrap();
-        let want = EventExpect::new(&want).unwrap();
+        let want = EventExpect::new(&want, 2).unwrap();
         let event = |id: &'static str, data: &'static str| EventRef {
             event: "tick",
             data,
@@ -515,13 +545,18 @@ mod tests {
             retry: None,
         };
         assert_eq!(want.check(&event("1", r#"{"n":1,"ts_us":5}"#)), None);
+        let said = |id, data| want.check(&event(id, data)).map(|kind| kind.to_string());
         assert_eq!(
-            want.check(&event("2", r#"{"n":1,"ts_us":5}"#)).as_deref(),
-            Some("/id")
+            said("2", r#"{"n":1,"ts_us":5}"#).as_deref(),
+            Some("/events/2/id: different text")
         );
         assert_eq!(
-            want.check(&event("1", r#"{"n":2,"ts_us":5}"#)).as_deref(),
-            Some("/data/n")
+            said("1", r#"{"n":2,"ts_us":5}"#).as_deref(),
+            Some("/events/2/json/n: different number")
+        );
+        assert_eq!(
+            said("1", "not json").as_deref(),
+            Some("/events/2/json: data is not JSON")
         );
     }
 }

@@ -26,56 +26,75 @@ use crate::driver::encode_ws_message;
 use crate::wire::{DEFAULT_MAX_EVENT_SIZE, Deadline};
 
 use super::engine::{LoadError, Worker};
-use super::expect::{JsonExpect, SchemaExpect, TextExpect};
+use super::expect::{DIFFERENT_TEXT, JsonExpect, SchemaExpect, TextExpect};
 use super::recorder::ErrorKind;
 use super::rest::{Endpoint, RECONNECT_PAUSE, header_name, header_value};
+use crate::check::json_expectation;
 
 pub(super) type Socket = WebSocketStream<TcpStream>;
 
 /// What one received message must be.
 #[derive(Debug)]
-enum MessageExpect {
+enum MessageWant {
     Text(TextExpect),
     Json(JsonExpect),
     Schema(SchemaExpect),
     Binary(Vec<u8>),
 }
 
+/// One `expect` step, compiled, with the pointer `run` reports its differences at
+/// (`/transcript/3/expect/json`).
+#[derive(Debug)]
+struct MessageExpect {
+    want: MessageWant,
+    path: String,
+}
+
 impl MessageExpect {
-    fn new(want: &WsMatch) -> Result<MessageExpect, String> {
-        Ok(match want {
-            WsMatch::Text(text) => MessageExpect::Text(TextExpect::new(text)?),
-            WsMatch::Json(value) => MessageExpect::Json(JsonExpect::new(value, BodyMatch::Exact)),
+    /// Compiles the `expect` step at `index` of the transcript.
+    fn new(want: &WsMatch, index: usize) -> Result<MessageExpect, String> {
+        let compiled = match want {
+            WsMatch::Text(text) => MessageWant::Text(TextExpect::new(text)?),
+            WsMatch::Json(value) => MessageWant::Json(JsonExpect::new(value, BodyMatch::Exact)),
             WsMatch::JsonPartial(value) => {
-                MessageExpect::Json(JsonExpect::new(value, BodyMatch::Partial))
+                MessageWant::Json(JsonExpect::new(value, BodyMatch::Partial))
             }
-            WsMatch::JsonSchema(schema) => MessageExpect::Schema(SchemaExpect::new(schema)?),
-            WsMatch::BinaryBase64(b64) => MessageExpect::Binary(
+            WsMatch::JsonSchema(schema) => MessageWant::Schema(SchemaExpect::new(schema)?),
+            WsMatch::BinaryBase64(b64) => MessageWant::Binary(
                 BASE64
                     .decode(b64)
                     .map_err(|e| format!("binary_base64 is not base64: {e}"))?,
             ),
+        };
+        let (key, _) = json_expectation(want);
+        Ok(MessageExpect {
+            want: compiled,
+            path: format!("/transcript/{index}/expect/{key}"),
         })
     }
 
+    /// Checks a received message; a difference is worded as `run` words it.
     fn check(&self, message: &Message) -> Result<(), ErrorKind> {
-        let differs = |at: Option<String>| at.map_or(Ok(()), |at| Err(ErrorKind::Message(at)));
-        match (self, message) {
-            (MessageExpect::Text(want), Message::Text(text)) => {
-                differs((!want.matches(Some(text.as_str()))).then(String::new))
+        const NOT_JSON: &str = "message is not JSON";
+        let path = self.path.as_str();
+        let difference = match (&self.want, message) {
+            (MessageWant::Text(want), Message::Text(text)) => (!want.matches(Some(text.as_str())))
+                .then(|| ErrorKind::differs(path, DIFFERENT_TEXT)),
+            (MessageWant::Json(want), Message::Text(text)) => {
+                want.check(text.as_bytes(), path, NOT_JSON)
             }
-            (MessageExpect::Json(want), Message::Text(text)) => {
-                differs(want.check(text.as_bytes()))
+            (MessageWant::Schema(want), Message::Text(text)) => {
+                want.check(text.as_bytes(), path, NOT_JSON)
             }
-            (MessageExpect::Schema(want), Message::Text(text)) => {
-                differs(want.check(text.as_bytes()))
+            (MessageWant::Binary(want), Message::Binary(bytes)) => (want.as_slice()
+                != bytes.as_ref())
+            .then(|| ErrorKind::differs(path, "different bytes")),
+            (MessageWant::Binary(_), _) => {
+                Some(ErrorKind::differs(path, "expected a binary message"))
             }
-            (MessageExpect::Binary(want), Message::Binary(bytes)) => {
-                differs((want.as_slice() != bytes.as_ref()).then(String::new))
-            }
-            (MessageExpect::Binary(_), _) => Err(ErrorKind::Other("not a binary message".into())),
-            _ => Err(ErrorKind::Other("not a text message".into())),
-        }
+            _ => Some(ErrorKind::differs(path, "expected a text message")),
+        };
+        difference.map_or(Ok(()), Err)
     }
 }
 
@@ -94,6 +113,8 @@ pub(crate) struct WsLoad {
     headers: Vec<(HeaderName, HeaderValue)>,
     greeting: Vec<MessageExpect>,
     exchanges: Vec<Exchange>,
+    /// Where `run` reports a refused upgrade.
+    handshake_path: &'static str,
     /// The largest message (and frame) read from the server.
     max_message_size: usize,
 }
@@ -129,7 +150,7 @@ impl WsLoad {
 
         let mut greeting = Vec::new();
         let mut exchanges: Vec<Exchange> = Vec::new();
-        for step in &fixture.transcript {
+        for (index, step) in fixture.transcript.iter().enumerate() {
             match step {
                 WsStep::ExpectHandshake(h) if h.status != 101 => {
                     return Err(bad(format!(
@@ -142,7 +163,7 @@ impl WsLoad {
                     expects: Vec::new(),
                 }),
                 WsStep::Expect(expect) => {
-                    let compiled = MessageExpect::new(&expect.matches).map_err(bad)?;
+                    let compiled = MessageExpect::new(&expect.matches, index).map_err(bad)?;
                     match exchanges.last_mut() {
                         Some(exchange) => exchange.expects.push(compiled),
                         None => greeting.push(compiled),
@@ -158,12 +179,17 @@ impl WsLoad {
                 "the transcript has no `send` answered by an `expect`: nothing to measure".into(),
             ));
         }
+        let handshake_path = match fixture.transcript.first() {
+            Some(WsStep::ExpectHandshake(_)) => "/transcript/0/expect_handshake/status",
+            _ => "/connect",
+        };
         Ok(WsLoad {
             endpoint,
             url,
             headers,
             greeting,
             exchanges,
+            handshake_path,
             max_message_size,
         })
     }
@@ -208,7 +234,10 @@ impl WsLoad {
         let config = ws_config_with(self.max_message_size);
         match tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await {
             Ok((socket, _)) => Ok(socket),
-            Err(WsError::Http(response)) => Err(ErrorKind::Handshake(response.status().as_u16())),
+            Err(WsError::Http(response)) => Err(ErrorKind::handshake(
+                self.handshake_path,
+                response.status().as_u16(),
+            )),
             Err(e) => Err(classify(e)),
         }
     }
@@ -386,9 +415,18 @@ mod tests {
         assert_eq!(expect.check(&Message::text(r#"{"id":1}"#)), Ok(()));
         assert_eq!(
             expect.check(&Message::text(r#"{"id":2}"#)),
-            Err(ErrorKind::Message("/id".into()))
+            Err(ErrorKind::differs(
+                "/transcript/2/expect/json/id",
+                "different number"
+            ))
         );
-        assert!(expect.check(&Message::binary(vec![1u8])).is_err());
+        assert_eq!(
+            expect.check(&Message::binary(vec![1u8])),
+            Err(ErrorKind::differs(
+                "/transcript/2/expect/json",
+                "expected a text message"
+            ))
+        );
     }
 
     #[tokio::test]

@@ -175,7 +175,9 @@ mod tests {
             errors: 482,
             ..Tally::default()
         };
-        tally.errors_by_kind.insert("status 500".into(), 482);
+        tally
+            .errors_by_kind
+            .insert("/status: different status, got 500".into(), 482);
         tally.failed_latency.record(900).unwrap();
         let result = LoadResult::new(info(Protocol::Rest, None), &tally);
         let text = text(&result);
@@ -186,7 +188,10 @@ mod tests {
         assert!(text.contains("no successful operation"), "{text}");
         assert!(!text.contains("p50 0us"), "{text}");
         assert!(text.contains("failed in   p50 900us"), "{text}");
-        assert!(text.contains("error: status 500 x482"), "{text}");
+        assert!(
+            text.contains("error: /status: different status, got 500 x482"),
+            "{text}"
+        );
     }
 
     #[test]
