@@ -485,7 +485,7 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
         .trim()
         .parse::<f64>()
         .map_err(|e| format!("{e} (write operations per second, e.g. 5000 or 2.5e4)"))?;
-    crate::measure::schedule::check_rate(rate)
+    crate::load::schedule::check_rate(rate)
 }
 
 /// Parses a share: `0.01` or `1%`, between 0 and 1.

@@ -17,7 +17,7 @@ use std::path::Path;
 
 use arbitrary::{Arbitrary, Unstructured};
 
-use crate::measure::chunked::{Decoder, Framing};
+use crate::load::net::chunked::{Decoder, Framing};
 use crate::transcript::{Direction, Frame, Handshake, Interrupted, Transcript, WsRecord};
 use crate::wire::sse_parser::SseParser;
 

@@ -15,7 +15,7 @@ pub mod driver;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzz;
-pub mod measure;
+pub mod load;
 pub mod plan;
 pub mod redact;
 pub mod report;

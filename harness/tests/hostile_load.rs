@@ -328,7 +328,7 @@ fn crafted_histogram(payload_len: u32, zeros: usize) -> String {
 
 /// A `bench` result document as the harness writes it, with this histogram.
 fn load_document(dir: &Path, name: &str, histogram: &str) -> PathBuf {
-    use benchmark_harness::measure::result::{LoadResult, RunInfo};
+    use benchmark_harness::load::result::{LoadResult, RunInfo};
     let info = RunInfo {
         command: "bench",
         fixture: "bench-hello".into(),
@@ -344,7 +344,7 @@ fn load_document(dir: &Path, name: &str, histogram: &str) -> PathBuf {
         duration_s: 1.0,
         warmup_s: 0.0,
     };
-    let mut tally = benchmark_harness::measure::Tally::default();
+    let mut tally = benchmark_harness::load::Tally::default();
     tally.latency.record(120).unwrap();
     tally.operations = 1;
     let mut value = serde_json::to_value(LoadResult::new(info, &tally)).unwrap();
@@ -402,9 +402,7 @@ fn a_histogram_claiming_4_gib_is_refused_by_report_and_compare() {
     let good = load_document(
         dir.path(),
         "good",
-        &benchmark_harness::measure::result::encode(
-            &benchmark_harness::measure::recorder::histogram(),
-        ),
+        &benchmark_harness::load::result::encode(&benchmark_harness::load::recorder::histogram()),
     );
     // The good one reads.
     let out = bin()

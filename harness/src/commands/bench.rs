@@ -20,7 +20,7 @@ use super::open_target;
 use crate::check::snapshot::write_atomically;
 use crate::cli::{Cli, FixtureSelection, Format, LoadArgs, StreamArgs};
 use crate::error::{HarnessError, exit};
-use crate::measure::{self, LoadConfig, LoadError, LoadResult, RunInfo, Schedule};
+use crate::load::{self, LoadConfig, LoadError, LoadResult, RunInfo, Schedule};
 use crate::plan::plan;
 use crate::report::human::Style;
 use crate::report::human_load::write_load;
@@ -126,7 +126,7 @@ fn files_needed(connections: usize, protocol: Protocol, embedded: bool) -> u64 {
 /// Raises the open-file limit for the run (to the hard limit), or refuses the run when even that
 /// is too low: past the limit, connections would fail instead of load the server.
 fn ensure_open_files(connections: usize, needed: u64) -> Result<(), HarnessError> {
-    match measure::raise_open_files_limit(needed) {
+    match load::raise_open_files_limit(needed) {
         Some(limits) if limits.soft < needed => Err(HarnessError::Usage(format!(
             "--connections {connections} needs about {needed} open files, and this process may \
              open {} (hard limit {}): raise the limit (ulimit -n {needed}) or use fewer connections",
@@ -195,7 +195,7 @@ async fn load(
     if protocol == Protocol::Broadcast && schedule == Schedule::Closed {
         // A fan-out has no closed loop: one publisher publishes at a rate, 100/s unless --rate.
         schedule = Schedule::Open {
-            rate: measure::broadcast::DEFAULT_RATE,
+            rate: load::BROADCAST_DEFAULT_RATE,
         };
     }
     let embedded = cli.url.is_none() && cli.runner.is_none();
@@ -227,7 +227,7 @@ async fn load(
         progress: true,
         sample_group: target.runner_process_group(),
     };
-    let outcome = measure::run(fixture, &target.base_url(), &config).await;
+    let outcome = load::run(fixture, &target.base_url(), &config).await;
     target.shutdown().await;
     let outcome = outcome.map_err(|e| match e {
         LoadError::Fixture(message) => HarnessError::Usage(format!("{file}: {message}")),
@@ -253,7 +253,7 @@ async fn load(
     );
     result.runner_resources = outcome.runner_resources;
     result.broadcast = outcome.broadcast;
-    result.harness_peak_rss_bytes = measure::resources::peak_rss();
+    result.harness_peak_rss_bytes = load::resources::peak_rss();
     // Each file on its own: a log that cannot be written does not keep the document from
     // being written, and a document that cannot be written goes to stdout.
     let mut failed = None;

@@ -14,7 +14,7 @@ use super::RunReport;
 use super::matrix::{MatrixReport, RunnerReport, RunnerStatus};
 use crate::compare::Comparison;
 use crate::compare::document::{Document, DocumentError, kind, read_documents};
-use crate::measure::result::LoadResult;
+use crate::load::result::LoadResult;
 
 /// The version of the `report.json` format (`reports/schema/report.v1.schema.json`).
 pub const REPORT_VERSION: u32 = 1;

@@ -9,7 +9,7 @@
 use std::io::{self, Write};
 
 use super::human::{Style, escape_controls};
-use crate::measure::result::{LoadResult, Percentiles, human_bytes, human_us};
+use crate::load::result::{LoadResult, Percentiles, human_bytes, human_us};
 
 /// What one operation of `protocol` is, in the plural.
 fn operations_of(protocol: &str) -> &'static str {
@@ -156,11 +156,11 @@ fn write_percentiles(out: &mut dyn Write, name: &str, p: &Percentiles) -> io::Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::measure::recorder::{Tally, histogram};
-    use crate::measure::resources::{ResourceSample, RunnerResources};
+    use crate::load::recorder::{Tally, histogram};
+    use crate::load::resources::{ResourceSample, RunnerResources};
     use harness_fixture::Protocol;
 
-    use crate::measure::result::test_info as info;
+    use crate::load::result::test_info as info;
 
     fn text(result: &LoadResult) -> String {
         let mut out = Vec::new();

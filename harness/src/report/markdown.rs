@@ -15,7 +15,7 @@ use super::human::escape_controls;
 use super::matrix::{MatrixReport, RunnerStatus, cell};
 use super::{Outcome, RunReport};
 use crate::compare::{Comparison, Verdict};
-use crate::measure::result::human_us;
+use crate::load::result::human_us;
 
 /// The summary of one run.
 pub fn run(report: &RunReport) -> String {

@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use harness_fixture::Protocol;
 use maud::{Markup, PreEscaped, html};
 
-use crate::measure::result::{Block, LoadResult, decode, human_us};
+use crate::load::result::{Block, LoadResult, decode, human_us};
 use crate::report::bundle::LoadEntry;
 use crate::report::charts::{self, Bar, ChartError, Series};
 use crate::report::markdown::counted;
@@ -224,7 +224,7 @@ fn resources(runs: &[LoadEntry], colors: &[usize]) -> Markup {
     if sampled.is_empty() {
         return html! {};
     }
-    let series = |value: fn(&crate::measure::resources::ResourceSample) -> f64| -> Vec<Series> {
+    let series = |value: fn(&crate::load::resources::ResourceSample) -> f64| -> Vec<Series> {
         sampled
             .iter()
             .filter_map(|(color, e)| {
@@ -240,7 +240,7 @@ fn resources(runs: &[LoadEntry], colors: &[usize]) -> Markup {
     html! {
         h3 { "Runner resources" }
         p.note { "The runner's whole process group, sampled every "
-            (crate::measure::resources::SAMPLE_EVERY.as_millis()) " ms during measurement." }
+            (crate::load::resources::SAMPLE_EVERY.as_millis()) " ms during measurement." }
         div.charts {
             (chart(charts::over_time("Runner CPU", "CPU, % of one core", &series(|s| s.cpu_percent))))
             (chart(charts::over_time("Runner memory", "RSS, MB", &series(|s| s.rss_bytes as f64 / 1e6))))

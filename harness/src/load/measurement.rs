@@ -1,63 +1,20 @@
-//! The engine: prepares a fixture for load, runs one task per connection on the [`Schedule`]
-//! for warmup plus duration (every task cancelled at the end, whatever it waits for), the
-//! connections recording into a few shared [`Shard`]s (so that 10,000 connections cost
-//! kilobytes each, not histograms each), shows progress, samples a runner's processes when asked,
-//! and merges the shards' tallies.
+//! The machinery every measured run shares, whatever the protocol: the clock and the window,
+//! the shards recorders write to, the progress bar and the interval log (the monitor), the
+//! runner's CPU and memory (the sampler), and the merge into an [`Outcome`].
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
-use harness_fixture::{Fixture, Spec};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
-use url::Url;
 
 use super::hlog::IntervalSeries;
-use super::recorder::{IntervalReport, Live, Recorder, Shard, Tally, shard_count};
+use super::recorder::{IntervalReport, Live, Shard, Tally, shard_count};
 use super::resources::{RunnerResources, sample_group};
-use super::rest::RestLoad;
 use super::result::{BroadcastBlock, human_us};
-use super::schedule::{Pacer, Schedule, Window};
-use super::sse::SseLoad;
-use super::ws::WsLoad;
-
-/// Why a load run could not be prepared.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    /// The fixture cannot be loaded this way (wrong protocol, nothing to measure, bad values).
-    #[error("{0}")]
-    Fixture(String),
-    /// The target's address cannot be resolved.
-    #[error("{0}")]
-    Unreachable(String),
-}
-
-/// How to load.
-#[derive(Debug, Clone)]
-pub struct LoadConfig {
-    /// Connections (SSE: subscribers), at least one.
-    pub connections: usize,
-    /// Closed or open loop.
-    pub schedule: Schedule,
-    /// Load before measurement starts.
-    pub warmup: Duration,
-    /// Measured load.
-    pub duration: Duration,
-    /// Bound on every wait: a connection, a reply, an event.
-    pub timeout: Duration,
-    /// The largest SSE line or event, and WebSocket message, read from the server; past it the
-    /// operation fails (`event too large`, `message too large`).
-    pub max_event_size: usize,
-    /// Openings of connections spread over this time (WebSocket, SSE).
-    pub ramp: Duration,
-    /// Keep every second's histogram (for `--hlog`).
-    pub keep_intervals: bool,
-    /// Draw a progress bar on stderr (when it is a terminal).
-    pub progress: bool,
-    /// Sample the CPU and memory of this process group (a runner's app) while measuring.
-    pub sample_group: Option<i32>,
-}
+use super::schedule::Window;
+use super::worker::LoadConfig;
 
 /// What a run measured.
 pub struct Outcome {
@@ -71,103 +28,6 @@ pub struct Outcome {
     pub runner_resources: Option<RunnerResources>,
     /// Broadcast: what was published and delivered.
     pub broadcast: Option<super::result::BroadcastBlock>,
-}
-
-/// One connection's state, handed to the protocol's worker loop.
-pub(crate) struct Worker {
-    /// When each operation is due.
-    pub(crate) pacer: Pacer,
-    /// Where results go.
-    pub(crate) recorder: Recorder,
-    /// Bound on every wait.
-    pub(crate) timeout: Duration,
-    /// When this connection opens (the ramp).
-    pub(crate) opens_at: Instant,
-}
-
-/// A fixture prepared for load, by protocol (one per run, behind an `Arc`: sizes do not matter).
-#[allow(clippy::large_enum_variant)]
-enum Load {
-    Rest(RestLoad),
-    WebSocket(WsLoad),
-    Sse(SseLoad),
-}
-
-impl Load {
-    async fn prepare(
-        fixture: &Fixture,
-        base: &Url,
-        config: &LoadConfig,
-    ) -> Result<Load, LoadError> {
-        let max = config.max_event_size;
-        Ok(match &fixture.spec {
-            Spec::Rest(rest) => Load::Rest(RestLoad::prepare(rest, base).await?),
-            Spec::WebSocket(ws) => Load::WebSocket(WsLoad::prepare(ws, base, max).await?),
-            Spec::Sse(sse) => {
-                if config.schedule != Schedule::Closed {
-                    return Err(LoadError::Fixture(
-                        "an SSE stream is paced by the server: --rate applies to REST and WebSocket"
-                            .into(),
-                    ));
-                }
-                Load::Sse(SseLoad::prepare(sse, base, max).await?)
-            }
-            Spec::Broadcast(_) => {
-                return Err(LoadError::Fixture(
-                    "a broadcast fixture is loaded by its own engine".into(),
-                ));
-            }
-        })
-    }
-
-    async fn worker(&self, worker: &mut Worker) {
-        match self {
-            Load::Rest(load) => load.worker(worker).await,
-            Load::WebSocket(load) => load.worker(worker).await,
-            Load::Sse(load) => load.worker(worker).await,
-        }
-    }
-}
-
-/// Loads `fixture` on the server at `base` as `config` says.
-pub async fn run(fixture: &Fixture, base: &Url, config: &LoadConfig) -> Result<Outcome, LoadError> {
-    if config.connections == 0 {
-        return Err(LoadError::Fixture(
-            "at least one connection is needed".into(),
-        ));
-    }
-    if let Spec::Broadcast(broadcast) = &fixture.spec {
-        return super::broadcast::run(broadcast, base, config).await;
-    }
-    let load = Arc::new(Load::prepare(fixture, base, config).await?);
-    let count = config.connections;
-    let measurement = Measurement::begin(config, count);
-    let (start, window, shards) = (measurement.start, measurement.window, &measurement.shards);
-    let mut workers = Vec::with_capacity(count);
-    for index in 0..count {
-        let opens_at = start + config.ramp.mul_f64(index as f64 / count as f64);
-        let mut worker = Worker {
-            pacer: Pacer::new(config.schedule, opens_at, index, count),
-            recorder: Recorder::new(shards[index % shards.len()].clone()),
-            timeout: config.timeout,
-            opens_at,
-        };
-        let load = load.clone();
-        workers.push(tokio::spawn(async move {
-            let _ = tokio::time::timeout_at(window.end.into(), load.worker(&mut worker)).await;
-            let Worker {
-                pacer, recorder, ..
-            } = worker;
-            recorder.finish(&pacer);
-        }));
-    }
-
-    for worker in workers {
-        if let Err(e) = worker.await {
-            tracing::error!("a load worker failed: {e}");
-        }
-    }
-    Ok(measurement.finish(None).await)
 }
 
 /// The machinery every measured run shares: the live counters behind the progress bar, the

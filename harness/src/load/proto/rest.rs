@@ -2,138 +2,34 @@
 //! the request's bytes built once and written as is, the reply read into the worker's buffer,
 //! its head parsed in place (httparse), its body framed by `Content-Length` or chunked, and
 //! checked against the fixture's precompiled expectations without a copy.
-//!
-//! (hyper's connection API, [`open`], is kept for the broadcast publisher.)
 
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
+use harness_fixture::matcher::BinaryMatch;
 use harness_fixture::model::{RequestBody, RestFixture};
-use http_body_util::Full;
-use hyper::client::conn::http1::SendRequest;
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, COOKIE, HOST, HeaderName, HeaderValue};
-use hyper::{HeaderMap, Method, Uri};
-use hyper_util::rt::TokioIo;
+use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, COOKIE, HOST, HeaderValue};
+use hyper::{HeaderMap, Method};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use url::Url;
 
-use super::chunked::{Decoder, Framing};
-use super::engine::{LoadError, Worker};
-use super::expect::{
+use crate::check::binary::{base64_difference, length_difference};
+use crate::load::expect::{
     DIFFERENT_TEXT, HeaderExpect, JsonExpect, SchemaExpect, TextExpect, raw_header_difference,
 };
-use super::recorder::ErrorKind;
-use crate::check::binary::{base64_difference, length_difference};
-use harness_fixture::matcher::BinaryMatch;
+use crate::load::net::chunked::{Decoder, Framing};
+use crate::load::net::endpoint::{Endpoint, header_name, header_value};
+use crate::load::net::http1::{MAX_HEAD, framing, keep_alive};
+use crate::load::recorder::ErrorKind;
+use crate::load::worker::{LoadError, RECONNECT_PAUSE, Worker};
 
 /// Replies larger than this fail the operation.
 const MAX_BODY: usize = 16 * 1024 * 1024;
-/// The largest reply head accepted.
-const MAX_HEAD: usize = 64 * 1024;
 /// The initial size of a connection's read buffer.
 const READ_BUFFER: usize = 16 * 1024;
-/// Pause after a failed connection attempt, so that a dead target is not hammered in a loop.
-pub(super) const RECONNECT_PAUSE: Duration = Duration::from_millis(50);
-
-/// Where requests go: the resolved address, the Host header and the URL's base.
-#[derive(Debug, Clone)]
-pub(super) struct Endpoint {
-    /// The socket address connections open to.
-    pub(super) addr: SocketAddr,
-    /// The Host header.
-    pub(super) host: HeaderValue,
-    base: Url,
-}
-
-impl Endpoint {
-    /// Resolves the target's base URL.
-    pub(super) async fn resolve(base: &Url) -> Result<Endpoint, LoadError> {
-        let unreachable = |reason: String| LoadError::Unreachable(format!("{base}: {reason}"));
-        let host = base
-            .host_str()
-            .ok_or_else(|| unreachable("no host".into()))?;
-        let port = base
-            .port_or_known_default()
-            .ok_or_else(|| unreachable("no port".into()))?;
-        let addr = tokio::net::lookup_host((host, port))
-            .await
-            .map_err(|e| unreachable(format!("cannot resolve {host}: {e}")))?
-            .next()
-            .ok_or_else(|| unreachable(format!("{host} has no address")))?;
-        let authority = match base.port() {
-            Some(port) => format!("{host}:{port}"),
-            None => host.to_string(),
-        };
-        let host = HeaderValue::from_str(&authority)
-            .map_err(|e| LoadError::Fixture(format!("bad host {authority:?}: {e}")))?;
-        Ok(Endpoint {
-            addr,
-            host,
-            base: base.clone(),
-        })
-    }
-
-    /// The URL of `path` (which may carry a query) with `query` pairs appended, as the driver
-    /// builds it.
-    pub(super) fn url(&self, path: &str, query: &[(String, String)]) -> Result<Url, LoadError> {
-        let base = self.base.as_str().trim_end_matches('/');
-        let mut url = Url::parse(&format!("{base}{path}"))
-            .map_err(|e| LoadError::Fixture(format!("bad URL for {path:?}: {e}")))?;
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query);
-        }
-        Ok(url)
-    }
-
-    /// The request target (path and query) of `path` and `query`.
-    pub(super) fn target(&self, path: &str, query: &[(String, String)]) -> Result<Uri, LoadError> {
-        let url = self.url(path, query)?;
-        let target = match url.query() {
-            Some(q) => format!("{}?{q}", url.path()),
-            None => url.path().to_string(),
-        };
-        target
-            .parse()
-            .map_err(|e| LoadError::Fixture(format!("bad request target {target:?}: {e}")))
-    }
-}
-
-/// Aborts a spawned task when dropped: a connection's driver never outlives its worker.
-pub(super) struct AbortOnDrop(pub(super) tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// An open HTTP/1.1 connection.
-pub(super) struct Http1 {
-    pub(super) sender: SendRequest<Full<Bytes>>,
-    _driver: AbortOnDrop,
-}
-
-/// Opens a connection to `addr`.
-pub(super) async fn open(addr: SocketAddr) -> Result<Http1, ErrorKind> {
-    let stream = TcpStream::connect(addr)
-        .await
-        .map_err(|e| ErrorKind::of_io(&e))?;
-    stream.set_nodelay(true).ok();
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|e| ErrorKind::of_error(&e))?;
-    let driver = tokio::spawn(async move {
-        let _ = connection.await;
-    });
-    Ok(Http1 {
-        sender,
-        _driver: AbortOnDrop(driver),
-    })
-}
 
 /// Why an operation failed.
 struct Failure {
@@ -379,14 +275,11 @@ impl RestLoad {
     /// One request and its reply, checked; the time the reply was complete.
     async fn operation(&self, connection: &mut Connection) -> Result<Instant, Failure> {
         if connection.stream.is_none() {
-            let stream = TcpStream::connect(self.endpoint.addr)
-                .await
-                .map_err(|e| Failure {
-                    kind: ErrorKind::of_io(&e),
-                    replied: None,
-                    connecting: true,
-                })?;
-            stream.set_nodelay(true).ok();
+            let stream = self.endpoint.connect().await.map_err(|kind| Failure {
+                kind,
+                replied: None,
+                connecting: true,
+            })?;
             connection.stream = Some(stream);
             connection.start = 0;
             connection.end = 0;
@@ -575,64 +468,6 @@ fn too_large() -> ErrorKind {
     ErrorKind::Other(format!("reply body larger than {MAX_BODY} bytes"))
 }
 
-/// How a reply's body is framed, from its head.
-fn framing(headers: &[httparse::Header<'_>]) -> Result<Framing, ErrorKind> {
-    let mut chunked = None;
-    let mut length = None;
-    for header in headers {
-        if header.name.eq_ignore_ascii_case("transfer-encoding") {
-            let last = header
-                .value
-                .rsplit(|&b| b == b',')
-                .next()
-                .unwrap_or_default();
-            chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-        } else if length.is_none() && header.name.eq_ignore_ascii_case("content-length") {
-            length = Some(header.value);
-        }
-    }
-    if chunked == Some(true) {
-        return Ok(Framing::Chunked);
-    }
-    match length {
-        None => Ok(Framing::Close),
-        Some(value) => std::str::from_utf8(value)
-            .ok()
-            .and_then(|v| v.trim().parse().ok())
-            .map(Framing::Length)
-            .ok_or(ErrorKind::Garbage),
-    }
-}
-
-/// Whether the connection stays open after a reply: HTTP/1.1 unless `Connection: close`,
-/// HTTP/1.0 only with `Connection: keep-alive`.
-fn keep_alive(version: Option<u8>, headers: &[httparse::Header<'_>]) -> bool {
-    let has = |token: &[u8]| {
-        headers
-            .iter()
-            .filter(|h| h.name.eq_ignore_ascii_case("connection"))
-            .flat_map(|h| h.value.split(|&b| b == b','))
-            .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
-    };
-    if version == Some(1) {
-        !has(b"close")
-    } else {
-        has(b"keep-alive")
-    }
-}
-
-/// A request header name from a fixture.
-pub(super) fn header_name(name: &str) -> Result<HeaderName, LoadError> {
-    HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
-        .map_err(|e| LoadError::Fixture(format!("header name {name:?}: {e}")))
-}
-
-/// A request header value from a fixture.
-pub(super) fn header_value(name: &str, value: &str) -> Result<HeaderValue, LoadError> {
-    HeaderValue::from_str(value)
-        .map_err(|e| LoadError::Fixture(format!("header {name:?} cannot be sent: {e}")))
-}
-
 /// The bytes of a request body and the content type it goes with by default.
 fn encode_body(body: RequestBody<'_>) -> Result<(Bytes, Option<&'static str>), String> {
     Ok(match body {
@@ -739,33 +574,5 @@ mod tests {
             said(b"\x89PNG\r\n\x1a"),
             Err("/body_length: the body has 7 bytes".into())
         );
-    }
-
-    #[test]
-    fn framing_and_keep_alive_come_from_the_head() {
-        let h = |name, value: &'static str| httparse::Header {
-            name,
-            value: value.as_bytes(),
-        };
-        assert_eq!(
-            framing(&[h("Content-Length", " 12 ")]),
-            Ok(Framing::Length(12))
-        );
-        assert_eq!(
-            framing(&[
-                h("transfer-encoding", "gzip, chunked"),
-                h("content-length", "3")
-            ]),
-            Ok(Framing::Chunked)
-        );
-        assert_eq!(framing(&[]), Ok(Framing::Close));
-        assert_eq!(
-            framing(&[h("content-length", "x")]),
-            Err(ErrorKind::Garbage)
-        );
-        assert!(keep_alive(Some(1), &[]));
-        assert!(!keep_alive(Some(1), &[h("Connection", "Close")]));
-        assert!(!keep_alive(Some(0), &[]));
-        assert!(keep_alive(Some(0), &[h("connection", "keep-alive")]));
     }
 }

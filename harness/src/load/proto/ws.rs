@@ -11,27 +11,20 @@ use std::time::Instant;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use futures_util::{SinkExt, StreamExt};
 use harness_fixture::model::{BodyMatch, WsFixture, WsMatch, WsStep};
 use hyper::header::{HeaderName, HeaderValue, SEC_WEBSOCKET_PROTOCOL};
-use tokio::net::TcpStream;
-use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::error::CapacityError;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use url::Url;
 
-use crate::driver::encode_ws_message;
-use crate::wire::{DEFAULT_MAX_EVENT_SIZE, Deadline};
-
-use super::engine::{LoadError, Worker};
-use super::expect::{DIFFERENT_TEXT, JsonExpect, SchemaExpect, TextExpect};
-use super::recorder::ErrorKind;
-use super::rest::{Endpoint, RECONNECT_PAUSE, header_name, header_value};
 use crate::check::json_expectation;
-
-pub(super) type Socket = WebSocketStream<TcpStream>;
+use crate::driver::encode_ws_message;
+use crate::load::expect::{DIFFERENT_TEXT, JsonExpect, SchemaExpect, TextExpect};
+use crate::load::net::endpoint::{Endpoint, header_name, header_value};
+use crate::load::net::ws::{self, Socket, next_data_until, send_until, ws_config_with};
+use crate::load::recorder::ErrorKind;
+use crate::load::worker::{LoadError, RECONNECT_PAUSE, Worker};
+use crate::wire::Deadline;
 
 /// What one received message must be.
 #[derive(Debug)]
@@ -227,19 +220,9 @@ impl WsLoad {
         for (name, value) in &self.headers {
             request.headers_mut().append(name.clone(), value.clone());
         }
-        let stream = TcpStream::connect(self.endpoint.addr)
-            .await
-            .map_err(|e| ErrorKind::of_io(&e))?;
-        stream.set_nodelay(true).ok();
         let config = ws_config_with(self.max_message_size);
-        match tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await {
-            Ok((socket, _)) => Ok(socket),
-            Err(WsError::Http(response)) => Err(ErrorKind::handshake(
-                self.handshake_path,
-                response.status().as_u16(),
-            )),
-            Err(e) => Err(classify(e)),
-        }
+        let refused = |got| ErrorKind::handshake(self.handshake_path, got);
+        ws::connect(&self.endpoint, request, config, refused).await
     }
 
     async fn greet(&self, socket: &mut Socket, worker: &Worker) -> Result<(), ErrorKind> {
@@ -301,89 +284,10 @@ impl WsLoad {
     }
 }
 
-/// The next data message; control frames are skipped (the library answers pings), giving the
-/// scheduler a turn whenever the task's budget is spent. Callers bound it with a timeout.
-pub(super) async fn next_data(socket: &mut Socket) -> Result<Message, ErrorKind> {
-    loop {
-        tokio::task::coop::consume_budget().await;
-        if let Some(outcome) = data_or_skip(socket.next().await) {
-            return outcome;
-        }
-    }
-}
-
-/// The next data message before `deadline` (a timeout error after it), however many control
-/// frames the server sends in between.
-async fn next_data_until(socket: &mut Socket, deadline: Deadline) -> Result<Message, ErrorKind> {
-    loop {
-        let next = deadline
-            .run(socket.next())
-            .await
-            .map_err(|_| ErrorKind::Timeout)?;
-        if let Some(outcome) = data_or_skip(next) {
-            return outcome;
-        }
-    }
-}
-
-/// What the next item of a socket means for a reader of data messages: `None` to skip it (a
-/// control frame).
-fn data_or_skip(next: Option<Result<Message, WsError>>) -> Option<Result<Message, ErrorKind>> {
-    match next {
-        None | Some(Ok(Message::Close(_))) => Some(Err(ErrorKind::Closed)),
-        Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => Some(Ok(message)),
-        Some(Ok(_)) => None,
-        Some(Err(e)) => Some(Err(classify(e))),
-    }
-}
-
-/// Sends `message` before `deadline` (a server that does not read cannot hold the sender).
-async fn send_until(
-    socket: &mut Socket,
-    message: Message,
-    deadline: Deadline,
-) -> Result<(), ErrorKind> {
-    match deadline.run(socket.send(message)).await {
-        Ok(sent) => sent.map_err(classify),
-        Err(_) => Err(ErrorKind::Timeout),
-    }
-}
-
-/// The default configuration: messages and frames up to 16 MiB.
-pub(super) fn ws_config() -> WebSocketConfig {
-    ws_config_with(DEFAULT_MAX_EVENT_SIZE)
-}
-
-/// Small socket buffers: tungstenite reads 128 KiB at a time by default, which 10,000
-/// connections would turn into more than a gigabyte; the buffers still grow for larger messages,
-/// up to `max_message_size` (a message, and a frame: a larger one is refused from its header).
-pub(super) fn ws_config_with(max_message_size: usize) -> WebSocketConfig {
-    WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER)
-        .write_buffer_size(0)
-        .max_message_size(Some(max_message_size))
-        .max_frame_size(Some(max_message_size))
-}
-
-/// Bytes read from a WebSocket at once.
-const READ_BUFFER: usize = 8 * 1024;
-
-pub(super) fn classify(error: WsError) -> ErrorKind {
-    match error {
-        WsError::ConnectionClosed | WsError::AlreadyClosed => ErrorKind::Closed,
-        WsError::Io(e) => ErrorKind::of_io(&e),
-        WsError::Protocol(e) if e.to_string().contains("without closing handshake") => {
-            ErrorKind::Closed
-        }
-        WsError::Protocol(_) | WsError::Utf8(_) => ErrorKind::Garbage,
-        WsError::Capacity(CapacityError::MessageTooLong { .. }) => ErrorKind::TooLarge("message"),
-        other => ErrorKind::Other(other.to_string()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::DEFAULT_MAX_EVENT_SIZE;
 
     fn fixture(transcript: serde_json::Value) -> WsFixture {
         serde_json::from_value(serde_json::json!({

@@ -18,19 +18,20 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use harness_fixture::model::{BodyMatch, ExpectedEvent, SseFixture};
 use hyper::HeaderMap;
-use hyper::header::{ACCEPT, CONTENT_LENGTH, HOST, HeaderName, HeaderValue, TRANSFER_ENCODING};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use hyper::header::{ACCEPT, HOST, HeaderValue};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use url::Url;
 
-use super::chunked::{Decoder, Framing};
-use super::engine::{LoadError, Worker};
-use super::expect::{DIFFERENT_TEXT, HeaderExpect, JsonExpect, TextExpect, header_difference};
-use super::recorder::{ErrorKind, micros};
-use super::rest::{Endpoint, RECONNECT_PAUSE, header_name, header_value};
-use super::sse_parser::{EventRef, SseParser};
 use crate::check::{DEFAULT_TYPE_DIFFERS, expected_event_type};
+use crate::load::expect::{DIFFERENT_TEXT, HeaderExpect, JsonExpect, TextExpect};
+use crate::load::net::chunked::{Decoder, Framing};
+use crate::load::net::endpoint::{Endpoint, header_name, header_value};
+use crate::load::net::sse::open_stream;
+use crate::load::recorder::{ErrorKind, micros};
+use crate::load::worker::{LoadError, RECONNECT_PAUSE, Worker};
 use crate::wire::Deadline;
+use crate::wire::sse_parser::{EventRef, SseParser};
 
 /// Measured events are handed to the recorder at least this often (and every [`BATCH`] events).
 const FLUSH_EVERY: Duration = Duration::from_millis(20);
@@ -38,31 +39,6 @@ const FLUSH_EVERY: Duration = Duration::from_millis(20);
 const BATCH: usize = 4096;
 /// Bytes read from the socket at once.
 const READ_BUFFER: usize = 32 * 1024;
-/// The largest response head accepted.
-const MAX_HEAD: usize = 64 * 1024;
-
-/// How the response's body is framed.
-fn framing(headers: &HeaderMap) -> Result<Framing, ErrorKind> {
-    let chunked = headers
-        .get_all(TRANSFER_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .next_back()
-        .is_some_and(|coding| coding.trim().eq_ignore_ascii_case("chunked"));
-    if chunked {
-        return Ok(Framing::Chunked);
-    }
-    match headers.get(CONTENT_LENGTH) {
-        None => Ok(Framing::Close),
-        Some(value) => value
-            .to_str()
-            .ok()
-            .and_then(|v| v.trim().parse().ok())
-            .map(Framing::Length)
-            .ok_or(ErrorKind::Garbage),
-    }
-}
 
 /// One expected event, compiled: only the fields given are checked.
 #[derive(Debug)]
@@ -258,7 +234,7 @@ impl SseLoad {
     /// `buffer` holds the first bytes of the body.
     async fn subscribe(&self, buffer: &mut Vec<u8>) -> Result<(TcpStream, Framing), ErrorKind> {
         open_stream(
-            self.endpoint.addr,
+            &self.endpoint,
             &self.request,
             self.status,
             |got| ErrorKind::status("/status", got),
@@ -376,71 +352,6 @@ impl SseLoad {
         if let Some(kind) = outcome {
             worker.recorder.failure(Instant::now(), kind, None);
         }
-    }
-}
-
-/// Opens an SSE connection, sends the request, reads and checks the reply's head: a status other
-/// than `status` is the error `refused` makes of it. On success `buffer` holds the first bytes
-/// of the body.
-pub(super) async fn open_stream(
-    addr: std::net::SocketAddr,
-    request: &[u8],
-    status: u16,
-    refused: impl Fn(u16) -> ErrorKind,
-    expect_headers: &[HeaderExpect],
-    buffer: &mut Vec<u8>,
-) -> Result<(TcpStream, Framing), ErrorKind> {
-    let mut stream = TcpStream::connect(addr)
-        .await
-        .map_err(|e| ErrorKind::of_io(&e))?;
-    stream.set_nodelay(true).ok();
-    stream
-        .write_all(request)
-        .await
-        .map_err(|e| ErrorKind::of_io(&e))?;
-    loop {
-        if buffer.len() >= MAX_HEAD {
-            return Err(ErrorKind::Garbage);
-        }
-        buffer.reserve(READ_BUFFER);
-        if stream
-            .read_buf(buffer)
-            .await
-            .map_err(|e| ErrorKind::of_io(&e))?
-            == 0
-        {
-            return Err(ErrorKind::Closed);
-        }
-        let mut slots = [httparse::EMPTY_HEADER; 64];
-        let mut response = httparse::Response::new(&mut slots);
-        let head = match response.parse(buffer) {
-            Ok(httparse::Status::Complete(head)) => head,
-            Ok(httparse::Status::Partial) => continue,
-            Err(_) => return Err(ErrorKind::Garbage),
-        };
-        let response_status = response.code.unwrap_or_default();
-        if (100..200).contains(&response_status) && response_status != 101 {
-            // An interim response: the real one follows.
-            buffer.drain(..head);
-            continue;
-        }
-        if response_status != status {
-            return Err(refused(response_status));
-        }
-        let mut headers = HeaderMap::new();
-        for header in response.headers.iter() {
-            if let (Ok(name), Ok(value)) = (
-                HeaderName::from_bytes(header.name.as_bytes()),
-                HeaderValue::from_bytes(header.value),
-            ) {
-                headers.append(name, value);
-            }
-        }
-        if let Some(difference) = header_difference(expect_headers, &headers) {
-            return Err(difference);
-        }
-        buffer.drain(..head);
-        return Ok((stream, framing(&headers)?));
     }
 }
 

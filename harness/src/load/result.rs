@@ -67,7 +67,7 @@ pub struct LoadResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_gap: Option<Block>,
     /// Open loop: lateness of the generator's own timer forgiven before each operation, in
-    /// microseconds (see [`crate::measure::schedule::TIMER_SLACK`]); later starts count in full.
+    /// microseconds (see [`crate::load::schedule::TIMER_SLACK`]); later starts count in full.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timer_slack_us: Option<u64>,
     /// Broadcast: what was published and delivered.
@@ -349,7 +349,7 @@ pub(crate) fn test_info(protocol: harness_fixture::Protocol, rate: Option<f64>) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::measure::recorder::histogram;
+    use crate::load::recorder::histogram;
 
     use super::test_info as info;
 

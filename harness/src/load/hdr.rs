@@ -309,8 +309,8 @@ fn take_u64<'a>(bytes: &'a [u8], what: &'static str) -> Result<(u64, &'a [u8]), 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::measure::recorder::histogram;
-    use crate::measure::result::encode;
+    use crate::load::recorder::histogram;
+    use crate::load::result::encode;
     use flate2::Compression;
     use flate2::write::ZlibEncoder;
     use std::io::Write;

@@ -477,7 +477,7 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::measure::schedule::Schedule;
+    use crate::load::schedule::Schedule;
 
     fn window() -> Window {
         Window::new(

@@ -137,7 +137,7 @@ impl IntervalSeries {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::measure::recorder::histogram;
+    use crate::load::recorder::histogram;
     use hdrhistogram::serialization::Deserializer;
     use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
 

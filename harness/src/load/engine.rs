@@ -1,0 +1,102 @@
+//! The engine: prepares a fixture for load (its protocol's [`super::proto`] module), runs one
+//! task per connection on the [`Schedule`] for warmup plus duration (every task cancelled at the
+//! end, whatever it waits for), the connections recording into a few shared shards (so that
+//! 10,000 connections cost kilobytes each, not histograms each) of a [`Measurement`], which shows
+//! progress, samples a runner's processes when asked, and merges the shards' tallies. A
+//! broadcast fixture has an engine of its own ([`broadcast::run`]).
+
+use std::sync::Arc;
+
+use harness_fixture::{Fixture, Spec};
+use url::Url;
+
+use super::measurement::{Measurement, Outcome};
+use super::proto::{RestLoad, SseLoad, WsLoad, broadcast};
+use super::recorder::Recorder;
+use super::schedule::{Pacer, Schedule};
+use super::worker::{LoadConfig, LoadError, Worker};
+
+/// A fixture prepared for load, by protocol (one per run, behind an `Arc`: sizes do not matter).
+#[allow(clippy::large_enum_variant)]
+enum Load {
+    Rest(RestLoad),
+    WebSocket(WsLoad),
+    Sse(SseLoad),
+}
+
+impl Load {
+    async fn prepare(
+        fixture: &Fixture,
+        base: &Url,
+        config: &LoadConfig,
+    ) -> Result<Load, LoadError> {
+        let max = config.max_event_size;
+        Ok(match &fixture.spec {
+            Spec::Rest(rest) => Load::Rest(RestLoad::prepare(rest, base).await?),
+            Spec::WebSocket(ws) => Load::WebSocket(WsLoad::prepare(ws, base, max).await?),
+            Spec::Sse(sse) => {
+                if config.schedule != Schedule::Closed {
+                    return Err(LoadError::Fixture(
+                        "an SSE stream is paced by the server: --rate applies to REST and WebSocket"
+                            .into(),
+                    ));
+                }
+                Load::Sse(SseLoad::prepare(sse, base, max).await?)
+            }
+            Spec::Broadcast(_) => {
+                return Err(LoadError::Fixture(
+                    "a broadcast fixture is loaded by its own engine".into(),
+                ));
+            }
+        })
+    }
+
+    async fn worker(&self, worker: &mut Worker) {
+        match self {
+            Load::Rest(load) => load.worker(worker).await,
+            Load::WebSocket(load) => load.worker(worker).await,
+            Load::Sse(load) => load.worker(worker).await,
+        }
+    }
+}
+
+/// Loads `fixture` on the server at `base` as `config` says.
+pub async fn run(fixture: &Fixture, base: &Url, config: &LoadConfig) -> Result<Outcome, LoadError> {
+    if config.connections == 0 {
+        return Err(LoadError::Fixture(
+            "at least one connection is needed".into(),
+        ));
+    }
+    if let Spec::Broadcast(broadcast) = &fixture.spec {
+        return broadcast::run(broadcast, base, config).await;
+    }
+    let load = Arc::new(Load::prepare(fixture, base, config).await?);
+    let count = config.connections;
+    let measurement = Measurement::begin(config, count);
+    let (start, window, shards) = (measurement.start, measurement.window, &measurement.shards);
+    let mut workers = Vec::with_capacity(count);
+    for index in 0..count {
+        let opens_at = start + config.ramp.mul_f64(index as f64 / count as f64);
+        let mut worker = Worker {
+            pacer: Pacer::new(config.schedule, opens_at, index, count),
+            recorder: Recorder::new(shards[index % shards.len()].clone()),
+            timeout: config.timeout,
+            opens_at,
+        };
+        let load = load.clone();
+        workers.push(tokio::spawn(async move {
+            let _ = tokio::time::timeout_at(window.end.into(), load.worker(&mut worker)).await;
+            let Worker {
+                pacer, recorder, ..
+            } = worker;
+            recorder.finish(&pacer);
+        }));
+    }
+
+    for worker in workers {
+        if let Err(e) = worker.await {
+            tracing::error!("a load worker failed: {e}");
+        }
+    }
+    Ok(measurement.finish(None).await)
+}

@@ -1,0 +1,48 @@
+//! Load: put one fixture under load and measure latency with HDR histograms (`bench` for REST,
+//! `stream` for WebSocket, SSE and broadcast).
+//!
+//! The stages, one module each, each importing only those below it:
+//! - [`schedule`]: the load as data, closed or open loop ([`Schedule`]), the run's phases
+//!   ([`Window`]) and each connection's [`Pacer`] (intended start times, lag). Pure.
+//! - [`worker`]: what the engine hands a protocol: the configuration, one connection's state.
+//! - `net`: the network layer every protocol shares (endpoint and connection, HTTP/1.1 heads
+//!   and body framing, SSE subscriptions, WebSocket connections); the SSE event parser is
+//!   [`crate::wire::sse_parser`], shared with the replay driver.
+//! - `proto`: `rest`, `ws`, `sse`, `broadcast`: a fixture prepared once (request bytes,
+//!   compiled expectations: `expect`), then one worker loop per connection, every reply checked.
+//!   A broadcast fixture has an engine of its own: subscribers connect first, then one publisher
+//!   publishes on an open-loop schedule and every delivery's latency is measured from its
+//!   message's intended publish instant.
+//! - [`recorder`]: histograms and error counts per shard of connections ([`Shard`], a
+//!   connection's handle is a [`Recorder`]), merged as [`Tally`]s; error kinds ([`ErrorKind`]).
+//! - [`measurement`]: the clock, the shards, the progress bar, the interval log and the runner
+//!   sampler a run shares, merged into an [`Outcome`].
+//! - [`engine`]: prepares the fixture and runs the workers for warmup plus duration.
+//! - [`open_files`]: the open-file limit, raised (or found too low) before a run.
+//! - [`resources`]: the harness's peak RSS, a runner's CPU and RSS sampled from `/proc`.
+//! - [`result`]: the result document and its parts. Pure.
+//! - [`hlog`]: per-second histograms and the HdrHistogram interval log.
+//! - [`hdr`]: reading histograms from documents with bounded memory (capped by their parameters).
+
+pub mod engine;
+mod expect;
+pub mod hdr;
+pub mod hlog;
+pub mod measurement;
+pub(crate) mod net;
+pub mod open_files;
+pub(crate) mod proto;
+pub mod recorder;
+pub mod resources;
+pub mod result;
+pub mod schedule;
+pub mod worker;
+
+pub use engine::run;
+pub use measurement::Outcome;
+pub use open_files::{OpenFiles, raise_open_files_limit};
+pub use proto::broadcast::DEFAULT_RATE as BROADCAST_DEFAULT_RATE;
+pub use recorder::{ErrorKind, Recorder, Shard, Tally};
+pub use result::{LoadResult, RunInfo};
+pub use schedule::{Pacer, Schedule, Window};
+pub use worker::{LoadConfig, LoadError};

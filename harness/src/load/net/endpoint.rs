@@ -1,0 +1,99 @@
+//! Where load goes: a target's base URL resolved once into the address connections open to,
+//! the `Host` header and request targets ([`Endpoint`]); the one place a connection opens
+//! ([`Endpoint::connect`]: plain TCP, no delay); request header names and values from a fixture.
+
+use std::net::SocketAddr;
+
+use hyper::Uri;
+use hyper::header::{HeaderName, HeaderValue};
+use tokio::net::TcpStream;
+use url::Url;
+
+use crate::load::recorder::ErrorKind;
+use crate::load::worker::LoadError;
+
+/// Where requests go: the resolved address, the Host header and the URL's base.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoint {
+    /// The socket address connections open to.
+    pub(crate) addr: SocketAddr,
+    /// The Host header.
+    pub(crate) host: HeaderValue,
+    base: Url,
+}
+
+impl Endpoint {
+    /// Resolves the target's base URL.
+    pub(crate) async fn resolve(base: &Url) -> Result<Endpoint, LoadError> {
+        let unreachable = |reason: String| LoadError::Unreachable(format!("{base}: {reason}"));
+        let host = base
+            .host_str()
+            .ok_or_else(|| unreachable("no host".into()))?;
+        let port = base
+            .port_or_known_default()
+            .ok_or_else(|| unreachable("no port".into()))?;
+        let addr = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|e| unreachable(format!("cannot resolve {host}: {e}")))?
+            .next()
+            .ok_or_else(|| unreachable(format!("{host} has no address")))?;
+        let authority = match base.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        };
+        let host = HeaderValue::from_str(&authority)
+            .map_err(|e| LoadError::Fixture(format!("bad host {authority:?}: {e}")))?;
+        Ok(Endpoint {
+            addr,
+            host,
+            base: base.clone(),
+        })
+    }
+
+    /// The URL of `path` (which may carry a query) with `query` pairs appended, as the driver
+    /// builds it.
+    pub(crate) fn url(&self, path: &str, query: &[(String, String)]) -> Result<Url, LoadError> {
+        let base = self.base.as_str().trim_end_matches('/');
+        let mut url = Url::parse(&format!("{base}{path}"))
+            .map_err(|e| LoadError::Fixture(format!("bad URL for {path:?}: {e}")))?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        Ok(url)
+    }
+
+    /// The request target (path and query) of `path` and `query`.
+    pub(crate) fn target(&self, path: &str, query: &[(String, String)]) -> Result<Uri, LoadError> {
+        let url = self.url(path, query)?;
+        let target = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
+        };
+        target
+            .parse()
+            .map_err(|e| LoadError::Fixture(format!("bad request target {target:?}: {e}")))
+    }
+}
+
+impl Endpoint {
+    /// Opens a connection to the target: the transport every protocol's load goes over.
+    pub(crate) async fn connect(&self) -> Result<TcpStream, ErrorKind> {
+        let stream = TcpStream::connect(self.addr)
+            .await
+            .map_err(|e| ErrorKind::of_io(&e))?;
+        stream.set_nodelay(true).ok();
+        Ok(stream)
+    }
+}
+
+/// A request header name from a fixture.
+pub(crate) fn header_name(name: &str) -> Result<HeaderName, LoadError> {
+    HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
+        .map_err(|e| LoadError::Fixture(format!("header name {name:?}: {e}")))
+}
+
+/// A request header value from a fixture.
+pub(crate) fn header_value(name: &str, value: &str) -> Result<HeaderValue, LoadError> {
+    HeaderValue::from_str(value)
+        .map_err(|e| LoadError::Fixture(format!("header {name:?} cannot be sent: {e}")))
+}
