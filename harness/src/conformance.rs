@@ -9,8 +9,8 @@ use harness_fixture::Fixture;
 use crate::check::check;
 use crate::check::snapshot::{SnapshotMode, SnapshotStore};
 use crate::driver::Driver;
-use crate::report::{FixtureResult, Outcome};
-use crate::transcript::Interrupted;
+use crate::results::Interrupted;
+use crate::results::{FixtureResult, Outcome};
 
 /// How to replay.
 #[derive(Debug, Clone, Copy)]

@@ -18,7 +18,8 @@ use std::path::Path;
 use arbitrary::{Arbitrary, Unstructured};
 
 use crate::load::net::chunked::{Decoder, Framing};
-use crate::transcript::{Direction, Frame, Handshake, Interrupted, Transcript, WsRecord};
+use crate::results::Interrupted;
+use crate::transcript::{Direction, Frame, Handshake, Transcript, WsRecord};
 use crate::wire::sse_parser::SseParser;
 
 /// The fixture loader on `bytes` as a file's content.

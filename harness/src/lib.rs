@@ -19,6 +19,7 @@ pub mod load;
 pub mod plan;
 pub mod redact;
 pub mod report;
+pub mod results;
 pub mod runner;
 pub mod supervise;
 pub mod target;

@@ -22,10 +22,10 @@ use regex::Regex;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::check::Mismatch;
 use crate::check::matcher::Matcher;
-use crate::report::matrix::MatrixReport;
-use crate::report::{FixtureResult, RunReport};
+use crate::results::Mismatch;
+use crate::results::matrix::MatrixReport;
+use crate::results::{FixtureResult, RunReport};
 
 /// Names redacted by default besides the credential headers (globs, see the module docs).
 pub const DEFAULT_NAMES: &[&str] = &[

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use harness_fixture::Fixture;
 use reference_server::Server;
-use serde::{Deserialize, Serialize};
 use url::Url;
+
+use crate::results::{TargetInfo, TargetKind};
 
 use crate::error::HarnessError;
 use crate::runner::{Runner, setup};
@@ -28,17 +29,6 @@ pub struct RunnerTarget {
     runner: Runner,
     fixtures_dir: PathBuf,
     app: App,
-}
-
-/// How a target is described in results.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct TargetInfo {
-    /// Name used for snapshots and reports (`rust-axum`, `url-127.0.0.1-8080`, a runner's name).
-    pub name: String,
-    /// `embedded`, `url` or `runner`.
-    pub kind: String,
-    /// Base URL.
-    pub url: String,
 }
 
 /// The name of the reference server as a target: the same app the `rust-axum` runner boots.
@@ -184,13 +174,13 @@ impl Target {
     pub fn info(&self, name_override: Option<&str>) -> TargetInfo {
         let url = self.base_url();
         let (default_name, kind) = match self {
-            Target::Embedded(_) => (REFERENCE_NAME.to_string(), "embedded"),
-            Target::Url(u) => (url_name(u), "url"),
-            Target::Runner(target) => (target.runner.manifest.name.clone(), "runner"),
+            Target::Embedded(_) => (REFERENCE_NAME.to_string(), TargetKind::Embedded),
+            Target::Url(u) => (url_name(u), TargetKind::Url),
+            Target::Runner(target) => (target.runner.manifest.name.clone(), TargetKind::Runner),
         };
         TargetInfo {
             name: name_override.map_or(default_name, str::to_string),
-            kind: kind.to_string(),
+            kind,
             url: url.to_string(),
         }
     }

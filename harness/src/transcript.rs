@@ -4,8 +4,10 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
+
+use crate::results::Interrupted;
 
 /// An ordered list of header name/value pairs (names lower-case).
 pub type Headers = Vec<(String, String)>;
@@ -76,15 +78,6 @@ pub enum Transcript {
     Sse(SseTranscript),
     /// A publish fanned out to subscribers.
     Broadcast(BroadcastTranscript),
-}
-
-/// Why a replay could not complete (the fixture is then `errored`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Interrupted {
-    /// Where in the replay: `request`, `/transcript/3`, `/events/2`.
-    pub at: String,
-    /// What happened: timeout, reset, garbage.
-    pub reason: String,
 }
 
 /// A REST exchange.

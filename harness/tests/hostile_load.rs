@@ -333,9 +333,9 @@ fn load_document(dir: &Path, name: &str, histogram: &str) -> PathBuf {
         command: "bench",
         fixture: "bench-hello".into(),
         protocol: harness_fixture::Protocol::Rest,
-        target: benchmark_harness::target::TargetInfo {
+        target: benchmark_harness::results::TargetInfo {
             name: "rust-axum".into(),
-            kind: "url".into(),
+            kind: benchmark_harness::results::TargetKind::Url,
             url: "http://127.0.0.1:1/".into(),
         },
         mode: "closed",

@@ -18,8 +18,8 @@
 use harness_fixture::model::{HeaderExpectation, RestExpected};
 use serde_json::Value;
 
-use super::diff::{Mismatch, clip_json, token};
 use super::matcher::TextExpect;
+use crate::results::diff::{Mismatch, clip_json, token};
 
 /// One expected header, compiled.
 #[derive(Debug)]

@@ -2,8 +2,8 @@
 
 use serde_json::Value;
 
-use super::diff::{Mismatch, token};
 use super::matcher::Matcher;
+use crate::results::diff::{Mismatch, token};
 use harness_fixture::model::BodyMatch;
 
 /// Compares `actual` (absent when `None`) with `expected`, appending differences under `path`.

@@ -4,7 +4,6 @@
 
 pub mod binary;
 mod broadcast;
-pub mod diff;
 pub mod header;
 pub mod json;
 pub mod matcher;
@@ -16,7 +15,7 @@ mod ws;
 
 use harness_fixture::{Fixture, Spec};
 
-pub use diff::Mismatch;
+use crate::results::Mismatch;
 pub(crate) use sse::{DEFAULT_TYPE_DIFFERS, expected_event_type};
 pub(crate) use ws::json_expectation;
 

@@ -19,11 +19,12 @@ use harness_fixture::{Fixture, Spec};
 use insta::TextSnapshotKind;
 use insta::internals::TextSnapshotContents;
 use regex::Regex;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::matcher::Matcher;
 use crate::redact::Redactor;
+use crate::results::{SnapshotOutcome, SnapshotStatus};
 use crate::transcript::{Body, Headers, Transcript};
 
 /// What `--snapshots` asks for.
@@ -36,32 +37,6 @@ pub enum SnapshotMode {
     Update,
     /// Neither compare nor write.
     Off,
-}
-
-/// What happened to one fixture's snapshot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SnapshotStatus {
-    /// Same as the stored snapshot.
-    Matched,
-    /// No stored snapshot: a pending `.snap.new` was written.
-    New,
-    /// Differs from the stored snapshot: a pending `.snap.new` was written.
-    Changed,
-    /// The stored snapshot was written or replaced (`--snapshots update`).
-    Updated,
-}
-
-/// The snapshot result of one fixture.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct SnapshotOutcome {
-    /// What happened.
-    pub status: SnapshotStatus,
-    /// The `.snap` file.
-    pub path: PathBuf,
-    /// Unified diff from the stored snapshot to this run's, when it changed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub diff: Option<String>,
 }
 
 /// The snapshots of one target.

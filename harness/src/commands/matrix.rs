@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use harness_fixture::{Fixture, Protocol};
 
 use super::{all_runners, fixtures_dir_for_app};
-use crate::check::snapshot::{SnapshotStatus, SnapshotStore};
+use crate::check::snapshot::SnapshotStore;
 use crate::cli::{Cli, Format, MatrixArgs};
 use crate::conformance::replay_all;
 use crate::driver::Driver;
@@ -16,11 +16,14 @@ use crate::error::HarnessError;
 use crate::plan::{Plan, plan};
 use crate::report::human::escape_controls;
 use crate::report::human::{Style, write_fixture};
-use crate::report::matrix::{MatrixReport, RunnerReport, RunnerStatus, cell};
 use crate::report::write_json;
-use crate::report::{RunReport, bundle, check_replaceable, junit, markdown, write_folder};
+use crate::report::{bundle, check_replaceable, junit, markdown, write_folder};
+use crate::results::RunReport;
+use crate::results::SnapshotStatus;
+use crate::results::matrix::{MatrixReport, RunnerReport, RunnerStatus, cell};
+use crate::results::{TargetInfo, TargetKind};
 use crate::runner::{Runner, setup};
-use crate::target::{Target, TargetInfo};
+use crate::target::Target;
 
 pub(super) async fn matrix(cli: &Cli, args: &MatrixArgs) -> Result<i32, HarnessError> {
     crate::supervise::guard_process();
@@ -167,7 +170,7 @@ fn unavailable_report(runner: &Runner, error: String) -> RunnerReport {
     );
     let info = TargetInfo {
         name: manifest.name.clone(),
-        kind: "runner".into(),
+        kind: TargetKind::Runner,
         url: String::new(),
     };
     RunnerReport {
@@ -218,7 +221,7 @@ fn write_report(dir: &Path, report: &MatrixReport) -> Result<(), HarnessError> {
 }
 
 fn write_failures(out: &mut dyn Write, style: Style, report: &MatrixReport) -> std::io::Result<()> {
-    use crate::report::Outcome;
+    use crate::results::Outcome;
     for r in &report.runners {
         let runner = escape_controls(&r.runner);
         if let Some(error) = &r.error {

@@ -18,7 +18,8 @@ use crate::error::{HarnessError, exit};
 use crate::plan::plan;
 use crate::report::human::{Style, write_fixture, write_summary};
 use crate::report::write_json;
-use crate::report::{RunReport, bundle, check_replaceable, junit, markdown, write_folder};
+use crate::report::{bundle, check_replaceable, junit, markdown, write_folder};
+use crate::results::RunReport;
 use crate::target::Target;
 
 /// Shown under a failing fixture without a handler replayed against the embedded reference.
@@ -91,16 +92,16 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
         bar.inc(1);
         // Quiet: what needs a look. A new snapshot of a passing fixture is counted in the
         // summary (with the folder it went to), not listed.
-        let notable = result.outcome != crate::report::Outcome::Passed
+        let notable = result.outcome != crate::results::Outcome::Passed
             || result
                 .snapshot
                 .as_ref()
-                .is_some_and(|s| s.status == crate::check::snapshot::SnapshotStatus::Changed);
+                .is_some_and(|s| s.status == crate::results::SnapshotStatus::Changed);
         if human && (notable || !args.quiet) {
             bar.suspend(|| {
                 let mut stdout = std::io::stdout().lock();
                 let _ = write_fixture(&mut stdout, style, &result);
-                if result.outcome != crate::report::Outcome::Passed
+                if result.outcome != crate::results::Outcome::Passed
                     && unserved.contains(&result.name)
                 {
                     let _ = writeln!(stdout, "      {NO_HANDLER_HINT}");

@@ -9,8 +9,9 @@ use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, LOCAT
 use super::{
     Driver, fixture_headers, send_and_read_by, set_body, step_wait, target_of, with_headers,
 };
+use crate::results::Interrupted;
 use crate::transcript::{
-    Headers, Interrupted, ReceivedResponse, Redirect, RestTranscript, SentRequest, header_values,
+    Headers, ReceivedResponse, Redirect, RestTranscript, SentRequest, header_values,
 };
 use crate::wire::Deadline;
 

@@ -14,7 +14,8 @@ use super::{
     Driver, fixture_headers, micros, read_body, reason, reply_headers, set_body, step_wait,
     target_of, with_headers,
 };
-use crate::transcript::{Body, Interrupted, ReceivedEvent, SentRequest, SseTranscript, StreamEnd};
+use crate::results::Interrupted;
+use crate::transcript::{Body, ReceivedEvent, SentRequest, SseTranscript, StreamEnd};
 use crate::wire::{Deadline, EventRef, SseParser};
 
 /// Events read past the expected ones before the harness gives up on a stream that should close.

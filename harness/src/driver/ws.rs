@@ -20,7 +20,8 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::upgrade::{Socket, upgrade};
 use super::{Driver, fixture_headers, micros};
-use crate::transcript::{Direction, Frame, Interrupted, WsRecord, WsTranscript};
+use crate::results::Interrupted;
+use crate::transcript::{Direction, Frame, WsRecord, WsTranscript};
 use crate::wire::Deadline;
 
 /// How long the end of a conversation (the closing handshake) may take.

@@ -410,9 +410,7 @@ mod tests {
         // counts, an empty histogram), the rest of the stream is never read.
         let cap = counts_len(1, 60_000_000, 3).unwrap() * MAX_VARINT;
         plain[4..8].copy_from_slice(&(cap as u32).to_be_bytes());
-        let started = std::time::Instant::now();
         assert_eq!(decode_bytes(&compressed(&plain)).unwrap().len(), 0);
-        assert!(started.elapsed() < std::time::Duration::from_secs(5));
         // One byte more is refused.
         plain[4..8].copy_from_slice(&(cap as u32 + 1).to_be_bytes());
         assert!(matches!(

@@ -124,7 +124,7 @@ impl ErrorKind {
     }
 
     /// The first difference `run` would report of the same reply.
-    pub fn of_mismatch(mismatch: crate::check::Mismatch) -> ErrorKind {
+    pub fn of_mismatch(mismatch: crate::results::Mismatch) -> ErrorKind {
         ErrorKind::differs(mismatch.path, mismatch.message)
     }
 

@@ -18,7 +18,7 @@ use super::hdr::HistogramError;
 use super::recorder::{Tally, micros};
 use super::resources::RunnerResources;
 use super::schedule::TIMER_SLACK;
-use crate::target::TargetInfo;
+use crate::results::TargetInfo;
 
 /// A load run's result document.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -335,7 +335,7 @@ pub(crate) fn test_info(protocol: harness_fixture::Protocol, rate: Option<f64>) 
         protocol,
         target: TargetInfo {
             name: "rust-axum".into(),
-            kind: "embedded".into(),
+            kind: crate::results::TargetKind::Embedded,
             url: "http://127.0.0.1:1/".into(),
         },
         mode: if rate.is_some() { "open" } else { "closed" },

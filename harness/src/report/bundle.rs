@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::RunReport;
-use super::matrix::{MatrixReport, RunnerReport, RunnerStatus};
 use crate::compare::Comparison;
 use crate::compare::document::{Document, DocumentError, kind, read_documents};
 use crate::load::result::LoadResult;
+use crate::results::RunReport;
+use crate::results::matrix::{MatrixReport, RunnerReport, RunnerStatus};
 
 /// The version of the `report.json` format (`reports/schema/report.v1.schema.json`).
 pub const REPORT_VERSION: u32 = 1;

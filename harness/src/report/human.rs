@@ -7,9 +7,9 @@ use std::borrow::Cow;
 use std::io::{self, Write};
 use std::path::Path;
 
-use super::{FixtureResult, Outcome, RunReport};
-use crate::check::diff::{CLIP_CHARS, clip};
-use crate::check::snapshot::SnapshotStatus;
+use crate::results::SnapshotStatus;
+use crate::results::diff::{CLIP_CHARS, clip};
+use crate::results::{FixtureResult, Outcome, RunReport};
 
 /// ANSI styling, on only when wanted.
 #[derive(Debug, Clone, Copy)]
@@ -227,7 +227,7 @@ mod tests {
             file: "big.json".into(),
             outcome: Outcome::Errored,
             diff: Vec::new(),
-            error: Some(crate::transcript::Interrupted {
+            error: Some(crate::results::Interrupted {
                 at: "/request".into(),
                 reason: format!("garbage: {huge}"),
             }),

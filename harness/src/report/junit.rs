@@ -4,9 +4,9 @@
 use std::fmt::Write;
 
 use super::bundle::{LoadEntry, ReportDocument};
-use super::matrix::{MatrixReport, RunnerStatus};
-use super::{FixtureResult, Outcome, RunReport};
-use crate::check::snapshot::SnapshotStatus;
+use crate::results::SnapshotStatus;
+use crate::results::matrix::{MatrixReport, RunnerStatus};
+use crate::results::{FixtureResult, Outcome, RunReport};
 
 /// The JUnit document of a matrix.
 pub fn matrix(report: &MatrixReport) -> String {

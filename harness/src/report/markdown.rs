@@ -12,10 +12,10 @@ use harness_fixture::Protocol;
 
 use super::bundle::{LoadEntry, ReportDocument};
 use super::human::escape_controls;
-use super::matrix::{MatrixReport, RunnerStatus, cell};
-use super::{Outcome, RunReport};
 use crate::compare::{Comparison, Verdict};
 use crate::load::result::human_us;
+use crate::results::matrix::{MatrixReport, RunnerStatus, cell};
+use crate::results::{Outcome, RunReport};
 
 /// The summary of one run.
 pub fn run(report: &RunReport) -> String {

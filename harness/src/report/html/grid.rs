@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use harness_fixture::Protocol;
 use maud::{Markup, html};
 
-use crate::check::snapshot::SnapshotStatus;
 use crate::report::markdown::counted;
-use crate::report::matrix::{MatrixReport, RunnerReport, RunnerStatus};
-use crate::report::{FixtureResult, Outcome};
+use crate::results::SnapshotStatus;
+use crate::results::matrix::{MatrixReport, RunnerReport, RunnerStatus};
+use crate::results::{FixtureResult, Outcome};
 
 /// The per-protocol tally per runner: the top of the page.
 pub fn summary(matrix: &MatrixReport) -> Markup {
@@ -61,7 +61,7 @@ fn tally_cell(runner: &RunnerReport, protocol: Protocol) -> Markup {
     if runner.status == RunnerStatus::Unavailable {
         return html! { td.bad { "unavailable" } };
     }
-    match crate::report::matrix::cell(runner, protocol) {
+    match crate::results::matrix::cell(runner, protocol) {
         None => html! { td.none { "\u{2013}" } },
         Some((passed, total)) => {
             let share = if total == 0 {

@@ -3,8 +3,8 @@
 use harness_fixture::Protocol;
 use serde::{Deserialize, Serialize};
 
-use super::{FixtureResult, Outcome, RunReport, Summary};
-use crate::target::TargetInfo;
+use super::run::{FixtureResult, Outcome, RunReport, Summary};
+use super::target::{TargetInfo, TargetKind};
 
 /// Whether a runner could be run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,7 +82,7 @@ impl MatrixReport {
         }
         let target = TargetInfo {
             name: "matrix".into(),
-            kind: "matrix".into(),
+            kind: TargetKind::Matrix,
             url: String::new(),
         };
         let fixtures = runners

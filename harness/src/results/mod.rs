@@ -1,0 +1,16 @@
+//! Results as data: what a replay (`run`, `matrix`) and a load run (`bench`, `stream`) found,
+//! in the shapes their JSON documents have (docs/contract.md, section 5). No I/O and no
+//! rendering here: the replay and load layers fill these, `report/` renders them, `compare/`
+//! reads them back.
+
+pub mod diff;
+pub mod matrix;
+pub mod run;
+pub mod snapshot;
+pub mod target;
+
+pub use diff::{Mismatch, Side};
+pub use matrix::MatrixReport;
+pub use run::{FixtureResult, Interrupted, Outcome, RunReport, Summary};
+pub use snapshot::{SnapshotOutcome, SnapshotStatus};
+pub use target::{TargetInfo, TargetKind};
