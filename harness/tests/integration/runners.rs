@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-mod common;
-use common::{bin, text};
+use crate::common::{bin, text};
 
 fn outside(relative: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,6 +1,6 @@
-//! What every end-to-end test file needs: the binary (colour off), a run of it bounded in time,
-//! its output as text, the repository's root and its corpus fixtures as JSON. Each file uses a different part of it.
-#![allow(dead_code)]
+//! What the end-to-end test modules share: the binary (colour off), a run of it bounded in time,
+//! its output as text, the repository's root, its corpus fixtures as JSON, and fixtures written
+//! into a temp dir.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
