@@ -3,10 +3,10 @@
 //! flag family, messages that name the path, quiet output, the snapshot summary, the
 //! `User-Agent` seen by a real loopback server, and per-protocol target URLs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
-use crate::common::{bin, repo, text};
+use crate::common::{bin, corpus_file, repo, text};
 
 fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("the binary runs")
@@ -16,10 +16,6 @@ fn run(args: &[&str]) -> Output {
 /// went on serving fails the test instead of hanging it).
 fn run_within(args: &[&str], secs: u64) -> Output {
     crate::common::run_within(args, std::time::Duration::from_secs(secs)).0
-}
-
-fn corpus_file(relative: &str) -> PathBuf {
-    repo().join("fixtures").join(relative)
 }
 
 fn corpus(relative: &str) -> String {
