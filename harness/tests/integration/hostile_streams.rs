@@ -16,8 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
-mod common;
-use common::text;
+use crate::common::text;
 
 /// Time a run may take beyond the timeout it was given, on a loaded machine: the flooding servers
 /// of these tests share two cores with the harness. Before the fixes the runs never ended; how
@@ -48,13 +47,13 @@ impl Run {
 
 /// Runs the binary with `args`, killing it (and failing) if it is still running after `bound`.
 fn run_within(args: &[&str], bound: Duration) -> Run {
-    let (output, took) = common::run_within(args, bound);
+    let (output, took) = crate::common::run_within(args, bound);
     Run { output, took }
 }
 
 /// Writes fixtures (name, JSON) into a temp dir; returns it and the files.
 fn fixtures(list: &[Value]) -> (tempfile::TempDir, Vec<PathBuf>) {
-    common::write_fixtures(list)
+    crate::common::write_fixtures(list)
 }
 
 /// `run --format json` of `files` against `url`, with `extra` flags, bounded.

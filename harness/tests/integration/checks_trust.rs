@@ -10,8 +10,7 @@ use std::process::Output;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-mod common;
-use common::{bin, text};
+use crate::common::{bin, text};
 
 /// A loopback HTTP/1.1 server that answers every request with the canned reply of its path (the
 /// request line's target, query included), then closes the connection; 404 for other paths.
@@ -224,7 +223,7 @@ fn counter_stream(name: Option<&str>) -> Vec<u8> {
 
 #[test]
 fn an_sse_event_without_a_name_expects_the_default_type_message() {
-    let unnamed = common::corpus_json("sse/counter/unnamed.json");
+    let unnamed = crate::common::corpus_json("sse/counter/unnamed.json");
     let server = Canned::start(vec![("/sse/counter/plain", counter_stream(Some("tick")))]);
     let (code, report) = run_json(&server.url, std::slice::from_ref(&unnamed));
     assert_eq!(code, Some(1), "{report}");
@@ -277,7 +276,7 @@ fn a_repeated_header_fails_a_string_and_is_matched_line_by_line_by_an_array() {
             serde_json::json!({"headers": {"X-Multi": want}}),
         )
     };
-    let mut sse = common::corpus_json("sse/counter/unnamed.json");
+    let mut sse = crate::common::corpus_json("sse/counter/unnamed.json");
     sse["expected"]["headers"]["x-multi"] = "b".into();
     let mut sse_lines = sse.clone();
     sse_lines["name"] = "sse-lines".into();

@@ -4,8 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-mod common;
-use common::{bin, corpus_json, repo, text};
+use crate::common::{bin, corpus_json, repo, text};
 
 fn hello() -> PathBuf {
     repo().join("fixtures/rest/bench/hello.json")

@@ -13,8 +13,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-mod common;
-use common::{bin, corpus_json, repo, run_within, text, write_fixtures};
+use crate::common::{bin, corpus_json, repo, run_within, text, write_fixtures};
 
 /// A loopback HTTP/1.1 server, on a thread of its own for the rest of the test process, that
 /// answers every request (keep-alive) with `500 Internal Server Error` and an empty body.

@@ -23,8 +23,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
 
-mod common;
-use common::{bin, repo, text};
+use crate::common::{bin, repo, text};
 
 // ---------------------------------------------------------------------------------------------
 // A small HTTP/1.1 server on loopback

@@ -15,8 +15,6 @@
 //!   while it runs, `target/fuzz/TARGET.current` holds the input in flight (for an abort: its
 //!   length as 8 bytes little endian, then the input).
 
-mod common;
-
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -32,7 +30,7 @@ const MAX_INPUT: usize = 256 * 1024;
 #[test]
 fn fuzz_fixture_loader() {
     let mut seeds = corpus("fixture");
-    seeds.extend(files_under(&common::repo().join("fixtures"), "json"));
+    seeds.extend(files_under(&crate::common::repo().join("fixtures"), "json"));
     run_target("fixture", seeds, FIXTURE_TOKENS, fuzz::fixture);
 }
 
@@ -48,9 +46,10 @@ fn fuzz_chunked_decoder() {
 
 #[test]
 fn fuzz_ws_checks() {
-    let fixtures = harness_fixture::load::load_dir(&common::repo().join("fixtures/websocket"))
-        .expect("the corpus loads")
-        .fixtures;
+    let fixtures =
+        harness_fixture::load::load_dir(&crate::common::repo().join("fixtures/websocket"))
+            .expect("the corpus loads")
+            .fixtures;
     run_target("ws_check", corpus("ws_check"), &[], |bytes| {
         fuzz::ws_check(&fixtures, bytes)
     });
@@ -287,7 +286,12 @@ fn mutate(
 
 /// The committed corpus of `target`.
 fn corpus(target: &str) -> Vec<Vec<u8>> {
-    files_under(&common::repo().join("harness/fuzz/corpus").join(target), "")
+    files_under(
+        &crate::common::repo()
+            .join("harness/fuzz/corpus")
+            .join(target),
+        "",
+    )
 }
 
 /// The contents of every file under `dir` whose name ends with `suffix`, in path order.
@@ -312,7 +316,7 @@ fn files_under(dir: &Path, suffix: &str) -> Vec<Vec<u8>> {
 }
 
 fn out_dir() -> PathBuf {
-    common::repo().join("target/fuzz")
+    crate::common::repo().join("target/fuzz")
 }
 
 fn fingerprint(bytes: &[u8]) -> u64 {

@@ -3,11 +3,10 @@
 //! flag family, messages that name the path, quiet output, the snapshot summary, the
 //! `User-Agent` seen by a real loopback server, and per-protocol target URLs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 
-mod common;
-use common::{bin, repo, text};
+use crate::common::{bin, corpus_file, repo, text};
 
 fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("the binary runs")
@@ -16,11 +15,7 @@ fn run(args: &[&str]) -> Output {
 /// Runs the binary, killed after `secs` seconds (a command that ignored a refused flag and
 /// went on serving fails the test instead of hanging it).
 fn run_within(args: &[&str], secs: u64) -> Output {
-    common::run_within(args, std::time::Duration::from_secs(secs)).0
-}
-
-fn corpus_file(relative: &str) -> PathBuf {
-    repo().join("fixtures").join(relative)
+    crate::common::run_within(args, std::time::Duration::from_secs(secs)).0
 }
 
 fn corpus(relative: &str) -> String {
@@ -243,7 +238,7 @@ fn a_missing_fixture_file_is_named_without_an_empty_pointer() {
 
 /// The corpus's hello fixture as JSON, renamed.
 fn hello_named(name: &str) -> serde_json::Value {
-    let mut value = common::corpus_json("rest/bench/hello.json");
+    let mut value = crate::common::corpus_json("rest/bench/hello.json");
     value["name"] = name.into();
     value
 }

@@ -6,8 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-mod common;
-use common::{bin, corpus_json, repo, text};
+use crate::common::{bin, corpus_json, repo, text};
 
 fn ok(output: Output) -> Output {
     assert!(

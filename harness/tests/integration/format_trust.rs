@@ -15,8 +15,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-mod common;
-use common::{run_within, text};
+use crate::common::{run_within, text};
 
 /// Time a run may take beyond what it should, on a loaded machine.
 const MARGIN: Duration = Duration::from_secs(5);
@@ -32,7 +31,7 @@ struct Fixtures {
 
 /// Writes fixtures (each named by its `name`) into a temp dir.
 fn fixtures(list: &[Value]) -> Fixtures {
-    let (dir, files) = common::write_fixtures(list);
+    let (dir, files) = crate::common::write_fixtures(list);
     Fixtures { dir, files }
 }
 

@@ -15,8 +15,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-mod common;
-use common::{bin, repo, text};
+use crate::common::{bin, repo, text};
 
 /// Secrets of the first run.
 const TOKEN_A: &str = "tok-AAAA-7f3e9c1d-bearer";

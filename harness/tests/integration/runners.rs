@@ -6,16 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-mod common;
-use common::{bin, text};
-
-fn outside(relative: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/outside")
-        .join(relative)
-        .display()
-        .to_string()
-}
+use crate::common::{bin, outside, text};
 
 /// A runners folder holding one runner `fake` that runs the outside server with `env`.
 fn fake_runner(env: &[(&str, &str)], extra: &str) -> tempfile::TempDir {

@@ -3,18 +3,13 @@
 //! outside server (Python's standard library) that behaves, misbehaves, sends garbage or hangs.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 
-mod common;
-use common::{bin, corpus_json, repo, text};
+use crate::common::{bin, corpus_file, corpus_json, outside, text};
 
 fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("the binary runs")
-}
-
-fn corpus_file(relative: &str) -> PathBuf {
-    repo().join("fixtures").join(relative)
 }
 
 /// Copies a corpus fixture into a temp dir with `edit` applied to its JSON.
@@ -229,7 +224,7 @@ impl Outside {
             .unwrap()
             .port();
         let mut child = Command::new("python3")
-            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/outside/server.py"))
+            .arg(outside("server.py"))
             .arg(port.to_string())
             .env("MISBEHAVE", if misbehave { "1" } else { "0" })
             .stdout(Stdio::piped())
@@ -254,14 +249,6 @@ impl Drop for Outside {
     }
 }
 
-fn outside_dir(name: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/outside")
-        .join(name)
-        .display()
-        .to_string()
-}
-
 #[test]
 fn an_outside_server_that_behaves_passes() {
     let server = Outside::start(false);
@@ -270,7 +257,7 @@ fn an_outside_server_that_behaves_passes() {
         "--url",
         &server.url,
         "--fixtures",
-        &outside_dir("fixtures"),
+        &outside("fixtures"),
         "--snapshots",
         "off",
     ]);
@@ -290,7 +277,7 @@ fn an_outside_server_that_misbehaves_fails_with_diffs() {
         "--url",
         &server.url,
         "--fixtures",
-        &outside_dir("fixtures"),
+        &outside("fixtures"),
         "--snapshots",
         "off",
         "--format",
@@ -341,11 +328,11 @@ fn garbage_and_hangs_are_errored_and_the_run_goes_on() {
         "--format",
         "json",
         "--fixture",
-        &format!("{}/garbage.json", outside_dir("broken")),
+        &outside("broken/garbage.json"),
         "--fixture",
-        &format!("{}/hang.json", outside_dir("broken")),
+        &outside("broken/hang.json"),
         "--fixture",
-        &format!("{}/greet.json", outside_dir("fixtures")),
+        &outside("fixtures/greet.json"),
     ]);
     assert_eq!(out.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -10,8 +10,7 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::Deserializer;
 use serde_json::Value;
 
-mod common;
-use common::{bin, repo, text};
+use crate::common::{bin, repo, text};
 
 fn fixture(relative: &str) -> String {
     repo()

@@ -1,6 +1,6 @@
-//! What every end-to-end test file needs: the binary (colour off), a run of it bounded in time,
-//! its output as text, the repository's root and its corpus fixtures as JSON. Each file uses a different part of it.
-#![allow(dead_code)]
+//! What the end-to-end test modules share: the binary (colour off), a run of it bounded in time,
+//! its output as text, the repository's root, its corpus fixtures as JSON, and fixtures written
+//! into a temp dir.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -24,11 +24,26 @@ pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// A corpus fixture's path (`fixtures/RELATIVE`).
+pub fn corpus_file(relative: &str) -> PathBuf {
+    repo().join("fixtures").join(relative)
+}
+
 /// A corpus fixture (`fixtures/RELATIVE`) as JSON, for a test to edit.
 pub fn corpus_json(relative: &str) -> serde_json::Value {
-    let path = repo().join("fixtures").join(relative);
+    let path = corpus_file(relative);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A file or folder of the outside server (`harness/tests/outside/RELATIVE`: its Python
+/// server, the fixtures it passes, broken ones), as the text of a command-line argument.
+pub fn outside(relative: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/outside")
+        .join(relative)
+        .display()
+        .to_string()
 }
 
 /// Runs the binary with `args`, killing it (and failing the test, with its stderr) if it is
