@@ -1,7 +1,11 @@
-//! JUnit XML: one testsuite per runner (or target), one testcase per fixture (a changed snapshot
-//! fails it); in a report, one more suite with a testcase per load run.
+//! JUnit XML, written with quick-junit: one testsuite per runner (or target), one testcase per
+//! fixture (a changed snapshot fails it); in a report, one more suite with a testcase per load run.
+//! The counts on `<testsuite>` and `<testsuites>` are quick-junit's, taken from the testcases.
 
 use std::fmt::Write;
+use std::time::Duration;
+
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::bundle::{LoadEntry, ReportDocument};
 use crate::results::SnapshotStatus;
@@ -10,138 +14,121 @@ use crate::results::{FixtureResult, Outcome, RunReport};
 
 /// The JUnit document of a matrix.
 pub fn matrix(report: &MatrixReport) -> String {
-    testsuites("benchmark-harness matrix", report, &[])
+    to_xml(&testsuites("benchmark-harness matrix", report, &[]))
 }
 
 /// The JUnit document of a report: the matrix's suites and one suite of load runs, where a run
 /// with errors fails.
 pub fn report(report: &ReportDocument) -> String {
-    testsuites(
+    to_xml(&testsuites(
         "benchmark-harness report",
         &report.conformance,
         &report.load,
-    )
+    ))
 }
 
-fn testsuites(name: &str, report: &MatrixReport, load: &[LoadEntry]) -> String {
-    let s = &report.summary;
-    let load_failures = load.iter().filter(|l| l.result.summary.errors > 0).count();
-    let changed = report
-        .runners
-        .iter()
-        .map(|r| snapshot_only(&r.run))
-        .sum::<usize>();
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
-        escape(name),
-        s.passed + s.failed + s.errored + s.skipped + unavailable(report) + load.len(),
-        s.failed + changed + load_failures,
-        s.errored + unavailable(report),
-        s.skipped,
-        s.duration_ms / 1000.0 + load.iter().map(|l| l.result.duration_s).sum::<f64>()
-    );
+/// The JUnit document of one run.
+pub fn run(report: &RunReport) -> String {
+    let mut out = Report::new("benchmark-harness");
+    if let Some(time) = seconds(report.summary.duration_ms / 1000.0) {
+        out.set_time(time);
+    }
+    out.add_test_suite(suite(&report.target.name, report));
+    to_xml(&out)
+}
+
+fn testsuites(name: &str, report: &MatrixReport, load: &[LoadEntry]) -> Report {
+    let mut out = Report::new(text(name));
+    let load_time = load.iter().map(|l| l.result.duration_s).sum::<f64>();
+    if let Some(time) = seconds(report.summary.duration_ms / 1000.0 + load_time) {
+        out.set_time(time);
+    }
     for runner in &report.runners {
         if runner.status == RunnerStatus::Unavailable {
-            let _ = writeln!(
-                out,
-                "  <testsuite name=\"{}\" tests=\"1\" failures=\"0\" errors=\"1\" skipped=\"0\">",
-                escape(&runner.runner)
-            );
-            let _ = writeln!(
-                out,
-                "    <testcase classname=\"{0}\" name=\"start\">",
-                escape(&runner.runner)
-            );
             let error = runner.error.as_deref().unwrap_or("unavailable");
-            let _ = writeln!(
-                out,
-                "      <error message=\"{}\">{}</error>",
-                escape(first_line(error)),
-                escape(error)
-            );
-            let _ = writeln!(out, "    </testcase>\n  </testsuite>");
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status
+                .set_message(text(first_line(error)))
+                .set_description(text(error));
+            let mut start = TestCase::new("start", status);
+            start.set_classname(text(&runner.runner));
+            let mut unavailable = TestSuite::new(text(&runner.runner));
+            unavailable.add_test_case(start);
+            out.add_test_suite(unavailable);
             continue;
         }
-        suite(&mut out, &runner.runner, &runner.run);
+        out.add_test_suite(suite(&runner.runner, &runner.run));
     }
     if !load.is_empty() {
-        load_suite(&mut out, load);
+        out.add_test_suite(load_suite(load, load_time));
     }
-    out.push_str("</testsuites>\n");
     out
 }
 
-fn load_suite(out: &mut String, load: &[LoadEntry]) {
-    let failures = load.iter().filter(|l| l.result.summary.errors > 0).count();
-    let _ = writeln!(
-        out,
-        "  <testsuite name=\"load\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"{:.3}\">",
-        load.len(),
-        load.iter().map(|l| l.result.duration_s).sum::<f64>()
-    );
-    for entry in load {
-        let r = &entry.result;
-        let latency = match &r.summary.latency_us {
-            Some(l) => format!(
-                "p50 {} us, p99 {} us, p99.9 {} us, max {} us",
-                l.p50, l.p99, l.p999, l.max
-            ),
-            None => "no successful operation".to_string(),
-        };
-        let _ = write!(
-            out,
-            "    <testcase classname=\"load.{}\" name=\"{}\" file=\"{}\" time=\"{:.3}\">\n      <system-out>{}</system-out>\n",
-            escape(&r.protocol),
-            escape(&entry.label),
-            escape(&entry.source.display().to_string()),
-            r.duration_s,
-            escape(&format!(
-                "{} {} mode, {} connections: {:.1} successful ops/s, {latency}, {} errors ({:.1}/s)",
-                r.command,
-                r.mode,
-                r.connections,
-                r.summary.throughput_per_s,
-                r.summary.errors,
-                r.summary.failed_per_s
-            ))
-        );
-        if r.summary.errors > 0 {
-            let kinds: String = r
-                .errors_by_kind
-                .iter()
-                .map(|(kind, count)| format!("{count} x {kind}\n"))
-                .collect();
-            let _ = writeln!(
-                out,
-                "      <failure message=\"{}\">{}</failure>",
-                escape(&format!(
-                    "{} of {} operations failed{}",
-                    r.summary.errors,
-                    r.summary.operations,
-                    if r.summary.latency_us.is_none() {
-                        ": no successful operation"
-                    } else {
-                        ""
-                    }
-                )),
-                escape(&kinds)
-            );
-        }
-        out.push_str("    </testcase>\n");
+fn load_suite(load: &[LoadEntry], time: f64) -> TestSuite {
+    let mut out = TestSuite::new("load");
+    if let Some(time) = seconds(time) {
+        out.set_time(time);
     }
-    out.push_str("  </testsuite>\n");
+    for entry in load {
+        out.add_test_case(load_case(entry));
+    }
+    out
+}
+
+fn load_case(entry: &LoadEntry) -> TestCase {
+    let r = &entry.result;
+    let status = if r.summary.errors > 0 {
+        let kinds: String = r
+            .errors_by_kind
+            .iter()
+            .map(|(kind, count)| format!("{count} x {kind}\n"))
+            .collect();
+        let no_success = if r.summary.latency_us.is_none() {
+            ": no successful operation"
+        } else {
+            ""
+        };
+        let mut failure = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        failure
+            .set_message(text(&format!(
+                "{} of {} operations failed{no_success}",
+                r.summary.errors, r.summary.operations
+            )))
+            .set_description(text(&kinds));
+        failure
+    } else {
+        TestCaseStatus::success()
+    };
+    let latency = match &r.summary.latency_us {
+        Some(l) => format!(
+            "p50 {} us, p99 {} us, p99.9 {} us, max {} us",
+            l.p50, l.p99, l.p999, l.max
+        ),
+        None => "no successful operation".to_string(),
+    };
+    let mut case = TestCase::new(text(&entry.label), status);
+    case.set_classname(text(&format!("load.{}", r.protocol)))
+        .set_system_out(text(&format!(
+            "{} {} mode, {} connections: {:.1} successful ops/s, {latency}, {} errors ({:.1}/s)",
+            r.command,
+            r.mode,
+            r.connections,
+            r.summary.throughput_per_s,
+            r.summary.errors,
+            r.summary.failed_per_s
+        )));
+    if let Some(time) = seconds(r.duration_s) {
+        case.set_time(time);
+    }
+    case.extra.insert(
+        "file".into(),
+        text(&entry.source.display().to_string()).into(),
+    );
+    case
 }
 
 /// Fixtures that passed but whose snapshot changed: each is a failure in JUnit.
-fn snapshot_only(run: &RunReport) -> usize {
-    run.fixtures
-        .iter()
-        .filter(|f| snapshot_changed_only(f))
-        .count()
-}
-
 fn snapshot_changed_only(f: &FixtureResult) -> bool {
     f.outcome == Outcome::Passed
         && f.snapshot
@@ -149,108 +136,73 @@ fn snapshot_changed_only(f: &FixtureResult) -> bool {
             .is_some_and(|s| s.status == SnapshotStatus::Changed)
 }
 
-/// The JUnit document of one run.
-pub fn run(report: &RunReport) -> String {
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    let s = &report.summary;
-    let _ = writeln!(
-        out,
-        "<testsuites name=\"benchmark-harness\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
-        report.fixtures.len(),
-        s.failed + snapshot_only(report),
-        s.errored,
-        s.skipped,
-        s.duration_ms / 1000.0
-    );
-    suite(&mut out, &report.target.name, report);
-    out.push_str("</testsuites>\n");
+fn suite(name: &str, run: &RunReport) -> TestSuite {
+    let mut out = TestSuite::new(text(name));
+    if let Some(time) = seconds(run.summary.duration_ms / 1000.0) {
+        out.set_time(time);
+    }
+    for fixture in &run.fixtures {
+        out.add_test_case(testcase(name, fixture));
+    }
     out
 }
 
-fn unavailable(report: &MatrixReport) -> usize {
-    report
-        .runners
-        .iter()
-        .filter(|r| r.status == RunnerStatus::Unavailable)
-        .count()
-}
-
-fn suite(out: &mut String, name: &str, run: &RunReport) {
-    let s = &run.summary;
-    let _ = writeln!(
-        out,
-        "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
-        escape(name),
-        run.fixtures.len(),
-        s.failed + snapshot_only(run),
-        s.errored,
-        s.skipped,
-        s.duration_ms / 1000.0
-    );
-    for fixture in &run.fixtures {
-        testcase(out, name, fixture);
-    }
-    out.push_str("  </testsuite>\n");
-}
-
-fn testcase(out: &mut String, suite: &str, f: &FixtureResult) {
-    let _ = write!(
-        out,
-        "    <testcase classname=\"{}.{}\" name=\"{}\" file=\"{}\" time=\"{:.3}\"",
-        escape(suite),
-        f.protocol.as_str(),
-        escape(&f.name),
-        escape(&f.file.display().to_string()),
-        f.duration_ms / 1000.0
-    );
-    let details = details(f);
+fn testcase(suite: &str, f: &FixtureResult) -> TestCase {
     let known = if f.expected_failure {
         " (expected failure: a known divergence of this runner)"
     } else {
         ""
     };
-    match f.outcome {
+    let status = match f.outcome {
         Outcome::Passed if snapshot_changed_only(f) => {
-            let _ = writeln!(
-                out,
-                ">\n      <failure message=\"snapshot changed\">{}</failure>\n    </testcase>",
-                escape(&details)
-            );
+            non_success(NonSuccessKind::Failure, "snapshot changed", &details(f))
         }
-        Outcome::Passed => out.push_str("/>\n"),
+        Outcome::Passed => TestCaseStatus::success(),
         Outcome::Skipped => {
             let reason = f.error.as_ref().map_or("skipped", |e| e.reason.as_str());
-            let _ = writeln!(
-                out,
-                ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                escape(reason)
-            );
+            let mut skipped = TestCaseStatus::skipped();
+            skipped.set_message(text(reason));
+            skipped
         }
         Outcome::Failed => {
             let message = f.diff.first().map_or_else(
                 || "failed".to_string(),
                 |m| format!("{}: {}", m.path, m.message),
             );
-            let _ = writeln!(
-                out,
-                ">\n      <failure message=\"{}{known}\">{}</failure>\n    </testcase>",
-                escape(&message),
-                escape(&details)
-            );
+            non_success(
+                NonSuccessKind::Failure,
+                &format!("{message}{known}"),
+                &details(f),
+            )
         }
         Outcome::Errored => {
             let message = f
                 .error
                 .as_ref()
                 .map_or("errored".to_string(), |e| format!("{}: {}", e.at, e.reason));
-            let _ = writeln!(
-                out,
-                ">\n      <error message=\"{}{known}\">{}</error>\n    </testcase>",
-                escape(first_line(&message)),
-                escape(&details)
-            );
+            non_success(
+                NonSuccessKind::Error,
+                &format!("{}{known}", first_line(&message)),
+                &details(f),
+            )
         }
+    };
+    let mut case = TestCase::new(text(&f.name), status);
+    case.set_classname(text(&format!("{suite}.{}", f.protocol.as_str())));
+    if let Some(time) = seconds(f.duration_ms / 1000.0) {
+        case.set_time(time);
     }
+    case.extra
+        .insert("file".into(), text(&f.file.display().to_string()).into());
+    case
+}
+
+fn non_success(kind: NonSuccessKind, message: &str, description: &str) -> TestCaseStatus {
+    let mut status = TestCaseStatus::non_success(kind);
+    status
+        .set_message(text(message))
+        .set_description(text(description));
+    status
 }
 
 fn details(f: &FixtureResult) -> String {
@@ -271,34 +223,86 @@ fn first_line(text: &str) -> &str {
     text.lines().next().unwrap_or("")
 }
 
-/// Escapes text for XML attributes and content, dropping characters XML 1.0 cannot hold.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' => out.push_str("&#10;"),
-            '\t' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
+/// A duration quick-junit can hold: none for a negative, infinite or NaN number of seconds.
+fn seconds(seconds: f64) -> Option<Duration> {
+    Duration::try_from_secs_f64(seconds).ok()
+}
+
+/// Text as quick-junit should get it. quick-junit drops control characters and whole ANSI escape
+/// sequences, where an unterminated one (`ESC X`, `ESC P`, `ESC ]`) would take the rest of a
+/// failure message with it, and passes U+FFFE and U+FFFF, which XML cannot hold. So every control
+/// character but line feed, tab and carriage return, and those two, show as U+FFFD, as they did
+/// before quick-junit; a tab, which quick-junit would drop, becomes a space.
+fn text(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\t' => ' ',
+            '\n' | '\r' => c,
+            c if c < ' ' || c == '\u{FFFE}' || c == '\u{FFFF}' => '\u{FFFD}',
+            c => c,
+        })
+        .collect()
+}
+
+/// Serializes into memory, where quick-junit's writer cannot fail (its errors are those of the
+/// `io::Write` it writes to, and a `Vec` returns none).
+fn to_xml(report: &Report) -> String {
+    report
+        .to_string()
+        .expect("a JUnit report serializes into a Vec")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn failing_run(message: &str, snapshot_diff: &str) -> RunReport {
+        serde_json::from_value(serde_json::json!({
+            "target": {"name": "t <&>", "kind": "url", "url": ""},
+            "summary": {"passed": 1, "failed": 1, "skipped": 0, "errored": 0,
+                        "snapshots_changed": 1, "snapshots_new": 0, "duration_ms": 3.0},
+            "fixtures": [
+                {"name": "a", "protocol": "rest", "file": "a.json", "outcome": "failed",
+                 "diff": [{"path": "/body", "expected": 1, "actual": 2, "message": message}],
+                 "duration_ms": 1.0},
+                {"name": "b", "protocol": "sse", "file": "b.json", "outcome": "passed", "diff": [],
+                 "snapshot": {"status": "changed", "path": "b.snap", "diff": snapshot_diff},
+                 "duration_ms": 2.0}
+            ]
+        }))
+        .expect("a run document")
+    }
+
     #[test]
-    fn escapes_markup_and_control_characters() {
+    fn control_characters_and_ansi_escapes_come_out_as_well_formed_xml() {
+        let hostile = "nul \0 red \x1b[31mx\x1b[0m title \x1b]0;t\x07 sos \x1bXstill here \u{FFFE}\u{FFFF} <&\"'>";
+        let xml = run(&failing_run(hostile, "-a\0\n+b \x1b[32m\n"));
+        let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+        let failures: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("failure"))
+            .collect();
+        assert_eq!(failures.len(), 2, "{xml}");
+        let shown = "nul \u{FFFD} red \u{FFFD}[31mx\u{FFFD}[0m title \u{FFFD}]0;t\u{FFFD} sos \u{FFFD}Xstill here \u{FFFD}\u{FFFD} <&\"'>";
         assert_eq!(
-            escape("a<b>&\"c'\u{1}"),
-            "a&lt;b&gt;&amp;&quot;c&apos;\u{FFFD}"
+            failures[0].attribute("message"),
+            Some(format!("/body: {shown}").as_str())
         );
+        assert!(
+            failures[0].text().is_some_and(|t| t.contains(shown)),
+            "{xml}"
+        );
+        assert_eq!(
+            failures[1].text(),
+            Some("snapshot changed:\n-a\u{FFFD}\n+b \u{FFFD}[32m\n\n")
+        );
+        let suites = doc.root_element();
+        assert_eq!(suites.attribute("failures"), Some("2"));
+        assert_eq!(suites.attribute("tests"), Some("2"));
+    }
+
+    #[test]
+    fn a_tab_is_a_space_and_line_ends_stay() {
+        assert_eq!(text("a\tb\r\nc"), "a b\r\nc");
     }
 }
