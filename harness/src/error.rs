@@ -1,4 +1,4 @@
-//! Errors that end a command, each with its exit code (SPEC section 1).
+//! Errors that end a command, each with its exit code (docs/contract.md, section 2).
 
 use std::path::PathBuf;
 

@@ -1,5 +1,5 @@
 //! Entry points for fuzzing: each takes arbitrary bytes and runs one reader of untrusted input
-//! the way the harness does, so that a fuzzer (`harness/tests/fuzz.rs`, bounded in time in CI)
+//! the way the harness does, so that a fuzzer (`harness/tests/integration/fuzz.rs`, bounded in time in CI)
 //! can prove it never panics. What they return is the amount of work done, so the optimizer
 //! cannot drop it; they are not an API.
 //!

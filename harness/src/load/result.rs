@@ -1,4 +1,4 @@
-//! The `bench`/`stream` result document (SPEC section 4): built from a merged [`Tally`], with
+//! The `bench`/`stream` result document (docs/contract.md, section 5.3): built from a merged [`Tally`], with
 //! the latency histogram as HdrHistogram V2 compressed, base64 (readable by any HdrHistogram
 //! implementation). Pure: no I/O. Its human summary is [`crate::report::human_load`].
 //!

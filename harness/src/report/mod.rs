@@ -1,4 +1,4 @@
-//! Results of a conformance run (SPEC section 4), the report document, and their renderings.
+//! The output layer: the report document and every rendering of results (docs/contract.md, section 5).
 
 pub mod bundle;
 pub mod charts;

@@ -1,4 +1,4 @@
-//! The result document of `matrix`: one run block per runner (SPEC section 4).
+//! The result document of `matrix`: one run block per runner (docs/contract.md, section 5.2).
 
 use harness_fixture::Protocol;
 use serde::{Deserialize, Serialize};
@@ -45,7 +45,7 @@ pub struct MatrixReport {
     /// Totals over every runner.
     pub summary: Summary,
     /// Every runner's fixture results in one list, each tagged with its runner (the `run`
-    /// document's shape, SPEC section 4).
+    /// document's shape, docs/contract.md, section 5.1).
     #[serde(default)]
     pub fixtures: Vec<MatrixFixture>,
     /// One block per runner, sorted by name.

@@ -1,4 +1,4 @@
-//! `runner.toml`: how to set up, start, probe and stop one app under test (SPEC section 3).
+//! `runner.toml`: how to set up, start, probe and stop one app under test (docs/contract.md, section 4).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
