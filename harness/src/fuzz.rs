@@ -92,10 +92,10 @@ pub fn result_document(bytes: &[u8]) -> usize {
     }
     let mut side = crate::compare::document::Side::default();
     let compared = crate::compare::document::add(&mut side, &value).map_or(0, |()| 1);
-    let mut inputs = crate::report::bundle::Inputs::default();
+    let mut inputs = crate::report::document::Inputs::default();
     let rendered = match crate::report::bundle::add(&mut inputs, Path::new("fuzz.json"), value) {
         Ok(()) => {
-            let document = crate::report::bundle::ReportDocument::new(inputs, None, "now".into());
+            let document = crate::report::document::ReportDocument::new(inputs, None, "now".into());
             crate::report::markdown::report(&document).len()
                 + crate::report::junit::report(&document).len()
                 + crate::report::html::page(&document).len()

@@ -24,6 +24,7 @@ pub mod runner;
 pub mod supervise;
 pub mod target;
 pub mod transcript;
+pub mod units;
 pub mod wire;
 
 use std::time::Duration;

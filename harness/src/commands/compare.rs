@@ -7,8 +7,8 @@ use crate::compare::document::read_side;
 use crate::compare::{ChangeKind, Comparison, Verdict, compare as compare_sides};
 use crate::error::{HarnessError, exit};
 use crate::report::human::{Style, escape_controls};
-use crate::report::markdown::percent;
 use crate::report::write_json;
+use crate::units::percent;
 
 use super::report::{redact_comparison, usage, write_report};
 

@@ -7,9 +7,10 @@ use crate::compare::Comparison;
 use crate::compare::document::{DocumentError, read_side};
 use crate::error::{HarnessError, exit};
 use crate::redact::Redactor;
-use crate::report::bundle::{self, ReportDocument};
-use crate::report::markdown::counted;
+use crate::report::bundle;
+use crate::report::document::ReportDocument;
 use crate::report::{html, junit, markdown, write_folder};
+use crate::units::counted;
 
 pub(super) fn report(args: &ReportArgs) -> Result<i32, HarnessError> {
     // A signal removes the temporary folder being written; the old folder stays whole.

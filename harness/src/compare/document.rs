@@ -1,7 +1,7 @@
 //! Reading result documents of `run`, `matrix`, `bench` and `stream` into the two sides of a
 //! comparison (and, through [`read_documents`], into a report). Documents are read as JSON
 //! values, so a field added to a format does not break comparing it. Every histogram a load
-//! result carries is decoded once on reading, within the bounds of [`crate::load::hdr`], so a
+//! result carries is decoded once on reading, within the bounds of [`crate::results::hdr`], so a
 //! hostile one is refused up front, named by file and JSON pointer.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::load::hdr::decode;
+use crate::results::hdr::decode;
 
 /// One fixture's conformance result on one target.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,8 +9,8 @@ use hdrhistogram::Histogram;
 use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
 use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
 
-use super::hdr::decode_bytes;
 use super::recorder::IntervalReport;
+use crate::results::hdr::decode_bytes;
 
 /// The log's column legend, as the Java `HistogramLogWriter` writes it.
 const LEGEND: &str =

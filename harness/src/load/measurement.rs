@@ -11,10 +11,12 @@ use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 use super::hlog::IntervalSeries;
 use super::recorder::{IntervalReport, Live, Shard, Tally, shard_count};
-use super::resources::{RunnerResources, sample_group};
-use super::result::{BroadcastBlock, human_us};
+use super::resources::sample_group;
 use super::schedule::Window;
 use super::worker::LoadConfig;
+use crate::results::load::BroadcastBlock;
+use crate::results::load::RunnerResources;
+use crate::units::human_us;
 
 /// What a run measured.
 pub struct Outcome {
@@ -27,7 +29,7 @@ pub struct Outcome {
     /// The runner's CPU and memory, when its process group was sampled.
     pub runner_resources: Option<RunnerResources>,
     /// Broadcast: what was published and delivered.
-    pub broadcast: Option<super::result::BroadcastBlock>,
+    pub broadcast: Option<crate::results::load::BroadcastBlock>,
 }
 
 /// The machinery every measured run shares: the live counters behind the progress bar, the

@@ -20,13 +20,12 @@
 //! - [`engine`]: prepares the fixture and runs the workers for warmup plus duration.
 //! - [`open_files`]: the open-file limit, raised (or found too low) before a run.
 //! - [`resources`]: the harness's peak RSS, a runner's CPU and RSS sampled from `/proc`.
-//! - [`result`]: the result document and its parts. Pure.
+//! - [`document`]: the result document ([`crate::results::load`]) of a run's merged tally.
 //! - [`hlog`]: per-second histograms and the HdrHistogram interval log.
-//! - [`hdr`]: reading histograms from documents with bounded memory (capped by their parameters).
 
+pub mod document;
 pub mod engine;
 mod expect;
-pub mod hdr;
 pub mod hlog;
 pub mod measurement;
 pub(crate) mod net;
@@ -34,15 +33,15 @@ pub mod open_files;
 pub(crate) mod proto;
 pub mod recorder;
 pub mod resources;
-pub mod result;
 pub mod schedule;
 pub mod worker;
 
+pub use crate::results::load::LoadResult;
+pub use document::RunInfo;
 pub use engine::run;
 pub use measurement::Outcome;
 pub use open_files::{OpenFiles, raise_open_files_limit};
 pub use proto::broadcast::DEFAULT_RATE as BROADCAST_DEFAULT_RATE;
 pub use recorder::{ErrorKind, Recorder, Shard, Tally};
-pub use result::{LoadResult, RunInfo};
 pub use schedule::{Pacer, Schedule, Window};
 pub use worker::{LoadConfig, LoadError};

@@ -6,67 +6,11 @@
 
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
 use super::schedule::Window;
+use crate::results::load::{ResourceSample, RunnerResources};
 
 /// How often a runner's processes are sampled.
 pub const SAMPLE_EVERY: Duration = Duration::from_millis(250);
-
-/// One sample of a runner's process group.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct ResourceSample {
-    /// Seconds since measurement started.
-    pub t_s: f64,
-    /// CPU used since the previous sample, percent of one core (200 = two cores busy).
-    pub cpu_percent: f64,
-    /// Resident memory of every process of the group, summed.
-    pub rss_bytes: u64,
-}
-
-/// Mean and largest value of a series.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct MeanMax<T> {
-    /// Mean over the samples.
-    pub mean: T,
-    /// Largest sample.
-    pub max: T,
-}
-
-/// The `runner_resources` block of a result document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunnerResources {
-    /// The runner's process group.
-    pub process_group: i32,
-    /// Every sample, in order.
-    pub samples: Vec<ResourceSample>,
-    /// CPU percent (of one core), mean and max.
-    pub cpu_percent: MeanMax<f64>,
-    /// Resident memory, mean and max.
-    pub rss_bytes: MeanMax<u64>,
-}
-
-impl RunnerResources {
-    /// The block made of `samples` (zeros when there are none).
-    pub fn new(process_group: i32, samples: Vec<ResourceSample>) -> RunnerResources {
-        let n = samples.len().max(1) as f64;
-        let round = |x: f64| (x * 10.0).round() / 10.0;
-        let cpu_sum: f64 = samples.iter().map(|s| s.cpu_percent).sum();
-        let rss_sum: f64 = samples.iter().map(|s| s.rss_bytes as f64).sum();
-        RunnerResources {
-            process_group,
-            cpu_percent: MeanMax {
-                mean: round(cpu_sum / n),
-                max: samples.iter().map(|s| s.cpu_percent).fold(0.0, f64::max),
-            },
-            rss_bytes: MeanMax {
-                mean: (rss_sum / n).round() as u64,
-                max: samples.iter().map(|s| s.rss_bytes).max().unwrap_or(0),
-            },
-            samples,
-        }
-    }
-}
 
 /// The fields of `/proc/PID/stat` the sampler needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,6 +159,7 @@ pub async fn sample_group(pgid: i32, window: Window) -> RunnerResources {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::results::load::MeanMax;
 
     const STAT: &str = "4242 (python3 (worker) x) S 4200 4200 4200 0 -1 4194560 1234 0 5 0 \
                         370 45 0 0 20 0 3 0 987654 123456789 2048 18446744073709551615 1 1 0 0 0 0 0 16781312 16386 0 0 0 17 1 0 0 0 0 0";

@@ -9,7 +9,8 @@
 use std::io::{self, Write};
 
 use super::human::{Style, escape_controls};
-use crate::load::result::{LoadResult, Percentiles, human_bytes, human_us};
+use crate::results::load::{LoadResult, Percentiles};
+use crate::units::{human_bytes, human_us};
 
 /// What one operation of `protocol` is, in the plural.
 fn operations_of(protocol: &str) -> &'static str {
@@ -157,10 +158,10 @@ fn write_percentiles(out: &mut dyn Write, name: &str, p: &Percentiles) -> io::Re
 mod tests {
     use super::*;
     use crate::load::recorder::{Tally, histogram};
-    use crate::load::resources::{ResourceSample, RunnerResources};
+    use crate::results::load::{ResourceSample, RunnerResources};
     use harness_fixture::Protocol;
 
-    use crate::load::result::test_info as info;
+    use crate::load::document::test_info as info;
 
     fn text(result: &LoadResult) -> String {
         let mut out = Vec::new();

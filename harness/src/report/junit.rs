@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::bundle::{LoadEntry, ReportDocument};
+use super::document::{LoadEntry, ReportDocument};
 use crate::results::SnapshotStatus;
 use crate::results::matrix::{MatrixReport, RunnerStatus};
 use crate::results::{FixtureResult, Outcome, RunReport};

@@ -10,12 +10,13 @@ use std::fmt::Write;
 
 use harness_fixture::Protocol;
 
-use super::bundle::{LoadEntry, ReportDocument};
+use super::document::{LoadEntry, ReportDocument};
 use super::human::escape_controls;
 use crate::compare::{Comparison, Verdict};
-use crate::load::result::human_us;
 use crate::results::matrix::{MatrixReport, RunnerStatus, cell};
 use crate::results::{Outcome, RunReport};
+use crate::units::human_us;
+use crate::units::{counted, percent};
 
 /// The summary of one run.
 pub fn run(report: &RunReport) -> String {
@@ -255,20 +256,6 @@ fn compared(out: &mut String, c: &Comparison) {
             let _ = writeln!(out, "\n{}", indent(&code_block(diff, "diff")));
         }
     }
-}
-
-/// `1 runner`, `2 runners`.
-pub fn counted(n: usize, thing: &str) -> String {
-    if n == 1 {
-        format!("1 {thing}")
-    } else {
-        format!("{n} {thing}s")
-    }
-}
-
-/// A relative change as `+3.2%`, or `-` when there is none.
-pub fn percent(change: Option<f64>) -> String {
-    change.map_or_else(|| "-".into(), |c| format!("{:+.1}%", c * 100.0))
 }
 
 fn indent(text: &str) -> String {

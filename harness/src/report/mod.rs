@@ -2,6 +2,7 @@
 
 pub mod bundle;
 pub mod charts;
+pub mod document;
 pub mod folder;
 pub mod html;
 pub mod human;

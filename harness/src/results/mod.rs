@@ -4,6 +4,8 @@
 //! reads them back.
 
 pub mod diff;
+pub mod hdr;
+pub mod load;
 pub mod matrix;
 pub mod run;
 pub mod snapshot;

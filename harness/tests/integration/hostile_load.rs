@@ -327,7 +327,8 @@ fn crafted_histogram(payload_len: u32, zeros: usize) -> String {
 
 /// A `bench` result document as the harness writes it, with this histogram.
 fn load_document(dir: &Path, name: &str, histogram: &str) -> PathBuf {
-    use benchmark_harness::load::result::{LoadResult, RunInfo};
+    use benchmark_harness::load::RunInfo;
+    use benchmark_harness::results::load::LoadResult;
     let info = RunInfo {
         command: "bench",
         fixture: "bench-hello".into(),
@@ -401,7 +402,7 @@ fn a_histogram_claiming_4_gib_is_refused_by_report_and_compare() {
     let good = load_document(
         dir.path(),
         "good",
-        &benchmark_harness::load::result::encode(&benchmark_harness::load::recorder::histogram()),
+        &benchmark_harness::results::hdr::encode(&benchmark_harness::load::recorder::histogram()),
     );
     // The good one reads.
     let out = bin()

@@ -14,10 +14,12 @@ use std::collections::HashSet;
 use harness_fixture::Protocol;
 use maud::{Markup, PreEscaped, html};
 
-use crate::load::result::{Block, LoadResult, decode, human_us};
-use crate::report::bundle::LoadEntry;
 use crate::report::charts::{self, Bar, ChartError, Series};
-use crate::report::markdown::counted;
+use crate::report::document::LoadEntry;
+use crate::results::hdr::decode;
+use crate::results::load::{Block, LoadResult};
+use crate::units::counted;
+use crate::units::human_us;
 
 /// The protocols in page order, with what one operation is and what its latency means.
 const KINDS: [(Protocol, &str, &str); 4] = [
@@ -224,7 +226,7 @@ fn resources(runs: &[LoadEntry], colors: &[usize]) -> Markup {
     if sampled.is_empty() {
         return html! {};
     }
-    let series = |value: fn(&crate::load::resources::ResourceSample) -> f64| -> Vec<Series> {
+    let series = |value: fn(&crate::results::load::ResourceSample) -> f64| -> Vec<Series> {
         sampled
             .iter()
             .filter_map(|(color, e)| {

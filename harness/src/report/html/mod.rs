@@ -8,9 +8,9 @@ mod load;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use super::bundle::ReportDocument;
+use super::document::ReportDocument;
 use crate::compare::{Comparison, Verdict};
-use crate::report::markdown::{counted, percent};
+use crate::units::{counted, percent};
 
 /// Nothing but what the page carries may load: no scripts, styles, fonts or images from elsewhere.
 const CONTENT_SECURITY_POLICY: &str =

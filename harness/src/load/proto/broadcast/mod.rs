@@ -50,9 +50,9 @@ use self::shared::{Counts, Shared};
 use self::subscriber::{account_missing, subscriber};
 use crate::load::measurement::{Measurement, Outcome};
 use crate::load::recorder::{ErrorKind, Recorder, histogram};
-use crate::load::result::{BroadcastBlock, Percentiles, SubscriberCounts};
 use crate::load::schedule::Pacer;
 use crate::load::worker::{LoadConfig, LoadError};
+use crate::results::load::{BroadcastBlock, Percentiles, SubscriberCounts};
 
 /// The default publish rate of a broadcast run, messages per second.
 pub const DEFAULT_RATE: f64 = 100.0;

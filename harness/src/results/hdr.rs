@@ -1,5 +1,6 @@
-//! Reading an HdrHistogram V2 histogram (compressed or not) from bytes nobody vouches for: the
-//! `histogram` fields of result documents given to `report` and `compare`. Memory and time are
+//! The `histogram` fields of result documents: [`encode`] writes HdrHistogram V2 compressed,
+//! base64; [`decode`] reads one (compressed or not) from bytes nobody vouches for (documents
+//! given to `report` and `compare`, `.hlog` files). Memory and time are
 //! bounded by the histogram's own parameters, never by a length it claims.
 //!
 //! The V2 format: a 40-byte header (cookie, counts payload length, normalizing offset,
@@ -20,7 +21,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use flate2::read::ZlibDecoder;
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::Deserializer;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 
 /// The most counters a histogram read from a document may have: 2^20 (8 MiB of `u64` counts).
 /// The harness's own histograms (1 us to 60 s, 3 significant digits) have 17,408.
@@ -107,6 +108,15 @@ pub enum HistogramError {
     /// The counts themselves do not fit the histogram.
     #[error("counts: {0}")]
     Counts(String),
+}
+
+/// A histogram as HdrHistogram V2 compressed, base64 (empty text if it cannot be serialized).
+pub fn encode(histogram: &Histogram<u64>) -> String {
+    let mut bytes = Vec::new();
+    match V2DeflateSerializer::new().serialize(histogram, &mut bytes) {
+        Ok(_) => BASE64.encode(bytes),
+        Err(_) => String::new(),
+    }
 }
 
 /// The histogram of a document's base64 text, within the bounds above.
@@ -310,7 +320,6 @@ fn take_u64<'a>(bytes: &'a [u8], what: &'static str) -> Result<(u64, &'a [u8]), 
 mod tests {
     use super::*;
     use crate::load::recorder::histogram;
-    use crate::load::result::encode;
     use flate2::Compression;
     use flate2::write::ZlibEncoder;
     use std::io::Write;
