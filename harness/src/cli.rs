@@ -424,8 +424,8 @@ pub struct ReplayArgs {
 
 impl ReplayArgs {
     /// The conformance engine's settings.
-    pub fn settings(&self) -> crate::conformance::Settings {
-        crate::conformance::Settings {
+    pub fn settings(&self) -> crate::replay::conformance::Settings {
+        crate::replay::conformance::Settings {
             snapshots: self.snapshots,
             jobs: usize::from(self.jobs),
         }

@@ -19,7 +19,7 @@ use arbitrary::{Arbitrary, Unstructured};
 
 use crate::load::net::chunked::{Decoder, Framing};
 use crate::results::Interrupted;
-use crate::transcript::{Direction, Frame, Handshake, Transcript, WsRecord};
+use crate::results::transcript::{Direction, Frame, Handshake, Transcript, WsRecord};
 use crate::wire::sse_parser::SseParser;
 
 /// The fixture loader on `bytes` as a file's content.
@@ -142,7 +142,7 @@ fn chunks(bytes: &[u8], seed: u8) -> impl Iterator<Item = &[u8]> {
 }
 
 /// A WebSocket transcript built from `input`: a handshake, then records of any frames.
-fn ws_transcript(input: &mut Unstructured<'_>) -> crate::transcript::WsTranscript {
+fn ws_transcript(input: &mut Unstructured<'_>) -> crate::results::transcript::WsTranscript {
     let handshake = bool::arbitrary(input).unwrap_or(true).then(|| Handshake {
         status: if bool::arbitrary(input).unwrap_or(true) {
             101
@@ -184,7 +184,7 @@ fn ws_transcript(input: &mut Unstructured<'_>) -> crate::transcript::WsTranscrip
             at: "/transcript/0".into(),
             reason: String::arbitrary(input).unwrap_or_default(),
         });
-    crate::transcript::WsTranscript {
+    crate::results::transcript::WsTranscript {
         handshake,
         steps,
         interrupted,

@@ -1,30 +1,27 @@
 //! benchmark-harness: replays REST, WebSocket and SSE fixtures against web framework apps,
 //! checks every reply, and records what happened as insta snapshots.
 //!
-//! The data flow, one module per stage: fixtures (`harness-fixture`) -> [`plan`] ->
-//! [`driver`] -> [`transcript`] -> [`check`] (and snapshots) -> [`report`]. [`commands`] wires the
-//! stages for each command; [`target`] owns the server under test.
+//! The data flow, one module per stage: fixtures (`harness-fixture`) -> [`replay`] (plan,
+//! driver) -> transcript ([`results`]) -> [`check`] (and snapshots) -> [`report`]; [`load`]
+//! measures instead of replaying. [`commands`] wires the stages for each command; [`target`]
+//! owns the server under test.
 #![warn(missing_docs)]
 
 pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod compare;
-pub mod conformance;
-pub mod driver;
 pub mod error;
+pub mod fsutil;
 #[doc(hidden)]
 pub mod fuzz;
+pub mod humanize;
 pub mod load;
-pub mod plan;
 pub mod redact;
+pub mod replay;
 pub mod report;
 pub mod results;
-pub mod runner;
-pub mod supervise;
 pub mod target;
-pub mod transcript;
-pub mod units;
 pub mod wire;
 
 use std::time::Duration;
@@ -69,26 +66,4 @@ fn init_logging() {
         .with_ansi(!no_color && std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }

@@ -5,7 +5,7 @@ use harness_fixture::matcher::BinaryMatch;
 use harness_fixture::model::RestExpected;
 
 use super::Mismatch;
-use crate::transcript::Body;
+use crate::results::transcript::Body;
 
 /// The raw-byte expectations of `expected` against `body`.
 pub(super) fn check_body(expected: &RestExpected, body: &Body, out: &mut Vec<Mismatch>) {

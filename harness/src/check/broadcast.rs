@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::sse::check_event_type;
 use super::{Mismatch, json};
-use crate::transcript::BroadcastTranscript;
+use crate::results::transcript::BroadcastTranscript;
 
 pub(super) fn check(fixture: &BroadcastFixture, transcript: &BroadcastTranscript) -> Vec<Mismatch> {
     let expected = &fixture.expected;
@@ -125,7 +125,7 @@ fn message_value(want: &MessageMatch) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transcript::{Delivery, SubscriberRecord};
+    use crate::results::transcript::{Delivery, SubscriberRecord};
     use serde_json::json;
 
     fn fixture(event: Option<&str>) -> BroadcastFixture {

@@ -19,7 +19,7 @@ use crate::results::Mismatch;
 pub(crate) use sse::{DEFAULT_TYPE_DIFFERS, expected_event_type};
 pub(crate) use ws::json_expectation;
 
-use crate::transcript::{Headers, Transcript, header_values};
+use crate::results::transcript::{Headers, Transcript, header_values};
 
 /// Every difference between what `fixture` expects and what `transcript` recorded.
 pub fn check(fixture: &Fixture, transcript: &Transcript) -> Vec<Mismatch> {

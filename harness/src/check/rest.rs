@@ -7,7 +7,7 @@ use harness_fixture::model::RestFixture;
 
 use super::header::{self, HeaderWant};
 use super::{Mismatch, check_headers, check_schema, json};
-use crate::transcript::{RestTranscript, header_values};
+use crate::results::transcript::{RestTranscript, header_values};
 
 pub(super) fn check(fixture: &RestFixture, transcript: &RestTranscript) -> Vec<Mismatch> {
     let expected = &fixture.expected;
@@ -75,7 +75,7 @@ pub(super) fn check(fixture: &RestFixture, transcript: &RestTranscript) -> Vec<M
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transcript::{Body, ReceivedResponse, SentRequest};
+    use crate::results::transcript::{Body, ReceivedResponse, SentRequest};
     use serde_json::{Value, json};
 
     fn fixture(expected: Value) -> RestFixture {

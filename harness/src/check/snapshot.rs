@@ -10,7 +10,6 @@
 //! Files are written atomically through a temporary file (`.bh-tmp-*`) that a signal's cleanup
 //! removes: an interrupted write leaves the old file or the new one, never a part.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -23,9 +22,10 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::matcher::Matcher;
+use crate::fsutil::write_atomically;
 use crate::redact::Redactor;
+use crate::results::transcript::{Body, Headers, Transcript};
 use crate::results::{SnapshotOutcome, SnapshotStatus};
-use crate::transcript::{Body, Headers, Transcript};
 
 /// What `--snapshots` asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
@@ -205,28 +205,6 @@ fn remove_if_present(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// Writes through a temporary file in the same folder (`.bh-tmp-*`), then renames: never a
-/// half-written file. The temporary file is removed on every exit path: an error, a panic, or a
-/// signal (by the cleanup of [`crate::supervise::guard_process`]).
-pub fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    // The mode an ordinary new file gets (0644 under the usual umask), not a temporary file's
-    // 0600: reports are read by CI artifact uploads and web servers.
-    let (temp, mut file) = crate::supervise::temp_file(dir, &name, 0o644)?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()?;
-    drop(file);
-    temp.persist(path)
-}
-
 fn unified_diff(old: &str, new: &str) -> String {
     similar::TextDiff::from_lines(old.trim_end(), new.trim_end())
         .unified_diff()
@@ -327,8 +305,8 @@ fn normalize_transcript(transcript: &Transcript) -> Value {
                     }
                     redact_value(&mut frame, None);
                     json!({"step": r.step, (match r.direction {
-                        crate::transcript::Direction::Sent => "sent",
-                        crate::transcript::Direction::Received => "received",
+                        crate::results::transcript::Direction::Sent => "sent",
+                        crate::results::transcript::Direction::Received => "received",
                     }): frame})
                 })
                 .collect();
@@ -597,7 +575,7 @@ fn body(body: &Body) -> Value {
 /// One that does not decode within [`MAX_BODY`] bytes is shown as base64 with the 4 MTIME bytes
 /// zeroed, and the reason.
 fn encoded_body(raw: &Body, reply_headers: &Headers) -> Value {
-    let encodings = crate::transcript::header_values(reply_headers, "content-encoding");
+    let encodings = crate::results::transcript::header_values(reply_headers, "content-encoding");
     let gzip = matches!(encodings.as_slice(), [one] if ["gzip", "x-gzip"]
         .iter()
         .any(|g| one.trim().eq_ignore_ascii_case(g)));
@@ -624,7 +602,7 @@ fn encoded_body(raw: &Body, reply_headers: &Headers) -> Value {
 }
 
 /// The most a gzip body may decode to in a snapshot: a reply's own cap.
-const MAX_BODY: usize = crate::driver::MAX_BODY;
+const MAX_BODY: usize = crate::wire::request::MAX_BODY;
 
 /// Decodes gzip members (RFC 1952), refusing more than [`MAX_BODY`] bytes of output.
 fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {

@@ -7,7 +7,7 @@ use harness_fixture::model::{BodyMatch, SseEnd, SseFixture};
 use serde_json::{Value, json};
 
 use super::{Mismatch, check_headers, json};
-use crate::transcript::{SseTranscript, StreamEnd};
+use crate::results::transcript::{SseTranscript, StreamEnd};
 
 pub(super) fn check(fixture: &SseFixture, transcript: &SseTranscript) -> Vec<Mismatch> {
     let expected = &fixture.expected;
@@ -147,7 +147,7 @@ fn expected_event(want: &harness_fixture::model::ExpectedEvent) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transcript::{ReceivedEvent, SentRequest};
+    use crate::results::transcript::{ReceivedEvent, SentRequest};
 
     fn fixture(events: Value) -> SseFixture {
         serde_json::from_value(json!({

@@ -6,7 +6,7 @@
 use harness_fixture::model::{RestFixture, SseEnd, SseFixture};
 
 use super::Mismatch;
-use crate::transcript::{RestTranscript, SseTranscript};
+use crate::results::transcript::{RestTranscript, SseTranscript};
 
 /// A REST reply's `expected.within_ms`: the whole reply (after redirects) within it.
 pub(super) fn check_rest(

@@ -6,7 +6,7 @@ use harness_fixture::model::{BodyMatch, WsFixture, WsMatch, WsStep};
 use serde_json::{Value, json};
 
 use super::{Mismatch, check_headers, check_schema, json};
-use crate::transcript::{Direction, Frame, WsRecord, WsTranscript};
+use crate::results::transcript::{Direction, Frame, WsRecord, WsTranscript};
 
 /// The close code that stands for a close frame without one.
 const NO_STATUS: u16 = 1005;

@@ -17,11 +17,11 @@ use std::time::Duration;
 use harness_fixture::Protocol;
 
 use super::open_target;
-use crate::check::snapshot::write_atomically;
 use crate::cli::{Cli, FixtureSelection, Format, LoadArgs, StreamArgs};
 use crate::error::{HarnessError, exit};
+use crate::fsutil::write_atomically;
 use crate::load::{self, LoadConfig, LoadError, LoadResult, RunInfo, Schedule};
-use crate::plan::plan;
+use crate::replay::plan::plan;
 use crate::report::human::Style;
 use crate::report::human_load::write_load;
 use crate::wire::DEFAULT_MAX_EVENT_SIZE;

@@ -6,9 +6,9 @@ use crate::cli::{CompareArgs, Format};
 use crate::compare::document::read_side;
 use crate::compare::{ChangeKind, Comparison, Verdict, compare as compare_sides};
 use crate::error::{HarnessError, exit};
-use crate::report::human::{Style, escape_controls};
+use crate::humanize::{escape_controls, percent};
+use crate::report::human::Style;
 use crate::report::write_json;
-use crate::units::percent;
 
 use super::report::{redact_comparison, usage, write_report};
 
@@ -22,7 +22,7 @@ pub(super) fn compare(args: &CompareArgs) -> Result<i32, HarnessError> {
     let regressions = comparison.regressions;
     if let Some(dir) = &args.report {
         // The candidate's report folder, the comparison in it; the verdict still goes to stdout.
-        crate::supervise::guard_process();
+        crate::target::supervise::guard_process();
         write_report(
             &args.candidate,
             Some(comparison.clone()),

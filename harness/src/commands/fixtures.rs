@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::cli::{FixturesCommand, Format};
 use crate::error::{HarnessError, exit};
-use crate::plan::{default_fixtures_dir, plan};
+use crate::replay::plan::{default_fixtures_dir, plan};
 use crate::report::write_json;
 
 pub(super) fn fixtures(command: &FixturesCommand) -> Result<i32, HarnessError> {

@@ -10,11 +10,11 @@ use harness_fixture::{Fixture, Protocol};
 use super::{all_runners, fixtures_dir_for_app};
 use crate::check::snapshot::SnapshotStore;
 use crate::cli::{Cli, Format, MatrixArgs};
-use crate::conformance::replay_all;
-use crate::driver::Driver;
 use crate::error::HarnessError;
-use crate::plan::{Plan, plan};
-use crate::report::human::escape_controls;
+use crate::humanize::escape_controls;
+use crate::replay::conformance::replay_all;
+use crate::replay::driver::Driver;
+use crate::replay::plan::{Plan, plan};
 use crate::report::human::{Style, write_fixture};
 use crate::report::write_json;
 use crate::report::{bundle, check_replaceable, junit, markdown, write_folder};
@@ -22,11 +22,11 @@ use crate::results::RunReport;
 use crate::results::SnapshotStatus;
 use crate::results::matrix::{MatrixReport, RunnerReport, RunnerStatus, cell};
 use crate::results::{TargetInfo, TargetKind};
-use crate::runner::{Runner, setup};
 use crate::target::Target;
+use crate::target::runner::{Runner, setup};
 
 pub(super) async fn matrix(cli: &Cli, args: &MatrixArgs) -> Result<i32, HarnessError> {
-    crate::supervise::guard_process();
+    crate::target::supervise::guard_process();
     if let Some(dir) = &args.report {
         check_replaceable(dir)?;
     }

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::{Cli, Command};
 use crate::error::HarnessError;
-use crate::plan::Plan;
-use crate::runner::Runner;
+use crate::replay::plan::Plan;
+use crate::target::runner::Runner;
 
 /// Runs the command the user asked for.
 pub async fn dispatch(cli: Cli) -> Result<i32, HarnessError> {
@@ -124,7 +124,8 @@ pub(crate) fn runners_dir(cli: &Cli) -> PathBuf {
 
 /// Every runner, or a usage error naming the bad manifest.
 pub(crate) fn all_runners(cli: &Cli) -> Result<Vec<Runner>, HarnessError> {
-    crate::runner::discover(&runners_dir(cli)).map_err(|e| HarnessError::Usage(e.to_string()))
+    crate::target::runner::discover(&runners_dir(cli))
+        .map_err(|e| HarnessError::Usage(e.to_string()))
 }
 
 /// The runner called `name`.
@@ -155,7 +156,7 @@ pub(crate) async fn open_target(
     Ok(match (&cli.url, &cli.runner) {
         (Some(url), _) => (Target::attach(url, timeout).await?, None),
         (None, Some(name)) => {
-            crate::supervise::guard_process();
+            crate::target::supervise::guard_process();
             let runner = find_runner(cli, name)?;
             let (dir, copies) = fixtures_dir_for_app(plan)?;
             (Target::runner(&runner, &dir).await?, copies)

@@ -6,15 +6,15 @@ use crate::cli::ReportArgs;
 use crate::compare::Comparison;
 use crate::compare::document::{DocumentError, read_side};
 use crate::error::{HarnessError, exit};
+use crate::humanize::counted;
 use crate::redact::Redactor;
 use crate::report::bundle;
 use crate::report::document::ReportDocument;
 use crate::report::{html, junit, markdown, write_folder};
-use crate::units::counted;
 
 pub(super) fn report(args: &ReportArgs) -> Result<i32, HarnessError> {
     // A signal removes the temporary folder being written; the old folder stays whole.
-    crate::supervise::guard_process();
+    crate::target::supervise::guard_process();
     let redactor = args.redaction.redactor();
     let comparison = if args.baseline.is_empty() {
         None

@@ -12,10 +12,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::open_target;
 use crate::check::snapshot::SnapshotStore;
 use crate::cli::{Cli, Format, RunArgs};
-use crate::conformance::replay_all;
-use crate::driver::Driver;
 use crate::error::{HarnessError, exit};
-use crate::plan::plan;
+use crate::replay::conformance::replay_all;
+use crate::replay::driver::Driver;
+use crate::replay::plan::plan;
 use crate::report::human::{Style, write_fixture, write_summary};
 use crate::report::write_json;
 use crate::report::{bundle, check_replaceable, junit, markdown, write_folder};
@@ -38,7 +38,7 @@ fn has_handler(fixture: &Fixture) -> bool {
 
 pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> {
     // A signal removes the temporary files of snapshots and reports being written.
-    crate::supervise::guard_process();
+    crate::target::supervise::guard_process();
     if let Some(dir) = &args.report {
         check_replaceable(dir)?;
     }

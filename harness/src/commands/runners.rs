@@ -8,7 +8,7 @@ use super::{all_runners, find_runner};
 use crate::cli::{Cli, Format, RunnersCommand};
 use crate::error::{HarnessError, exit};
 use crate::report::write_json;
-use crate::runner::setup;
+use crate::target::runner::setup;
 
 pub(super) async fn runners(cli: &Cli, command: &RunnersCommand) -> Result<i32, HarnessError> {
     match command {
@@ -59,7 +59,7 @@ pub(super) async fn runners(cli: &Cli, command: &RunnersCommand) -> Result<i32, 
             Ok(exit::OK)
         }
         RunnersCommand::Setup { names, force } => {
-            crate::supervise::guard_process();
+            crate::target::supervise::guard_process();
             let runners = if names.is_empty() {
                 all_runners(cli)?
             } else {
@@ -96,6 +96,6 @@ pub(super) async fn runners(cli: &Cli, command: &RunnersCommand) -> Result<i32, 
 }
 
 /// Whether `runner` is the reference server this binary embeds.
-fn built_in(runner: &crate::runner::Runner) -> bool {
+fn built_in(runner: &crate::target::runner::Runner) -> bool {
     runner.manifest.name == crate::target::REFERENCE_NAME
 }

@@ -8,7 +8,7 @@ use reference_server::Server;
 
 use crate::cli::ServeArgs;
 use crate::error::{HarnessError, exit};
-use crate::plan::default_fixtures_dir;
+use crate::replay::plan::default_fixtures_dir;
 
 pub(super) async fn serve(args: &ServeArgs) -> Result<i32, HarnessError> {
     let dir = args.fixtures.clone().unwrap_or_else(default_fixtures_dir);
@@ -27,7 +27,7 @@ pub(super) async fn serve(args: &ServeArgs) -> Result<i32, HarnessError> {
         "serving {} until interrupted",
         dir.display()
     );
-    crate::shutdown_signal().await;
+    crate::target::supervise::shutdown_signal().await;
     server.shutdown().await;
     Ok(exit::OK)
 }

@@ -93,7 +93,7 @@ fn names(targets: &BTreeSet<String>) -> String {
     } else {
         targets
             .iter()
-            .map(|t| crate::report::human::escape_controls(t).into_owned())
+            .map(|t| crate::humanize::escape_controls(t).into_owned())
             .collect::<Vec<_>>()
             .join(", ")
     }

@@ -14,9 +14,9 @@ use super::recorder::{IntervalReport, Live, Shard, Tally, shard_count};
 use super::resources::sample_group;
 use super::schedule::Window;
 use super::worker::LoadConfig;
+use crate::humanize::human_us;
 use crate::results::load::BroadcastBlock;
 use crate::results::load::RunnerResources;
-use crate::units::human_us;
 
 /// What a run measured.
 pub struct Outcome {

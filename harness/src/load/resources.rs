@@ -7,10 +7,7 @@
 use std::time::{Duration, Instant};
 
 use super::schedule::Window;
-use crate::results::load::{ResourceSample, RunnerResources};
-
-/// How often a runner's processes are sampled.
-pub const SAMPLE_EVERY: Duration = Duration::from_millis(250);
+use crate::results::load::{ResourceSample, RunnerResources, SAMPLE_EVERY};
 
 /// The fields of `/proc/PID/stat` the sampler needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::HarnessError;
-use crate::supervise::{TempPath, exclusive, temp_dir, temp_name, track};
+use crate::fsutil::{TEMP_PREFIX, TempPath, exclusive, temp_dir, temp_name, track};
 
 /// The files a report folder may hold: what `run`, `matrix`, `report` and `compare` write.
 pub const REPORT_FILES: &[&str] = &[
@@ -45,7 +45,7 @@ pub fn check_replaceable(dir: &Path) -> Result<(), HarnessError> {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|name| {
             !REPORT_FILES.contains(&name.as_str())
-                && !name.starts_with(crate::supervise::TEMP_PREFIX)
+                && !name.starts_with(TEMP_PREFIX)
                 && !name.starts_with(".tmp")
         })
         .collect();

@@ -1,9 +1,9 @@
 //! The human rendering of a run: one line per fixture, the diff of each failure, a summary.
 //!
 //! Text from the server (reasons, diffs, JSON keys in pointers) and from files goes through
-//! [`escape_controls`] first: it cannot move the cursor, clear the screen or set the title.
+//! [`escape_controls`](crate::humanize::escape_controls) first: it cannot move the cursor, clear the screen or set the title.
 
-use std::borrow::Cow;
+use crate::humanize::escape_controls;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -39,27 +39,6 @@ impl Style {
             text.to_string()
         }
     }
-}
-
-/// `text` with control characters shown as Rust escapes (`\u{1b}`): C0 controls but `\n` and
-/// `\t`, DEL, C1 controls, and the bidirectional overrides that reorder what a line shows.
-pub fn escape_controls(text: &str) -> Cow<'_, str> {
-    let unsafe_char = |c: char| {
-        (c.is_control() && c != '\n' && c != '\t')
-            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    };
-    if !text.chars().any(unsafe_char) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if unsafe_char(c) {
-            out.push_str(&format!("\\u{{{:x}}}", c as u32));
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
 }
 
 /// Alike mismatches in a row shown in full before the rest are counted.

@@ -8,9 +8,10 @@
 
 use std::io::{self, Write};
 
-use super::human::{Style, escape_controls};
+use super::human::Style;
+use crate::humanize::escape_controls;
+use crate::humanize::{human_bytes, human_us};
 use crate::results::load::{LoadResult, Percentiles};
-use crate::units::{human_bytes, human_us};
 
 /// What one operation of `protocol` is, in the plural.
 fn operations_of(protocol: &str) -> &'static str {

@@ -11,12 +11,12 @@ use std::fmt::Write;
 use harness_fixture::Protocol;
 
 use super::document::{LoadEntry, ReportDocument};
-use super::human::escape_controls;
 use crate::compare::{Comparison, Verdict};
+use crate::humanize::escape_controls;
+use crate::humanize::human_us;
+use crate::humanize::{counted, percent};
 use crate::results::matrix::{MatrixReport, RunnerStatus, cell};
 use crate::results::{Outcome, RunReport};
-use crate::units::human_us;
-use crate::units::{counted, percent};
 
 /// The summary of one run.
 pub fn run(report: &RunReport) -> String {

@@ -211,6 +211,9 @@ impl LoadResult {
     }
 }
 
+/// How often a runner's processes are sampled.
+pub const SAMPLE_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// One sample of a runner's process group.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ResourceSample {

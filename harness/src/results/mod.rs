@@ -10,6 +10,7 @@ pub mod matrix;
 pub mod run;
 pub mod snapshot;
 pub mod target;
+pub mod transcript;
 
 pub use diff::{Mismatch, Side};
 pub use matrix::MatrixReport;

@@ -5,8 +5,6 @@
 
 use std::time::Instant;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use harness_fixture::matcher::BinaryMatch;
 use harness_fixture::model::{RequestBody, RestFixture};
@@ -25,9 +23,8 @@ use crate::load::net::endpoint::{Endpoint, header_name, header_value};
 use crate::load::net::http1::{MAX_HEAD, framing, keep_alive};
 use crate::load::recorder::ErrorKind;
 use crate::load::worker::{LoadError, RECONNECT_PAUSE, Worker};
+use crate::wire::request::MAX_BODY;
 
-/// Replies larger than this fail the operation.
-const MAX_BODY: usize = 16 * 1024 * 1024;
 /// The initial size of a connection's read buffer.
 const READ_BUFFER: usize = 16 * 1024;
 
@@ -152,7 +149,7 @@ impl RestLoad {
             headers.insert(COOKIE, header_value("cookie", &cookie)?);
         }
         if !headers.contains_key(hyper::header::USER_AGENT) {
-            let agent = HeaderValue::from_static(crate::driver::USER_AGENT);
+            let agent = HeaderValue::from_static(crate::wire::request::USER_AGENT);
             headers.insert(hyper::header::USER_AGENT, agent);
         }
         let (body, default_type) = encode_body(request.body()).map_err(bad)?;
@@ -468,31 +465,13 @@ fn too_large() -> ErrorKind {
     ErrorKind::Other(format!("reply body larger than {MAX_BODY} bytes"))
 }
 
-/// The bytes of a request body and the content type it goes with by default.
+/// The bytes of a request body (as replay sends them) and their default content type.
 fn encode_body(body: RequestBody<'_>) -> Result<(Bytes, Option<&'static str>), String> {
-    Ok(match body {
-        RequestBody::None => (Bytes::new(), None),
-        RequestBody::Json(value) => (Bytes::from(value.to_string()), Some("application/json")),
-        RequestBody::Text(text) => (
-            Bytes::from(text.to_string()),
-            Some("text/plain; charset=utf-8"),
-        ),
-        RequestBody::Base64(b64) => {
-            let bytes = BASE64
-                .decode(b64)
-                .map_err(|e| format!("body_base64 is not base64: {e}"))?;
-            (Bytes::from(bytes), Some("application/octet-stream"))
-        }
-        RequestBody::Form(form) => {
-            let encoded = form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(form.pairs())
-                .finish();
-            (
-                Bytes::from(encoded),
-                Some("application/x-www-form-urlencoded"),
-            )
-        }
-    })
+    let (bytes, default_type) = crate::wire::request::encode_body(body)?;
+    Ok((
+        bytes.map_or_else(Bytes::new, |body| Bytes::from(body.0)),
+        default_type,
+    ))
 }
 
 #[cfg(test)]

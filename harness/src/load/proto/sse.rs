@@ -152,7 +152,7 @@ impl SseLoad {
             headers.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
         }
         if !headers.contains_key(hyper::header::USER_AGENT) {
-            let agent = HeaderValue::from_static(crate::driver::USER_AGENT);
+            let agent = HeaderValue::from_static(crate::wire::request::USER_AGENT);
             headers.insert(hyper::header::USER_AGENT, agent);
         }
         let expected = &fixture.expected;
@@ -171,7 +171,7 @@ impl SseLoad {
             .map(|field| serde_json::Value::from(field.as_str()).to_string());
         // The fixture's method and body, as replay sends them.
         let (body, default_type) =
-            crate::driver::encode_body(request.body()).map_err(LoadError::Fixture)?;
+            crate::wire::request::encode_body(request.body()).map_err(LoadError::Fixture)?;
         let body = body.map(|b| b.0).unwrap_or_default();
         if let Some(content_type) = default_type
             && !headers.contains_key(hyper::header::CONTENT_TYPE)

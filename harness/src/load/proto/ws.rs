@@ -18,13 +18,13 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use url::Url;
 
 use crate::check::json_expectation;
-use crate::driver::encode_ws_message;
 use crate::load::expect::{DIFFERENT_TEXT, JsonExpect, SchemaExpect, TextExpect};
 use crate::load::net::endpoint::{Endpoint, header_name, header_value};
 use crate::load::net::ws::{self, Socket, next_data_until, send_until, ws_config_with};
 use crate::load::recorder::ErrorKind;
 use crate::load::worker::{LoadError, RECONNECT_PAUSE, Worker};
 use crate::wire::Deadline;
+use crate::wire::request::encode_ws_message;
 
 /// What one received message must be.
 #[derive(Debug)]
@@ -131,7 +131,7 @@ impl WsLoad {
             headers.push((header_name(name)?, header_value(name, value)?));
         }
         if !headers.iter().any(|(n, _)| n == hyper::header::USER_AGENT) {
-            let agent = HeaderValue::from_static(crate::driver::USER_AGENT);
+            let agent = HeaderValue::from_static(crate::wire::request::USER_AGENT);
             headers.push((hyper::header::USER_AGENT, agent));
         }
         if !connect.subprotocols.is_empty() {

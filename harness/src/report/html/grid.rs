@@ -7,10 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use harness_fixture::Protocol;
 use maud::{Markup, html};
 
+use crate::humanize::counted;
 use crate::results::SnapshotStatus;
 use crate::results::matrix::{MatrixReport, RunnerReport, RunnerStatus};
 use crate::results::{FixtureResult, Outcome};
-use crate::units::counted;
 
 /// The per-protocol tally per runner: the top of the page.
 pub fn summary(matrix: &MatrixReport) -> Markup {

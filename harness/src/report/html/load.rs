@@ -14,12 +14,12 @@ use std::collections::HashSet;
 use harness_fixture::Protocol;
 use maud::{Markup, PreEscaped, html};
 
+use crate::humanize::counted;
+use crate::humanize::human_us;
 use crate::report::charts::{self, Bar, ChartError, Series};
 use crate::report::document::LoadEntry;
 use crate::results::hdr::decode;
 use crate::results::load::{Block, LoadResult};
-use crate::units::counted;
-use crate::units::human_us;
 
 /// The protocols in page order, with what one operation is and what its latency means.
 const KINDS: [(Protocol, &str, &str); 4] = [
@@ -242,7 +242,7 @@ fn resources(runs: &[LoadEntry], colors: &[usize]) -> Markup {
     html! {
         h3 { "Runner resources" }
         p.note { "The runner's whole process group, sampled every "
-            (crate::load::resources::SAMPLE_EVERY.as_millis()) " ms during measurement." }
+            (crate::results::load::SAMPLE_EVERY.as_millis()) " ms during measurement." }
         div.charts {
             (chart(charts::over_time("Runner CPU", "CPU, % of one core", &series(|s| s.cpu_percent))))
             (chart(charts::over_time("Runner memory", "RSS, MB", &series(|s| s.rss_bytes as f64 / 1e6))))

@@ -10,7 +10,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::document::ReportDocument;
 use crate::compare::{Comparison, Verdict};
-use crate::units::{counted, percent};
+use crate::humanize::{counted, percent};
 
 /// Nothing but what the page carries may load: no scripts, styles, fonts or images from elsewhere.
 const CONTENT_SECURITY_POLICY: &str =
@@ -78,7 +78,7 @@ pub fn page(report: &ReportDocument) -> String {
     // maud escapes markup; control characters from the server (ESC in a JSON key of a pointer)
     // are shown as escapes too, as on the terminal.
     let page = markup.into_string();
-    match super::human::escape_controls(&page) {
+    match crate::humanize::escape_controls(&page) {
         std::borrow::Cow::Borrowed(_) => page,
         std::borrow::Cow::Owned(escaped) => escaped,
     }

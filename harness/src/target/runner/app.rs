@@ -7,12 +7,10 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
-use super::OutputTail;
-use super::registry::{register, unregister};
-use super::unix::{KILL, configure, group_alive, signal_group, signal_number};
-use crate::runner::Runner;
+use super::Runner;
+use crate::target::supervise::{GuardedChild, OutputTail, signal_number};
 
 /// How often readiness is probed.
 const PROBE_INTERVAL: Duration = Duration::from_millis(10);
@@ -65,12 +63,9 @@ fn tail_suffix(tail: &str) -> String {
 #[derive(Debug)]
 pub struct App {
     name: String,
-    child: Child,
-    pgid: i32,
+    child: GuardedChild,
     addr: SocketAddr,
     tail: OutputTail,
-    stop_signal: i32,
-    stopped: bool,
 }
 
 impl App {
@@ -110,35 +105,25 @@ impl App {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        configure(&mut command);
-        let mut child = command.spawn().map_err(|source| StartError::Spawn {
-            command: manifest.start.join(" "),
-            source,
-        })?;
-        let pgid = child.id().map_or(0, |id| id as i32);
-        let tail = OutputTail::default();
-        if let Some(stdout) = child.stdout.take() {
-            tail.drain(stdout);
-        }
-        if let Some(stderr) = child.stderr.take() {
-            tail.drain(stderr);
-        }
         let stop_signal = signal_number(&manifest.stop_signal).unwrap_or(libc::SIGTERM);
-        register(pgid, stop_signal);
+        let mut child =
+            GuardedChild::spawn(&mut command, stop_signal).map_err(|source| StartError::Spawn {
+                command: manifest.start.join(" "),
+                source,
+            })?;
+        let tail = OutputTail::default();
+        child.drain_output(&tail);
         let mut app = App {
             name: manifest.name.clone(),
             child,
-            pgid,
             addr,
             tail,
-            stop_signal,
-            stopped: false,
         };
 
         let timeout = manifest.start_timeout.unwrap_or(DEFAULT_START_TIMEOUT);
         let started = Instant::now();
         loop {
-            if let Ok(Some(status)) = app.child.try_wait() {
+            if let Some(status) = app.child.try_exited() {
                 tokio::time::sleep(Duration::from_millis(50)).await; // let the drains catch up
                 let tail = app.tail.text();
                 app.stop().await;
@@ -168,7 +153,7 @@ impl App {
 
     /// The app's process group (its leader's pid): every process it started is in it.
     pub fn process_group(&self) -> i32 {
-        self.pgid
+        self.child.process_group()
     }
 
     /// The runner's name.
@@ -183,41 +168,13 @@ impl App {
 
     /// Waits up to `wait` for the app to exit; its status if it did.
     pub async fn exited_within(&mut self, wait: Duration) -> Option<ExitStatus> {
-        tokio::time::timeout(wait, self.child.wait())
-            .await
-            .ok()?
-            .ok()
+        self.child.exited_within(wait).await
     }
 
     /// Stops the app: its stop signal to the whole group, up to [`STOP_GRACE`], then SIGKILL.
     pub async fn stop(&mut self) {
-        if self.stopped {
-            return;
-        }
-        self.stopped = true;
-        signal_group(self.pgid, self.stop_signal);
-        let deadline = Instant::now() + STOP_GRACE;
-        while Instant::now() < deadline {
-            let leader_gone = matches!(self.child.try_wait(), Ok(Some(_)));
-            if leader_gone && !group_alive(self.pgid) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        if group_alive(self.pgid) {
+        if self.child.stop(STOP_GRACE).await {
             tracing::warn!(runner = %self.name, "did not stop within {STOP_GRACE:?}: killed");
-            signal_group(self.pgid, KILL);
-        }
-        let _ = self.child.wait().await;
-        unregister(self.pgid);
-    }
-}
-
-impl Drop for App {
-    fn drop(&mut self) {
-        if !self.stopped {
-            signal_group(self.pgid, KILL);
-            unregister(self.pgid);
         }
     }
 }

@@ -97,7 +97,7 @@ pub async fn setup(runner: &Runner) -> Result<(), SetupError> {
             command: command.clone(),
             reason,
         };
-        let mut child = crate::supervise::spawn_guarded(
+        let mut child = crate::target::supervise::GuardedChild::spawn(
             tokio::process::Command::new("sh")
                 .arg("-c")
                 .arg(command)
@@ -105,6 +105,7 @@ pub async fn setup(runner: &Runner) -> Result<(), SetupError> {
                 .stdin(Stdio::null())
                 .stdout(stderr_stdio())
                 .stderr(stderr_stdio()),
+            libc::SIGTERM,
         )
         .map_err(|e| failed(format!("cannot start: {e}")))?;
         match tokio::time::timeout(SETUP_TIMEOUT, child.wait()).await {

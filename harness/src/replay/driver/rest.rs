@@ -10,7 +10,7 @@ use super::{
     Driver, fixture_headers, send_and_read_by, set_body, step_wait, target_of, with_headers,
 };
 use crate::results::Interrupted;
-use crate::transcript::{
+use crate::results::transcript::{
     Headers, ReceivedResponse, Redirect, RestTranscript, SentRequest, header_values,
 };
 use crate::wire::Deadline;

@@ -1,23 +1,13 @@
-//! Process-group plumbing on Unix.
+//! Process-group plumbing on Unix: own groups, signals to a group, signal names.
 
 use tokio::process::Command;
 
-/// Puts the child in its own process group and has the kernel kill it if the harness dies.
+/// Puts the child in its own process group and, on Linux, has the kernel kill it if the harness
+/// dies (elsewhere the registry's signal handler and panic hook are what stop it).
 pub(super) fn configure(command: &mut Command) {
     command.process_group(0);
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // The harness may have died between fork and prctl.
-            if libc::getppid() == 1 {
-                libc::_exit(1);
-            }
-            Ok(())
-        });
-    }
+    #[cfg(target_os = "linux")]
+    super::linux::kill_with_parent(command);
 }
 
 /// Sends `signal` to every process of group `pgid`; false when the group is gone.

@@ -1,7 +1,10 @@
-//! How numbers are written for people: durations in microseconds (`12.3ms`), sizes (`41.3 MB`),
-//! counts with their noun (`3 runners`), relative changes (`+3.2%`). A leaf: every output uses it.
+//! How values are written for people: durations in microseconds (`12.3ms`), sizes (`41.3 MB`),
+//! counts with their noun (`3 runners`), relative changes (`+3.2%`), and text from a server or a
+//! file with its control characters escaped ([`escape_controls`]). A leaf: every output uses it.
 //! Written here rather than taken from `humansize`/`humantime`: those print `1.50 GiB` and
 //! `12ms 300us`, and the documents and tables already read `1.50 GB` and `12.30ms`.
+
+use std::borrow::Cow;
 
 /// `850us`, `12.3ms`, `1.50s`.
 pub fn human_us(us: u64) -> String {
@@ -38,6 +41,27 @@ pub fn counted(n: usize, thing: &str) -> String {
 /// A relative change as `+3.2%`, or `-` when there is none.
 pub fn percent(change: Option<f64>) -> String {
     change.map_or_else(|| "-".into(), |c| format!("{:+.1}%", c * 100.0))
+}
+
+/// `text` with control characters shown as Rust escapes (`\u{1b}`): C0 controls but `\n` and
+/// `\t`, DEL, C1 controls, and the bidirectional overrides that reorder what a line shows.
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 #[cfg(test)]

@@ -9,10 +9,8 @@
 
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use futures_util::{SinkExt, StreamExt};
-use harness_fixture::model::{WsFixture, WsMessage, WsStep};
+use harness_fixture::model::{WsFixture, WsStep};
 use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -21,8 +19,9 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use super::upgrade::{Socket, upgrade};
 use super::{Driver, fixture_headers, micros};
 use crate::results::Interrupted;
-use crate::transcript::{Direction, Frame, WsRecord, WsTranscript};
+use crate::results::transcript::{Direction, Frame, WsRecord, WsTranscript};
 use crate::wire::Deadline;
+use crate::wire::request::encode_ws_message;
 
 /// How long the end of a conversation (the closing handshake) may take.
 const CLOSING: Duration = Duration::from_millis(500);
@@ -80,7 +79,7 @@ pub(super) async fn replay(driver: &Driver, fixture: &WsFixture) -> WsTranscript
         };
         let deadline = Deadline::after(wait);
         let outcome = match step {
-            WsStep::Send(message) => match encode(message) {
+            WsStep::Send(message) => match encode_ws_message(message) {
                 Ok(message) => send(&mut socket, message, deadline, wait).await,
                 Err(reason) => Err(reason),
             },
@@ -131,20 +130,6 @@ fn interrupt(mut transcript: WsTranscript, at: &str, reason: String) -> WsTransc
         reason,
     });
     transcript
-}
-
-/// A fixture's message as a WebSocket message (JSON as compact text, base64 decoded).
-pub(crate) fn encode(message: &WsMessage) -> Result<Message, String> {
-    Ok(match message {
-        WsMessage::Text(text) => Message::Text(text.clone().into()),
-        WsMessage::Json(value) => Message::Text(value.to_string().into()),
-        WsMessage::BinaryBase64(b64) => Message::Binary(
-            BASE64
-                .decode(b64)
-                .map_err(|e| format!("binary_base64 is not base64: {e}"))?
-                .into(),
-        ),
-    })
 }
 
 /// Sends `message` before `deadline` (a server that does not read cannot hold the step).

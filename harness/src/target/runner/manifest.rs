@@ -114,7 +114,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Manifest, ManifestError> {
             ));
         }
     }
-    if crate::supervise::signal_number(&manifest.stop_signal).is_none() {
+    if crate::target::supervise::signal_number(&manifest.stop_signal).is_none() {
         return Err(error(format!(
             "stop_signal: unknown signal {:?}",
             manifest.stop_signal

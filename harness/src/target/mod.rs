@@ -1,4 +1,8 @@
-//! Targets: the embedded reference server, or a server already running at a URL.
+//! Targets: the embedded reference server, a server already running at a URL, or a runner's app
+//! the harness starts and owns ([`runner`], on top of [`supervise`]).
+
+pub mod runner;
+pub mod supervise;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -8,11 +12,9 @@ use harness_fixture::Fixture;
 use reference_server::Server;
 use url::Url;
 
-use crate::results::{TargetInfo, TargetKind};
-
 use crate::error::HarnessError;
-use crate::runner::{Runner, setup};
-use crate::supervise::App;
+use crate::results::{TargetInfo, TargetKind};
+use runner::{App, Runner, setup};
 
 /// The server a command talks to.
 pub enum Target {

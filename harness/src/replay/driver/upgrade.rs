@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use url::Url;
 
 use super::close_watch::Watched;
-use crate::transcript::{Body, Handshake, Headers};
+use crate::results::transcript::{Body, Handshake, Headers};
 
 /// A replay's WebSocket connection.
 pub(super) type Socket = WebSocketStream<Watched>;
@@ -85,7 +85,10 @@ async fn upgrade_inner(
         .iter()
         .any(|(n, _)| n.eq_ignore_ascii_case("user-agent"))
     {
-        request.push_str(&format!("User-Agent: {}\r\n", super::USER_AGENT));
+        request.push_str(&format!(
+            "User-Agent: {}\r\n",
+            crate::wire::request::USER_AGENT
+        ));
     }
     request.push_str("\r\n");
     stream

@@ -15,7 +15,7 @@ use super::{
     target_of, with_headers,
 };
 use crate::results::Interrupted;
-use crate::transcript::{Body, ReceivedEvent, SentRequest, SseTranscript, StreamEnd};
+use crate::results::transcript::{Body, ReceivedEvent, SentRequest, SseTranscript, StreamEnd};
 use crate::wire::{Deadline, EventRef, SseParser};
 
 /// Events read past the expected ones before the harness gives up on a stream that should close.

@@ -8,7 +8,7 @@ use harness_fixture::Fixture;
 
 use crate::check::check;
 use crate::check::snapshot::{SnapshotMode, SnapshotStore};
-use crate::driver::Driver;
+use crate::replay::driver::Driver;
 use crate::results::Interrupted;
 use crate::results::{FixtureResult, Outcome};
 

@@ -1,119 +1,36 @@
-//! What a signal must clean up: the process groups this harness has started (a signal or a
-//! panic stops them all) and the temporary files and folders it is writing (a signal removes
-//! them before the harness exits, so an interrupted write leaves nothing behind).
+//! Files written so that nothing half-written is ever seen and nothing is left behind: every
+//! temporary file or folder (`.bh-tmp-*`) is tracked, renamed into place when complete, removed
+//! when dropped, and removed by the signal's cleanup ([`remove_temps`], called from
+//! [`crate::target::supervise::guard_process`]) before an interrupted harness exits.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs::File;
-use std::io;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
-use std::time::{Duration, Instant};
 
-use super::unix::{KILL, group_alive, signal_group};
-
-/// Time an interrupted harness gives its apps between their stop signal and SIGKILL.
-const INTERRUPT_GRACE: Duration = Duration::from_secs(1);
-
-/// Process group -> the signal that asks it to stop.
-fn groups() -> &'static Mutex<HashMap<i32, i32>> {
-    static GROUPS: OnceLock<Mutex<HashMap<i32, i32>>> = OnceLock::new();
-    GROUPS.get_or_init(|| Mutex::new(HashMap::new()))
-}
-
-fn snapshot() -> Vec<(i32, i32)> {
-    groups()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .map(|(g, s)| (*g, *s))
-        .collect()
-}
-
-pub(super) fn register(pgid: i32, stop_signal: i32) {
-    groups()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(pgid, stop_signal);
-}
-
-pub(super) fn unregister(pgid: i32) {
-    groups()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .remove(&pgid);
-}
-
-/// SIGKILLs every registered process group.
-pub fn kill_all() {
-    for (pgid, _) in snapshot() {
-        signal_group(pgid, KILL);
-    }
-}
-
-/// Sends every group its stop signal, waits up to `grace` for all to exit, SIGKILLs the rest.
-pub fn stop_all(grace: Duration) {
-    let groups = snapshot();
-    for &(pgid, signal) in &groups {
-        signal_group(pgid, signal);
-    }
-    let deadline = Instant::now() + grace;
-    while Instant::now() < deadline && groups.iter().any(|&(pgid, _)| group_alive(pgid)) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    kill_all();
-}
-
-/// For commands that start children or write files: a panic kills every child group; SIGINT or
-/// SIGTERM removes the temporary files being written and stops the children (a second signal
-/// kills them at once), then the harness exits with 130 or 143. Call once, inside the runtime,
-/// before the first temporary file: the signals are caught from the moment it returns.
-pub fn guard_process() {
-    static INSTALLED: OnceLock<()> = OnceLock::new();
-    if INSTALLED.set(()).is_err() {
-        return;
-    }
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        kill_all();
-        previous(info);
-    }));
-    use tokio::signal::unix::{SignalKind, signal};
-    // Registered here, not in the task: a signal that comes before the task first runs is caught.
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return;
+/// Writes through a temporary file in the same folder (`.bh-tmp-*`), then renames: never a
+/// half-written file. The temporary file is removed on every exit path: an error, a panic, or a
+/// signal (by the cleanup of [`crate::target::supervise::guard_process`]).
+pub fn write_atomically(path: &Path, text: &str) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
     };
-    tokio::spawn(async move {
-        let code = tokio::select! {
-            _ = int.recv() => 130,
-            _ = term.recv() => 143,
-        };
-        let _ = tokio::task::spawn_blocking(remove_temps).await;
-        if snapshot().is_empty() {
-            eprintln!("interrupted");
-            std::process::exit(code);
-        }
-        eprintln!(
-            "interrupted: stopping every app the harness started (again to kill them at once)"
-        );
-        tokio::spawn(async move {
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
-            }
-            kill_all();
-            std::process::exit(code);
-        });
-        let _ = tokio::task::spawn_blocking(|| stop_all(INTERRUPT_GRACE)).await;
-        std::process::exit(code);
-    });
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // The mode an ordinary new file gets (0644 under the usual umask), not a temporary file's
+    // 0600: reports are read by CI artifact uploads and web servers.
+    let (temp, mut file) = temp_file(dir, &name, 0o644)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    drop(file);
+    temp.persist(path)
 }
-
-// ---------------------------------------------------------------------------------------------
-// Temporary files and folders
 
 /// The name prefix of every temporary file or folder the harness makes (`.gitignore` lists it).
 pub const TEMP_PREFIX: &str = ".bh-tmp-";

@@ -17,7 +17,9 @@ use super::upgrade::{Socket, upgrade};
 use super::ws::message_too_large;
 use super::{Driver, fixture_headers, micros, reason, send_and_read, with_headers};
 use crate::results::Interrupted;
-use crate::transcript::{BroadcastTranscript, Delivery, ReceivedResponse, SubscriberRecord};
+use crate::results::transcript::{
+    BroadcastTranscript, Delivery, ReceivedResponse, SubscriberRecord,
+};
 use crate::wire::{Deadline, SseParser};
 
 /// An SSE subscription: the streaming reply, its parser, and events parsed but not yet taken.

@@ -1,4 +1,4 @@
-//! Drivers replay a fixture over real sockets and return its [`Transcript`](crate::transcript::Transcript).
+//! Drivers replay a fixture over real sockets and return its [`Transcript`](crate::results::transcript::Transcript).
 //!
 //! They do not judge: whatever the server sends is recorded, and a replay that cannot go on
 //! (timeout, reset, garbage, an event or message past `--max-event-size`) is recorded as
@@ -12,23 +12,16 @@ mod sse;
 mod upgrade;
 mod ws;
 
-pub(crate) use ws::encode as encode_ws_message;
-
 use std::time::Duration;
 
 use harness_fixture::{Fixture, Spec};
 use url::Url;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use harness_fixture::model::RequestBody;
 
-use crate::transcript::{Body, Headers, ReceivedResponse, SentRequest, Transcript};
+use crate::results::transcript::{Body, Headers, ReceivedResponse, SentRequest, Transcript};
 use crate::wire::Deadline;
-
-/// The `User-Agent` of every request the harness sends (REST, WebSocket upgrade, SSE, load)
-/// unless the fixture sets its own.
-pub const USER_AGENT: &str = concat!("benchmark-harness/", env!("CARGO_PKG_VERSION"));
+use crate::wire::request::{MAX_BODY, USER_AGENT, encode_body};
 
 /// What every replay needs: the target's base URL, one HTTP client, the step timeout, the
 /// largest event or message read.
@@ -116,9 +109,6 @@ impl Driver {
         Ok(url)
     }
 }
-
-/// Replies larger than this are cut off and the replay interrupted.
-pub(crate) const MAX_BODY: usize = 16 * 1024 * 1024;
 
 /// A fixture's request headers, names in lower case.
 fn fixture_headers(headers: &harness_fixture::model::StringMap) -> Headers {
@@ -233,39 +223,6 @@ fn set_body(sent: &mut SentRequest, body: RequestBody<'_>) -> Result<(), String>
             .push((CONTENT_TYPE.as_str().to_string(), content_type.to_string()));
     }
     Ok(())
-}
-
-/// The bytes of a body and the content type it goes with by default (the load paths send the
-/// same bytes as replay).
-pub(crate) fn encode_body(
-    body: RequestBody<'_>,
-) -> Result<(Option<Body>, Option<&'static str>), String> {
-    Ok(match body {
-        RequestBody::None => (None, None),
-        RequestBody::Json(value) => (
-            Some(Body(value.to_string().into_bytes())),
-            Some("application/json"),
-        ),
-        RequestBody::Text(text) => (
-            Some(Body(text.as_bytes().to_vec())),
-            Some("text/plain; charset=utf-8"),
-        ),
-        RequestBody::Base64(b64) => {
-            let bytes = BASE64
-                .decode(b64)
-                .map_err(|e| format!("body_base64 is not base64: {e}"))?;
-            (Some(Body(bytes)), Some("application/octet-stream"))
-        }
-        RequestBody::Form(form) => {
-            let encoded = form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(form.pairs())
-                .finish();
-            (
-                Some(Body(encoded.into_bytes())),
-                Some("application/x-www-form-urlencoded"),
-            )
-        }
-    })
 }
 
 /// Path and query of a URL, as they go on the request line.
