@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::check::snapshot::SnapshotMode;
+use crate::snapshot::SnapshotMode;
 
 /// Replays REST, WebSocket and SSE fixtures against web framework apps, checks every reply,
 /// and records what happened as reviewable snapshots.
@@ -280,8 +280,8 @@ pub struct RedactArgs {
 
 impl RedactArgs {
     /// The redactor these flags ask for.
-    pub fn redactor(&self) -> crate::redact::Redactor {
-        crate::redact::Redactor::from_flags(self.no_redact, &self.redact)
+    pub fn redactor(&self) -> crate::snapshot::redact::Redactor {
+        crate::snapshot::redact::Redactor::from_flags(self.no_redact, &self.redact)
     }
 }
 
@@ -499,6 +499,26 @@ pub fn parse_share(text: &str) -> Result<f64, String> {
         return Err("must be between 0 and 1 (0% and 100%)".into());
     }
     Ok(share)
+}
+
+/// `--snapshots check|update|off`: the values and their help, here so that the snapshot layer
+/// knows nothing of the command line.
+impl clap::ValueEnum for SnapshotMode {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[SnapshotMode::Check, SnapshotMode::Update, SnapshotMode::Off]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        use clap::builder::PossibleValue;
+        Some(match self {
+            SnapshotMode::Check => PossibleValue::new("check")
+                .help("Compare; write `.snap.new` for new or changed transcripts"),
+            SnapshotMode::Update => {
+                PossibleValue::new("update").help("Accept every transcript as the new snapshot")
+            }
+            SnapshotMode::Off => PossibleValue::new("off").help("Neither compare nor write"),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -108,7 +108,7 @@ pub fn result_document(bytes: &[u8]) -> usize {
 /// Redaction of `bytes` as a header value, a text, a JSON value and a snapshot diff.
 pub fn redact(bytes: &[u8]) -> usize {
     let text = String::from_utf8_lossy(bytes);
-    let redactor = crate::redact::Redactor::new(&["*session*".to_string()]);
+    let redactor = crate::snapshot::redact::Redactor::new(&["*session*".to_string()]);
     let mut value = serde_json::from_slice(bytes).unwrap_or(serde_json::Value::Null);
     redactor.value(&mut value);
     redactor.header("authorization", &text).len()

@@ -17,10 +17,10 @@ pub mod fsutil;
 pub mod fuzz;
 pub mod humanize;
 pub mod load;
-pub mod redact;
 pub mod replay;
 pub mod report;
 pub mod results;
+pub mod snapshot;
 pub mod target;
 pub mod wire;
 

@@ -8,7 +8,6 @@ pub mod header;
 pub mod json;
 pub mod matcher;
 mod rest;
-pub mod snapshot;
 mod sse;
 mod timing;
 mod ws;

@@ -8,7 +8,6 @@ use futures_util::StreamExt;
 use harness_fixture::{Fixture, Protocol};
 
 use super::{all_runners, fixtures_dir_for_app};
-use crate::check::snapshot::SnapshotStore;
 use crate::cli::{Cli, Format, MatrixArgs};
 use crate::error::HarnessError;
 use crate::humanize::escape_controls;
@@ -22,6 +21,7 @@ use crate::results::RunReport;
 use crate::results::SnapshotStatus;
 use crate::results::matrix::{MatrixReport, RunnerReport, RunnerStatus, cell};
 use crate::results::{TargetInfo, TargetKind};
+use crate::snapshot::SnapshotStore;
 use crate::target::Target;
 use crate::target::runner::{Runner, setup};
 

@@ -7,10 +7,10 @@ use crate::compare::Comparison;
 use crate::compare::document::{DocumentError, read_side};
 use crate::error::{HarnessError, exit};
 use crate::humanize::counted;
-use crate::redact::Redactor;
 use crate::report::bundle;
 use crate::report::document::ReportDocument;
 use crate::report::{html, junit, markdown, write_folder};
+use crate::snapshot::redact::Redactor;
 
 pub(super) fn report(args: &ReportArgs) -> Result<i32, HarnessError> {
     // A signal removes the temporary folder being written; the old folder stays whole.

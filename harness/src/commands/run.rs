@@ -10,7 +10,6 @@ use harness_fixture::{Fixture, Spec};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::open_target;
-use crate::check::snapshot::SnapshotStore;
 use crate::cli::{Cli, Format, RunArgs};
 use crate::error::{HarnessError, exit};
 use crate::replay::conformance::replay_all;
@@ -20,6 +19,7 @@ use crate::report::human::{Style, write_fixture, write_summary};
 use crate::report::write_json;
 use crate::report::{bundle, check_replaceable, junit, markdown, write_folder};
 use crate::results::RunReport;
+use crate::snapshot::SnapshotStore;
 use crate::target::Target;
 
 /// Shown under a failing fixture without a handler replayed against the embedded reference.

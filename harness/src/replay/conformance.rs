@@ -7,10 +7,10 @@ use futures_util::{Stream, StreamExt};
 use harness_fixture::Fixture;
 
 use crate::check::check;
-use crate::check::snapshot::{SnapshotMode, SnapshotStore};
 use crate::replay::driver::Driver;
 use crate::results::Interrupted;
 use crate::results::{FixtureResult, Outcome};
+use crate::snapshot::{SnapshotMode, SnapshotStore};
 
 /// How to replay.
 #[derive(Debug, Clone, Copy)]
