@@ -11,6 +11,7 @@ pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod compare;
+pub mod config;
 pub mod error;
 pub mod fsutil;
 #[doc(hidden)]

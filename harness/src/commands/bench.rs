@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use harness_fixture::Protocol;
 
-use super::open_target;
 use crate::cli::{Cli, FixtureSelection, Format, LoadArgs, StreamArgs};
+use crate::config::{open_target, selection};
 use crate::error::{HarnessError, exit};
 use crate::fsutil::write_atomically;
 use crate::load::{self, LoadConfig, LoadError, LoadResult, RunInfo, Schedule};
@@ -177,11 +177,11 @@ async fn load(
         check_writable("--hlog", path)?;
     }
     let file = args.fixture.display().to_string();
-    let plan = plan(&FixtureSelection {
+    let plan = plan(&selection(&FixtureSelection {
         fixtures: None,
         fixture_files: vec![args.fixture.clone()],
         filter: None,
-    })?;
+    }))?;
     let fixture = match plan.loaded.as_slice() {
         [one] => one,
         _ => {

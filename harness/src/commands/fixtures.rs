@@ -7,15 +7,16 @@ use harness_fixture::load_paths;
 use serde_json::json;
 
 use crate::cli::{FixturesCommand, Format};
+use crate::config::default_fixtures_dir;
 use crate::error::{HarnessError, exit};
-use crate::replay::plan::{default_fixtures_dir, plan};
+use crate::replay::plan::plan;
 use crate::report::write_json;
 
 pub(super) fn fixtures(command: &FixturesCommand) -> Result<i32, HarnessError> {
     let mut stdout = std::io::stdout().lock();
     match command {
         FixturesCommand::List { selection, format } => {
-            let plan = plan(selection)?;
+            let plan = plan(&crate::config::selection(selection))?;
             match format {
                 Format::Json => {
                     let list: Vec<_> = plan

@@ -7,8 +7,8 @@ use std::time::Instant;
 use futures_util::StreamExt;
 use harness_fixture::{Fixture, Protocol};
 
-use super::{all_runners, fixtures_dir_for_app};
 use crate::cli::{Cli, Format, MatrixArgs};
+use crate::config::{all_runners, fixtures_dir_for_app, selection};
 use crate::error::HarnessError;
 use crate::humanize::escape_controls;
 use crate::replay::conformance::replay_all;
@@ -56,7 +56,7 @@ pub(super) async fn matrix(cli: &Cli, args: &MatrixArgs) -> Result<i32, HarnessE
 }
 
 async fn run_matrix(cli: &Cli, args: &MatrixArgs) -> Result<MatrixReport, HarnessError> {
-    let plan = plan(&args.selection)?;
+    let plan = plan(&selection(&args.selection))?;
     let mut runners = all_runners(cli)?;
     if !args.runners.is_empty() {
         for name in &args.runners {

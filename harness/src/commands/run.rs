@@ -9,8 +9,8 @@ use std::io::Write;
 use harness_fixture::{Fixture, Spec};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::open_target;
 use crate::cli::{Cli, Format, RunArgs};
+use crate::config::{open_target, protocol_urls, selection};
 use crate::error::{HarnessError, exit};
 use crate::replay::conformance::replay_all;
 use crate::replay::driver::Driver;
@@ -42,7 +42,7 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
     if let Some(dir) = &args.report {
         check_replaceable(dir)?;
     }
-    let plan = plan(&args.selection)?;
+    let plan = plan(&selection(&args.selection))?;
     let redactor = args.redaction.redactor();
     let (mut target, _copies) = open_target(cli, &plan, args.replay.timeout).await?;
     let mut info = target.info(cli.target_name.as_deref());
@@ -50,7 +50,7 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
     let driver = Driver::new(target.base_url(), args.replay.timeout)
         .map_err(|e| HarnessError::Usage(format!("cannot build the HTTP client: {e}")))?
         .with_max_event_size(args.max_event_size);
-    let (ws_url, sse_url) = super::protocol_urls(cli, args.replay.timeout).await?;
+    let (ws_url, sse_url) = protocol_urls(cli, args.replay.timeout).await?;
     let driver = driver.with_protocol_bases(ws_url, sse_url);
     let snapshots_dir = args
         .replay

@@ -4,8 +4,8 @@ use std::io::Write;
 
 use serde_json::json;
 
-use super::{all_runners, find_runner};
 use crate::cli::{Cli, Format, RunnersCommand};
+use crate::config::{all_runners, find_runner};
 use crate::error::{HarnessError, exit};
 use crate::report::write_json;
 use crate::target::runner::setup;

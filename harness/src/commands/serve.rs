@@ -7,8 +7,8 @@ use harness_fixture::load_dir;
 use reference_server::Server;
 
 use crate::cli::ServeArgs;
+use crate::config::default_fixtures_dir;
 use crate::error::{HarnessError, exit};
-use crate::replay::plan::default_fixtures_dir;
 
 pub(super) async fn serve(args: &ServeArgs) -> Result<i32, HarnessError> {
     let dir = args.fixtures.clone().unwrap_or_else(default_fixtures_dir);

@@ -1,18 +1,32 @@
-//! From the command line's fixture selection to the fixtures to serve and to replay.
+//! From a fixture selection (a folder, files, a filter) to the fixtures to serve and to replay.
 
 use std::path::{Path, PathBuf};
 
 use globset::{Glob, GlobMatcher};
 use harness_fixture::{Fixture, load_paths};
 
-use crate::cli::FixtureSelection;
 use crate::error::HarnessError;
+
+/// Which fixtures a command works on.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    /// A fixtures directory (`--fixtures`).
+    pub dir: Option<PathBuf>,
+    /// Fixture files given one by one (`--fixture`), instead of a directory.
+    pub files: Vec<PathBuf>,
+    /// A glob on names or paths (`--filter`).
+    pub filter: Option<String>,
+    /// The fixtures directory when none is given.
+    pub default_dir: PathBuf,
+}
 
 /// The fixtures of one command.
 #[derive(Debug)]
 pub struct Plan {
     /// The fixtures directory, when the fixtures came from one.
     pub dir: Option<PathBuf>,
+    /// The fixtures directory when none is given (snapshots go beside it).
+    pub default_dir: PathBuf,
     /// Every fixture loaded: what the embedded reference serves.
     pub loaded: Vec<Fixture>,
     /// Indexes into `loaded` of the fixtures selected by `--filter`.
@@ -29,7 +43,7 @@ impl Plan {
     /// which is `--fixtures DIR`, else the default one (`./fixtures`, else the repository's),
     /// also when the fixtures are given one by one with `--fixture FILE` (wherever they are).
     pub fn default_snapshots_dir(&self) -> PathBuf {
-        let dir = self.dir.clone().unwrap_or_else(default_fixtures_dir);
+        let dir = self.dir.as_ref().unwrap_or(&self.default_dir);
         match dir.parent() {
             Some(parent) if !parent.as_os_str().is_empty() => parent.join("snapshots"),
             _ => PathBuf::from("snapshots"),
@@ -37,28 +51,17 @@ impl Plan {
     }
 }
 
-/// The default fixtures directory: `./fixtures`, else the repository's `fixtures/`.
-pub fn default_fixtures_dir() -> PathBuf {
-    let local = PathBuf::from("fixtures");
-    if local.is_dir() {
-        return local;
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("fixtures")
-}
-
 /// Loads and selects fixtures.
-pub fn plan(selection: &FixtureSelection) -> Result<Plan, HarnessError> {
-    let (dir, paths) = if selection.fixture_files.is_empty() {
+pub fn plan(selection: &Selection) -> Result<Plan, HarnessError> {
+    let (dir, paths) = if selection.files.is_empty() {
         let dir = selection
-            .fixtures
+            .dir
             .clone()
-            .unwrap_or_else(default_fixtures_dir);
+            .unwrap_or_else(|| selection.default_dir.clone());
         check_fixtures_dir(&dir)?;
         (Some(dir.clone()), vec![dir])
     } else {
-        (selection.fixtures.clone(), selection.fixture_files.clone())
+        (selection.dir.clone(), selection.files.clone())
     };
     let corpus = load_paths(&paths)?;
     let filter = match &selection.filter {
@@ -85,7 +88,7 @@ pub fn plan(selection: &FixtureSelection) -> Result<Plan, HarnessError> {
             .filter
             .as_deref()
             .map_or(String::new(), |g| format!(" matching {g:?}"));
-        let place = match (&dir, selection.fixture_files.as_slice()) {
+        let place = match (&dir, selection.files.as_slice()) {
             (Some(dir), []) => format!(" in {} (fixtures are *.json files)", dir.display()),
             (_, files) => format!(
                 " among {}",
@@ -100,6 +103,7 @@ pub fn plan(selection: &FixtureSelection) -> Result<Plan, HarnessError> {
     }
     Ok(Plan {
         dir,
+        default_dir: selection.default_dir.clone(),
         loaded: corpus.fixtures,
         selected,
     })
