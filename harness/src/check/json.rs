@@ -1,6 +1,6 @@
 //! Comparing JSON values with matchers, exactly or partially, collecting every difference.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::matcher::Matcher;
 use crate::results::diff::{Mismatch, token};
@@ -17,21 +17,7 @@ pub fn compare(
     if let Value::String(text) = expected
         && let Some(matcher) = Matcher::parse(text)
     {
-        match matcher {
-            Err(message) => out.push(Mismatch::new(
-                path,
-                expected.clone(),
-                or_null(actual),
-                message,
-            )),
-            Ok(matcher) if !matcher.matches_json(actual) => out.push(Mismatch::new(
-                path,
-                expected.clone(),
-                or_null(actual),
-                describe_failure(&matcher, actual),
-            )),
-            Ok(_) => {}
-        }
+        compare_matcher(expected, matcher, actual, path, out);
         return;
     }
     let Some(actual) = actual else {
@@ -39,35 +25,15 @@ pub fn compare(
         return;
     };
     match (expected, actual) {
-        (Value::Object(want), Value::Object(got)) => {
-            for (key, want_value) in want {
-                compare(
-                    want_value,
-                    got.get(key),
-                    mode,
-                    &format!("{path}/{}", token(key)),
-                    out,
-                );
-            }
-            if mode == BodyMatch::Exact {
-                for (key, got_value) in got {
-                    if !want.contains_key(key) {
-                        out.push(Mismatch::unexpected(
-                            format!("{path}/{}", token(key)),
-                            got_value.clone(),
-                            "unexpected key",
-                        ));
-                    }
-                }
-            }
-        }
+        (Value::Object(want), Value::Object(got)) => compare_objects(want, got, mode, path, out),
         (Value::Array(want), Value::Array(got)) => {
             if want.len() != got.len() {
+                let message = format!("expected {} items, got {}", want.len(), got.len());
                 out.push(Mismatch::new(
                     path,
                     expected.clone(),
                     actual.clone(),
-                    format!("expected {} items, got {}", want.len(), got.len()),
+                    message,
                 ));
                 return;
             }
@@ -81,11 +47,12 @@ pub fn compare(
                 _ => w.as_f64() == g.as_f64(),
             };
             if !equal {
+                let message = "different number";
                 out.push(Mismatch::new(
                     path,
                     expected.clone(),
                     actual.clone(),
-                    "different number",
+                    message,
                 ));
             }
         }
@@ -102,6 +69,56 @@ pub fn compare(
                 actual.clone(),
                 message,
             ));
+        }
+    }
+}
+
+/// `expected` is a matcher (`<<uuid>>`, `<<regex:...>>`, ...), or a matcher that does not parse.
+fn compare_matcher(
+    expected: &Value,
+    matcher: Result<Matcher, String>,
+    actual: Option<&Value>,
+    path: &str,
+    out: &mut Vec<Mismatch>,
+) {
+    match matcher {
+        Err(message) => out.push(Mismatch::new(
+            path,
+            expected.clone(),
+            or_null(actual),
+            message,
+        )),
+        Ok(matcher) if !matcher.matches_json(actual) => out.push(Mismatch::new(
+            path,
+            expected.clone(),
+            or_null(actual),
+            describe_failure(&matcher, actual),
+        )),
+        Ok(_) => {}
+    }
+}
+
+/// Every expected key, then (exact mode) every key that was not expected.
+fn compare_objects(
+    want: &Map<String, Value>,
+    got: &Map<String, Value>,
+    mode: BodyMatch,
+    path: &str,
+    out: &mut Vec<Mismatch>,
+) {
+    for (key, want_value) in want {
+        let at = format!("{path}/{}", token(key));
+        compare(want_value, got.get(key), mode, &at, out);
+    }
+    if mode == BodyMatch::Exact {
+        for (key, got_value) in got {
+            if !want.contains_key(key) {
+                out.push(Mismatch::unexpected(
+                    format!("{path}/{}", token(key)),
+                    got_value.clone(),
+                    "unexpected key",
+                ));
+            }
         }
     }
 }

@@ -3,11 +3,11 @@
 //! An expected event without `event` expects the default type `message` (what the WHATWG event
 //! stream rules give an event without an `event:` field); `"<<any>>"` accepts any type.
 
-use harness_fixture::model::{BodyMatch, SseEnd, SseFixture};
+use harness_fixture::model::{BodyMatch, ExpectedEvent, SseEnd, SseFixture};
 use serde_json::{Value, json};
 
 use super::{Mismatch, check_headers, json};
-use crate::results::transcript::{SseTranscript, StreamEnd};
+use crate::results::transcript::{ReceivedEvent, SseTranscript, StreamEnd};
 
 pub(super) fn check(fixture: &SseFixture, transcript: &SseTranscript) -> Vec<Mismatch> {
     let expected = &fixture.expected;
@@ -38,50 +38,7 @@ pub(super) fn check(fixture: &SseFixture, transcript: &SseTranscript) -> Vec<Mis
             }
             break;
         };
-        check_event_type(
-            want.event.as_deref(),
-            &got.event,
-            &format!("{path}/event"),
-            &mut out,
-        );
-        if let Some(id) = &want.id {
-            json::compare_text(id, Some(&got.id), &format!("{path}/id"), &mut out);
-        }
-        if let Some(retry) = want.retry
-            && got.retry != Some(retry)
-        {
-            out.push(Mismatch::new(
-                format!("{path}/retry"),
-                retry.into(),
-                json!(got.retry),
-                "different retry",
-            ));
-        }
-        if let Some(data) = &want.data {
-            json::compare_text(data, Some(&got.data), &format!("{path}/data"), &mut out);
-        }
-        for (key, want_json, mode) in [
-            ("json", &want.json, BodyMatch::Exact),
-            ("json_partial", &want.json_partial, BodyMatch::Partial),
-        ] {
-            if let Some(want_json) = want_json {
-                match serde_json::from_str::<Value>(&got.data) {
-                    Ok(got_json) => json::compare(
-                        want_json,
-                        Some(&got_json),
-                        mode,
-                        &format!("{path}/{key}"),
-                        &mut out,
-                    ),
-                    Err(_) => out.push(Mismatch::new(
-                        format!("{path}/{key}"),
-                        want_json.clone(),
-                        got.data.clone().into(),
-                        "data is not JSON",
-                    )),
-                }
-            }
-        }
+        check_event(want, got, &path, &mut out);
     }
     if expected.end == SseEnd::Closed {
         for (index, extra) in transcript
@@ -99,6 +56,54 @@ pub(super) fn check(fixture: &SseFixture, transcript: &SseTranscript) -> Vec<Mis
         }
     }
     out
+}
+
+/// One received event against its expectation: type, id, retry, data, JSON.
+fn check_event(want: &ExpectedEvent, got: &ReceivedEvent, path: &str, out: &mut Vec<Mismatch>) {
+    check_event_type(
+        want.event.as_deref(),
+        &got.event,
+        &format!("{path}/event"),
+        out,
+    );
+    if let Some(id) = &want.id {
+        json::compare_text(id, Some(&got.id), &format!("{path}/id"), out);
+    }
+    if let Some(retry) = want.retry
+        && got.retry != Some(retry)
+    {
+        out.push(Mismatch::new(
+            format!("{path}/retry"),
+            retry.into(),
+            json!(got.retry),
+            "different retry",
+        ));
+    }
+    if let Some(data) = &want.data {
+        json::compare_text(data, Some(&got.data), &format!("{path}/data"), out);
+    }
+    for (key, want_json, mode) in [
+        ("json", &want.json, BodyMatch::Exact),
+        ("json_partial", &want.json_partial, BodyMatch::Partial),
+    ] {
+        if let Some(want_json) = want_json {
+            match serde_json::from_str::<Value>(&got.data) {
+                Ok(got_json) => json::compare(
+                    want_json,
+                    Some(&got_json),
+                    mode,
+                    &format!("{path}/{key}"),
+                    out,
+                ),
+                Err(_) => out.push(Mismatch::new(
+                    format!("{path}/{key}"),
+                    want_json.clone(),
+                    got.data.clone().into(),
+                    "data is not JSON",
+                )),
+            }
+        }
+    }
 }
 
 /// The event type an expectation stands for: `event` when given, else the default `message`.

@@ -80,43 +80,20 @@ impl Decoder {
                     return Ok(());
                 }
                 State::Length { left } => {
-                    let take = (*left).min(input.len() as u64) as usize;
-                    data(&input[..take]);
-                    *left -= take as u64;
-                    input = &input[take..];
+                    input = take(left, input, &mut data);
                     if *left == 0 {
                         self.state = State::Done;
                     }
                 }
                 State::Data { left } => {
-                    let take = (*left).min(input.len() as u64) as usize;
-                    data(&input[..take]);
-                    *left -= take as u64;
-                    input = &input[take..];
+                    input = take(left, input, &mut data);
                     if *left == 0 {
                         self.state = State::DataEnd { cr: false };
                     }
                 }
-                State::Size { size, digits } => {
-                    let byte = input[0];
+                State::Size { .. } => {
+                    self.size_byte(input[0])?;
                     input = &input[1..];
-                    match (byte as char).to_digit(16) {
-                        Some(digit) => {
-                            if *digits >= 15 {
-                                return Err(BadFraming);
-                            }
-                            *size = *size * 16 + u64::from(digit);
-                            *digits += 1;
-                        }
-                        None if *digits == 0 => return Err(BadFraming),
-                        None => {
-                            let size = *size;
-                            self.state = State::SizeLine { size };
-                            if byte == b'\n' {
-                                self.end_size_line(size);
-                            }
-                        }
-                    }
                 }
                 State::SizeLine { size } => {
                     let size = *size;
@@ -152,6 +129,29 @@ impl Decoder {
         Ok(())
     }
 
+    /// One byte of a chunk-size line: a hex digit (at most 15), else the end of the size.
+    fn size_byte(&mut self, byte: u8) -> Result<(), BadFraming> {
+        let State::Size { size, digits } = &mut self.state else {
+            return Ok(());
+        };
+        match (byte as char).to_digit(16) {
+            Some(_) if *digits >= 15 => return Err(BadFraming),
+            Some(digit) => {
+                *size = *size * 16 + u64::from(digit);
+                *digits += 1;
+            }
+            None if *digits == 0 => return Err(BadFraming),
+            None => {
+                let size = *size;
+                self.state = State::SizeLine { size };
+                if byte == b'\n' {
+                    self.end_size_line(size);
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn end_size_line(&mut self, size: u64) {
         self.state = if size == 0 {
             State::Trailer { empty: true }
@@ -159,6 +159,14 @@ impl Decoder {
             State::Data { left: size }
         };
     }
+}
+
+/// Hands up to `left` bytes of `input` to `data`, counts them off, returns the rest.
+fn take<'a>(left: &mut u64, input: &'a [u8], data: &mut impl FnMut(&[u8])) -> &'a [u8] {
+    let take = (*left).min(input.len() as u64) as usize;
+    data(&input[..take]);
+    *left -= take as u64;
+    &input[take..]
 }
 
 #[cfg(test)]
