@@ -23,7 +23,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
 
-use crate::common::{bin, repo, text};
+use crate::common::{bin, corpus_file, repo, text};
 
 // ---------------------------------------------------------------------------------------------
 // A small HTTP/1.1 server on loopback
@@ -325,30 +325,34 @@ fn crafted_histogram(payload_len: u32, zeros: usize) -> String {
     BASE64.encode(bytes)
 }
 
-/// A `bench` result document as the harness writes it, with this histogram.
-fn load_document(dir: &Path, name: &str, histogram: &str) -> PathBuf {
-    use benchmark_harness::load::RunInfo;
-    use benchmark_harness::results::load::LoadResult;
-    let info = RunInfo {
-        command: "bench",
-        fixture: "bench-hello".into(),
-        protocol: harness_fixture::Protocol::Rest,
-        target: benchmark_harness::results::TargetInfo {
-            name: "rust-axum".into(),
-            kind: benchmark_harness::results::TargetKind::Url,
-            url: "http://127.0.0.1:1/".into(),
-        },
-        mode: "closed",
-        connections: 4,
-        rate: None,
-        duration_s: 1.0,
-        warmup_s: 0.0,
-    };
-    let mut tally = benchmark_harness::load::Tally::default();
-    tally.latency.record(120).unwrap();
-    tally.operations = 1;
-    let mut value = serde_json::to_value(LoadResult::new(info, &tally)).unwrap();
-    value["histogram"] = histogram.into();
+/// A `bench` result document as the harness writes it (a short run against the embedded
+/// reference), with `histogram` in place of the measured one when given.
+fn load_document(dir: &Path, name: &str, histogram: Option<&str>) -> PathBuf {
+    let measured = dir.join("measured.json");
+    if !measured.exists() {
+        let out = bin()
+            .args([
+                "bench",
+                "--connections",
+                "2",
+                "--duration",
+                "1s",
+                "--warmup",
+                "0s",
+            ])
+            .arg("--fixture")
+            .arg(corpus_file("rest/bench/hello.json"))
+            .arg("--output")
+            .arg(&measured)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let mut value: Value =
+        serde_json::from_str(&std::fs::read_to_string(&measured).unwrap()).unwrap();
+    if let Some(histogram) = histogram {
+        value["histogram"] = histogram.into();
+    }
     let path = dir.join(format!("{name}.json"));
     std::fs::write(&path, serde_json::to_string_pretty(&value).unwrap()).unwrap();
     path
@@ -398,12 +402,8 @@ fn a_histogram_claiming_4_gib_is_refused_by_report_and_compare() {
     let dir = tempfile::tempdir().unwrap();
     let claim = crafted_histogram(u32::MAX, 0);
     assert!(claim.len() <= 60, "{claim}");
-    let bad = load_document(dir.path(), "claim", &claim);
-    let good = load_document(
-        dir.path(),
-        "good",
-        &benchmark_harness::results::hdr::encode(&benchmark_harness::load::recorder::histogram()),
-    );
+    let bad = load_document(dir.path(), "claim", Some(&claim));
+    let good = load_document(dir.path(), "good", None);
     // The good one reads.
     let out = bin()
         .arg("report")
@@ -423,8 +423,8 @@ fn a_deflate_bomb_histogram_is_refused_by_report_and_compare() {
     let zeros = 32 << 20;
     let bomb = crafted_histogram(zeros as u32, zeros);
     assert!(bomb.len() < 200 * 1024, "{}", bomb.len());
-    let bad = load_document(dir.path(), "bomb", &bomb);
-    let good = load_document(dir.path(), "good", "");
+    let bad = load_document(dir.path(), "bomb", Some(&bomb));
+    let good = load_document(dir.path(), "good", Some(""));
     refused_by_report_and_compare(dir.path(), &bad, &good);
 }
 
