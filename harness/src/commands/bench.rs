@@ -22,8 +22,9 @@ use crate::error::{HarnessError, exit};
 use crate::fsutil::write_atomically;
 use crate::load::{self, LoadConfig, LoadError, LoadResult, RunInfo, Schedule};
 use crate::replay::plan::plan;
-use crate::report::human::Style;
-use crate::report::human_load::write_load;
+use crate::report::human::load::write_load;
+use crate::report::progress::LoadBar;
+use crate::report::terminal::Style;
 use crate::wire::DEFAULT_MAX_EVENT_SIZE;
 
 pub(super) async fn bench(cli: &Cli, args: &LoadArgs) -> Result<i32, HarnessError> {
@@ -224,7 +225,7 @@ async fn load(
         max_event_size,
         ramp,
         keep_intervals: args.hlog.is_some(),
-        progress: true,
+        progress: Some(LoadBar::shared()),
         sample_group: target.runner_process_group(),
     };
     let outcome = load::run(fixture, &target.base_url(), &config).await;
