@@ -3,19 +3,18 @@
 //!
 //! - [`FixtureBar`]: `run`'s fixtures replayed, with results printed above it.
 //! - [`LoadBar`]: a `bench` or `stream` run's time and live figures, as the load layer reports
-//!   them through [`LoadProgress`].
+//!   them (through `load::LoadProgress`, wired to the bar by the command).
 //!
 //! The templates have no colours, so `NO_COLOR` changes nothing here.
 
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::terminal::stderr_is_terminal;
 use crate::humanize::{escape_controls, human_us};
-use crate::load::{LiveFigures, LoadProgress};
 
 /// A bar of `length` on stderr in `template`, hidden when stderr is not a terminal.
 fn stderr_bar(length: u64, template: &str) -> ProgressBar {
@@ -62,7 +61,9 @@ impl FixtureBar {
     }
 }
 
-/// A load run's bar: time elapsed of warm-up plus measurement, and the live figures.
+/// A load run's bar: time elapsed of warm-up plus measurement, and the live figures. The load
+/// layer reports to it through `load::LoadProgress` (wired by the command: this layer does not
+/// import the load layer).
 #[derive(Debug, Default)]
 pub struct LoadBar {
     /// Made when the run starts, when its length is known.
@@ -70,14 +71,8 @@ pub struct LoadBar {
 }
 
 impl LoadBar {
-    /// A bar for `LoadConfig::progress`, drawn once the run starts.
-    pub fn shared() -> Arc<dyn LoadProgress> {
-        Arc::new(LoadBar::default())
-    }
-}
-
-impl LoadProgress for LoadBar {
-    fn start(&self, total: Duration) {
+    /// The run starts: warm-up and measurement take `total`.
+    pub fn start(&self, total: Duration) {
         let length = u64::try_from(total.as_millis()).unwrap_or(u64::MAX);
         let _ = self.bar.set(stderr_bar(
             length,
@@ -85,30 +80,48 @@ impl LoadProgress for LoadBar {
         ));
     }
 
-    fn update(&self, elapsed: Duration, figures: Option<&LiveFigures>) {
-        let Some(bar) = self.bar.get() else { return };
-        bar.set_position(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
-        match figures {
-            None => bar.set_message("warming up"),
-            Some(f) => bar.set_message(live_message(f)),
+    /// `elapsed` of the warm-up.
+    pub fn warming_up(&self, elapsed: Duration) {
+        if let Some(bar) = self.at(elapsed) {
+            bar.set_message("warming up");
         }
     }
 
-    fn finish(&self) {
+    /// `elapsed` since the warm-up started, and the figures measured so far: `rate` operations
+    /// per second lately, `operations` and `errors` in all, the last second's p99.
+    pub fn measuring(
+        &self,
+        elapsed: Duration,
+        rate: f64,
+        operations: u64,
+        errors: u64,
+        p99_us: Option<u64>,
+    ) {
+        if let Some(bar) = self.at(elapsed) {
+            bar.set_message(live_message(rate, operations, errors, p99_us));
+        }
+    }
+
+    /// The run is over: the bar goes.
+    pub fn finish(&self) {
         if let Some(bar) = self.bar.get() {
             bar.finish_and_clear();
         }
     }
+
+    /// The bar moved to `elapsed`, once the run has started.
+    fn at(&self, elapsed: Duration) -> Option<&ProgressBar> {
+        let bar = self.bar.get()?;
+        bar.set_position(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
+        Some(bar)
+    }
 }
 
-/// The bar's message while measuring: rate, counts and the last second's p99.
-fn live_message(f: &LiveFigures) -> String {
+/// The bar's message while measuring.
+fn live_message(rate: f64, operations: u64, errors: u64, p99_us: Option<u64>) -> String {
     format!(
-        "{:.0} ops/s  {} ops  {} errors  p99 {}",
-        f.rate,
-        f.operations,
-        f.errors,
-        f.p99_us.map_or("-".to_string(), human_us)
+        "{rate:.0} ops/s  {operations} ops  {errors} errors  p99 {}",
+        p99_us.map_or("-".to_string(), human_us)
     )
 }
 
@@ -138,27 +151,24 @@ mod tests {
 
     #[test]
     fn the_live_message_reads_as_before() {
-        let mut figures = LiveFigures {
-            rate: 1234.56,
-            operations: 5000,
-            errors: 3,
-            p99_us: Some(1500),
-        };
         assert_eq!(
-            live_message(&figures),
+            live_message(1234.56, 5000, 3, Some(1500)),
             "1235 ops/s  5000 ops  3 errors  p99 1.50ms"
         );
-        figures.p99_us = None;
-        assert!(live_message(&figures).ends_with("p99 -"));
+        assert_eq!(
+            live_message(0.0, 0, 0, None),
+            "0 ops/s  0 ops  0 errors  p99 -"
+        );
     }
 
     #[test]
-    fn a_load_bar_reports_nothing_before_its_run_starts() {
+    fn a_load_bar_shows_nothing_before_its_run_starts() {
         let bar = LoadBar::default();
-        bar.update(Duration::from_secs(1), None);
+        bar.warming_up(Duration::from_secs(1));
         bar.finish();
+        assert!(bar.bar.get().is_none());
         bar.start(Duration::from_secs(3));
-        bar.update(Duration::from_secs(1), None);
+        bar.measuring(Duration::from_secs(2), 1.0, 1, 0, None);
         bar.finish();
         assert!(bar.bar.get().is_some_and(ProgressBar::is_finished));
     }
