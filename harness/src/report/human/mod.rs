@@ -10,8 +10,10 @@
 //! - [`matrix`]: each runner's failures, the grid of runners by protocol.
 //! - [`compare`]: load and behaviour changes, the verdict.
 //! - [`load`]: the summary of a `bench` or `stream` run.
+//! - [`listing`]: `runners list`, `fixtures list` and `fixtures validate`.
 
 pub mod compare;
+pub mod listing;
 pub mod load;
 pub mod matrix;
 pub mod run;
