@@ -12,6 +12,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use harness_fixture::Protocol;
@@ -20,10 +21,13 @@ use crate::cli::{Cli, FixtureSelection, Format, LoadArgs, StreamArgs};
 use crate::config::{open_target, selection};
 use crate::error::{HarnessError, exit};
 use crate::fsutil::write_atomically;
-use crate::load::{self, LoadConfig, LoadError, LoadResult, RunInfo, Schedule};
+use crate::load::{
+    self, LiveFigures, LoadConfig, LoadError, LoadProgress, LoadResult, RunInfo, Schedule,
+};
 use crate::replay::plan::plan;
-use crate::report::human::Style;
-use crate::report::human_load::write_load;
+use crate::report::human::load::write_load;
+use crate::report::progress::LoadBar;
+use crate::report::terminal::Style;
 use crate::wire::DEFAULT_MAX_EVENT_SIZE;
 
 pub(super) async fn bench(cli: &Cli, args: &LoadArgs) -> Result<i32, HarnessError> {
@@ -224,7 +228,7 @@ async fn load(
         max_event_size,
         ramp,
         keep_intervals: args.hlog.is_some(),
-        progress: true,
+        progress: Some(Arc::new(LoadBar::default())),
         sample_group: target.runner_process_group(),
     };
     let outcome = load::run(fixture, &target.base_url(), &config).await;
@@ -336,6 +340,24 @@ async fn load(
     } else {
         exit::OK
     })
+}
+
+/// The report layer's bar shows what the load layer reports (neither imports the other).
+impl LoadProgress for LoadBar {
+    fn start(&self, total: Duration) {
+        LoadBar::start(self, total);
+    }
+
+    fn update(&self, elapsed: Duration, figures: Option<&LiveFigures>) {
+        match figures {
+            None => self.warming_up(elapsed),
+            Some(f) => self.measuring(elapsed, f.rate, f.operations, f.errors, f.p99_us),
+        }
+    }
+
+    fn finish(&self) {
+        LoadBar::finish(self);
+    }
 }
 
 #[cfg(test)]

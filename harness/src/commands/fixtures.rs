@@ -1,8 +1,5 @@
 //! `fixtures list` and `fixtures validate`.
 
-use std::collections::BTreeMap;
-use std::io::Write;
-
 use harness_fixture::load_paths;
 use serde_json::json;
 
@@ -10,6 +7,7 @@ use crate::cli::{FixturesCommand, Format};
 use crate::config::default_fixtures_dir;
 use crate::error::{HarnessError, exit};
 use crate::replay::plan::plan;
+use crate::report::human::listing::{write_fixtures, write_validated};
 use crate::report::write_json;
 
 pub(super) fn fixtures(command: &FixturesCommand) -> Result<i32, HarnessError> {
@@ -29,15 +27,7 @@ pub(super) fn fixtures(command: &FixturesCommand) -> Result<i32, HarnessError> {
                     let _ = write_json(&mut stdout, &list);
                 }
                 Format::Human => {
-                    for f in plan.selected() {
-                        let _ = writeln!(
-                            stdout,
-                            "{:<9} {:<48} {}",
-                            f.protocol().as_str(),
-                            f.name,
-                            f.file.display()
-                        );
-                    }
+                    let _ = write_fixtures(&mut stdout, plan.selected());
                 }
             }
             Ok(exit::OK)
@@ -56,18 +46,7 @@ pub(super) fn fixtures(command: &FixturesCommand) -> Result<i32, HarnessError> {
                     names.join(", ")
                 )));
             }
-            let mut counts = BTreeMap::new();
-            for f in &corpus.fixtures {
-                *counts.entry(f.protocol().as_str()).or_insert(0) += 1;
-            }
-            let by_protocol: Vec<String> =
-                counts.iter().map(|(p, n)| format!("{p}: {n}")).collect();
-            let _ = writeln!(
-                stdout,
-                "{} fixtures valid ({})",
-                corpus.fixtures.len(),
-                by_protocol.join(", ")
-            );
+            let _ = write_validated(&mut stdout, &corpus.fixtures);
             Ok(exit::OK)
         }
     }

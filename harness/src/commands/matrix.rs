@@ -1,25 +1,24 @@
 //! `matrix`: every runner on every fixture of the protocols it declares; `--merge` joins results.
 
-use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::time::Instant;
 
 use futures_util::StreamExt;
-use harness_fixture::{Fixture, Protocol};
+use harness_fixture::Fixture;
 
 use crate::cli::{Cli, Format, MatrixArgs};
 use crate::config::{all_runners, fixtures_dir_for_app, selection};
 use crate::error::HarnessError;
-use crate::humanize::escape_controls;
 use crate::replay::conformance::replay_all;
 use crate::replay::driver::Driver;
 use crate::replay::plan::{Plan, plan};
-use crate::report::human::{Style, write_fixture};
+use crate::report::human::matrix::write_matrix;
+use crate::report::progress::{report_written, runner_done, runner_started, runner_unavailable};
+use crate::report::terminal::Style;
 use crate::report::write_json;
 use crate::report::{bundle, check_replaceable, junit, markdown, write_folder};
 use crate::results::RunReport;
-use crate::results::SnapshotStatus;
-use crate::results::matrix::{MatrixReport, RunnerReport, RunnerStatus, cell};
+use crate::results::matrix::{MatrixReport, RunnerReport, RunnerStatus};
 use crate::results::{TargetInfo, TargetKind};
 use crate::snapshot::SnapshotStore;
 use crate::target::Target;
@@ -38,12 +37,10 @@ pub(super) async fn matrix(cli: &Cli, args: &MatrixArgs) -> Result<i32, HarnessE
     // Checked on real values; shown, written and kept with credentials redacted (merged
     // documents made with --no-redact too).
     args.redaction.redactor().matrix_report(&mut report);
-    let style = Style::detect(std::io::stdout().is_terminal());
     let mut stdout = std::io::stdout().lock();
     match args.format {
         Format::Human => {
-            let _ = write_failures(&mut stdout, style, &report);
-            let _ = write_grid(&mut stdout, &report);
+            let _ = write_matrix(&mut stdout, Style::stdout(), &report);
         }
         Format::Json => {
             let _ = write_json(&mut stdout, &report);
@@ -118,7 +115,7 @@ async fn run_runner(context: &Context<'_>, runner: &Runner) -> RunnerReport {
         Ok(target) => target,
         Err(e) => return unavailable_report(runner, e.to_string()),
     };
-    eprintln!("[{}] started", manifest.name);
+    runner_started(&manifest.name);
     let info = target.info(None);
     let driver = match Driver::new(target.base_url(), context.args.replay.timeout) {
         Ok(driver) => driver,
@@ -145,11 +142,7 @@ async fn run_runner(context: &Context<'_>, runner: &Runner) -> RunnerReport {
         results.push(result);
     }
     target.shutdown().await;
-    eprintln!(
-        "[{}] done in {:.1} s",
-        manifest.name,
-        started.elapsed().as_secs_f64()
-    );
+    runner_done(&manifest.name, started.elapsed());
     RunnerReport {
         runner: manifest.name.clone(),
         language: manifest.language.clone(),
@@ -163,11 +156,7 @@ async fn run_runner(context: &Context<'_>, runner: &Runner) -> RunnerReport {
 
 fn unavailable_report(runner: &Runner, error: String) -> RunnerReport {
     let manifest = &runner.manifest;
-    eprintln!(
-        "[{}] unavailable: {}",
-        manifest.name,
-        escape_controls(&error)
-    );
+    runner_unavailable(&manifest.name, &error);
     let info = TargetInfo {
         name: manifest.name.clone(),
         kind: TargetKind::Runner,
@@ -216,108 +205,6 @@ fn write_report(dir: &Path, report: &MatrixReport) -> Result<(), HarnessError> {
             ),
         ],
     )?;
-    eprintln!("report: {}", dir.display());
+    report_written(dir);
     Ok(())
-}
-
-fn write_failures(out: &mut dyn Write, style: Style, report: &MatrixReport) -> std::io::Result<()> {
-    use crate::results::Outcome;
-    for r in &report.runners {
-        let runner = escape_controls(&r.runner);
-        if let Some(error) = &r.error {
-            writeln!(out, "{runner}: unavailable: {}\n", escape_controls(error))?;
-            continue;
-        }
-        let changed = r.run.fixtures.iter().filter(|f| {
-            f.outcome == Outcome::Passed
-                && f.snapshot
-                    .as_ref()
-                    .is_some_and(|s| s.status == SnapshotStatus::Changed)
-        });
-        for f in changed {
-            write!(out, "{runner}: ")?;
-            write_fixture(out, style, f)?;
-        }
-        let failing = r
-            .run
-            .fixtures
-            .iter()
-            .filter(|f| matches!(f.outcome, Outcome::Failed | Outcome::Errored));
-        let (known, unexpected): (Vec<_>, Vec<_>) = failing.partition(|f| f.expected_failure);
-        for f in unexpected {
-            write!(out, "{runner}: ")?;
-            write_fixture(out, style, f)?;
-        }
-        if !known.is_empty() {
-            let names: Vec<&str> = known.iter().map(|f| f.name.as_str()).collect();
-            writeln!(
-                out,
-                "{runner}: {} known divergences (diffs in --format json and --report): {}",
-                names.len(),
-                escape_controls(&names.join(", "))
-            )?;
-        }
-        let fixed: Vec<&str> = r
-            .run
-            .fixtures
-            .iter()
-            .filter(|f| f.expected_failure && f.outcome == Outcome::Passed)
-            .map(|f| f.name.as_str())
-            .collect();
-        if !fixed.is_empty() {
-            writeln!(
-                out,
-                "{runner}: listed as known divergences but passed (remove them from expected_failures): {}",
-                escape_controls(&fixed.join(", "))
-            )?;
-        }
-    }
-    Ok(())
-}
-
-fn write_grid(out: &mut dyn Write, report: &MatrixReport) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{:<16} {:<10} {:>10} {:>10} {:>10} {:>10}",
-        "runner", "language", "rest", "websocket", "sse", "broadcast"
-    )?;
-    for r in &report.runners {
-        write!(
-            out,
-            "{:<16} {:<10}",
-            escape_controls(&r.runner),
-            escape_controls(&r.language)
-        )?;
-        if r.status == RunnerStatus::Unavailable {
-            writeln!(out, " unavailable")?;
-            continue;
-        }
-        for protocol in Protocol::ALL {
-            let text = cell(r, protocol).map_or("-".to_string(), |(passed, total)| {
-                format!("{passed}/{total}")
-            });
-            write!(out, " {text:>10}")?;
-        }
-        let known = r.run.summary.expected_failures;
-        if known > 0 {
-            write!(out, "   ({known} known divergences)")?;
-        }
-        writeln!(out)?;
-    }
-    let s = &report.summary;
-    writeln!(
-        out,
-        "{}: {} passed, {} failed, {} skipped, {} errored ({} known divergences) in {:.1} s",
-        if report.exit_code() == 0 {
-            "ok"
-        } else {
-            "FAILED"
-        },
-        s.passed,
-        s.failed,
-        s.skipped,
-        s.errored,
-        s.expected_failures,
-        s.duration_ms / 1000.0
-    )
 }

@@ -1,13 +1,9 @@
 //! `run`: conformance of the selected fixtures against one target.
 
-use std::io::IsTerminal;
 use std::time::Instant;
 
 use futures_util::StreamExt;
-use std::io::Write;
-
 use harness_fixture::{Fixture, Spec};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{Cli, Format, RunArgs};
 use crate::config::{open_target, protocol_urls, selection};
@@ -15,16 +11,14 @@ use crate::error::{HarnessError, exit};
 use crate::replay::conformance::replay_all;
 use crate::replay::driver::Driver;
 use crate::replay::plan::plan;
-use crate::report::human::{Style, write_fixture, write_summary};
+use crate::report::human::run::{is_shown, write_replayed, write_summary};
+use crate::report::progress::{FixtureBar, report_written};
+use crate::report::terminal::Style;
 use crate::report::write_json;
 use crate::report::{bundle, check_replaceable, junit, markdown, write_folder};
 use crate::results::RunReport;
 use crate::snapshot::SnapshotStore;
 use crate::target::Target;
-
-/// Shown under a failing fixture without a handler replayed against the embedded reference.
-const NO_HANDLER_HINT: &str = "hint: this fixture has no handler, so the embedded reference \
-    server does not serve it (a 404 or a refused upgrade); replay it against your server with --url URL";
 
 /// Whether the fixture tells a runner (and the embedded reference) what to serve.
 fn has_handler(fixture: &Fixture) -> bool {
@@ -75,11 +69,8 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
     } else {
         Default::default()
     };
-    let bar = ProgressBar::new(selected.len() as u64).with_style(
-        ProgressStyle::with_template("{spinner} {pos}/{len} fixtures {wide_bar} {elapsed}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    let style = Style::detect(std::io::stdout().is_terminal());
+    let bar = FixtureBar::new(selected.len());
+    let style = Style::stdout();
     let started = Instant::now();
     let settings = args.replay.settings();
     let human = args.format == Format::Human;
@@ -89,23 +80,11 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
         result.expected_failure = target.expects_failure(&result.name);
         // Checked on real values; shown, written and kept with credentials redacted.
         redactor.fixture_result(&mut result);
-        bar.inc(1);
-        // Quiet: what needs a look. A new snapshot of a passing fixture is counted in the
-        // summary (with the folder it went to), not listed.
-        let notable = result.outcome != crate::results::Outcome::Passed
-            || result
-                .snapshot
-                .as_ref()
-                .is_some_and(|s| s.status == crate::results::SnapshotStatus::Changed);
-        if human && (notable || !args.quiet) {
-            bar.suspend(|| {
-                let mut stdout = std::io::stdout().lock();
-                let _ = write_fixture(&mut stdout, style, &result);
-                if result.outcome != crate::results::Outcome::Passed
-                    && unserved.contains(&result.name)
-                {
-                    let _ = writeln!(stdout, "      {NO_HANDLER_HINT}");
-                }
+        bar.replayed();
+        if human && is_shown(&result, args.quiet) {
+            let unserved = unserved.contains(&result.name);
+            bar.above(|| {
+                let _ = write_replayed(&mut std::io::stdout().lock(), style, &result, unserved);
             });
         }
         if result.error.is_some()
@@ -115,7 +94,7 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
         }
         results.push(result);
     }
-    bar.finish_and_clear();
+    bar.finish();
     target.shutdown().await;
 
     let report = RunReport::new(info, results, started.elapsed().as_secs_f64() * 1000.0);
@@ -144,7 +123,7 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
                 ),
             ],
         )?;
-        eprintln!("report: {}", dir.display());
+        report_written(dir);
     }
     Ok(if report.passed() {
         exit::OK

@@ -1,12 +1,11 @@
 //! `runners list` and `runners setup`.
 
-use std::io::Write;
-
 use serde_json::json;
 
 use crate::cli::{Cli, Format, RunnersCommand};
 use crate::config::{all_runners, find_runner};
 use crate::error::{HarnessError, exit};
+use crate::report::human::listing::{RunnerRow, write_runners};
 use crate::report::write_json;
 use crate::target::runner::setup;
 
@@ -29,31 +28,18 @@ pub(super) async fn runners(cli: &Cli, command: &RunnersCommand) -> Result<i32, 
                     let _ = write_json(&mut stdout, &list);
                 }
                 Format::Human => {
-                    let _ = writeln!(
-                        stdout,
-                        "{:<16} {:<10} {:<10} {:<28} set up",
-                        "runner", "language", "framework", "protocols"
-                    );
-                    for r in &runners {
-                        let m = &r.manifest;
-                        let protocols: Vec<_> = m.protocols.iter().map(|p| p.as_str()).collect();
-                        // The reference is embedded in this binary: every command can use it
-                        // without setup (`--runner rust-axum` builds it as an app on first use).
-                        let set_up = match (built_in(r), setup::is_set_up(r)) {
-                            (true, true) => "yes, built in",
-                            (true, false) => "built in",
-                            (false, true) => "yes",
-                            (false, false) => "no",
-                        };
-                        let _ = writeln!(
-                            stdout,
-                            "{:<16} {:<10} {:<10} {:<28} {set_up}",
-                            m.name,
-                            m.language,
-                            m.framework,
-                            protocols.join(",")
-                        );
-                    }
+                    let rows: Vec<RunnerRow> = runners
+                        .iter()
+                        .map(|r| RunnerRow {
+                            name: &r.manifest.name,
+                            language: &r.manifest.language,
+                            framework: &r.manifest.framework,
+                            protocols: &r.manifest.protocols,
+                            built_in: built_in(r),
+                            set_up: setup::is_set_up(r),
+                        })
+                        .collect();
+                    let _ = write_runners(&mut stdout, &rows);
                 }
             }
             Ok(exit::OK)

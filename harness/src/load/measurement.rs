@@ -1,20 +1,24 @@
 //! The machinery every measured run shares, whatever the protocol: the clock and the window,
-//! the shards recorders write to, the progress bar and the interval log (the monitor), the
-//! runner's CPU and memory (the sampler), and the merge into an [`Outcome`].
+//! the shards recorders write to, the interval log and the figures reported to a
+//! [`LoadProgress`] (the monitor), the runner's CPU and memory (the sampler), and the merge into
+//! an [`Outcome`].
+//!
+//! How progress is shown is not this layer's business: the command hands a [`LoadProgress`]
+//! in [`LoadConfig::progress`]; the run tells it when it starts, then the monitor tells it the
+//! elapsed time and the [`LiveFigures`] four times a second.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 use super::hlog::IntervalSeries;
+use super::progress::{LiveFigures, LoadProgress};
 use super::recorder::{IntervalReport, Live, Shard, Tally, shard_count};
 use super::resources::sample_group;
 use super::schedule::Window;
 use super::worker::LoadConfig;
-use crate::humanize::human_us;
 use crate::results::load::BroadcastBlock;
 use crate::results::load::RunnerResources;
 
@@ -32,8 +36,8 @@ pub struct Outcome {
     pub broadcast: Option<crate::results::load::BroadcastBlock>,
 }
 
-/// The machinery every measured run shares: the live counters behind the progress bar, the
-/// monitor (progress bar, interval log), the runner sampler, and the shards recorders write to.
+/// The machinery every measured run shares: the live counters behind the progress, the
+/// monitor (progress, interval log), the runner sampler, and the shards recorders write to.
 pub(super) struct Measurement {
     /// When the run (its warm-up) started.
     pub start: Instant,
@@ -55,13 +59,15 @@ impl Measurement {
         let start = Instant::now();
         let measured_from = SystemTime::now() + config.warmup;
         let window = Window::new(start, config.warmup, config.duration);
-        let bar = progress_bar(config.progress, config.warmup + config.duration);
+        if let Some(progress) = &config.progress {
+            progress.start(config.warmup + config.duration);
+        }
         let monitor = tokio::spawn(monitor(
             receiver,
             live.clone(),
             window,
             config.keep_intervals,
-            bar,
+            config.progress.clone(),
         ));
         let sampler = config
             .sample_group
@@ -103,28 +109,13 @@ impl Measurement {
     }
 }
 
-fn progress_bar(wanted: bool, total: Duration) -> ProgressBar {
-    if !wanted || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(
-        Some(u64::try_from(total.as_millis()).unwrap_or(u64::MAX)),
-        ProgressDrawTarget::stderr(),
-    );
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {elapsed:>4} {wide_bar} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar
-}
-
-/// Gathers interval reports and keeps the progress bar current until every worker is done.
+/// Gathers interval reports and keeps `progress` current until every worker is done.
 async fn monitor(
     mut reports: UnboundedReceiver<IntervalReport>,
     live: Arc<Live>,
     window: Window,
     keep: bool,
-    bar: ProgressBar,
+    progress: Option<Arc<dyn LoadProgress>>,
 ) -> IntervalSeries {
     let mut series = IntervalSeries::new(keep);
     let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -139,9 +130,10 @@ async fn monitor(
             _ = tick.tick() => {
                 let now = Instant::now();
                 let elapsed = now.saturating_duration_since(window.start);
-                bar.set_position(u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
                 if now < window.measure_from {
-                    bar.set_message("warming up");
+                    if let Some(progress) = &progress {
+                        progress.update(elapsed, None);
+                    }
                     continue;
                 }
                 let second = window.second_of(now);
@@ -158,13 +150,15 @@ async fn monitor(
                     (operations - last_operations) as f64 / span.as_secs_f64()
                 };
                 (last_operations, last_at) = (operations, now);
-                bar.set_message(format!(
-                    "{rate:.0} ops/s  {operations} ops  {errors} errors  p99 {}",
-                    p99.map_or("-".to_string(), human_us)
-                ));
+                if let Some(progress) = &progress {
+                    let figures = LiveFigures { rate, operations, errors, p99_us: p99 };
+                    progress.update(elapsed, Some(&figures));
+                }
             }
         }
     }
-    bar.finish_and_clear();
+    if let Some(progress) = &progress {
+        progress.finish();
+    }
     series
 }

@@ -15,8 +15,9 @@
 //!   message's intended publish instant.
 //! - [`recorder`]: histograms and error counts per shard of connections ([`Shard`], a
 //!   connection's handle is a [`Recorder`]), merged as [`Tally`]s; error kinds ([`ErrorKind`]).
-//! - [`measurement`]: the clock, the shards, the progress bar, the interval log and the runner
-//!   sampler a run shares, merged into an [`Outcome`].
+//! - [`progress`]: what a run reports its progress to ([`LoadProgress`]); the command draws it.
+//! - [`measurement`]: the clock, the shards, the progress (reported to a [`LoadProgress`]), the
+//!   interval log and the runner sampler a run shares, merged into an [`Outcome`].
 //! - [`engine`]: prepares the fixture and runs the workers for warmup plus duration.
 //! - [`open_files`]: the open-file limit, raised (or found too low) before a run.
 //! - [`resources`]: the harness's peak RSS, a runner's CPU and RSS sampled from `/proc`.
@@ -30,6 +31,7 @@ pub mod hlog;
 pub mod measurement;
 pub(crate) mod net;
 pub mod open_files;
+pub mod progress;
 pub(crate) mod proto;
 pub mod recorder;
 pub mod resources;
@@ -41,6 +43,7 @@ pub use document::RunInfo;
 pub use engine::run;
 pub use measurement::Outcome;
 pub use open_files::{OpenFiles, raise_open_files_limit};
+pub use progress::{LiveFigures, LoadProgress};
 pub use proto::broadcast::DEFAULT_RATE as BROADCAST_DEFAULT_RATE;
 pub use recorder::{ErrorKind, Recorder, Shard, Tally};
 pub use schedule::{Pacer, Schedule, Window};

@@ -2,8 +2,10 @@
 //! ([`Worker`]), and why a fixture cannot be loaded ([`LoadError`]). The protocols
 //! ([`super::proto`]) depend on this module, never on the engine that dispatches to them.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::progress::LoadProgress;
 use super::recorder::Recorder;
 use super::schedule::{Pacer, Schedule};
 
@@ -41,8 +43,8 @@ pub struct LoadConfig {
     pub ramp: Duration,
     /// Keep every second's histogram (for `--hlog`).
     pub keep_intervals: bool,
-    /// Draw a progress bar on stderr (when it is a terminal).
-    pub progress: bool,
+    /// Where the run reports its progress (the command's bar), if anywhere.
+    pub progress: Option<Arc<dyn LoadProgress>>,
     /// Sample the CPU and memory of this process group (a runner's app) while measuring.
     pub sample_group: Option<i32>,
 }

@@ -1,4 +1,11 @@
-//! The output layer: the report document and every rendering of results (docs/contract.md, section 5).
+//! The output layer: everything a user reads, from results handed in by the commands
+//! (docs/contract.md, section 5). Commands compute; they print only through here.
+//!
+//! - [`human`]: each command's results as text on a terminal (stdout).
+//! - [`progress`]: bars and notes on stderr while a command goes on.
+//! - [`terminal`]: whether a stream is a terminal, `NO_COLOR`, the ANSI [`Style`](terminal::Style).
+//! - [`document`], [`bundle`], [`folder`], [`markdown`], [`junit`], [`html`], [`charts`]: the
+//!   report document and the files of a report folder; [`write_json`] for `--format json`.
 
 pub mod bundle;
 pub mod charts;
@@ -6,9 +13,10 @@ pub mod document;
 pub mod folder;
 pub mod html;
 pub mod human;
-pub mod human_load;
 pub mod junit;
 pub mod markdown;
+pub mod progress;
+pub mod terminal;
 
 use serde::Serialize;
 

@@ -1,45 +1,14 @@
 //! The human rendering of a run: one line per fixture, the diff of each failure, a summary.
-//!
-//! Text from the server (reasons, diffs, JSON keys in pointers) and from files goes through
-//! [`escape_controls`](crate::humanize::escape_controls) first: it cannot move the cursor, clear the screen or set the title.
+//! `matrix` prints its failures with [`write_fixture`] too.
 
-use crate::humanize::escape_controls;
 use std::io::{self, Write};
 use std::path::Path;
 
+use crate::humanize::escape_controls;
+use crate::report::terminal::Style;
 use crate::results::SnapshotStatus;
 use crate::results::diff::{CLIP_CHARS, clip};
 use crate::results::{FixtureResult, Outcome, RunReport};
-
-/// ANSI styling, on only when wanted.
-#[derive(Debug, Clone, Copy)]
-pub struct Style {
-    color: bool,
-}
-
-impl Style {
-    /// Colors when `out` is a terminal and `NO_COLOR` is unset or empty.
-    pub fn detect(is_terminal: bool) -> Style {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Style {
-            color: is_terminal && !no_color,
-        }
-    }
-
-    /// No colors.
-    pub fn plain() -> Style {
-        Style { color: false }
-    }
-
-    /// `text` in the ANSI style `code` (e.g. "31;1"), or plain.
-    pub fn paint(&self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
-    }
-}
 
 /// Alike mismatches in a row shown in full before the rest are counted.
 const SHOWN_ALIKE: usize = 3;
@@ -114,6 +83,38 @@ pub fn write_fixture(out: &mut dyn Write, style: Style, result: &FixtureResult) 
             };
             writeln!(out, "      {line}")?;
         }
+    }
+    Ok(())
+}
+
+/// Shown under a failing fixture without a handler replayed against the embedded reference.
+const NO_HANDLER_HINT: &str = "hint: this fixture has no handler, so the embedded reference \
+    server does not serve it (a 404 or a refused upgrade); replay it against your server with --url URL";
+
+/// Whether `run` prints `result` as it comes: always, or with `--quiet` only what needs a look
+/// (a fixture that did not pass, a changed snapshot). A new snapshot of a passing fixture is
+/// counted in the summary (with the folder it went to), not listed.
+pub fn is_shown(result: &FixtureResult, quiet: bool) -> bool {
+    let notable = result.outcome != Outcome::Passed
+        || result
+            .snapshot
+            .as_ref()
+            .is_some_and(|s| s.status == SnapshotStatus::Changed);
+    notable || !quiet
+}
+
+/// Writes one replayed fixture as `run` prints it: its line and diff ([`write_fixture`]), and
+/// when it did not pass and `unserved` (the embedded reference has no handler for it), a hint
+/// to replay it with `--url`.
+pub fn write_replayed(
+    out: &mut dyn Write,
+    style: Style,
+    result: &FixtureResult,
+    unserved: bool,
+) -> io::Result<()> {
+    write_fixture(out, style, result)?;
+    if result.outcome != Outcome::Passed && unserved {
+        writeln!(out, "      {NO_HANDLER_HINT}")?;
     }
     Ok(())
 }
@@ -222,5 +223,31 @@ mod tests {
             text.contains(&format!("({} bytes)", huge.len() + 9)),
             "{text}"
         );
+    }
+
+    #[test]
+    fn an_unserved_failure_gets_the_hint_and_quiet_hides_what_passed() {
+        let mut result: FixtureResult = serde_json::from_value(serde_json::json!({
+            "name": "echo", "protocol": "websocket", "file": "echo.json", "outcome": "failed",
+            "diff": [], "duration_ms": 2.0
+        }))
+        .unwrap();
+        let mut out = Vec::new();
+        write_replayed(&mut out, Style::plain(), &result, true).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "FAIL  websocket echo (2 ms)\n      --> echo.json\n      hint: this fixture has no \
+             handler, so the embedded reference server does not serve it (a 404 or a refused \
+             upgrade); replay it against your server with --url URL\n"
+        );
+        assert!(is_shown(&result, true));
+        result.outcome = Outcome::Passed;
+        let mut out = Vec::new();
+        write_replayed(&mut out, Style::plain(), &result, true).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "PASS  websocket echo (2 ms)\n"
+        );
+        assert!(!is_shown(&result, true) && is_shown(&result, false));
     }
 }

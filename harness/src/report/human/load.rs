@@ -8,9 +8,9 @@
 
 use std::io::{self, Write};
 
-use super::human::Style;
 use crate::humanize::escape_controls;
 use crate::humanize::{human_bytes, human_us};
+use crate::report::terminal::Style;
 use crate::results::load::{LoadResult, Percentiles};
 
 /// What one operation of `protocol` is, in the plural.
