@@ -18,11 +18,11 @@ pub fn compare(
         && let Some(matcher) = Matcher::parse(text)
     {
         match matcher {
-            Err(message) => out.push(Mismatch::new(
+            Err(error) => out.push(Mismatch::new(
                 path,
                 expected.clone(),
                 or_null(actual),
-                message,
+                error.to_string(),
             )),
             Ok(matcher) if !matcher.matches_json(actual) => out.push(Mismatch::new(
                 path,
@@ -110,12 +110,12 @@ pub fn compare(
 pub fn compare_text(expected: &str, actual: Option<&str>, path: &str, out: &mut Vec<Mismatch>) {
     let passed = match Matcher::parse(expected) {
         Some(Ok(matcher)) => matcher.matches_text(actual),
-        Some(Err(message)) => {
+        Some(Err(error)) => {
             out.push(Mismatch::new(
                 path,
                 expected.into(),
                 text_or_null(actual),
-                message,
+                error.to_string(),
             ));
             return;
         }

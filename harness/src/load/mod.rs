@@ -44,4 +44,4 @@ pub use open_files::{OpenFiles, raise_open_files_limit};
 pub use proto::broadcast::DEFAULT_RATE as BROADCAST_DEFAULT_RATE;
 pub use recorder::{ErrorKind, Recorder, Shard, Tally};
 pub use schedule::{Pacer, Schedule, Window};
-pub use worker::{LoadConfig, LoadError};
+pub use worker::{LoadConfig, LoadError, Unloadable, Unresolved};
