@@ -463,40 +463,62 @@ pub struct ServeArgs {
     pub fixtures: Option<PathBuf>,
 }
 
+/// Why a flag's value was refused (clap names the flag and the value before this text).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FlagValueError {
+    /// Not a duration (`--timeout`, `--duration`).
+    #[error("{0} (write e.g. 10s, 500ms, 2m)")]
+    Duration(humantime::DurationError),
+    /// Not a duration (`--warmup`, `--ramp`: zero allowed).
+    #[error("{0} (write e.g. 2s, 500ms, 0s)")]
+    DurationOrZero(humantime::DurationError),
+    /// A zero duration where one is needed.
+    #[error("must be more than zero")]
+    Zero,
+    /// Not a number (`--rate`).
+    #[error("{0} (write operations per second, e.g. 5000 or 2.5e4)")]
+    Rate(std::num::ParseFloatError),
+    /// A rate the schedule cannot represent (`--rate`).
+    #[error(transparent)]
+    RateRange(#[from] crate::load::schedule::RateError),
+    /// Not a number or a percentage (`--max-error-rate`, `--threshold`).
+    #[error("{0} (write e.g. 0.01 or 1%)")]
+    Share(std::num::ParseFloatError),
+    /// A share below 0 or above 1.
+    #[error("must be between 0 and 1 (0% and 100%)")]
+    ShareRange,
+}
+
 /// Parses `10s`, `500ms`, `2m`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let duration =
-        humantime::parse_duration(text).map_err(|e| format!("{e} (write e.g. 10s, 500ms, 2m)"))?;
+pub fn parse_duration(text: &str) -> Result<Duration, FlagValueError> {
+    let duration = humantime::parse_duration(text).map_err(FlagValueError::Duration)?;
     if duration.is_zero() {
-        return Err("must be more than zero".into());
+        return Err(FlagValueError::Zero);
     }
     Ok(duration)
 }
 
 /// Parses a duration that may be zero (`0s`).
-pub fn parse_duration_or_zero(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text).map_err(|e| format!("{e} (write e.g. 2s, 500ms, 0s)"))
+pub fn parse_duration_or_zero(text: &str) -> Result<Duration, FlagValueError> {
+    humantime::parse_duration(text).map_err(FlagValueError::DurationOrZero)
 }
 
 /// Parses an open-loop rate the schedule can represent (a negative one is read, to be refused
 /// with the range rather than taken for a flag).
-pub fn parse_rate(text: &str) -> Result<f64, String> {
-    let rate = text
-        .trim()
-        .parse::<f64>()
-        .map_err(|e| format!("{e} (write operations per second, e.g. 5000 or 2.5e4)"))?;
-    crate::load::schedule::check_rate(rate)
+pub fn parse_rate(text: &str) -> Result<f64, FlagValueError> {
+    let rate = text.trim().parse::<f64>().map_err(FlagValueError::Rate)?;
+    Ok(crate::load::schedule::check_rate(rate)?)
 }
 
 /// Parses a share: `0.01` or `1%`, between 0 and 1.
-pub fn parse_share(text: &str) -> Result<f64, String> {
+pub fn parse_share(text: &str) -> Result<f64, FlagValueError> {
     let share = match text.trim().strip_suffix('%') {
         Some(percent) => percent.trim().parse::<f64>().map(|p| p / 100.0),
         None => text.trim().parse::<f64>(),
     }
-    .map_err(|e| format!("{e} (write e.g. 0.01 or 1%)"))?;
+    .map_err(FlagValueError::Share)?;
     if !(0.0..=1.0).contains(&share) {
-        return Err("must be between 0 and 1 (0% and 100%)".into());
+        return Err(FlagValueError::ShareRange);
     }
     Ok(share)
 }

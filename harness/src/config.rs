@@ -114,10 +114,9 @@ pub(crate) fn runners_dir(cli: &Cli) -> PathBuf {
         .unwrap_or_else(|| default_dir("runners"))
 }
 
-/// Every runner, or a usage error naming the bad manifest.
+/// Every runner, or the error naming the runners folder or the manifest that cannot be used.
 pub(crate) fn all_runners(cli: &Cli) -> Result<Vec<Runner>, HarnessError> {
-    crate::target::runner::discover(&runners_dir(cli))
-        .map_err(|e| HarnessError::Usage(e.to_string()))
+    Ok(crate::target::runner::discover(&runners_dir(cli))?)
 }
 
 /// The runner called `name`.
@@ -184,8 +183,7 @@ pub(crate) fn fixtures_dir_for_app(
     if let Some(dir) = &plan.dir {
         return Ok((dir.clone(), None));
     }
-    let copies = tempfile::tempdir()
-        .map_err(|e| HarnessError::Usage(format!("cannot make a temporary folder: {e}")))?;
+    let copies = tempfile::tempdir().map_err(HarnessError::TempDir)?;
     for (index, fixture) in plan.loaded.iter().enumerate() {
         let to = copies.path().join(format!("{index:04}.json"));
         std::fs::copy(&fixture.file, &to).map_err(|source| HarnessError::Write {

@@ -88,7 +88,7 @@ pub fn result_document(bytes: &[u8]) -> usize {
         return 0;
     };
     if let Err(refused) = crate::compare::document::check_histograms(&value) {
-        return refused.len();
+        return refused.to_string().len();
     }
     let mut side = crate::compare::document::Side::default();
     let compared = crate::compare::document::add(&mut side, &value).map_or(0, |()| 1);
@@ -100,7 +100,7 @@ pub fn result_document(bytes: &[u8]) -> usize {
                 + crate::report::junit::report(&document).len()
                 + crate::report::html::page(&document).len()
         }
-        Err(message) => message.len(),
+        Err(problem) => problem.to_string().len(),
     };
     compared + rendered + side.fixtures.len() + side.load.len()
 }

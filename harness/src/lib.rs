@@ -46,10 +46,10 @@ pub fn run(cli: Cli) -> i32 {
     let code = match runtime.block_on(commands::dispatch(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprint!("error: {e}");
-            if !e.to_string().ends_with('\n') {
-                eprintln!();
-            }
+            // Some messages (a list of fixture errors) end their last line themselves.
+            let message = e.to_string();
+            let end = if message.ends_with('\n') { "" } else { "\n" };
+            eprint!("error: {message}{end}");
             e.exit_code()
         }
     };

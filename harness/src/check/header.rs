@@ -18,7 +18,7 @@
 use harness_fixture::model::{HeaderExpectation, RestExpected};
 use serde_json::Value;
 
-use super::matcher::TextExpect;
+use super::matcher::{InvalidMatcher, TextExpect};
 use crate::results::diff::{Mismatch, clip_json, token};
 
 /// One expected header, compiled.
@@ -54,7 +54,7 @@ pub enum HeaderFault {
 
 impl HeaderWant {
     /// Compiles a fixture's expectation; a malformed matcher is an error.
-    pub fn new(expectation: &HeaderExpectation) -> Result<HeaderWant, String> {
+    pub fn new(expectation: &HeaderExpectation) -> Result<HeaderWant, InvalidMatcher> {
         Ok(match expectation {
             HeaderExpectation::One(text) => HeaderWant::One(TextExpect::new(text)?),
             HeaderExpectation::Lines(items) => HeaderWant::Lines(

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::matcher::Matcher;
+use super::matcher::{InvalidMatcher, Matcher};
 use crate::results::diff::{Mismatch, token};
 use harness_fixture::model::BodyMatch;
 
@@ -76,17 +76,17 @@ pub fn compare(
 /// `expected` is a matcher (`<<uuid>>`, `<<regex:...>>`, ...), or a matcher that does not parse.
 fn compare_matcher(
     expected: &Value,
-    matcher: Result<Matcher, String>,
+    matcher: Result<Matcher, InvalidMatcher>,
     actual: Option<&Value>,
     path: &str,
     out: &mut Vec<Mismatch>,
 ) {
     match matcher {
-        Err(message) => out.push(Mismatch::new(
+        Err(error) => out.push(Mismatch::new(
             path,
             expected.clone(),
             or_null(actual),
-            message,
+            error.to_string(),
         )),
         Ok(matcher) if !matcher.matches_json(actual) => out.push(Mismatch::new(
             path,
@@ -127,12 +127,12 @@ fn compare_objects(
 pub fn compare_text(expected: &str, actual: Option<&str>, path: &str, out: &mut Vec<Mismatch>) {
     let passed = match Matcher::parse(expected) {
         Some(Ok(matcher)) => matcher.matches_text(actual),
-        Some(Err(message)) => {
+        Some(Err(error)) => {
             out.push(Mismatch::new(
                 path,
                 expected.into(),
                 text_or_null(actual),
-                message,
+                error.to_string(),
             ));
             return;
         }

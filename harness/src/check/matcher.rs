@@ -4,6 +4,16 @@ use harness_fixture::matcher::compile_regex;
 use regex::Regex;
 use serde_json::Value;
 
+/// A matcher token that does not compile: a `<<regex:P>>` whose pattern is not a regex.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct InvalidMatcher {
+    /// The token, as the fixture writes it.
+    pub token: String,
+    /// The regex error in one line, the pattern clipped.
+    pub reason: String,
+}
+
 /// A parsed matcher token.
 #[derive(Debug, Clone)]
 pub enum Matcher {
@@ -30,25 +40,31 @@ pub enum Matcher {
 impl Matcher {
     /// Parses `text` as a matcher token; `None` when it is a plain string. A malformed regex is
     /// an `Err` with the regex error in one line, the pattern clipped.
-    pub fn parse(text: &str) -> Option<Result<Matcher, String>> {
+    pub fn parse(text: &str) -> Option<Result<Matcher, InvalidMatcher>> {
         let inner = text.strip_prefix("<<")?.strip_suffix(">>")?;
-        let matcher = match inner {
-            "any" => Matcher::Any,
-            "present" => Matcher::Present,
-            "absent" => Matcher::Absent,
-            "uuid" => Matcher::Uuid,
-            "number" => Matcher::Number,
-            "string" => Matcher::String,
-            _ => match inner.split_once(':') {
-                Some(("regex", pattern)) => {
-                    // The loader compiled it the same way: a fixture that loaded has none bad.
-                    return Some(compile_regex(pattern).map(Matcher::Regex));
-                }
-                Some(("starts_with", t)) => Matcher::StartsWith(t.to_string()),
-                Some(("contains", t)) => Matcher::Contains(t.to_string()),
-                _ => return None,
-            },
-        };
+        let matcher =
+            match inner {
+                "any" => Matcher::Any,
+                "present" => Matcher::Present,
+                "absent" => Matcher::Absent,
+                "uuid" => Matcher::Uuid,
+                "number" => Matcher::Number,
+                "string" => Matcher::String,
+                _ => match inner.split_once(':') {
+                    Some(("regex", pattern)) => {
+                        // The loader compiled it the same way: a fixture that loaded has none bad.
+                        return Some(compile_regex(pattern).map(Matcher::Regex).map_err(
+                            |reason| InvalidMatcher {
+                                token: text.to_string(),
+                                reason,
+                            },
+                        ));
+                    }
+                    Some(("starts_with", t)) => Matcher::StartsWith(t.to_string()),
+                    Some(("contains", t)) => Matcher::Contains(t.to_string()),
+                    _ => return None,
+                },
+            };
         Some(Ok(matcher))
     }
 
@@ -105,11 +121,10 @@ pub enum TextExpect {
 
 impl TextExpect {
     /// Compiles an expected text; a malformed matcher is an error.
-    pub fn new(text: &str) -> Result<TextExpect, String> {
+    pub fn new(text: &str) -> Result<TextExpect, InvalidMatcher> {
         match Matcher::parse(text) {
             None => Ok(TextExpect::Exact(text.to_string())),
-            Some(Ok(matcher)) => Ok(TextExpect::Matcher(matcher)),
-            Some(Err(message)) => Err(message),
+            Some(matcher) => matcher.map(TextExpect::Matcher),
         }
     }
 

@@ -49,13 +49,13 @@ fn check_headers(
         let want = serde_json::to_value(expectation).unwrap_or_default();
         let lines = header_values(actual, name);
         match header::HeaderWant::new(expectation) {
-            Err(message) => out.push(Mismatch::new(
+            Err(error) => out.push(Mismatch::new(
                 path,
                 want,
                 lines
                     .first()
                     .map_or(serde_json::Value::Null, |v| (*v).into()),
-                message,
+                error.to_string(),
             )),
             Ok(compiled) => {
                 if let Some(fault) = compiled.fault(lines.iter().map(|v| Some(*v))) {

@@ -19,7 +19,7 @@ use harness_fixture::Protocol;
 
 use crate::cli::{Cli, FixtureSelection, Format, LoadArgs, StreamArgs};
 use crate::config::{open_target, selection};
-use crate::error::{HarnessError, exit};
+use crate::error::{HarnessError, OutputProblem, exit};
 use crate::fsutil::write_atomically;
 use crate::load::{
     self, LiveFigures, LoadConfig, LoadError, LoadProgress, LoadResult, RunInfo, Schedule,
@@ -30,12 +30,44 @@ use crate::report::progress::LoadBar;
 use crate::report::terminal::Style;
 use crate::wire::DEFAULT_MAX_EVENT_SIZE;
 
+/// The two load commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LoadCommand {
+    /// `bench`: REST.
+    Bench,
+    /// `stream`: WebSocket, SSE, broadcast.
+    Stream,
+}
+
+impl LoadCommand {
+    /// The command's name, as typed and as result documents say it.
+    fn name(self) -> &'static str {
+        match self {
+            LoadCommand::Bench => "bench",
+            LoadCommand::Stream => "stream",
+        }
+    }
+
+    /// Whether the command loads fixtures of `protocol`.
+    fn loads(self, protocol: Protocol) -> bool {
+        match self {
+            LoadCommand::Bench => protocol == Protocol::Rest,
+            LoadCommand::Stream => matches!(
+                protocol,
+                Protocol::WebSocket | Protocol::Sse | Protocol::Broadcast
+            ),
+        }
+    }
+}
+
 pub(super) async fn bench(cli: &Cli, args: &LoadArgs) -> Result<i32, HarnessError> {
-    load(cli, args, Duration::ZERO, DEFAULT_MAX_EVENT_SIZE, "bench").await
+    let command = LoadCommand::Bench;
+    load(cli, args, Duration::ZERO, DEFAULT_MAX_EVENT_SIZE, command).await
 }
 
 pub(super) async fn stream(cli: &Cli, args: &StreamArgs) -> Result<i32, HarnessError> {
-    load(cli, &args.load, args.ramp, args.max_event_size, "stream").await
+    let command = LoadCommand::Stream;
+    load(cli, &args.load, args.ramp, args.max_event_size, command).await
 }
 
 /// The schedule the flags ask for, or why they make no sense.
@@ -58,10 +90,14 @@ fn schedule(args: &LoadArgs) -> Result<Schedule, HarnessError> {
 /// Checks before the run that `path` can be written at its end: it is not a folder, and its
 /// nearest existing folder is a folder that takes a new file (folders missing below it are
 /// created when writing).
-fn check_writable(flag: &str, path: &Path) -> Result<(), HarnessError> {
-    let refuse = |why: String| HarnessError::Usage(format!("{flag} {}: {why}", path.display()));
+fn check_writable(flag: &'static str, path: &Path) -> Result<(), HarnessError> {
+    let refuse = |problem: OutputProblem| HarnessError::Output {
+        flag,
+        path: path.to_path_buf(),
+        problem,
+    };
     if path.is_dir() {
-        return Err(refuse("is a folder".into()));
+        return Err(refuse(OutputProblem::IsAFolder));
     }
     let mut folder = path.parent();
     loop {
@@ -73,13 +109,27 @@ fn check_writable(flag: &str, path: &Path) -> Result<(), HarnessError> {
             Ok(meta) if meta.is_dir() => {
                 return tempfile::NamedTempFile::new_in(dir)
                     .map(drop)
-                    .map_err(|e| refuse(format!("cannot write in {}: {e}", dir.display())));
+                    .map_err(|source| {
+                        refuse(OutputProblem::CannotWriteIn {
+                            dir: dir.to_path_buf(),
+                            source,
+                        })
+                    });
             }
-            Ok(_) => return Err(refuse(format!("{} is not a folder", dir.display()))),
+            Ok(_) => {
+                return Err(refuse(OutputProblem::NotAFolder {
+                    dir: dir.to_path_buf(),
+                }));
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && dir != Path::new(".") => {
                 folder = dir.parent();
             }
-            Err(e) => return Err(refuse(format!("{}: {e}", dir.display()))),
+            Err(source) => {
+                return Err(refuse(OutputProblem::Unusable {
+                    dir: dir.to_path_buf(),
+                    source,
+                }));
+            }
         }
     }
 }
@@ -131,11 +181,12 @@ fn files_needed(connections: usize, protocol: Protocol, embedded: bool) -> u64 {
 /// is too low: past the limit, connections would fail instead of load the server.
 fn ensure_open_files(connections: usize, needed: u64) -> Result<(), HarnessError> {
     match load::raise_open_files_limit(needed) {
-        Some(limits) if limits.soft < needed => Err(HarnessError::Usage(format!(
-            "--connections {connections} needs about {needed} open files, and this process may \
-             open {} (hard limit {}): raise the limit (ulimit -n {needed}) or use fewer connections",
-            limits.soft, limits.hard
-        ))),
+        Some(limits) if limits.soft < needed => Err(HarnessError::OpenFiles {
+            connections,
+            needed,
+            soft: limits.soft,
+            hard: limits.hard,
+        }),
         Some(limits) => {
             tracing::debug!("open files limit: {} (hard {})", limits.soft, limits.hard);
             Ok(())
@@ -144,16 +195,13 @@ fn ensure_open_files(connections: usize, needed: u64) -> Result<(), HarnessError
     }
 }
 
-/// Which protocols a command loads.
-fn check_protocol(command: &str, protocol: Protocol, file: &str) -> Result<(), HarnessError> {
-    let fits = match command {
-        "bench" => protocol == Protocol::Rest,
-        _ => matches!(
-            protocol,
-            Protocol::WebSocket | Protocol::Sse | Protocol::Broadcast
-        ),
-    };
-    if fits {
+/// Refuses a fixture of a protocol the command does not load, naming the command that does.
+fn check_protocol(
+    command: LoadCommand,
+    protocol: Protocol,
+    file: &str,
+) -> Result<(), HarnessError> {
+    if command.loads(protocol) {
         return Ok(());
     }
     let hint = if protocol == Protocol::Rest {
@@ -162,7 +210,8 @@ fn check_protocol(command: &str, protocol: Protocol, file: &str) -> Result<(), H
         "use stream"
     };
     Err(HarnessError::Usage(format!(
-        "{file}: {command} does not load {protocol} fixtures ({hint})"
+        "{file}: {} does not load {protocol} fixtures ({hint})",
+        command.name()
     )))
 }
 
@@ -171,7 +220,7 @@ async fn load(
     args: &LoadArgs,
     ramp: Duration,
     max_event_size: usize,
-    command: &'static str,
+    command: LoadCommand,
 ) -> Result<i32, HarnessError> {
     let mut schedule = schedule(args)?;
     if let Some(path) = &args.output {
@@ -234,16 +283,19 @@ async fn load(
     let outcome = load::run(fixture, &target.base_url(), &config).await;
     target.shutdown().await;
     let outcome = outcome.map_err(|e| match e {
-        LoadError::Fixture(message) => HarnessError::Usage(format!("{file}: {message}")),
-        LoadError::Unreachable(reason) => HarnessError::Unreachable {
+        LoadError::Fixture(source) => HarnessError::Load {
+            file: args.fixture.clone(),
+            source: Box::new(source),
+        },
+        unreachable @ LoadError::Unreachable { .. } => HarnessError::Unreachable {
             address: info.url.clone(),
-            reason,
+            reason: unreachable.to_string(),
         },
     })?;
 
     let mut result = LoadResult::new(
         RunInfo {
-            command,
+            command: command.name(),
             fixture: fixture.name.clone(),
             protocol,
             target: info.clone(),
@@ -263,8 +315,13 @@ async fn load(
     let mut failed = None;
     if let Some(path) = &args.hlog {
         let comment = format!(
-            "benchmark-harness {command} {} against {} ({}), {} loop, {} connections",
-            fixture.name, info.name, info.url, result.mode, result.connections
+            "benchmark-harness {} {} against {} ({}), {} loop, {} connections",
+            command.name(),
+            fixture.name,
+            info.name,
+            info.url,
+            result.mode,
+            result.connections
         );
         let written = outcome
             .intervals
@@ -313,19 +370,13 @@ async fn load(
         return Err(error);
     }
 
-    let summary = &result.summary;
-    let refused_only = summary.errors > 0
-        && summary.errors == summary.operations
-        && result
-            .errors_by_kind
-            .keys()
-            .all(|kind| kind == "connection refused");
-    if refused_only {
+    if outcome.tally.only_refused() {
         return Err(HarnessError::Unreachable {
             address: info.url,
             reason: "every connection was refused".into(),
         });
     }
+    let summary = &result.summary;
     if summary.operations == 0 {
         eprintln!("no operation completed during the measured time");
         return Ok(exit::FAILED);
@@ -454,13 +505,14 @@ mod tests {
 
     #[test]
     fn commands_take_their_own_protocols() {
-        assert!(check_protocol("bench", Protocol::Rest, "f").is_ok());
-        assert!(check_protocol("bench", Protocol::Sse, "f").is_err());
-        assert!(check_protocol("stream", Protocol::WebSocket, "f").is_ok());
-        assert!(check_protocol("stream", Protocol::Sse, "f").is_ok());
-        assert!(check_protocol("stream", Protocol::Broadcast, "f").is_ok());
-        assert!(check_protocol("bench", Protocol::Broadcast, "f").is_err());
-        let wrong = check_protocol("stream", Protocol::Rest, "f").unwrap_err();
+        use LoadCommand::{Bench, Stream};
+        assert!(check_protocol(Bench, Protocol::Rest, "f").is_ok());
+        assert!(check_protocol(Bench, Protocol::Sse, "f").is_err());
+        assert!(check_protocol(Stream, Protocol::WebSocket, "f").is_ok());
+        assert!(check_protocol(Stream, Protocol::Sse, "f").is_ok());
+        assert!(check_protocol(Stream, Protocol::Broadcast, "f").is_ok());
+        assert!(check_protocol(Bench, Protocol::Broadcast, "f").is_err());
+        let wrong = check_protocol(Stream, Protocol::Rest, "f").unwrap_err();
         assert!(wrong.to_string().contains("use bench"), "{wrong}");
     }
 }

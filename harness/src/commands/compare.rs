@@ -8,13 +8,13 @@ use crate::report::human::compare::write_comparison;
 use crate::report::terminal::Style;
 use crate::report::write_json;
 
-use super::report::{redact_comparison, usage, write_report};
+use super::report::{redact_comparison, write_report};
 
 pub(super) fn compare(args: &CompareArgs) -> Result<i32, HarnessError> {
-    let baseline = read_side(&args.baseline).map_err(usage)?;
-    let candidate = read_side(&args.candidate).map_err(usage)?;
+    let baseline = read_side(&args.baseline)?;
+    let candidate = read_side(&args.candidate)?;
     let mut comparison = compare_sides(&baseline, &candidate, args.threshold, args.allow_removed)
-        .map_err(|e| HarnessError::Usage(format!("cannot compare: {e}")))?;
+        .map_err(|e| HarnessError::Incomparable(Box::new(e)))?;
     let redactor = args.redaction.redactor();
     redact_comparison(&redactor, &mut comparison);
     let regressions = comparison.regressions;

@@ -26,7 +26,7 @@ pub(super) fn man(args: &ManArgs) -> Result<i32, HarnessError> {
         let mut page = Vec::new();
         clap_mangen::Man::new(command)
             .render(&mut page)
-            .map_err(|e| HarnessError::Usage(format!("cannot render the man page: {e}")))?;
+            .map_err(HarnessError::ManPage)?;
         write_stdout(&page)?;
         return Ok(exit::OK);
     };
@@ -45,8 +45,5 @@ fn write_stdout(bytes: &[u8]) -> Result<(), HarnessError> {
     stdout
         .write_all(bytes)
         .and_then(|()| stdout.flush())
-        .map_err(|source| HarnessError::Write {
-            path: "<stdout>".into(),
-            source,
-        })
+        .map_err(HarnessError::Stdout)
 }

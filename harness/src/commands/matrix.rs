@@ -176,17 +176,18 @@ fn unavailable_report(runner: &Runner, error: String) -> RunnerReport {
 fn merge(files: &[std::path::PathBuf]) -> Result<MatrixReport, HarnessError> {
     let mut documents = Vec::new();
     for file in files {
-        let text = std::fs::read_to_string(file)
-            .map_err(|e| HarnessError::Usage(format!("{}: cannot read: {e}", file.display())))?;
-        let document: MatrixReport = serde_json::from_str(&text).map_err(|e| {
-            HarnessError::Usage(format!(
-                "{}: not a matrix result (--format json): {e}",
-                file.display()
-            ))
+        let text = std::fs::read_to_string(file).map_err(|source| HarnessError::Read {
+            path: file.clone(),
+            source,
         })?;
+        let document: MatrixReport =
+            serde_json::from_str(&text).map_err(|source| HarnessError::NotAMatrix {
+                path: file.clone(),
+                source,
+            })?;
         documents.push(document);
     }
-    MatrixReport::merge(documents).map_err(HarnessError::Usage)
+    MatrixReport::merge(documents)
 }
 
 fn write_report(dir: &Path, report: &MatrixReport) -> Result<(), HarnessError> {

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::ReportArgs;
 use crate::compare::Comparison;
-use crate::compare::document::{DocumentError, read_side};
+use crate::compare::document::read_side;
 use crate::error::{HarnessError, exit};
 use crate::humanize::counted;
 use crate::report::bundle;
@@ -19,23 +19,17 @@ pub(super) fn report(args: &ReportArgs) -> Result<i32, HarnessError> {
     let comparison = if args.baseline.is_empty() {
         None
     } else {
-        let baseline = read_side(&args.baseline).map_err(usage)?;
-        let candidate = read_side(&args.inputs).map_err(usage)?;
+        let baseline = read_side(&args.baseline)?;
+        let candidate = read_side(&args.inputs)?;
         let mut comparison =
             crate::compare::compare(&baseline, &candidate, args.threshold, args.allow_removed)
-                .map_err(|e| {
-                    HarnessError::Usage(format!("cannot compare with the baseline: {e}"))
-                })?;
+                .map_err(|e| HarnessError::IncomparableBaseline(Box::new(e)))?;
         redact_comparison(&redactor, &mut comparison);
         Some(comparison)
     };
     let dir = write_report(&args.inputs, comparison, args.out.as_deref(), &redactor)?;
     println!("{}", dir.join("index.html").display());
     Ok(exit::OK)
-}
-
-pub(super) fn usage(error: DocumentError) -> HarnessError {
-    HarnessError::Usage(error.to_string())
 }
 
 /// The snapshot diffs of a comparison, redacted (input documents may be made with --no-redact).
@@ -59,7 +53,7 @@ pub(super) fn write_report(
     if let Some(out) = out {
         crate::report::check_replaceable(out)?;
     }
-    let mut inputs = bundle::read(inputs).map_err(usage)?;
+    let mut inputs = bundle::read(inputs)?;
     for runner in &mut inputs.runners {
         redactor.run_report(&mut runner.run);
     }
@@ -69,8 +63,10 @@ pub(super) fn write_report(
         || PathBuf::from("reports").join(generated_at.replace(':', "-")),
         Path::to_path_buf,
     );
-    let json = serde_json::to_string_pretty(&document)
-        .map_err(|e| HarnessError::Usage(format!("cannot encode the report: {e}")))?;
+    let json = serde_json::to_string_pretty(&document).map_err(|source| HarnessError::Encode {
+        what: "the report",
+        source,
+    })?;
     write_folder(
         &dir,
         &[

@@ -42,7 +42,7 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
     let mut info = target.info(cli.target_name.as_deref());
     info.url = redactor.text(&info.url).into_owned();
     let driver = Driver::new(target.base_url(), args.replay.timeout)
-        .map_err(|e| HarnessError::Usage(format!("cannot build the HTTP client: {e}")))?
+        .map_err(HarnessError::HttpClient)?
         .with_max_event_size(args.max_event_size);
     let (ws_url, sse_url) = protocol_urls(cli, args.replay.timeout).await?;
     let driver = driver.with_protocol_bases(ws_url, sse_url);

@@ -58,12 +58,60 @@ pub struct Side {
 
 /// A document that could not be read.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {message}", path.display())]
+#[error("{}: {problem}", path.display())]
 pub struct DocumentError {
     /// The file.
     pub path: PathBuf,
     /// What is wrong.
-    pub message: String,
+    pub problem: DocumentProblem,
+}
+
+impl From<DocumentError> for crate::error::HarnessError {
+    fn from(error: DocumentError) -> Self {
+        crate::error::HarnessError::Document(Box::new(error))
+    }
+}
+
+/// What is wrong with a result document (or the folder of them).
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentProblem {
+    /// The folder cannot be listed.
+    #[error("cannot list: {0}")]
+    List(std::io::Error),
+    /// Neither files nor folders holding `*.json` were given.
+    #[error("no result documents (*.json) here")]
+    NoDocuments,
+    /// The file cannot be read.
+    #[error("cannot read: {0}")]
+    Read(std::io::Error),
+    /// The file is not JSON.
+    #[error("not JSON: {0}")]
+    NotJson(serde_json::Error),
+    /// A histogram of a load result does not decode within bounds.
+    #[error("#{pointer}: histogram refused: {source}")]
+    Histogram {
+        /// Its JSON pointer.
+        pointer: String,
+        /// Why.
+        source: crate::results::hdr::HistogramError,
+    },
+    /// JSON of none of the kinds a result document has.
+    #[error("not a result document of run, matrix, bench, stream or report")]
+    NotAResult,
+    /// A load result without a figure that comparing needs.
+    #[error("no {0}")]
+    MissingFigure(&'static str),
+    /// A part that a report needs is missing.
+    #[error("#{0}: missing")]
+    MissingPart(&'static str),
+    /// A part that does not have the document format's shape.
+    #[error("#{pointer}: {source}")]
+    Shape {
+        /// Its JSON pointer.
+        pointer: String,
+        /// What does not fit there.
+        source: serde_json::Error,
+    },
 }
 
 /// What kind of result a document is.
@@ -100,7 +148,7 @@ pub fn kind(value: &Value) -> Option<Document> {
 pub fn read_side(paths: &[PathBuf]) -> Result<Side, DocumentError> {
     let mut side = Side::default();
     for (path, value) in read_documents(paths)? {
-        add(&mut side, &value).map_err(|message| DocumentError { path, message })?;
+        add(&mut side, &value).map_err(|problem| DocumentError { path, problem })?;
     }
     Ok(side)
 }
@@ -112,19 +160,20 @@ pub fn read_documents(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Value)>, Docume
     if files.is_empty() {
         return Err(DocumentError {
             path: paths.first().cloned().unwrap_or_default(),
-            message: "no result documents (*.json) here".into(),
+            problem: DocumentProblem::NoDocuments,
         });
     }
     files
         .into_iter()
         .map(|path| {
-            let error = |message: String| DocumentError {
+            let error = |problem: DocumentProblem| DocumentError {
                 path: path.clone(),
-                message,
+                problem,
             };
             let text =
-                std::fs::read_to_string(&path).map_err(|e| error(format!("cannot read: {e}")))?;
-            let value = serde_json::from_str(&text).map_err(|e| error(format!("not JSON: {e}")))?;
+                std::fs::read_to_string(&path).map_err(|e| error(DocumentProblem::Read(e)))?;
+            let value =
+                serde_json::from_str(&text).map_err(|e| error(DocumentProblem::NotJson(e)))?;
             check_histograms(&value).map_err(error)?;
             Ok((path, value))
         })
@@ -142,7 +191,7 @@ const HISTOGRAMS: [&str; 4] = [
 /// Decodes every histogram of a load result (or of a report's load runs) within bounds; the
 /// error names the first that does not decode by its JSON pointer (`#/load/0/histogram: ...`).
 /// An empty text is no histogram.
-pub fn check_histograms(value: &Value) -> Result<(), String> {
+pub fn check_histograms(value: &Value) -> Result<(), DocumentProblem> {
     let results: Vec<(String, &Value)> = match kind(value) {
         Some(Document::Load) => vec![(String::new(), value)],
         Some(Document::Report) => value["load"]
@@ -159,7 +208,10 @@ pub fn check_histograms(value: &Value) -> Result<(), String> {
             if let Some(Value::String(text)) = result.pointer(field)
                 && !text.is_empty()
             {
-                decode(text).map_err(|e| format!("#{prefix}{field}: histogram refused: {e}"))?;
+                decode(text).map_err(|source| DocumentProblem::Histogram {
+                    pointer: format!("{prefix}{field}"),
+                    source,
+                })?;
             }
         }
     }
@@ -172,7 +224,7 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, DocumentError> {
         if path.is_dir() {
             let entries = std::fs::read_dir(path).map_err(|e| DocumentError {
                 path: path.clone(),
-                message: format!("cannot list: {e}"),
+                problem: DocumentProblem::List(e),
             })?;
             let mut found: Vec<PathBuf> = entries
                 .flatten()
@@ -189,7 +241,7 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, DocumentError> {
 }
 
 /// Adds one document to a side.
-pub fn add(side: &mut Side, value: &Value) -> Result<(), String> {
+pub fn add(side: &mut Side, value: &Value) -> Result<(), DocumentProblem> {
     match kind(value) {
         Some(Document::Report) => {
             side.documents.insert("report".into());
@@ -227,12 +279,19 @@ pub fn add(side: &mut Side, value: &Value) -> Result<(), String> {
                 .unwrap_or("?")
                 .to_string();
             let number = |pointer: &str| value.pointer(pointer).and_then(Value::as_f64);
+            let missing = DocumentProblem::MissingFigure;
             // `latency_us: null`: no operation succeeded, no latency. Otherwise both figures.
             let (p50, p99) = match value.pointer("/summary/latency_us") {
                 Some(Value::Null) => (None, None),
                 _ => (
-                    Some(number("/summary/latency_us/p50").ok_or("no summary.latency_us.p50")?),
-                    Some(number("/summary/latency_us/p99").ok_or("no summary.latency_us.p99")?),
+                    Some(
+                        number("/summary/latency_us/p50")
+                            .ok_or(missing("summary.latency_us.p50"))?,
+                    ),
+                    Some(
+                        number("/summary/latency_us/p99")
+                            .ok_or(missing("summary.latency_us.p99"))?,
+                    ),
                 ),
             };
             let command = match value["command"].as_str() {
@@ -244,7 +303,7 @@ pub fn add(side: &mut Side, value: &Value) -> Result<(), String> {
             side.load_targets.insert(target.clone());
             let run = LoadRun {
                 throughput: number("/summary/throughput_per_s")
-                    .ok_or("no summary.throughput_per_s")?,
+                    .ok_or(missing("summary.throughput_per_s"))?,
                 p50,
                 p99,
                 errors: value
@@ -254,9 +313,7 @@ pub fn add(side: &mut Side, value: &Value) -> Result<(), String> {
             };
             side.load.entry((fixture, target)).or_default().push(run);
         }
-        None => {
-            return Err("not a result document of run, matrix, bench, stream or report".into());
-        }
+        None => return Err(DocumentProblem::NotAResult),
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use super::measurement::{Measurement, Outcome};
 use super::proto::{RestLoad, SseLoad, WsLoad, broadcast};
 use super::recorder::Recorder;
 use super::schedule::{Pacer, Schedule};
-use super::worker::{LoadConfig, LoadError, Worker};
+use super::worker::{LoadConfig, LoadError, Unloadable, Worker};
 
 /// A fixture prepared for load, by protocol (one per run, behind an `Arc`: sizes do not matter).
 #[allow(clippy::large_enum_variant)]
@@ -36,17 +36,12 @@ impl Load {
             Spec::WebSocket(ws) => Load::WebSocket(WsLoad::prepare(ws, base, max).await?),
             Spec::Sse(sse) => {
                 if config.schedule != Schedule::Closed {
-                    return Err(LoadError::Fixture(
-                        "an SSE stream is paced by the server: --rate applies to REST and WebSocket"
-                            .into(),
-                    ));
+                    return Err(Unloadable::PacedByServer.into());
                 }
                 Load::Sse(SseLoad::prepare(sse, base, max).await?)
             }
             Spec::Broadcast(_) => {
-                return Err(LoadError::Fixture(
-                    "a broadcast fixture is loaded by its own engine".into(),
-                ));
+                return Err(Unloadable::OwnEngine.into());
             }
         })
     }
@@ -63,9 +58,7 @@ impl Load {
 /// Loads `fixture` on the server at `base` as `config` says.
 pub async fn run(fixture: &Fixture, base: &Url, config: &LoadConfig) -> Result<Outcome, LoadError> {
     if config.connections == 0 {
-        return Err(LoadError::Fixture(
-            "at least one connection is needed".into(),
-        ));
+        return Err(Unloadable::NoConnection.into());
     }
     if let Spec::Broadcast(broadcast) = &fixture.spec {
         return broadcast::run(broadcast, base, config).await;

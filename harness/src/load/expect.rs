@@ -9,6 +9,7 @@ use hyper::header::HeaderName;
 use serde_json::Value;
 
 use super::recorder::ErrorKind;
+use super::worker::Unloadable;
 use crate::check::header::{self, HeaderWant};
 use crate::check::json::compare;
 use crate::check::matcher::Matcher;
@@ -35,13 +36,17 @@ impl HeaderExpect {
     pub(crate) fn all<'a>(
         headers: impl IntoIterator<Item = (&'a String, &'a HeaderExpectation)>,
         base: &str,
-    ) -> Result<Vec<HeaderExpect>, String> {
+    ) -> Result<Vec<HeaderExpect>, Unloadable> {
         headers
             .into_iter()
             .map(|(name, want)| {
                 Ok(HeaderExpect {
-                    name: HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
-                        .map_err(|e| format!("header name {name:?}: {e}"))?,
+                    name: HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).map_err(
+                        |source| Unloadable::HeaderName {
+                            name: name.clone(),
+                            source,
+                        },
+                    )?,
                     want: HeaderWant::new(want)?,
                     path: header::pointer(base, name),
                     expected: serde_json::to_value(want).unwrap_or_default(),
@@ -52,7 +57,7 @@ impl HeaderExpect {
 
     /// The expected headers of a REST fixture: its own, plus a JSON `content-type` when it
     /// checks a JSON body without naming one ([`header::implies_json_content_type`]).
-    pub(crate) fn rest(expected: &RestExpected) -> Result<Vec<HeaderExpect>, String> {
+    pub(crate) fn rest(expected: &RestExpected) -> Result<Vec<HeaderExpect>, Unloadable> {
         let mut all = HeaderExpect::all(&expected.headers, "/headers")?;
         if header::implies_json_content_type(expected) {
             all.push(HeaderExpect {
@@ -168,8 +173,10 @@ impl std::fmt::Debug for SchemaExpect {
 
 impl SchemaExpect {
     /// Compiles a schema found in a fixture.
-    pub(crate) fn new(schema: &Value) -> Result<SchemaExpect, String> {
-        harness_fixture::schema::compile(schema).map(SchemaExpect)
+    pub(crate) fn new(schema: &Value) -> Result<SchemaExpect, Unloadable> {
+        harness_fixture::schema::compile(schema)
+            .map(SchemaExpect)
+            .map_err(|reason| Unloadable::Schema { reason })
     }
 
     /// `None` when `bytes` are JSON valid against the schema, else its first error under `base`,

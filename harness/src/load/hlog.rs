@@ -6,11 +6,38 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::interval_log::IntervalLogWriterBuilder;
-use hdrhistogram::serialization::{Serializer, V2DeflateSerializer};
+use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, IntervalLogWriterError};
+use hdrhistogram::serialization::{Serializer, V2DeflateSerializeError, V2DeflateSerializer};
 
 use super::recorder::IntervalReport;
-use crate::results::hdr::decode_bytes;
+use crate::results::hdr::{HistogramError, decode_bytes};
+
+/// Why the interval log could not be made (the caller names the file it was for).
+#[derive(Debug, thiserror::Error)]
+pub enum IntervalLogError {
+    /// The log's header could not be written.
+    #[error("{0}")]
+    Begin(std::io::Error),
+    /// A second kept compressed does not decode.
+    #[error("{source}")]
+    Decode {
+        /// The second, counted from the start of measurement.
+        second: u64,
+        /// Why.
+        source: HistogramError,
+    },
+    /// A second's histogram could not be written.
+    #[error("{source:?}")]
+    Write {
+        /// The second, counted from the start of measurement.
+        second: u64,
+        /// Why.
+        source: IntervalLogWriterError<V2DeflateSerializeError>,
+    },
+    /// The log is not UTF-8.
+    #[error("{0}")]
+    NotUtf8(std::string::FromUtf8Error),
+}
 
 /// The log's column legend, as the Java `HistogramLogWriter` writes it.
 const LEGEND: &str =
@@ -82,7 +109,11 @@ impl IntervalSeries {
 
     /// The interval log: one interval a second from `start` (the start of measurement), values
     /// in microseconds, the max column in milliseconds.
-    pub fn interval_log(&self, start: SystemTime, comment: &str) -> Result<String, String> {
+    pub fn interval_log(
+        &self,
+        start: SystemTime,
+        comment: &str,
+    ) -> Result<String, IntervalLogError> {
         let mut body = Vec::new();
         let mut serializer = V2DeflateSerializer::new();
         {
@@ -93,13 +124,17 @@ impl IntervalSeries {
                 .with_base_time(start)
                 .with_max_value_divisor(1000.0)
                 .begin_log_with(&mut body, &mut serializer)
-                .map_err(|e| e.to_string())?;
+                .map_err(IntervalLogError::Begin)?;
             for (second, slot) in &self.seconds {
                 let sealed;
                 let histogram = match slot {
                     Slot::Open(histogram) => histogram,
                     Slot::Sealed(bytes) => {
-                        sealed = decode_bytes(bytes).map_err(|e| e.to_string())?;
+                        sealed =
+                            decode_bytes(bytes).map_err(|source| IntervalLogError::Decode {
+                                second: *second,
+                                source,
+                            })?;
                         &sealed
                     }
                 };
@@ -110,10 +145,13 @@ impl IntervalSeries {
                         Duration::from_secs(1),
                         None,
                     )
-                    .map_err(|e| format!("{e:?}"))?;
+                    .map_err(|source| IntervalLogError::Write {
+                        second: *second,
+                        source,
+                    })?;
             }
         }
-        let text = String::from_utf8(body).map_err(|e| e.to_string())?;
+        let text = String::from_utf8(body).map_err(IntervalLogError::NotUtf8)?;
         // The legend goes after the header comments, where the Java writer puts it.
         let mut out = String::with_capacity(text.len() + LEGEND.len() + 1);
         let mut legend_written = false;

@@ -47,4 +47,4 @@ pub use progress::{LiveFigures, LoadProgress};
 pub use proto::broadcast::DEFAULT_RATE as BROADCAST_DEFAULT_RATE;
 pub use recorder::{ErrorKind, Recorder, Shard, Tally};
 pub use schedule::{Pacer, Schedule, Window};
-pub use worker::{LoadConfig, LoadError};
+pub use worker::{LoadConfig, LoadError, Unloadable, Unresolved};

@@ -128,23 +128,20 @@ impl ErrorKind {
         ErrorKind::differs(mismatch.path, mismatch.message)
     }
 
-    /// Classifies a transport error by the I/O error in its source chain, else by its text.
+    /// Classifies a transport error by the I/O error in its source chain, else by the hyper
+    /// error in it: the connection closed (or the request canceled) before the reply, or a
+    /// reply that does not parse. Anything else is kept with its text.
     pub fn of_error(error: &(dyn std::error::Error + 'static)) -> ErrorKind {
-        let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
-        while let Some(e) = current {
-            if let Some(io) = e.downcast_ref::<std::io::Error>() {
-                return ErrorKind::of_io(io);
-            }
-            current = e.source();
+        let chain = || std::iter::successors(Some(error), |e| e.source());
+        if let Some(io) = chain().find_map(|e| e.downcast_ref::<std::io::Error>()) {
+            return ErrorKind::of_io(io);
         }
-        let text = error.to_string();
-        let lower = text.to_ascii_lowercase();
-        if lower.contains("closed") || lower.contains("incomplete") || lower.contains("canceled") {
-            ErrorKind::Closed
-        } else if lower.contains("parse") || lower.contains("invalid") {
-            ErrorKind::Garbage
-        } else {
-            ErrorKind::Other(text)
+        match chain().find_map(|e| e.downcast_ref::<hyper::Error>()) {
+            Some(e) if e.is_closed() || e.is_incomplete_message() || e.is_canceled() => {
+                ErrorKind::Closed
+            }
+            Some(e) if e.is_parse() && !e.is_parse_too_large() => ErrorKind::Garbage,
+            _ => ErrorKind::Other(error.to_string()),
         }
     }
 
@@ -211,6 +208,9 @@ pub struct Tally {
     pub errors: u64,
     /// Errors by kind (their text).
     pub errors_by_kind: BTreeMap<String, u64>,
+    /// Measured operations whose connection was refused ([`ErrorKind::Refused`]; among
+    /// `errors`, and in `errors_by_kind`).
+    pub refused: u64,
     /// Open-loop schedule lag.
     pub lag: Lag,
     /// Operations in flight when the run ended (neither counted nor recorded).
@@ -228,6 +228,7 @@ impl Default for Tally {
             operations: 0,
             errors: 0,
             errors_by_kind: BTreeMap::new(),
+            refused: 0,
             lag: Lag::default(),
             unfinished: 0,
         }
@@ -238,6 +239,12 @@ impl Tally {
     /// Measured operations that succeeded.
     pub fn successes(&self) -> u64 {
         self.operations.saturating_sub(self.errors)
+    }
+
+    /// Whether operations were measured and every one had its connection refused: nothing
+    /// listens at the target.
+    pub fn only_refused(&self) -> bool {
+        self.operations > 0 && self.refused == self.operations
     }
 
     /// Adds `other` to this tally.
@@ -257,6 +264,7 @@ impl Tally {
         for (kind, count) in &other.errors_by_kind {
             count_kind(&mut self.errors_by_kind, kind.clone(), *count);
         }
+        self.refused += other.refused;
         self.lag.max_us = self.lag.max_us.max(other.lag.max_us);
         self.lag.final_us = self.lag.final_us.max(other.lag.final_us);
         self.lag.unsent += other.lag.unsent;
@@ -422,6 +430,7 @@ impl Recorder {
         let mut state = self.shard.state();
         state.tally.operations += 1;
         state.tally.errors += 1;
+        state.tally.refused += u64::from(kind == ErrorKind::Refused);
         count_kind(&mut state.tally.errors_by_kind, kind.to_string(), 1);
         if let Some(latency) = latency {
             state
@@ -528,6 +537,16 @@ mod tests {
             2
         );
         assert_eq!(total.errors_by_kind["connection refused"], 1);
+        assert_eq!(total.refused, 1);
+        assert!(!total.only_refused());
+        let refused = Tally {
+            operations: 2,
+            errors: 2,
+            refused: 2,
+            ..Tally::default()
+        };
+        assert!(refused.only_refused());
+        assert!(!Tally::default().only_refused());
         assert_eq!(total.lag.max_us, 7000);
     }
 

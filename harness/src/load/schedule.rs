@@ -27,17 +27,39 @@ pub const MAX_RATE: f64 = 1e9;
 /// nanoseconds).
 pub const MIN_RATE: f64 = 1e-9;
 
+/// Why the schedule cannot represent an open-loop rate (`--rate`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RateError {
+    /// Not a finite number from [`MIN_RATE`] to [`MAX_RATE`]. The value is not repeated: clap
+    /// (or the caller) names it, and 1e300 in full is long.
+    #[error(
+        "not a rate the schedule can represent: give operations per second from {MIN_RATE} \
+         to {MAX_RATE:e} (at most one operation a nanosecond)"
+    )]
+    OutOfRange,
+    /// More operations over the run than a 64-bit count holds.
+    #[error(
+        "{rate} operations per second for {} makes {operations:e} operations, more than \
+         a 64-bit count holds",
+        humantime::format_duration(*run_time)
+    )]
+    TooManyOperations {
+        /// Operations per second.
+        rate: f64,
+        /// The run, warmup included.
+        run_time: Duration,
+        /// How many operations that makes.
+        operations: f64,
+    },
+}
+
 /// Whether the schedule can represent `rate` operations per second: a finite number from
 /// [`MIN_RATE`] to [`MAX_RATE`]. The error says the range.
-pub fn check_rate(rate: f64) -> Result<f64, String> {
+pub fn check_rate(rate: f64) -> Result<f64, RateError> {
     if rate.is_finite() && (MIN_RATE..=MAX_RATE).contains(&rate) {
         Ok(rate)
     } else {
-        // The value is not repeated: clap (or the caller) names it, and 1e300 in full is long.
-        Err(format!(
-            "not a rate the schedule can represent: give operations per second from {MIN_RATE} \
-             to {MAX_RATE:e} (at most one operation a nanosecond)"
-        ))
+        Err(RateError::OutOfRange)
     }
 }
 
@@ -45,16 +67,16 @@ impl Schedule {
     /// An open loop at `rate` over a run of `run_time` (warmup included), or why the schedule
     /// cannot represent it: a rate out of [`check_rate`]'s range, or more operations than a
     /// 64-bit count holds.
-    pub fn open(rate: f64, run_time: Duration) -> Result<Schedule, String> {
+    pub fn open(rate: f64, run_time: Duration) -> Result<Schedule, RateError> {
         let rate = check_rate(rate)?;
         let operations = rate * run_time.as_secs_f64();
         // 2^64 as a float: u64::MAX rounds up to it.
         if operations >= u64::MAX as f64 {
-            return Err(format!(
-                "{rate} operations per second for {} makes {operations:e} operations, more than \
-                 a 64-bit count holds",
-                humantime::format_duration(run_time)
-            ));
+            return Err(RateError::TooManyOperations {
+                rate,
+                run_time,
+                operations,
+            });
         }
         Ok(Schedule::Open { rate })
     }
@@ -316,11 +338,11 @@ mod tests {
             f64::INFINITY,
             1e-300,
         ] {
-            let error = Schedule::open(bad, minute).unwrap_err();
+            let error = Schedule::open(bad, minute).unwrap_err().to_string();
             assert!(error.contains("from 0.000000001 to 1e9"), "{bad}: {error}");
         }
         let forever = Duration::from_secs(u64::MAX / 4);
-        let error = Schedule::open(1e9, forever).unwrap_err();
+        let error = Schedule::open(1e9, forever).unwrap_err().to_string();
         assert!(error.contains("64-bit"), "{error}");
         // At the extremes, the pacer's counts stay within their range.
         let origin = Instant::now();

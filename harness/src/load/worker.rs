@@ -5,6 +5,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use hyper::header::{InvalidHeaderName, InvalidHeaderValue};
+use hyper::http::method::InvalidMethod;
+use hyper::http::uri::InvalidUri;
+use url::Url;
+
 use super::progress::LoadProgress;
 use super::recorder::Recorder;
 use super::schedule::{Pacer, Schedule};
@@ -16,11 +21,142 @@ pub(crate) const RECONNECT_PAUSE: Duration = Duration::from_millis(50);
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The fixture cannot be loaded this way (wrong protocol, nothing to measure, bad values).
-    #[error("{0}")]
-    Fixture(String),
+    #[error(transparent)]
+    Fixture(#[from] Unloadable),
     /// The target's address cannot be resolved.
-    #[error("{0}")]
-    Unreachable(String),
+    #[error("{base}: {reason}")]
+    Unreachable {
+        /// The target's base URL.
+        base: Url,
+        /// Why it has no address.
+        reason: Unresolved,
+    },
+}
+
+/// Why a fixture cannot be loaded (with these flags): the text names the fixture's field, or
+/// the flag, at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum Unloadable {
+    /// `request.method` (or `publish.method`) is not an HTTP method.
+    #[error("method {method:?}: {source}")]
+    Method {
+        /// The method.
+        method: String,
+        /// Why it is not one.
+        source: InvalidMethod,
+    },
+    /// A request header's name cannot be sent.
+    #[error("header name {name:?}: {source}")]
+    HeaderName {
+        /// The name.
+        name: String,
+        /// Why.
+        source: InvalidHeaderName,
+    },
+    /// A request header's value cannot be sent.
+    #[error("header {name:?} cannot be sent: {source}")]
+    HeaderValue {
+        /// The header's name.
+        name: String,
+        /// Why.
+        source: InvalidHeaderValue,
+    },
+    /// The target's host cannot be a `Host` header.
+    #[error("bad host {authority:?}: {source}")]
+    Host {
+        /// Host and port.
+        authority: String,
+        /// Why.
+        source: InvalidHeaderValue,
+    },
+    /// A fixture's path does not make a URL on the target.
+    #[error("bad URL for {path:?}: {source}")]
+    Url {
+        /// The fixture's path.
+        path: String,
+        /// Why.
+        source: url::ParseError,
+    },
+    /// A URL's path and query do not make a request target.
+    #[error("bad request target {target:?}: {source}")]
+    RequestTarget {
+        /// Path and query.
+        target: String,
+        /// Why.
+        source: InvalidUri,
+    },
+    /// A base64 field of the request (or a message) does not decode.
+    #[error(transparent)]
+    Base64(#[from] crate::wire::request::Base64Error),
+    /// An expected text holds a matcher that does not compile.
+    #[error(transparent)]
+    Matcher(#[from] crate::check::matcher::InvalidMatcher),
+    /// `expected.body_base64` is neither base64 nor a binary matcher.
+    #[error("expected.body_base64: {reason}")]
+    BodyBase64 {
+        /// Why.
+        reason: String,
+    },
+    /// An expected JSON Schema does not compile.
+    #[error("{reason}")]
+    Schema {
+        /// Why, with the schema's pointer.
+        reason: String,
+    },
+    /// A WebSocket fixture whose upgrade is expected to be refused.
+    #[error(
+        "the fixture expects the upgrade to be refused ({status}): there is no conversation to load"
+    )]
+    RefusedUpgrade {
+        /// The status expected instead of 101.
+        status: u16,
+    },
+    /// A WebSocket transcript without a round trip.
+    #[error("the transcript has no `send` answered by an `expect`: nothing to measure")]
+    NoRoundTrip,
+    /// A broadcast fixture without subscribers.
+    #[error("the fixture lists no subscriber")]
+    NoSubscriber,
+    /// A broadcast run without `--rate`.
+    #[error("a broadcast run publishes at a rate: give --rate")]
+    NoRate,
+    /// An SSE run with `--rate`.
+    #[error("an SSE stream is paced by the server: --rate applies to REST and WebSocket")]
+    PacedByServer,
+    /// A broadcast fixture given to the engine of the other protocols.
+    #[error("a broadcast fixture is loaded by its own engine")]
+    OwnEngine,
+    /// No connection.
+    #[error("at least one connection is needed")]
+    NoConnection,
+    /// The broadcast fixture was still in use when publishing began (a bug).
+    #[error("still shared")]
+    StillShared,
+}
+
+/// Why a target's base URL has no address to connect to.
+#[derive(Debug, thiserror::Error)]
+pub enum Unresolved {
+    /// The URL has no host.
+    #[error("no host")]
+    NoHost,
+    /// The URL has no port, and its scheme none by default.
+    #[error("no port")]
+    NoPort,
+    /// The host name cannot be resolved.
+    #[error("cannot resolve {host}: {source}")]
+    Resolve {
+        /// The host.
+        host: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The host name resolves to no address.
+    #[error("{host} has no address")]
+    NoAddress {
+        /// The host.
+        host: String,
+    },
 }
 
 /// How to load.
@@ -59,4 +195,59 @@ pub(crate) struct Worker {
     pub(crate) timeout: Duration,
     /// When this connection opens (the ramp).
     pub(crate) opens_at: Instant,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What `bench` and `stream` print after the fixture's file name, word for word.
+    #[test]
+    fn reasons_keep_their_words() {
+        let base = Url::parse("http://nowhere.invalid:8080/").unwrap();
+        let cases = [
+            (
+                LoadError::from(Unloadable::RefusedUpgrade { status: 403 }),
+                "the fixture expects the upgrade to be refused (403): there is no conversation to load",
+            ),
+            (
+                Unloadable::NoRoundTrip.into(),
+                "the transcript has no `send` answered by an `expect`: nothing to measure",
+            ),
+            (
+                Unloadable::NoRate.into(),
+                "a broadcast run publishes at a rate: give --rate",
+            ),
+            (
+                Unloadable::PacedByServer.into(),
+                "an SSE stream is paced by the server: --rate applies to REST and WebSocket",
+            ),
+            (
+                Unloadable::BodyBase64 {
+                    reason: "bad".into(),
+                }
+                .into(),
+                "expected.body_base64: bad",
+            ),
+            (
+                LoadError::Unreachable {
+                    base: base.clone(),
+                    reason: Unresolved::NoAddress {
+                        host: "nowhere.invalid".into(),
+                    },
+                },
+                "http://nowhere.invalid:8080/: nowhere.invalid has no address",
+            ),
+            (
+                LoadError::Unreachable {
+                    base,
+                    reason: Unresolved::NoPort,
+                },
+                "http://nowhere.invalid:8080/: no port",
+            ),
+        ];
+        for (error, text) in cases {
+            assert_eq!(error.to_string(), text, "{error:?}");
+        }
+    }
 }

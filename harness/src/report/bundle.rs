@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::document::{Inputs, LoadEntry, ReportDocument};
-use crate::compare::document::{Document, DocumentError, kind, read_documents};
+use crate::compare::document::{Document, DocumentError, DocumentProblem, kind, read_documents};
 use crate::results::RunReport;
 use crate::results::load::LoadResult;
 use crate::results::matrix::{MatrixReport, RunnerReport, RunnerStatus};
@@ -19,9 +19,9 @@ use crate::results::matrix::{MatrixReport, RunnerReport, RunnerStatus};
 pub fn read(paths: &[PathBuf]) -> Result<Inputs, DocumentError> {
     let mut inputs = Inputs::default();
     for (path, value) in read_documents(paths)? {
-        add(&mut inputs, &path, value).map_err(|message| DocumentError {
+        add(&mut inputs, &path, value).map_err(|problem| DocumentError {
             path: path.clone(),
-            message,
+            problem,
         })?;
         inputs.files.push(path);
     }
@@ -29,7 +29,7 @@ pub fn read(paths: &[PathBuf]) -> Result<Inputs, DocumentError> {
 }
 
 /// Adds one document read from `path`.
-pub fn add(inputs: &mut Inputs, path: &Path, value: Value) -> Result<(), String> {
+pub fn add(inputs: &mut Inputs, path: &Path, value: Value) -> Result<(), DocumentProblem> {
     match kind(&value) {
         Some(Document::Report) => {
             let runners: Vec<RunnerReport> = typed(&value, "/runners")?;
@@ -55,7 +55,7 @@ pub fn add(inputs: &mut Inputs, path: &Path, value: Value) -> Result<(), String>
             let result: LoadResult = typed(&value, "")?;
             push_load(inputs, path.to_path_buf(), result);
         }
-        None => return Err("not a result document of run, matrix, bench, stream or report".into()),
+        None => return Err(DocumentProblem::NotAResult),
     }
     Ok(())
 }
@@ -89,13 +89,16 @@ pub fn conformance_page(runners: Vec<RunnerReport>) -> String {
 }
 
 /// Deserializes the part of `value` at `pointer`, naming the JSON pointer of what does not fit.
-fn typed<T: serde::de::DeserializeOwned>(value: &Value, pointer: &str) -> Result<T, String> {
+fn typed<T: serde::de::DeserializeOwned>(
+    value: &Value,
+    pointer: &'static str,
+) -> Result<T, DocumentProblem> {
     let part = value
         .pointer(pointer)
-        .ok_or_else(|| format!("#{pointer}: missing"))?;
-    serde_path_to_error::deserialize(part).map_err(|e| {
-        let at = json_pointer(e.path());
-        format!("#{pointer}{at}: {}", e.inner())
+        .ok_or(DocumentProblem::MissingPart(pointer))?;
+    serde_path_to_error::deserialize(part).map_err(|e| DocumentProblem::Shape {
+        pointer: format!("{pointer}{}", json_pointer(e.path())),
+        source: e.into_inner(),
     })
 }
 
@@ -176,6 +179,11 @@ mod tests {
                                        "outcome": "sideways", "diff": [], "duration_ms": 1.0}]});
         let mut inputs = Inputs::default();
         let error = add(&mut inputs, Path::new("x.json"), doc).unwrap_err();
+        assert!(
+            matches!(&error, DocumentProblem::Shape { pointer, .. } if pointer == "/fixtures/0/outcome"),
+            "{error:?}"
+        );
+        let error = error.to_string();
         assert!(
             error.starts_with("#/fixtures/0/outcome: unknown variant"),
             "{error}"

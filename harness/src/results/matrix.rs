@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::run::{FixtureResult, Outcome, RunReport, Summary};
 use super::target::{TargetInfo, TargetKind};
+use crate::error::HarnessError;
 
 /// Whether a runner could be run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,17 +104,16 @@ impl MatrixReport {
     }
 
     /// Joins documents made on several machines; a runner present twice is an error.
-    pub fn merge(documents: Vec<MatrixReport>) -> Result<MatrixReport, String> {
+    pub fn merge(documents: Vec<MatrixReport>) -> Result<MatrixReport, HarnessError> {
         let mut runners: Vec<RunnerReport> = Vec::new();
         let mut duration_ms: f64 = 0.0;
         for document in documents {
             duration_ms = duration_ms.max(document.summary.duration_ms);
             for runner in document.runners {
                 if runners.iter().any(|r| r.runner == runner.runner) {
-                    return Err(format!(
-                        "runner {} appears in more than one result",
-                        runner.runner
-                    ));
+                    return Err(HarnessError::RunnerTwice {
+                        runner: runner.runner,
+                    });
                 }
                 runners.push(runner);
             }

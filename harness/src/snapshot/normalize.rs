@@ -391,16 +391,27 @@ fn encoded_body(raw: &Body, reply_headers: &Headers) -> Value {
 /// The most a gzip body may decode to in a snapshot: a reply's own cap.
 const MAX_BODY: usize = crate::wire::request::MAX_BODY;
 
+/// Why a gzip body is shown undecoded in a snapshot.
+#[derive(Debug, thiserror::Error)]
+enum GunzipError {
+    /// Not gzip, or cut short.
+    #[error("{0}")]
+    Corrupt(std::io::Error),
+    /// More than [`MAX_BODY`] bytes once decoded.
+    #[error("decodes to more than {MAX_BODY} bytes")]
+    TooLarge,
+}
+
 /// Decodes gzip members (RFC 1952), refusing more than [`MAX_BODY`] bytes of output.
-fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
+fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, GunzipError> {
     use std::io::Read;
     let mut decoded = Vec::new();
     flate2::read::MultiGzDecoder::new(bytes)
         .take(MAX_BODY as u64 + 1)
         .read_to_end(&mut decoded)
-        .map_err(|e| e.to_string())?;
+        .map_err(GunzipError::Corrupt)?;
     if decoded.len() > MAX_BODY {
-        return Err(format!("decodes to more than {MAX_BODY} bytes"));
+        return Err(GunzipError::TooLarge);
     }
     Ok(decoded)
 }

@@ -6,6 +6,7 @@ pub mod supervise;
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
 use std::time::Duration;
 
 use harness_fixture::Fixture;
@@ -14,7 +15,7 @@ use url::Url;
 
 use crate::error::HarnessError;
 use crate::results::{TargetInfo, TargetKind};
-use runner::{App, Runner, setup};
+use runner::{App, Runner, StartError, setup};
 
 /// The server a command talks to.
 pub enum Target {
@@ -36,10 +37,54 @@ pub struct RunnerTarget {
 /// The name of the reference server as a target: the same app the `rust-axum` runner boots.
 pub const REFERENCE_NAME: &str = "rust-axum";
 
+/// A `--target-name` that is not a valid name (clap names the flag and the value).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct InvalidTargetName {
+    /// The name given.
+    pub name: String,
+    /// Which characters and length a name may have.
+    pub reason: String,
+}
+
 /// Parses `--target-name`: a name like a fixture's (see [`harness_fixture::model::check_name`]),
 /// so that `snapshots/<name>/` stays inside the snapshots folder.
-pub fn parse_target_name(name: &str) -> Result<String, String> {
-    harness_fixture::model::check_name(name).map(|()| name.to_string())
+pub fn parse_target_name(name: &str) -> Result<String, InvalidTargetName> {
+    harness_fixture::model::check_name(name)
+        .map(|()| name.to_string())
+        .map_err(|reason| InvalidTargetName {
+            name: name.to_string(),
+            reason,
+        })
+}
+
+/// A runner's app that exited during a run: how, and what it printed last.
+#[derive(Debug, Clone)]
+pub struct Crash {
+    /// The app's exit status.
+    pub status: ExitStatus,
+    /// Its last output lines.
+    pub output: String,
+}
+
+impl std::fmt::Display for Crash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the app exited with {}; its last output:\n{}",
+            self.status, self.output
+        )
+    }
+}
+
+/// A crashed runner's app that could not be started again.
+#[derive(Debug, thiserror::Error)]
+#[error("{crash}\nrestart failed: {source}")]
+pub struct RestartFailed {
+    /// How the app ended.
+    pub crash: Crash,
+    /// Why it did not start again.
+    pub source: StartError,
 }
 
 /// `url-HOST-PORT`, the host's characters outside `A-Z a-z 0-9 . _ -` replaced by `_` (an IPv6
@@ -78,16 +123,16 @@ impl Target {
 
     /// Sets the runner up if it is not, starts its app serving `fixtures_dir`, waits until ready.
     pub async fn runner(runner: &Runner, fixtures_dir: &Path) -> Result<Target, HarnessError> {
-        let failed = |reason: String| HarnessError::RunnerStart {
+        let failed = |source: crate::error::Cause| HarnessError::RunnerStart {
             runner: runner.manifest.name.clone(),
-            reason,
+            source,
         };
         setup::ensure(runner)
             .await
-            .map_err(|e| failed(e.to_string()))?;
+            .map_err(|e| failed(Box::new(e)))?;
         let app = App::start(runner, fixtures_dir)
             .await
-            .map_err(|e| failed(e.to_string()))?;
+            .map_err(|e| failed(Box::new(e)))?;
         Ok(Target::Runner(Box::new(RunnerTarget {
             runner: runner.clone(),
             fixtures_dir: fixtures_dir.to_path_buf(),
@@ -95,26 +140,26 @@ impl Target {
         })))
     }
 
-    /// For a runner that has exited (crashed): restarts it on the same port. Returns the exit
-    /// status and last output of the crashed app when it did so.
-    pub async fn revive(&mut self) -> Option<Result<String, String>> {
+    /// For a runner that has exited (crashed): restarts it on the same port. Returns how the
+    /// app ended when it did so.
+    pub async fn revive(&mut self) -> Option<Result<Crash, RestartFailed>> {
         let Target::Runner(target) = self else {
             return None;
         };
         let status = target.app.exited_within(Duration::from_millis(250)).await?;
-        let report = format!(
-            "the app exited with {status}; its last output:\n{}",
-            target.app.output_tail()
-        );
-        tracing::warn!(runner = %target.runner.manifest.name, "{report}; restarting it");
+        let crash = Crash {
+            status,
+            output: target.app.output_tail(),
+        };
+        tracing::warn!(runner = %target.runner.manifest.name, "{crash}; restarting it");
         Some(
             match target
                 .app
                 .restart(&target.runner, &target.fixtures_dir)
                 .await
             {
-                Ok(()) => Ok(report),
-                Err(e) => Err(format!("{report}\nrestart failed: {e}")),
+                Ok(()) => Ok(crash),
+                Err(source) => Err(RestartFailed { crash, source }),
             },
         )
     }
@@ -245,7 +290,7 @@ mod tests {
             "a b",
             "é",
         ] {
-            let error = parse_target_name(bad).unwrap_err();
+            let error = parse_target_name(bad).unwrap_err().to_string();
             assert!(error.contains("A-Z a-z 0-9 . _ -"), "{bad:?}: {error}");
         }
         assert!(parse_target_name(&"a".repeat(129)).is_err());

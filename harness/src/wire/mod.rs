@@ -14,8 +14,28 @@ pub use sse_parser::{EventRef, EventTooLarge, SseParser};
 /// `--max-event-size` says otherwise: 16 MiB, the limit of REST reply bodies.
 pub const DEFAULT_MAX_EVENT_SIZE: usize = 16 * 1024 * 1024;
 
+/// Why a text is not a size (`--max-event-size`; clap names the flag and the value).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SizeError {
+    /// The unit after the digits is none of B, KB, MB, GB, KiB, MiB, GiB.
+    #[error("unknown unit {unit:?} (write e.g. 16MiB, 512KiB, 1000000)")]
+    UnknownUnit {
+        /// The unit, in lower case.
+        unit: String,
+    },
+    /// No digits, or more bytes than a `usize` counts.
+    #[error("{text:?} is not a size (write e.g. 16MiB, 512KiB, 1000000)")]
+    NotASize {
+        /// The text, trimmed.
+        text: String,
+    },
+    /// Zero bytes.
+    #[error("must be more than zero")]
+    Zero,
+}
+
 /// Parses a size in bytes (`--max-event-size`): `1000000`, `512KiB`, `16MiB`, `1GiB` (or KB, MB, GB: powers of 1000).
-pub fn parse_size(text: &str) -> Result<usize, String> {
+pub fn parse_size(text: &str) -> Result<usize, SizeError> {
     let text = text.trim();
     let digits = text
         .find(|c: char| !c.is_ascii_digit())
@@ -29,9 +49,9 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
         "mib" => 1 << 20,
         "gib" => 1 << 30,
         other => {
-            return Err(format!(
-                "unknown unit {other:?} (write e.g. 16MiB, 512KiB, 1000000)"
-            ));
+            return Err(SizeError::UnknownUnit {
+                unit: other.to_string(),
+            });
         }
     };
     let size = text[..digits]
@@ -39,9 +59,11 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
         .ok()
         .and_then(|n| n.checked_mul(unit))
         .and_then(|n| usize::try_from(n).ok())
-        .ok_or_else(|| format!("{text:?} is not a size (write e.g. 16MiB, 512KiB, 1000000)"))?;
+        .ok_or_else(|| SizeError::NotASize {
+            text: text.to_string(),
+        })?;
     if size == 0 {
-        return Err("must be more than zero".into());
+        return Err(SizeError::Zero);
     }
     Ok(size)
 }

@@ -17,9 +17,21 @@ pub const USER_AGENT: &str = concat!("benchmark-harness/", env!("CARGO_PKG_VERSI
 /// Replies larger than this are cut off and the replay interrupted.
 pub const MAX_BODY: usize = 16 * 1024 * 1024;
 
+/// A fixture's base64 field (`body_base64`, `binary_base64`) that does not decode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} is not base64: {source}")]
+pub struct Base64Error {
+    /// The fixture's field.
+    pub field: &'static str,
+    /// Why it does not decode.
+    pub source: base64::DecodeError,
+}
+
 /// The bytes of a body and the content type it goes with by default (the load paths send the
 /// same bytes as replay).
-pub fn encode_body(body: RequestBody<'_>) -> Result<(Option<Body>, Option<&'static str>), String> {
+pub fn encode_body(
+    body: RequestBody<'_>,
+) -> Result<(Option<Body>, Option<&'static str>), Base64Error> {
     Ok(match body {
         RequestBody::None => (None, None),
         RequestBody::Json(value) => (
@@ -31,9 +43,10 @@ pub fn encode_body(body: RequestBody<'_>) -> Result<(Option<Body>, Option<&'stat
             Some("text/plain; charset=utf-8"),
         ),
         RequestBody::Base64(b64) => {
-            let bytes = BASE64
-                .decode(b64)
-                .map_err(|e| format!("body_base64 is not base64: {e}"))?;
+            let bytes = BASE64.decode(b64).map_err(|source| Base64Error {
+                field: "body_base64",
+                source,
+            })?;
             (Some(Body(bytes)), Some("application/octet-stream"))
         }
         RequestBody::Form(form) => {
@@ -49,14 +62,17 @@ pub fn encode_body(body: RequestBody<'_>) -> Result<(Option<Body>, Option<&'stat
 }
 
 /// A fixture's message as a WebSocket message (JSON as compact text, base64 decoded).
-pub fn encode_ws_message(message: &WsMessage) -> Result<Message, String> {
+pub fn encode_ws_message(message: &WsMessage) -> Result<Message, Base64Error> {
     Ok(match message {
         WsMessage::Text(text) => Message::Text(text.clone().into()),
         WsMessage::Json(value) => Message::Text(value.to_string().into()),
         WsMessage::BinaryBase64(b64) => Message::Binary(
             BASE64
                 .decode(b64)
-                .map_err(|e| format!("binary_base64 is not base64: {e}"))?
+                .map_err(|source| Base64Error {
+                    field: "binary_base64",
+                    source,
+                })?
                 .into(),
         ),
     })

@@ -10,7 +10,7 @@ use tokio::net::TcpStream;
 use url::Url;
 
 use crate::load::recorder::ErrorKind;
-use crate::load::worker::LoadError;
+use crate::load::worker::{LoadError, Unloadable, Unresolved};
 
 /// Where requests go: the resolved address, the Host header and the URL's base.
 #[derive(Debug, Clone)]
@@ -25,24 +25,38 @@ pub(crate) struct Endpoint {
 impl Endpoint {
     /// Resolves the target's base URL.
     pub(crate) async fn resolve(base: &Url) -> Result<Endpoint, LoadError> {
-        let unreachable = |reason: String| LoadError::Unreachable(format!("{base}: {reason}"));
+        let unreachable = |reason: Unresolved| LoadError::Unreachable {
+            base: base.clone(),
+            reason,
+        };
         let host = base
             .host_str()
-            .ok_or_else(|| unreachable("no host".into()))?;
+            .ok_or_else(|| unreachable(Unresolved::NoHost))?;
         let port = base
             .port_or_known_default()
-            .ok_or_else(|| unreachable("no port".into()))?;
+            .ok_or_else(|| unreachable(Unresolved::NoPort))?;
         let addr = tokio::net::lookup_host((host, port))
             .await
-            .map_err(|e| unreachable(format!("cannot resolve {host}: {e}")))?
+            .map_err(|source| {
+                unreachable(Unresolved::Resolve {
+                    host: host.to_string(),
+                    source,
+                })
+            })?
             .next()
-            .ok_or_else(|| unreachable(format!("{host} has no address")))?;
+            .ok_or_else(|| {
+                unreachable(Unresolved::NoAddress {
+                    host: host.to_string(),
+                })
+            })?;
         let authority = match base.port() {
             Some(port) => format!("{host}:{port}"),
             None => host.to_string(),
         };
-        let host = HeaderValue::from_str(&authority)
-            .map_err(|e| LoadError::Fixture(format!("bad host {authority:?}: {e}")))?;
+        let host = HeaderValue::from_str(&authority).map_err(|source| Unloadable::Host {
+            authority: authority.clone(),
+            source,
+        })?;
         Ok(Endpoint {
             addr,
             host,
@@ -54,8 +68,10 @@ impl Endpoint {
     /// builds it.
     pub(crate) fn url(&self, path: &str, query: &[(String, String)]) -> Result<Url, LoadError> {
         let base = self.base.as_str().trim_end_matches('/');
-        let mut url = Url::parse(&format!("{base}{path}"))
-            .map_err(|e| LoadError::Fixture(format!("bad URL for {path:?}: {e}")))?;
+        let mut url = Url::parse(&format!("{base}{path}")).map_err(|source| Unloadable::Url {
+            path: path.to_string(),
+            source,
+        })?;
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
         }
@@ -69,9 +85,12 @@ impl Endpoint {
             Some(q) => format!("{}?{q}", url.path()),
             None => url.path().to_string(),
         };
-        target
-            .parse()
-            .map_err(|e| LoadError::Fixture(format!("bad request target {target:?}: {e}")))
+        target.parse().map_err(|source| {
+            LoadError::Fixture(Unloadable::RequestTarget {
+                target: target.clone(),
+                source,
+            })
+        })
     }
 }
 
@@ -88,12 +107,20 @@ impl Endpoint {
 
 /// A request header name from a fixture.
 pub(crate) fn header_name(name: &str) -> Result<HeaderName, LoadError> {
-    HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
-        .map_err(|e| LoadError::Fixture(format!("header name {name:?}: {e}")))
+    HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).map_err(|source| {
+        LoadError::Fixture(Unloadable::HeaderName {
+            name: name.to_string(),
+            source,
+        })
+    })
 }
 
 /// A request header value from a fixture.
 pub(crate) fn header_value(name: &str, value: &str) -> Result<HeaderValue, LoadError> {
-    HeaderValue::from_str(value)
-        .map_err(|e| LoadError::Fixture(format!("header {name:?} cannot be sent: {e}")))
+    HeaderValue::from_str(value).map_err(|source| {
+        LoadError::Fixture(Unloadable::HeaderValue {
+            name: name.to_string(),
+            source,
+        })
+    })
 }

@@ -22,8 +22,8 @@ use crate::load::net::chunked::{Decoder, Framing};
 use crate::load::net::endpoint::{Endpoint, header_name, header_value};
 use crate::load::net::http1::{MAX_HEAD, framing, keep_alive};
 use crate::load::recorder::ErrorKind;
-use crate::load::worker::{LoadError, RECONNECT_PAUSE, Worker};
-use crate::wire::request::MAX_BODY;
+use crate::load::worker::{LoadError, RECONNECT_PAUSE, Unloadable, Worker};
+use crate::wire::request::{Base64Error, MAX_BODY};
 
 /// The initial size of a connection's read buffer.
 const READ_BUFFER: usize = 16 * 1024;
@@ -128,11 +128,13 @@ pub(crate) struct RestLoad {
 impl RestLoad {
     /// Builds the request and compiles the expectations of `fixture` against `base`.
     pub(crate) async fn prepare(fixture: &RestFixture, base: &Url) -> Result<RestLoad, LoadError> {
-        let bad = LoadError::Fixture;
         let endpoint = Endpoint::resolve(base).await?;
         let request = &fixture.request;
-        let method = Method::from_bytes(request.method.as_bytes())
-            .map_err(|e| bad(format!("method {:?}: {e}", request.method)))?;
+        let method =
+            Method::from_bytes(request.method.as_bytes()).map_err(|source| Unloadable::Method {
+                method: request.method.clone(),
+                source,
+            })?;
         let uri = endpoint.target(&request.path, &request.query.pairs())?;
         let mut headers = HeaderMap::new();
         headers.insert(HOST, endpoint.host.clone());
@@ -152,7 +154,7 @@ impl RestLoad {
             let agent = HeaderValue::from_static(crate::wire::request::USER_AGENT);
             headers.insert(hyper::header::USER_AGENT, agent);
         }
-        let (body, default_type) = encode_body(request.body()).map_err(bad)?;
+        let (body, default_type) = encode_body(request.body()).map_err(Unloadable::from)?;
         if let Some(content_type) = default_type
             && !headers.contains_key(CONTENT_TYPE)
         {
@@ -179,7 +181,7 @@ impl RestLoad {
             request: bytes,
             head_only: method == Method::HEAD,
             status: expected.status,
-            expect_headers: HeaderExpect::rest(expected).map_err(bad)?,
+            expect_headers: HeaderExpect::rest(expected)?,
             json: expected
                 .body
                 .as_ref()
@@ -189,20 +191,19 @@ impl RestLoad {
                 .as_deref()
                 .map(TextExpect::new)
                 .transpose()
-                .map_err(bad)?,
+                .map_err(Unloadable::from)?,
             bytes: expected
                 .body_base64
                 .as_deref()
                 .map(BinaryMatch::parse)
                 .transpose()
-                .map_err(|e| bad(format!("expected.body_base64: {e}")))?,
+                .map_err(|reason| Unloadable::BodyBase64 { reason })?,
             length: expected.body_length,
             schema: expected
                 .body_schema
                 .as_ref()
                 .map(SchemaExpect::new)
-                .transpose()
-                .map_err(bad)?,
+                .transpose()?,
         })
     }
 
@@ -466,7 +467,7 @@ fn too_large() -> ErrorKind {
 }
 
 /// The bytes of a request body (as replay sends them) and their default content type.
-fn encode_body(body: RequestBody<'_>) -> Result<(Bytes, Option<&'static str>), String> {
+fn encode_body(body: RequestBody<'_>) -> Result<(Bytes, Option<&'static str>), Base64Error> {
     let (bytes, default_type) = crate::wire::request::encode_body(body)?;
     Ok((
         bytes.map_or_else(Bytes::new, |body| Bytes::from(body.0)),

@@ -23,13 +23,14 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use url::Url;
 
+use crate::check::matcher::InvalidMatcher;
 use crate::check::{DEFAULT_TYPE_DIFFERS, expected_event_type};
 use crate::load::expect::{DIFFERENT_TEXT, HeaderExpect, JsonExpect, TextExpect};
 use crate::load::net::chunked::{Decoder, Framing};
 use crate::load::net::endpoint::{Endpoint, header_name, header_value};
 use crate::load::net::sse::open_stream;
 use crate::load::recorder::{ErrorKind, micros};
-use crate::load::worker::{LoadError, RECONNECT_PAUSE, Worker};
+use crate::load::worker::{LoadError, RECONNECT_PAUSE, Unloadable, Worker};
 use crate::wire::Deadline;
 use crate::wire::sse_parser::{EventRef, SseParser};
 
@@ -59,7 +60,7 @@ struct EventExpect {
 
 impl EventExpect {
     /// Compiles expected event `index`.
-    fn new(want: &ExpectedEvent, index: usize) -> Result<EventExpect, String> {
+    fn new(want: &ExpectedEvent, index: usize) -> Result<EventExpect, InvalidMatcher> {
         let text = |t: &Option<String>| t.as_deref().map(TextExpect::new).transpose();
         let (json, json_key) = match (&want.json, &want.json_partial) {
             (Some(v), _) => (Some(JsonExpect::new(v, BodyMatch::Exact)), "json"),
@@ -139,7 +140,6 @@ impl SseLoad {
         base: &Url,
         max_event_size: usize,
     ) -> Result<SseLoad, LoadError> {
-        let bad = LoadError::Fixture;
         let endpoint = Endpoint::resolve(base).await?;
         let request = &fixture.request;
         let uri = endpoint.target(&request.path, &request.query.pairs())?;
@@ -162,7 +162,7 @@ impl SseLoad {
             .enumerate()
             .map(|(index, want)| EventExpect::new(want, index))
             .collect::<Result<_, _>>()
-            .map_err(bad)?;
+            .map_err(Unloadable::from)?;
         let timestamp_key = fixture
             .handler
             .as_ref()
@@ -171,7 +171,7 @@ impl SseLoad {
             .map(|field| serde_json::Value::from(field.as_str()).to_string());
         // The fixture's method and body, as replay sends them.
         let (body, default_type) =
-            crate::wire::request::encode_body(request.body()).map_err(LoadError::Fixture)?;
+            crate::wire::request::encode_body(request.body()).map_err(Unloadable::from)?;
         let body = body.map(|b| b.0).unwrap_or_default();
         if let Some(content_type) = default_type
             && !headers.contains_key(hyper::header::CONTENT_TYPE)
@@ -197,7 +197,7 @@ impl SseLoad {
             endpoint,
             request: head,
             status: expected.status,
-            expect_headers: HeaderExpect::all(&expected.headers, "/headers").map_err(bad)?,
+            expect_headers: HeaderExpect::all(&expected.headers, "/headers")?,
             events,
             timestamp_key,
             max_event_size,

@@ -22,9 +22,9 @@ use crate::load::expect::{DIFFERENT_TEXT, JsonExpect, SchemaExpect, TextExpect};
 use crate::load::net::endpoint::{Endpoint, header_name, header_value};
 use crate::load::net::ws::{self, Socket, next_data_until, send_until, ws_config_with};
 use crate::load::recorder::ErrorKind;
-use crate::load::worker::{LoadError, RECONNECT_PAUSE, Worker};
+use crate::load::worker::{LoadError, RECONNECT_PAUSE, Unloadable, Worker};
 use crate::wire::Deadline;
-use crate::wire::request::encode_ws_message;
+use crate::wire::request::{Base64Error, encode_ws_message};
 
 /// What one received message must be.
 #[derive(Debug)]
@@ -45,7 +45,7 @@ struct MessageExpect {
 
 impl MessageExpect {
     /// Compiles the `expect` step at `index` of the transcript.
-    fn new(want: &WsMatch, index: usize) -> Result<MessageExpect, String> {
+    fn new(want: &WsMatch, index: usize) -> Result<MessageExpect, Unloadable> {
         let compiled = match want {
             WsMatch::Text(text) => MessageWant::Text(TextExpect::new(text)?),
             WsMatch::Json(value) => MessageWant::Json(JsonExpect::new(value, BodyMatch::Exact)),
@@ -53,11 +53,12 @@ impl MessageExpect {
                 MessageWant::Json(JsonExpect::new(value, BodyMatch::Partial))
             }
             WsMatch::JsonSchema(schema) => MessageWant::Schema(SchemaExpect::new(schema)?),
-            WsMatch::BinaryBase64(b64) => MessageWant::Binary(
-                BASE64
-                    .decode(b64)
-                    .map_err(|e| format!("binary_base64 is not base64: {e}"))?,
-            ),
+            WsMatch::BinaryBase64(b64) => {
+                MessageWant::Binary(BASE64.decode(b64).map_err(|source| Base64Error {
+                    field: "binary_base64",
+                    source,
+                })?)
+            }
         };
         let (key, _) = json_expectation(want);
         Ok(MessageExpect {
@@ -120,7 +121,6 @@ impl WsLoad {
         base: &Url,
         max_message_size: usize,
     ) -> Result<WsLoad, LoadError> {
-        let bad = LoadError::Fixture;
         let endpoint = Endpoint::resolve(base).await?;
         let connect = &fixture.connect;
         let mut url = endpoint.url(&connect.path, &connect.query.pairs())?;
@@ -146,17 +146,14 @@ impl WsLoad {
         for (index, step) in fixture.transcript.iter().enumerate() {
             match step {
                 WsStep::ExpectHandshake(h) if h.status != 101 => {
-                    return Err(bad(format!(
-                        "the fixture expects the upgrade to be refused ({}): there is no conversation to load",
-                        h.status
-                    )));
+                    return Err(Unloadable::RefusedUpgrade { status: h.status }.into());
                 }
                 WsStep::Send(message) => exchanges.push(Exchange {
-                    send: encode_ws_message(message).map_err(bad)?,
+                    send: encode_ws_message(message).map_err(Unloadable::from)?,
                     expects: Vec::new(),
                 }),
                 WsStep::Expect(expect) => {
-                    let compiled = MessageExpect::new(&expect.matches, index).map_err(bad)?;
+                    let compiled = MessageExpect::new(&expect.matches, index)?;
                     match exchanges.last_mut() {
                         Some(exchange) => exchange.expects.push(compiled),
                         None => greeting.push(compiled),
@@ -168,9 +165,7 @@ impl WsLoad {
             }
         }
         if !exchanges.iter().any(|e| !e.expects.is_empty()) {
-            return Err(bad(
-                "the transcript has no `send` answered by an `expect`: nothing to measure".into(),
-            ));
+            return Err(Unloadable::NoRoundTrip.into());
         }
         let handshake_path = match fixture.transcript.first() {
             Some(WsStep::ExpectHandshake(_)) => "/transcript/0/expect_handshake/status",

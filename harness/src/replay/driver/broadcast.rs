@@ -14,8 +14,7 @@ use tokio_tungstenite::tungstenite::error::CapacityError;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::upgrade::{Socket, upgrade};
-use super::ws::message_too_large;
-use super::{Driver, fixture_headers, micros, reason, send_and_read, with_headers};
+use super::{Driver, StepError, fixture_headers, micros, send_and_read, with_headers};
 use crate::results::Interrupted;
 use crate::results::transcript::{
     BroadcastTranscript, Delivery, ReceivedResponse, SubscriberRecord,
@@ -43,8 +42,11 @@ pub(super) async fn replay(driver: &Driver, fixture: &BroadcastFixture) -> Broad
         interrupted: None,
     };
     let mut connections = Vec::new();
-    if let Err((at, reason)) = run(driver, fixture, &mut transcript, &mut connections).await {
-        transcript.interrupted = Some(Interrupted { at, reason });
+    if let Err((at, error)) = run(driver, fixture, &mut transcript, &mut connections).await {
+        transcript.interrupted = Some(Interrupted {
+            at,
+            reason: error.to_string(),
+        });
     }
     for connection in connections.into_iter().flatten() {
         if let Connection::Ws(mut socket) = connection {
@@ -60,7 +62,7 @@ async fn run(
     fixture: &BroadcastFixture,
     transcript: &mut BroadcastTranscript,
     connections: &mut Vec<Option<Connection>>,
-) -> Result<(), (String, String)> {
+) -> Result<(), (String, StepError)> {
     let wants_ack = fixture.expected.ack.is_some();
     for (index, subscriber) in fixture.subscribers.iter().enumerate() {
         let at = format!("/subscribers/{index}");
@@ -89,12 +91,12 @@ async fn run(
                 return Ok(()); // refused: the check reports the status
             };
             let text = serde_json::Value::Object(ws.json.clone()).to_string();
-            let at_publish = |reason: String| ("/publish".to_string(), reason);
+            let at_publish = |error: StepError| ("/publish".to_string(), error);
             Deadline::after(driver.timeout)
                 .run(socket.send(Message::Text(text.into())))
                 .await
-                .map_err(|_| at_publish(format!("could not send within {:?}", driver.timeout)))?
-                .map_err(|e| at_publish(format!("cannot send: {e}")))?;
+                .map_err(|_| at_publish(StepError::SendTimeout(driver.timeout)))?
+                .map_err(|e| at_publish(StepError::Send(Box::new(e))))?;
             connections.push(Some(Connection::Ws(socket)));
         }
     }
@@ -120,11 +122,9 @@ async fn subscribe(
     driver: &Driver,
     subscriber: &Subscriber,
     wants_ack: bool,
-) -> Result<(SubscriberRecord, Option<Connection>), String> {
+) -> Result<(SubscriberRecord, Option<Connection>), StepError> {
     let path = subscriber.path().to_string();
-    let mut url = driver
-        .url(&path, &[])
-        .map_err(|e| format!("bad URL: {e}"))?;
+    let mut url = driver.url(&path, &[]).map_err(StepError::BadUrl)?;
     match subscriber {
         Subscriber::Websocket(_) => {
             let _ = url.set_scheme(if url.scheme() == "https" { "wss" } else { "ws" });
@@ -159,8 +159,8 @@ async fn subscribe(
             let request = with_headers(driver.client.get(url), &headers)?;
             let response = tokio::time::timeout(driver.timeout, request.send())
                 .await
-                .map_err(|_| format!("no reply within {:?}", driver.timeout))?
-                .map_err(|e| reason(&e))?;
+                .map_err(|_| StepError::NoReply(driver.timeout))?
+                .map_err(StepError::Request)?;
             let status = response.status().as_u16();
             let is_stream = response
                 .headers()
@@ -192,9 +192,9 @@ async fn subscribe(
 async fn next_message(
     connection: &mut Connection,
     wait: Duration,
-) -> Result<Option<(Option<String>, String)>, String> {
+) -> Result<Option<(Option<String>, String)>, StepError> {
     let deadline = Deadline::after(wait);
-    let timed_out = |_| format!("nothing received within {wait:?}");
+    let timed_out = |_| StepError::NothingReceived(wait);
     match connection {
         Connection::Ws(socket) => loop {
             match deadline.run(socket.next()).await.map_err(timed_out)? {
@@ -205,9 +205,9 @@ async fn next_message(
                 Some(Ok(Message::Close(_))) | None => return Ok(None),
                 Some(Ok(_)) => continue,
                 Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
-                    return Err(message_too_large(size, max_size));
+                    return Err(StepError::MessageTooLarge { size, max_size });
                 }
-                Some(Err(e)) => return Err(format!("broken connection: {e}")),
+                Some(Err(e)) => return Err(StepError::BrokenConnection(Box::new(e))),
             }
         },
         Connection::Sse(events) => loop {
@@ -221,7 +221,7 @@ async fn next_message(
             {
                 Ok(Some(chunk)) => chunk,
                 Ok(None) => return Ok(None),
-                Err(e) => return Err(format!("broken stream: {}", reason(&e))),
+                Err(e) => return Err(StepError::BrokenStream(e)),
             };
             let Events { parser, parsed, .. } = &mut **events;
             let fed = parser.try_feed(&chunk, |event| {
@@ -229,7 +229,7 @@ async fn next_message(
             });
             // Events before a line that is too large are still delivered.
             if let (true, Err(too_large)) = (parsed.is_empty(), fed) {
-                return Err(too_large.to_string());
+                return Err(too_large.into());
             }
         },
     }
@@ -238,11 +238,14 @@ async fn next_message(
 async fn publish_rest(
     driver: &Driver,
     rest: &harness_fixture::model::RestPublish,
-) -> Result<ReceivedResponse, String> {
-    let url = driver
-        .url(&rest.path, &[])
-        .map_err(|e| format!("bad URL: {e}"))?;
-    let method = reqwest::Method::from_bytes(rest.method.as_bytes()).map_err(|e| e.to_string())?;
+) -> Result<ReceivedResponse, StepError> {
+    let url = driver.url(&rest.path, &[]).map_err(StepError::BadUrl)?;
+    let method = reqwest::Method::from_bytes(rest.method.as_bytes()).map_err(|source| {
+        StepError::Method {
+            method: rest.method.clone(),
+            source,
+        }
+    })?;
     let mut headers = fixture_headers(&rest.headers);
     if !headers.iter().any(|(n, _)| n == CONTENT_TYPE.as_str()) {
         headers.push((

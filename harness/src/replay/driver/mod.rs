@@ -7,6 +7,7 @@
 
 mod broadcast;
 mod close_watch;
+mod error;
 mod rest;
 mod sse;
 mod upgrade;
@@ -22,6 +23,8 @@ use harness_fixture::model::RequestBody;
 use crate::results::transcript::{Body, Headers, ReceivedResponse, SentRequest, Transcript};
 use crate::wire::Deadline;
 use crate::wire::request::{MAX_BODY, USER_AGENT, encode_body};
+
+pub use error::StepError;
 
 /// What every replay needs: the target's base URL, one HTTP client, the step timeout, the
 /// largest event or message read.
@@ -122,7 +125,7 @@ fn fixture_headers(headers: &harness_fixture::model::StringMap) -> Headers {
 fn with_headers(
     mut builder: reqwest::RequestBuilder,
     headers: &Headers,
-) -> Result<reqwest::RequestBuilder, String> {
+) -> Result<reqwest::RequestBuilder, StepError> {
     use reqwest::header::{HeaderName, HeaderValue};
     for (name, value) in headers {
         match (
@@ -130,7 +133,7 @@ fn with_headers(
             HeaderValue::from_str(value),
         ) {
             (Ok(name), Ok(value)) => builder = builder.header(name, value),
-            _ => return Err(format!("header {name:?} cannot be sent")),
+            _ => return Err(StepError::Header { name: name.clone() }),
         }
     }
     Ok(builder)
@@ -159,19 +162,19 @@ async fn read_body(
     response: &mut reqwest::Response,
     deadline: Deadline,
     wait: Duration,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, StepError> {
     let mut bytes = Vec::new();
     loop {
         let chunk = deadline
             .run(response.chunk())
             .await
-            .map_err(|_| format!("no complete reply within {wait:?}"))?
-            .map_err(|e| reason(&e))?;
+            .map_err(|_| StepError::NoCompleteReply(wait))?
+            .map_err(StepError::Request)?;
         let Some(chunk) = chunk else {
             return Ok(bytes);
         };
         if bytes.len() + chunk.len() > MAX_BODY {
-            return Err(format!("reply body larger than {MAX_BODY} bytes"));
+            return Err(StepError::BodyTooLarge);
         }
         bytes.extend_from_slice(&chunk);
     }
@@ -181,7 +184,7 @@ async fn read_body(
 async fn send_and_read(
     driver: &Driver,
     request: reqwest::RequestBuilder,
-) -> Result<ReceivedResponse, String> {
+) -> Result<ReceivedResponse, StepError> {
     let started = std::time::Instant::now();
     let deadline = Deadline::after(driver.timeout);
     send_and_read_by(request, deadline, driver.timeout, started).await
@@ -194,12 +197,12 @@ async fn send_and_read_by(
     deadline: Deadline,
     wait: Duration,
     started: std::time::Instant,
-) -> Result<ReceivedResponse, String> {
+) -> Result<ReceivedResponse, StepError> {
     let mut response = deadline
         .run(request.send())
         .await
-        .map_err(|_| format!("no complete reply within {wait:?}"))?
-        .map_err(|e| reason(&e))?;
+        .map_err(|_| StepError::NoCompleteReply(wait))?
+        .map_err(StepError::Request)?;
     let status = response.status().as_u16();
     let headers = reply_headers(response.headers());
     let bytes = read_body(&mut response, deadline, wait).await?;
@@ -212,7 +215,7 @@ async fn send_and_read_by(
 }
 
 /// Puts `body` into `sent`, with its default content type unless the fixture's headers name one.
-fn set_body(sent: &mut SentRequest, body: RequestBody<'_>) -> Result<(), String> {
+fn set_body(sent: &mut SentRequest, body: RequestBody<'_>) -> Result<(), StepError> {
     use reqwest::header::CONTENT_TYPE;
     let (body, default_type) = encode_body(body)?;
     sent.body = body;

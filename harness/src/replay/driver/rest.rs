@@ -7,7 +7,8 @@ use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, LOCATION};
 
 use super::{
-    Driver, fixture_headers, send_and_read_by, set_body, step_wait, target_of, with_headers,
+    Driver, StepError, fixture_headers, send_and_read_by, set_body, step_wait, target_of,
+    with_headers,
 };
 use crate::results::Interrupted;
 use crate::results::transcript::{
@@ -32,13 +33,13 @@ pub(super) async fn replay(driver: &Driver, fixture: &RestFixture) -> RestTransc
             response: Some(response),
             interrupted: None,
         },
-        Err(reason) => RestTranscript {
+        Err(error) => RestTranscript {
             request: sent,
             redirects,
             response: None,
             interrupted: Some(Interrupted {
                 at: "/request".into(),
-                reason,
+                reason: error.to_string(),
             }),
         },
     }
@@ -52,7 +53,7 @@ async fn exchange(
     fixture: &RestFixture,
     sent: &mut SentRequest,
     redirects: &mut Vec<Redirect>,
-) -> Result<ReceivedResponse, String> {
+) -> Result<ReceivedResponse, StepError> {
     let request = &fixture.request;
     if !request.cookies.is_empty() {
         let cookie: Vec<String> = request
@@ -66,9 +67,13 @@ async fn exchange(
     set_body(sent, request.body())?;
     let mut url = driver
         .url(&request.path, &request.query.pairs())
-        .map_err(|e| format!("bad URL: {e}"))?;
+        .map_err(StepError::BadUrl)?;
     sent.target = target_of(&url);
-    let mut method = Method::from_bytes(sent.method.as_bytes()).map_err(|e| e.to_string())?;
+    let mut method =
+        Method::from_bytes(sent.method.as_bytes()).map_err(|source| StepError::Method {
+            method: sent.method.clone(),
+            source,
+        })?;
     let mut headers = sent.headers.clone();
     let mut body = sent.body.clone();
 
@@ -91,17 +96,20 @@ async fn exchange(
         };
         let status = response.status;
         if redirects.len() == MAX_REDIRECTS {
-            return Err(format!(
-                "more than {MAX_REDIRECTS} redirects: the next one ({status}) goes to {location:?}"
-            ));
+            return Err(StepError::TooManyRedirects { status, location });
         }
-        let next = url
-            .join(&location)
-            .map_err(|e| format!("redirect {status} to a bad location {location:?}: {e}"))?;
+        let next = match url.join(&location) {
+            Ok(next) => next,
+            Err(source) => {
+                return Err(StepError::BadRedirect {
+                    status,
+                    location,
+                    source,
+                });
+            }
+        };
         if !matches!(next.scheme(), "http" | "https") {
-            return Err(format!(
-                "redirect {status} to {location:?}: only http and https locations are followed"
-            ));
+            return Err(StepError::RedirectScheme { status, location });
         }
         // 303 turns any method but HEAD into GET; 301 and 302 turn POST into GET (as browsers
         // and curl do); 307 and 308 keep the method and the body.

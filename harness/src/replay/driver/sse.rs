@@ -11,7 +11,7 @@ use harness_fixture::model::{SseEnd, SseFixture};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 
 use super::{
-    Driver, fixture_headers, micros, read_body, reason, reply_headers, set_body, step_wait,
+    Driver, StepError, fixture_headers, micros, read_body, reply_headers, set_body, step_wait,
     target_of, with_headers,
 };
 use crate::results::Interrupted;
@@ -19,7 +19,7 @@ use crate::results::transcript::{Body, ReceivedEvent, SentRequest, SseTranscript
 use crate::wire::{Deadline, EventRef, SseParser};
 
 /// Events read past the expected ones before the harness gives up on a stream that should close.
-const MAX_EXTRA_EVENTS: usize = 100;
+pub(super) const MAX_EXTRA_EVENTS: usize = 100;
 
 pub(super) async fn replay(driver: &Driver, fixture: &SseFixture) -> SseTranscript {
     let request = &fixture.request;
@@ -42,9 +42,12 @@ pub(super) async fn replay(driver: &Driver, fixture: &SseFixture) -> SseTranscri
         ended_us: None,
         interrupted: None,
     };
-    if let Err((at, reason)) = read(driver, fixture, &mut transcript).await {
+    if let Err((at, error)) = read(driver, fixture, &mut transcript).await {
         transcript.end = StreamEnd::Interrupted;
-        transcript.interrupted = Some(Interrupted { at, reason });
+        transcript.interrupted = Some(Interrupted {
+            at,
+            reason: error.to_string(),
+        });
     }
     transcript
 }
@@ -66,16 +69,20 @@ async fn read(
     driver: &Driver,
     fixture: &SseFixture,
     transcript: &mut SseTranscript,
-) -> Result<(), (String, String)> {
-    let at_request = |reason: String| ("/request".to_string(), reason);
+) -> Result<(), (String, StepError)> {
+    let at_request = |error: StepError| ("/request".to_string(), error);
     let request = &fixture.request;
     let url = driver
         .url(&request.path, &request.query.pairs())
-        .map_err(|e| at_request(format!("bad URL: {e}")))?;
+        .map_err(|e| at_request(StepError::BadUrl(e)))?;
     transcript.request.target = target_of(&url);
     set_body(&mut transcript.request, request.body()).map_err(at_request)?;
-    let method = reqwest::Method::from_bytes(request.method.as_bytes())
-        .map_err(|e| at_request(e.to_string()))?;
+    let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|source| {
+        at_request(StepError::Method {
+            method: request.method.clone(),
+            source,
+        })
+    })?;
     let mut builder = with_headers(
         driver.client.request(method, url),
         &transcript.request.headers,
@@ -108,8 +115,8 @@ async fn read(
     let (deadline, wait) = event_wait(0);
     let mut response = match deadline.run(builder.send()).await {
         Ok(Ok(response)) => response,
-        Ok(Err(e)) => return Err(at_request(reason(&e))),
-        Err(_) => return Err(at_request(format!("no reply within {wait:?}"))),
+        Ok(Err(e)) => return Err(at_request(StepError::Request(e))),
+        Err(_) => return Err(at_request(StepError::NoReply(wait))),
     };
     transcript.status = Some(response.status().as_u16());
     transcript.headers = reply_headers(response.headers());
@@ -139,16 +146,12 @@ async fn read(
         SseEnd::Closed => None,
     };
     // Whether reading is over after `received` events: `Some` with how it ended.
-    let settled = |received: usize| -> Option<Result<StreamEnd, (String, String)>> {
+    let settled = |received: usize| -> Option<Result<StreamEnd, (String, StepError)>> {
         if stop_after == Some(received) {
             return Some(Ok(StreamEnd::StoppedReading));
         }
-        (received >= expected + MAX_EXTRA_EVENTS).then(|| {
-            Err((
-                format!("/events/{received}"),
-                format!("more than {MAX_EXTRA_EVENTS} events past the expected ones"),
-            ))
-        })
+        (received >= expected + MAX_EXTRA_EVENTS)
+            .then(|| Err((format!("/events/{received}"), StepError::TooManyEvents)))
     };
     let mut parser = SseParser::with_limit(driver.max_event_size);
     let mut arrived = Vec::new();
@@ -165,12 +168,12 @@ async fn read(
         let at = format!("/events/{received}");
         let chunk = match deadline.run(response.chunk()).await {
             Err(_) => {
-                let waiting_for = if received < expected {
-                    "event"
+                let error = if received < expected {
+                    StepError::NoEvent(wait)
                 } else {
-                    "end of the stream"
+                    StepError::NoEnd(wait)
                 };
-                return Err((at, format!("no {waiting_for} within {wait:?}")));
+                return Err((at, error));
             }
             Ok(Ok(Some(chunk))) => chunk,
             Ok(Ok(None)) => {
@@ -178,7 +181,7 @@ async fn read(
                 transcript.ended_us = Some(micros(started));
                 return Ok(());
             }
-            Ok(Err(e)) => return Err((at, format!("broken stream: {}", reason(&e)))),
+            Ok(Err(e)) => return Err((at, StepError::BrokenStream(e))),
         };
         let at_us = micros(started);
         let fed = parser.try_feed(&chunk, |event| arrived.push(recorded(event, at_us)));
@@ -194,7 +197,7 @@ async fn read(
         if let Err(too_large) = fed {
             return Err((
                 format!("/events/{}", transcript.events.len()),
-                too_large.to_string(),
+                too_large.into(),
             ));
         }
     }

@@ -11,6 +11,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use url::Url;
 
+use super::StepError;
 use super::close_watch::Watched;
 use crate::results::transcript::{Body, Handshake, Headers};
 
@@ -35,11 +36,11 @@ pub(super) async fn upgrade(
     subprotocols: &[String],
     timeout: Duration,
     max_message_size: usize,
-) -> Result<Upgrade, String> {
+) -> Result<Upgrade, StepError> {
     let upgrading = upgrade_inner(url, headers, subprotocols, max_message_size);
     tokio::time::timeout(timeout, upgrading)
         .await
-        .unwrap_or_else(|_| Err(format!("no upgrade reply within {timeout:?}")))
+        .unwrap_or(Err(StepError::NoUpgradeReply(timeout)))
 }
 
 async fn upgrade_inner(
@@ -47,12 +48,17 @@ async fn upgrade_inner(
     headers: &Headers,
     subprotocols: &[String],
     max_message_size: usize,
-) -> Result<Upgrade, String> {
-    let host = url.host_str().ok_or("URL has no host")?;
-    let port = url.port_or_known_default().ok_or("URL has no port")?;
-    let mut stream = TcpStream::connect((host, port))
-        .await
-        .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
+) -> Result<Upgrade, StepError> {
+    let host = url.host_str().ok_or(StepError::NoHost)?;
+    let port = url.port_or_known_default().ok_or(StepError::NoPort)?;
+    let mut stream =
+        TcpStream::connect((host, port))
+            .await
+            .map_err(|source| StepError::Connect {
+                host: host.to_string(),
+                port,
+                source,
+            })?;
     stream.set_nodelay(true).ok();
 
     let key = generate_key();
@@ -77,7 +83,7 @@ async fn upgrade_inner(
     }
     for (name, value) in headers {
         if name.contains(['\r', '\n', ':']) || value.contains(['\r', '\n']) {
-            return Err(format!("header {name:?} cannot be sent"));
+            return Err(StepError::Header { name: name.clone() });
         }
         request.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -94,7 +100,7 @@ async fn upgrade_inner(
     stream
         .write_all(request.as_bytes())
         .await
-        .map_err(|e| format!("cannot send the upgrade request: {e}"))?;
+        .map_err(StepError::SendUpgrade)?;
 
     let mut buffer = Vec::with_capacity(1024);
     let (status, reply_headers, head_len) = loop {
@@ -102,9 +108,9 @@ async fn upgrade_inner(
         let n = stream
             .read(&mut chunk)
             .await
-            .map_err(|e| format!("reading the upgrade reply: {e}"))?;
+            .map_err(StepError::ReadUpgrade)?;
         if n == 0 {
-            return Err("connection closed before the upgrade reply".into());
+            return Err(StepError::ClosedBeforeUpgrade);
         }
         buffer.extend_from_slice(&chunk[..n]);
         let mut parsed_headers = [httparse::EMPTY_HEADER; 64];
@@ -124,8 +130,8 @@ async fn upgrade_inner(
                 break (response.code.unwrap_or(0), headers, len);
             }
             Ok(httparse::Status::Partial) if buffer.len() < MAX_HEAD => continue,
-            Ok(httparse::Status::Partial) => return Err("upgrade reply head too large".into()),
-            Err(e) => return Err(format!("garbage instead of an HTTP reply: {e}")),
+            Ok(httparse::Status::Partial) => return Err(StepError::UpgradeHeadTooLarge),
+            Err(e) => return Err(StepError::NotHttp(e)),
         }
     };
     let rest = buffer.split_off(head_len);
@@ -151,7 +157,7 @@ async fn upgrade_inner(
     }
     let accept = value("sec-websocket-accept").unwrap_or_default();
     if accept != derive_accept_key(key.as_bytes()) {
-        return Err(format!("bad Sec-WebSocket-Accept {accept:?}"));
+        return Err(StepError::BadAccept(accept));
     }
     let subprotocol = value("sec-websocket-protocol");
     let config = WebSocketConfig::default()

@@ -17,7 +17,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::upgrade::{Socket, upgrade};
-use super::{Driver, fixture_headers, micros};
+use super::{Driver, StepError, fixture_headers, micros};
 use crate::results::Interrupted;
 use crate::results::transcript::{Direction, Frame, WsRecord, WsTranscript};
 use crate::wire::Deadline;
@@ -35,7 +35,7 @@ pub(super) async fn replay(driver: &Driver, fixture: &WsFixture) -> WsTranscript
     };
     let mut url = match driver.url(&connect.path, &connect.query.pairs()) {
         Ok(url) => url,
-        Err(e) => return interrupt(transcript, "/connect", format!("bad URL: {e}")),
+        Err(e) => return interrupt(transcript, "/connect", StepError::BadUrl(e)),
     };
     let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
     let _ = url.set_scheme(scheme);
@@ -81,7 +81,7 @@ pub(super) async fn replay(driver: &Driver, fixture: &WsFixture) -> WsTranscript
         let outcome = match step {
             WsStep::Send(message) => match encode_ws_message(message) {
                 Ok(message) => send(&mut socket, message, deadline, wait).await,
-                Err(reason) => Err(reason),
+                Err(error) => Err(error.into()),
             },
             WsStep::Ping(payload) => {
                 let ping = Message::Ping(payload.clone().into_bytes().into());
@@ -124,10 +124,10 @@ pub(super) async fn replay(driver: &Driver, fixture: &WsFixture) -> WsTranscript
     transcript
 }
 
-fn interrupt(mut transcript: WsTranscript, at: &str, reason: String) -> WsTranscript {
+fn interrupt(mut transcript: WsTranscript, at: &str, error: StepError) -> WsTranscript {
     transcript.interrupted = Some(Interrupted {
         at: at.to_string(),
-        reason,
+        reason: error.to_string(),
     });
     transcript
 }
@@ -138,17 +138,17 @@ async fn send(
     message: Message,
     deadline: Deadline,
     wait: Duration,
-) -> Result<(Direction, Frame), String> {
+) -> Result<(Direction, Frame), StepError> {
     let frame = frame_of(&message);
     match deadline.run(socket.send(message)).await {
-        Err(_) => Err(format!("could not send within {wait:?}")),
+        Err(_) => Err(StepError::SendTimeout(wait)),
         Ok(Ok(())) => Ok((Direction::Sent, frame)),
         // The server closed before this step: what it did is recorded as the connection's end.
         Ok(Err(WsError::ConnectionClosed | WsError::AlreadyClosed)) => {
             Ok((Direction::Received, Frame::Ended))
         }
-        Ok(Err(WsError::Io(e))) => Err(format!("transport failure while sending: {e}")),
-        Ok(Err(e)) => Err(format!("cannot send: {e}")),
+        Ok(Err(WsError::Io(e))) => Err(StepError::SendTransport(e)),
+        Ok(Err(e)) => Err(StepError::Send(Box::new(e))),
     }
 }
 
@@ -159,12 +159,12 @@ async fn receive(
     deadline: Deadline,
     wait: Duration,
     pong: bool,
-) -> Result<(Direction, Frame), String> {
+) -> Result<(Direction, Frame), StepError> {
     loop {
         let next = deadline
             .run(socket.next())
             .await
-            .map_err(|_| format!("nothing received within {wait:?}"))?;
+            .map_err(|_| StepError::NothingReceived(wait))?;
         let frame = match next {
             None => Frame::Ended,
             Some(Ok(Message::Close(close))) => close_as_sent(socket, close),
@@ -174,11 +174,11 @@ async fn receive(
             Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
                 Frame::Ended
             }
-            Some(Err(WsError::Io(e))) => return Err(format!("transport failure: {e}")),
+            Some(Err(WsError::Io(e))) => return Err(StepError::Transport(e)),
             Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
-                return Err(message_too_large(size, max_size));
+                return Err(StepError::MessageTooLarge { size, max_size });
             }
-            Some(Err(e)) => return Err(format!("garbage from the server: {e}")),
+            Some(Err(e)) => return Err(StepError::Garbage(Box::new(e))),
         };
         match frame {
             Frame::Ping(_) => continue,
@@ -186,12 +186,6 @@ async fn receive(
             frame => return Ok((Direction::Received, frame)),
         }
     }
-}
-
-/// Why a message (or frame) from the server was refused: `size` is what it announced or had
-/// reached when it went past `max_size`.
-pub(super) fn message_too_large(size: usize, max_size: usize) -> String {
-    format!("message too large: {size} bytes or more, over the limit of {max_size}")
 }
 
 /// The server's close frame as it sent it (tungstenite hands on its own `1002` reply to a code

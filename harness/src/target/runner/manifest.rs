@@ -85,6 +85,12 @@ pub struct ManifestError {
     pub message: String,
 }
 
+impl From<ManifestError> for crate::error::HarnessError {
+    fn from(error: ManifestError) -> Self {
+        crate::error::HarnessError::Runners(Box::new(error))
+    }
+}
+
 /// Parses a manifest's text; `file` is for errors.
 pub fn parse(file: &Path, text: &str) -> Result<Manifest, ManifestError> {
     let error = |message: String| ManifestError {

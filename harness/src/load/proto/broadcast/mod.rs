@@ -51,7 +51,7 @@ use self::subscriber::{account_missing, subscriber};
 use crate::load::measurement::{Measurement, Outcome};
 use crate::load::recorder::{ErrorKind, Recorder, histogram};
 use crate::load::schedule::Pacer;
-use crate::load::worker::{LoadConfig, LoadError};
+use crate::load::worker::{LoadConfig, LoadError, Unloadable};
 use crate::results::load::{BroadcastBlock, Percentiles, SubscriberCounts};
 
 /// The default publish rate of a broadcast run, messages per second.
@@ -66,9 +66,7 @@ pub(crate) async fn run(
     config: &LoadConfig,
 ) -> Result<Outcome, LoadError> {
     let load = BroadcastLoad::prepare(fixture, base).await?;
-    let rate = config.schedule.rate().ok_or_else(|| {
-        LoadError::Fixture("a broadcast run publishes at a rate: give --rate".into())
-    })?;
+    let rate = config.schedule.rate().ok_or(Unloadable::NoRate)?;
     let count = config.connections;
 
     // Phase 1: every subscriber connects (spread over the ramp).
@@ -94,7 +92,7 @@ pub(crate) async fn run(
                 .unwrap_or_else(|e| (Err(ErrorKind::Other(e.to_string())), Duration::ZERO)),
         );
     }
-    let load = Arc::try_unwrap(load).map_err(|_| LoadError::Fixture("still shared".into()))?;
+    let load = Arc::try_unwrap(load).map_err(|_| Unloadable::StillShared)?;
 
     // Phase 2: publish and deliver.
     let measurement = Measurement::begin(config, count + 1);

@@ -13,6 +13,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use url::Url;
 
+use crate::check::matcher::InvalidMatcher;
 use crate::check::{DEFAULT_TYPE_DIFFERS, expected_event_type};
 use crate::load::expect::{DIFFERENT_TEXT, JsonExpect, TextExpect};
 use crate::load::net::chunked::Framing;
@@ -20,7 +21,7 @@ use crate::load::net::endpoint::{Endpoint, header_name, header_value};
 use crate::load::net::sse::open_stream;
 use crate::load::net::ws::{self, Socket, next_data, ws_config};
 use crate::load::recorder::ErrorKind;
-use crate::load::worker::LoadError;
+use crate::load::worker::{LoadError, Unloadable};
 
 /// The key the harness adds to every message it publishes.
 pub(super) const SEQ: &str = "seq";
@@ -113,7 +114,7 @@ pub(super) struct BroadcastLoad {
     pub(super) message_prefix: String,
 }
 
-pub(super) fn compile(want: &MessageMatch) -> Result<DeliveryExpect, String> {
+pub(super) fn compile(want: &MessageMatch) -> Result<DeliveryExpect, InvalidMatcher> {
     Ok(match want {
         MessageMatch::Text(text) => DeliveryExpect::Text(TextExpect::new(text)?),
         MessageMatch::Json(value) => DeliveryExpect::Json(JsonExpect::new(value, BodyMatch::Exact)),
@@ -149,9 +150,8 @@ impl BroadcastLoad {
         fixture: &BroadcastFixture,
         base: &Url,
     ) -> Result<BroadcastLoad, LoadError> {
-        let bad = LoadError::Fixture;
         if fixture.subscribers.is_empty() {
-            return Err(bad("the fixture lists no subscriber".into()));
+            return Err(Unloadable::NoSubscriber.into());
         }
         let endpoint = Endpoint::resolve(base).await?;
         let ws_url = |path: &str| -> Result<Url, LoadError> {
@@ -183,8 +183,12 @@ impl BroadcastLoad {
         }
         let publisher = match &fixture.publish {
             Publish::Rest(rest) => {
-                let method = Method::from_bytes(rest.method.as_bytes())
-                    .map_err(|e| bad(format!("method {:?}: {e}", rest.method)))?;
+                let method = Method::from_bytes(rest.method.as_bytes()).map_err(|source| {
+                    Unloadable::Method {
+                        method: rest.method.clone(),
+                        source,
+                    }
+                })?;
                 let mut headers = HeaderMap::new();
                 headers.insert(HOST, endpoint.host.clone());
                 for (name, value) in &rest.headers {
@@ -220,9 +224,10 @@ impl BroadcastLoad {
                 .as_ref()
                 .map(compile)
                 .transpose()
-                .map_err(bad)?,
-            delivery: compile(&expected.delivery).map_err(bad)?,
-            event: TextExpect::new(expected_event_type(expected.event.as_deref())).map_err(bad)?,
+                .map_err(Unloadable::from)?,
+            delivery: compile(&expected.delivery).map_err(Unloadable::from)?,
+            event: TextExpect::new(expected_event_type(expected.event.as_deref()))
+                .map_err(Unloadable::from)?,
             event_differs: if expected.event.is_none() {
                 DEFAULT_TYPE_DIFFERS
             } else {
