@@ -1,34 +1,37 @@
 //! benchmark-harness: replays REST, WebSocket and SSE fixtures against web framework apps,
 //! checks every reply, and records what happened as insta snapshots.
 //!
-//! The data flow, one module per stage: fixtures (`harness-fixture`) -> [`replay`] (plan,
-//! driver) -> transcript ([`results`]) -> [`check`] (and snapshots) -> [`report`]; [`load`]
-//! measures instead of replaying. [`commands`] wires the stages for each command; [`target`]
-//! owns the server under test.
+//! The data flow, one module per stage: fixtures (`harness-fixture`) -> `replay` (plan,
+//! driver) -> transcript (`results`) -> `check` (and `snapshot`) -> `report`; `load` measures
+//! instead of replaying. `commands` wires the stages for each command; `target` owns the server
+//! under test. The README's "Layout and data flow" walks the tree file by file.
+//!
+//! The public surface is the command line: [`run`] and the clap types of [`cli`]. Everything
+//! else is the binary's own.
 #![warn(missing_docs)]
 
-pub mod check;
+pub(crate) mod check;
 pub mod cli;
-pub mod commands;
-pub mod compare;
-pub mod config;
-pub mod error;
-pub mod fsutil;
+pub(crate) mod commands;
+pub(crate) mod compare;
+pub(crate) mod config;
+pub(crate) mod error;
+pub(crate) mod fsutil;
 #[doc(hidden)]
 pub mod fuzz;
-pub mod humanize;
-pub mod load;
-pub mod replay;
-pub mod report;
-pub mod results;
-pub mod snapshot;
-pub mod target;
-pub mod wire;
+pub(crate) mod humanize;
+pub(crate) mod load;
+pub(crate) mod replay;
+pub(crate) mod report;
+pub(crate) mod results;
+pub(crate) mod snapshot;
+pub(crate) mod target;
+pub(crate) mod wire;
 
 use std::time::Duration;
 
 pub use cli::Cli;
-pub use error::{HarnessError, exit};
+use error::exit;
 
 /// Runs a parsed command line to its exit code.
 pub fn run(cli: Cli) -> i32 {

@@ -20,7 +20,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 pub use behaviour::{BehaviourChange, ChangeKind};
-pub use document::{Document, Side};
+pub use document::Side;
 pub use load::{LoadDelta, Verdict};
 
 /// The comparison of two sides.

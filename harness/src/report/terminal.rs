@@ -34,6 +34,7 @@ impl Style {
     }
 
     /// No colors.
+    #[cfg(test)]
     pub fn plain() -> Style {
         Style { color: false }
     }

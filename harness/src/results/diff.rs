@@ -5,7 +5,7 @@ use serde_json::Value;
 
 /// Quoting values in messages: the shared helpers (`clip`: the first [`CLIP_CHARS`] characters
 /// and `… (N bytes)`).
-pub use harness_fixture::text::{CLIP_CHARS, clip, clip_json, quote};
+pub use harness_fixture::text::{CLIP_CHARS, clip, clip_json};
 
 /// One difference between the expectation and what happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -12,8 +12,7 @@ pub mod snapshot;
 pub mod target;
 pub mod transcript;
 
-pub use diff::{Mismatch, Side};
-pub use matrix::MatrixReport;
-pub use run::{FixtureResult, Interrupted, Outcome, RunReport, Summary};
+pub use diff::Mismatch;
+pub use run::{FixtureResult, Interrupted, Outcome, RunReport};
 pub use snapshot::{SnapshotOutcome, SnapshotStatus};
 pub use target::{TargetInfo, TargetKind};

@@ -16,5 +16,4 @@ pub mod redact;
 pub mod store;
 pub mod volatile;
 
-pub use redact::Redactor;
-pub use store::{SnapshotMode, SnapshotStore, render};
+pub use store::{SnapshotMode, SnapshotStore};

@@ -7,7 +7,7 @@ pub mod deadline;
 pub mod request;
 pub mod sse_parser;
 
-pub use deadline::{Deadline, Expired};
+pub use deadline::Deadline;
 pub use sse_parser::{EventRef, EventTooLarge, SseParser};
 
 /// The largest SSE line or event, and WebSocket message (or frame), read from a server unless

@@ -156,11 +156,6 @@ impl App {
         self.child.process_group()
     }
 
-    /// The runner's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
     /// The app's last output lines.
     pub fn output_tail(&self) -> String {
         self.tail.text()

@@ -6,4 +6,4 @@ pub mod manifest;
 pub mod setup;
 
 pub use app::{App, StartError};
-pub use manifest::{Manifest, ManifestError, Runner, discover, load};
+pub use manifest::{Runner, discover};

@@ -13,9 +13,8 @@ mod signals;
 mod unix;
 
 pub use child::GuardedChild;
-pub use registry::{kill_all, stop_all};
 pub use signals::{guard_process, shutdown_signal};
-pub use unix::{group_alive, signal_number};
+pub use unix::signal_number;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
