@@ -21,10 +21,11 @@ use crate::cli::{Cli, FixtureSelection, Format, LoadArgs, StreamArgs};
 use crate::config::{open_target, selection};
 use crate::error::{HarnessError, OutputProblem, exit};
 use crate::fsutil::write_atomically;
+use crate::load::Outcome;
 use crate::load::{
     self, LiveFigures, LoadConfig, LoadError, LoadProgress, LoadResult, RunInfo, Schedule,
 };
-use crate::replay::plan::plan;
+use crate::replay::plan::{Plan, plan};
 use crate::report::human::load::write_load;
 use crate::report::progress::LoadBar;
 use crate::report::terminal::Style;
@@ -222,41 +223,16 @@ async fn load(
     max_event_size: usize,
     command: LoadCommand,
 ) -> Result<i32, HarnessError> {
-    let mut schedule = schedule(args)?;
+    let schedule = schedule(args)?;
     if let Some(path) = &args.output {
         check_writable("--output", path)?;
     }
     if let Some(path) = &args.hlog {
         check_writable("--hlog", path)?;
     }
-    let file = args.fixture.display().to_string();
-    let plan = plan(&selection(&FixtureSelection {
-        fixtures: None,
-        fixture_files: vec![args.fixture.clone()],
-        filter: None,
-    }))?;
-    let fixture = match plan.loaded.as_slice() {
-        [one] => one,
-        _ => {
-            return Err(HarnessError::Usage(format!(
-                "--fixture {file}: give one fixture file"
-            )));
-        }
-    };
+    let (plan, schedule) = plan_load(cli, args, command, schedule)?;
+    let fixture = &plan.loaded[0];
     let protocol = fixture.protocol();
-    check_protocol(command, protocol, &file)?;
-    if protocol == Protocol::Broadcast && schedule == Schedule::Closed {
-        // A fan-out has no closed loop: one publisher publishes at a rate, 100/s unless --rate.
-        schedule = Schedule::Open {
-            rate: load::BROADCAST_DEFAULT_RATE,
-        };
-    }
-    let embedded = cli.url.is_none() && cli.runner.is_none();
-    ensure_open_files(
-        args.connections,
-        files_needed(args.connections, protocol, embedded),
-    )?;
-
     let (target, _copies) = open_target(cli, &plan, args.timeout).await?;
     if let Some(protocols) = target.protocols()
         && !protocols.contains(&protocol)
@@ -307,44 +283,92 @@ async fn load(
         },
         &outcome.tally,
     );
-    result.runner_resources = outcome.runner_resources;
-    result.broadcast = outcome.broadcast;
+    result.runner_resources = outcome.runner_resources.clone();
+    result.broadcast = outcome.broadcast.clone();
     result.harness_peak_rss_bytes = load::resources::peak_rss();
     // Each file on its own: a log that cannot be written does not keep the document from
     // being written, and a document that cannot be written goes to stdout.
-    let mut failed = None;
-    if let Some(path) = &args.hlog {
-        let comment = format!(
-            "benchmark-harness {} {} against {} ({}), {} loop, {} connections",
-            command.name(),
-            fixture.name,
-            info.name,
-            info.url,
-            result.mode,
-            result.connections
-        );
-        let written = outcome
-            .intervals
-            .interval_log(outcome.measured_from, &comment)
-            .map_err(std::io::Error::other)
-            .and_then(|log| write_atomically(path, &log));
-        if let Err(source) = written {
-            failed = Some(HarnessError::Write {
-                path: path.clone(),
-                source,
-            });
-        }
+    let failed = write_hlog(args, &result, &outcome).err();
+    if let Some(error) = deliver(args, &result).err().or(failed) {
+        return Err(error);
     }
+    verdict(args, &result, &outcome)
+}
+
+/// The one fixture of `--fixture`, checked to be one this command loads and that the machine
+/// has the files for, and the schedule it is loaded on (a broadcast's is always open).
+fn plan_load(
+    cli: &Cli,
+    args: &LoadArgs,
+    command: LoadCommand,
+    mut schedule: Schedule,
+) -> Result<(Plan, Schedule), HarnessError> {
+    let file = args.fixture.display().to_string();
+    let plan = plan(&selection(&FixtureSelection {
+        fixtures: None,
+        fixture_files: vec![args.fixture.clone()],
+        filter: None,
+    }))?;
+    let [fixture] = plan.loaded.as_slice() else {
+        return Err(HarnessError::Usage(format!(
+            "--fixture {file}: give one fixture file"
+        )));
+    };
+    let protocol = fixture.protocol();
+    check_protocol(command, protocol, &file)?;
+    if protocol == Protocol::Broadcast && schedule == Schedule::Closed {
+        // A fan-out has no closed loop: one publisher publishes at a rate, 100/s unless --rate.
+        schedule = Schedule::Open {
+            rate: load::BROADCAST_DEFAULT_RATE,
+        };
+    }
+    let embedded = cli.url.is_none() && cli.runner.is_none();
+    ensure_open_files(
+        args.connections,
+        files_needed(args.connections, protocol, embedded),
+    )?;
+    Ok((plan, schedule))
+}
+
+/// The interval log of `--hlog`, when asked for.
+fn write_hlog(args: &LoadArgs, result: &LoadResult, outcome: &Outcome) -> Result<(), HarnessError> {
+    let Some(path) = &args.hlog else {
+        return Ok(());
+    };
+    let comment = format!(
+        "benchmark-harness {} {} against {} ({}), {} loop, {} connections",
+        result.command,
+        result.fixture,
+        result.target.name,
+        result.target.url,
+        result.mode,
+        result.connections
+    );
+    outcome
+        .intervals
+        .interval_log(outcome.measured_from, &comment)
+        .map_err(std::io::Error::other)
+        .and_then(|log| write_atomically(path, &log))
+        .map_err(|source| HarnessError::Write {
+            path: path.clone(),
+            source,
+        })
+}
+
+/// The summary for people and the JSON document: the summary on stdout and the document in
+/// `--output` (human format), or the document on stdout or in `--output` and the summary on
+/// stderr (JSON format, the default when stdout is not a terminal).
+fn deliver(args: &LoadArgs, result: &LoadResult) -> Result<(), HarnessError> {
     let format = args.format.unwrap_or(if std::io::stdout().is_terminal() {
         Format::Human
     } else {
         Format::Json
     });
-    let document = serde_json::to_string_pretty(&result).unwrap_or_default();
-    let delivered = match format {
+    let document = serde_json::to_string_pretty(result).unwrap_or_default();
+    match format {
         Format::Human => {
             let style = Style::detect(std::io::stdout().is_terminal());
-            let _ = write_load(&mut std::io::stdout().lock(), style, &result);
+            let _ = write_load(&mut std::io::stdout().lock(), style, result);
             match args.output.as_deref() {
                 Some(path) => deliver_document(
                     &document,
@@ -357,7 +381,7 @@ async fn load(
         }
         Format::Json => {
             let style = Style::detect(std::io::stderr().is_terminal());
-            let _ = write_load(&mut std::io::stderr().lock(), style, &result);
+            let _ = write_load(&mut std::io::stderr().lock(), style, result);
             deliver_document(
                 &document,
                 args.output.as_deref(),
@@ -365,14 +389,15 @@ async fn load(
                 &mut std::io::stderr().lock(),
             )
         }
-    };
-    if let Some(error) = delivered.err().or(failed) {
-        return Err(error);
     }
+}
 
+/// The exit code: refused connections are an unreachable target; nothing measured, or more
+/// errors than `--max-error-rate` allows, a failed run.
+fn verdict(args: &LoadArgs, result: &LoadResult, outcome: &Outcome) -> Result<i32, HarnessError> {
     if outcome.tally.only_refused() {
         return Err(HarnessError::Unreachable {
-            address: info.url,
+            address: result.target.url.clone(),
             reason: "every connection was refused".into(),
         });
     }

@@ -1,5 +1,7 @@
 //! `run`: conformance of the selected fixtures against one target.
 
+use std::collections::HashSet;
+use std::path::Path;
 use std::time::Instant;
 
 use futures_util::StreamExt;
@@ -16,8 +18,9 @@ use crate::report::progress::{FixtureBar, report_written};
 use crate::report::terminal::Style;
 use crate::report::write_json;
 use crate::report::{bundle, check_replaceable, junit, markdown, write_folder};
-use crate::results::RunReport;
+use crate::results::{FixtureResult, RunReport};
 use crate::snapshot::SnapshotStore;
+use crate::snapshot::redact::Redactor;
 use crate::target::Target;
 
 /// Whether the fixture tells a runner (and the embedded reference) what to serve.
@@ -59,75 +62,109 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
         .selected()
         .filter(|f| protocols.is_none_or(|p| p.contains(&f.protocol())))
         .collect();
-    // Fixtures the embedded reference cannot answer (no handler): their failure says to use --url.
-    let unserved: std::collections::HashSet<String> = if matches!(target, Target::Embedded(_)) {
-        selected
-            .iter()
-            .filter(|f| !has_handler(f))
-            .map(|f| f.name.clone())
-            .collect()
-    } else {
-        Default::default()
-    };
-    let bar = FixtureBar::new(selected.len());
-    let style = Style::stdout();
     let started = Instant::now();
-    let settings = args.replay.settings();
-    let human = args.format == Format::Human;
-    let mut results = Vec::with_capacity(selected.len());
-    let mut replays = std::pin::pin!(replay_all(&driver, &store, selected, settings));
-    while let Some(mut result) = replays.next().await {
-        result.expected_failure = target.expects_failure(&result.name);
-        // Checked on real values; shown, written and kept with credentials redacted.
-        redactor.fixture_result(&mut result);
-        bar.replayed();
-        if human && is_shown(&result, args.quiet) {
-            let unserved = unserved.contains(&result.name);
-            bar.above(|| {
-                let _ = write_replayed(&mut std::io::stdout().lock(), style, &result, unserved);
-            });
-        }
-        if result.error.is_some()
-            && let Some(Err(e)) = target.revive().await
-        {
-            tracing::error!("{e}");
-        }
-        results.push(result);
-    }
-    bar.finish();
+    let replay = Replay {
+        args,
+        driver: &driver,
+        store: &store,
+        redactor: &redactor,
+    };
+    let results = replay.all(&mut target, selected).await;
     target.shutdown().await;
 
     let report = RunReport::new(info, results, started.elapsed().as_secs_f64() * 1000.0);
-    let mut stdout = std::io::stdout().lock();
-    match args.format {
-        Format::Human => {
-            let _ = write_summary(&mut stdout, style, &report, Some(&snapshots_dir));
-        }
-        Format::Json => {
-            let _ = write_json(&mut stdout, &report);
-        }
-    }
-    if let Some(dir) = &args.report {
-        write_folder(
-            dir,
-            &[
-                ("summary.md", markdown::run(&report)),
-                ("junit.xml", junit::run(&report)),
-                (
-                    "index.html",
-                    bundle::conformance_page(vec![bundle::runner_of(report.clone())]),
-                ),
-                (
-                    "run.json",
-                    serde_json::to_string_pretty(&report).unwrap_or_default(),
-                ),
-            ],
-        )?;
-        report_written(dir);
-    }
+    write_report(args, &report, &snapshots_dir)?;
     Ok(if report.passed() {
         exit::OK
     } else {
         exit::FAILED
     })
+}
+
+/// What replaying the fixtures one after the other takes.
+struct Replay<'a> {
+    args: &'a RunArgs,
+    driver: &'a Driver,
+    store: &'a SnapshotStore,
+    redactor: &'a Redactor,
+}
+
+impl Replay<'_> {
+    /// Replays `selected` against `target`, showing each result as it comes (above the bar) and
+    /// reviving a runner that crashed.
+    async fn all(&self, target: &mut Target, selected: Vec<&Fixture>) -> Vec<FixtureResult> {
+        // Fixtures the embedded reference cannot answer (no handler): their failure says to use --url.
+        let unserved: HashSet<String> = if matches!(target, Target::Embedded(_)) {
+            selected
+                .iter()
+                .filter(|f| !has_handler(f))
+                .map(|f| f.name.clone())
+                .collect()
+        } else {
+            Default::default()
+        };
+        let bar = FixtureBar::new(selected.len());
+        let style = Style::stdout();
+        let settings = self.args.replay.settings();
+        let human = self.args.format == Format::Human;
+        let mut results = Vec::with_capacity(selected.len());
+        let mut replays = std::pin::pin!(replay_all(self.driver, self.store, selected, settings));
+        while let Some(mut result) = replays.next().await {
+            result.expected_failure = target.expects_failure(&result.name);
+            // Checked on real values; shown, written and kept with credentials redacted.
+            self.redactor.fixture_result(&mut result);
+            bar.replayed();
+            if human && is_shown(&result, self.args.quiet) {
+                let unserved = unserved.contains(&result.name);
+                bar.above(|| {
+                    let _ = write_replayed(&mut std::io::stdout().lock(), style, &result, unserved);
+                });
+            }
+            if result.error.is_some()
+                && let Some(Err(e)) = target.revive().await
+            {
+                tracing::error!("{e}");
+            }
+            results.push(result);
+        }
+        bar.finish();
+        results
+    }
+}
+
+/// The report on stdout (lines or JSON), and the report folder of `--report`.
+fn write_report(
+    args: &RunArgs,
+    report: &RunReport,
+    snapshots_dir: &Path,
+) -> Result<(), HarnessError> {
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        Format::Human => {
+            let _ = write_summary(&mut stdout, Style::stdout(), report, Some(snapshots_dir));
+        }
+        Format::Json => {
+            let _ = write_json(&mut stdout, report);
+        }
+    }
+    let Some(dir) = &args.report else {
+        return Ok(());
+    };
+    write_folder(
+        dir,
+        &[
+            ("summary.md", markdown::run(report)),
+            ("junit.xml", junit::run(report)),
+            (
+                "index.html",
+                bundle::conformance_page(vec![bundle::runner_of(report.clone())]),
+            ),
+            (
+                "run.json",
+                serde_json::to_string_pretty(report).unwrap_or_default(),
+            ),
+        ],
+    )?;
+    report_written(dir);
+    Ok(())
 }

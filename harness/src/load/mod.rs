@@ -41,6 +41,7 @@ pub mod worker;
 pub use crate::results::load::LoadResult;
 pub use document::RunInfo;
 pub use engine::run;
+pub use measurement::Outcome;
 pub use open_files::raise_open_files_limit;
 pub use progress::{LiveFigures, LoadProgress};
 pub use proto::broadcast::DEFAULT_RATE as BROADCAST_DEFAULT_RATE;

@@ -40,38 +40,8 @@ pub fn write_load(out: &mut dyn Write, style: Style, result: &LoadResult) -> io:
         r.duration_s,
         r.warmup_s,
     )?;
-    let s = &r.summary;
-    let what = operations_of(&r.protocol);
-    let unfinished = if s.unfinished > 0 {
-        format!(" ({} in flight at the end, not counted)", s.unfinished)
-    } else {
-        String::new()
-    };
-    if s.errors == 0 {
-        writeln!(
-            out,
-            "  {} {what}, {:.1}/s, 0 errors{unfinished}",
-            s.operations, s.throughput_per_s
-        )?;
-    } else {
-        let errors = style.paint(
-            "31;1",
-            &format!(
-                "{} ERRORS ({:.1}%, {:.1}/s)",
-                s.errors,
-                r.error_rate() * 100.0,
-                s.failed_per_s
-            ),
-        );
-        writeln!(
-            out,
-            "  {} {what}: {} succeeded, {:.1}/s; {errors}{unfinished}",
-            s.operations,
-            s.operations.saturating_sub(s.errors),
-            s.throughput_per_s,
-        )?;
-    }
-    match &s.latency_us {
+    write_counts(out, style, r)?;
+    match &r.summary.latency_us {
         Some(p) => write_percentiles(out, "latency", p)?,
         None => writeln!(
             out,
@@ -87,22 +57,80 @@ pub fn write_load(out: &mut dyn Write, style: Style, result: &LoadResult) -> io:
     {
         write_percentiles(out, "failed in", p)?;
     }
-    if let Some(b) = &r.broadcast {
-        writeln!(
-            out,
-            "  broadcast   {} published at {}/s to {} WebSocket + {} SSE subscribers: {} of {} deliveries, {} not delivered",
-            b.published,
-            b.publish_rate,
-            b.subscribers.websocket,
-            b.subscribers.sse,
-            b.deliveries,
-            b.deliveries_expected,
-            b.not_delivered
-        )?;
-        if let Some(p) = &b.publish_latency_us {
-            write_percentiles(out, "publish", p)?;
+    write_broadcast(out, r)?;
+    write_resources(out, r)?;
+    for (name, block) in [
+        ("connect", &r.connect),
+        ("first event", &r.first_event),
+        ("event gap", &r.event_gap),
+    ] {
+        match block.as_ref().map(|b| &b.latency_us) {
+            Some(Some(p)) => write_percentiles(out, name, p)?,
+            Some(None) => writeln!(out, "  {name:<11} none")?,
+            None => {}
         }
     }
+    Ok(())
+}
+
+/// The count line: operations, how many succeeded, the errors (painted) and what was in flight.
+fn write_counts(out: &mut dyn Write, style: Style, r: &LoadResult) -> io::Result<()> {
+    let s = &r.summary;
+    let what = operations_of(&r.protocol);
+    let unfinished = if s.unfinished > 0 {
+        format!(" ({} in flight at the end, not counted)", s.unfinished)
+    } else {
+        String::new()
+    };
+    if s.errors == 0 {
+        return writeln!(
+            out,
+            "  {} {what}, {:.1}/s, 0 errors{unfinished}",
+            s.operations, s.throughput_per_s
+        );
+    }
+    let errors = style.paint(
+        "31;1",
+        &format!(
+            "{} ERRORS ({:.1}%, {:.1}/s)",
+            s.errors,
+            r.error_rate() * 100.0,
+            s.failed_per_s
+        ),
+    );
+    writeln!(
+        out,
+        "  {} {what}: {} succeeded, {:.1}/s; {errors}{unfinished}",
+        s.operations,
+        s.operations.saturating_sub(s.errors),
+        s.throughput_per_s,
+    )
+}
+
+/// A broadcast run's publishing and deliveries.
+fn write_broadcast(out: &mut dyn Write, r: &LoadResult) -> io::Result<()> {
+    let Some(b) = &r.broadcast else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        "  broadcast   {} published at {}/s to {} WebSocket + {} SSE subscribers: {} of {} deliveries, {} not delivered",
+        b.published,
+        b.publish_rate,
+        b.subscribers.websocket,
+        b.subscribers.sse,
+        b.deliveries,
+        b.deliveries_expected,
+        b.not_delivered
+    )?;
+    if let Some(p) = &b.publish_latency_us {
+        write_percentiles(out, "publish", p)?;
+    }
+    Ok(())
+}
+
+/// How far an open loop fell behind, and what the runner and the harness used.
+fn write_resources(out: &mut dyn Write, r: &LoadResult) -> io::Result<()> {
     if let Some(lag) = &r.schedule_lag_us {
         writeln!(
             out,
@@ -126,17 +154,6 @@ pub fn write_load(out: &mut dyn Write, style: Style, result: &LoadResult) -> io:
     }
     if let Some(bytes) = r.harness_peak_rss_bytes {
         writeln!(out, "  harness     peak rss {}", human_bytes(bytes))?;
-    }
-    for (name, block) in [
-        ("connect", &r.connect),
-        ("first event", &r.first_event),
-        ("event gap", &r.event_gap),
-    ] {
-        match block.as_ref().map(|b| &b.latency_us) {
-            Some(Some(p)) => write_percentiles(out, name, p)?,
-            Some(None) => writeln!(out, "  {name:<11} none")?,
-            None => {}
-        }
     }
     Ok(())
 }
