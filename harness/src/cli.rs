@@ -1,4 +1,4 @@
-//! The command line as the user typed it (clap). Resolving it into work happens in `commands/`.
+//! The command line as the user typed it (clap). What it resolves to is `config.rs`'s work.
 
 use std::path::PathBuf;
 use std::time::Duration;
