@@ -177,6 +177,13 @@ pub struct LoadArgs {
 
 /// `stream`: load on one WebSocket or SSE fixture.
 #[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 no errors (or within --max-error-rate); 1 errors above it; \
+    2 usage or fixture error; 3 target unreachable.\n\nExamples:\n  \
+    benchmark-harness stream --fixture fixtures/websocket/bench/echo.json --connections 100 --duration 10s\n  \
+    benchmark-harness stream --fixture fixtures/sse/bench/stream.json --connections 1000 --ramp 2s\n  \
+    benchmark-harness stream --fixture fixtures/broadcast/bench/fanout.json --rate 200 --output fanout.json"
+)]
 pub struct StreamArgs {
     /// The load.
     #[command(flatten)]
@@ -211,7 +218,7 @@ pub struct MatrixArgs {
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
     pub parallel: u16,
 
-    /// Write summary.md, junit.xml and matrix.json into this folder.
+    /// Write summary.md, junit.xml, matrix.json and index.html into this folder.
     #[arg(long, visible_alias = "out", value_name = "DIR")]
     pub report: Option<PathBuf>,
 

@@ -107,7 +107,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Manifest, ManifestError> {
     }
     if manifest.protocols.is_empty() {
         return Err(error(
-            "protocols: declare at least one of rest, websocket, sse".into(),
+            "protocols: declare at least one of rest, websocket, sse, broadcast".into(),
         ));
     }
     match (&manifest.ready.http, manifest.ready.tcp) {
