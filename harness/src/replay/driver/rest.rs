@@ -2,9 +2,12 @@
 //! [`MAX_REDIRECTS`] redirects, all under one deadline (`--timeout`, or the fixture's longer
 //! `within_ms`).
 
-use harness_fixture::model::{MAX_REDIRECTS, RestFixture};
+use std::time::Duration;
+
+use harness_fixture::model::{MAX_REDIRECTS, RestFixture, RestRequest};
 use reqwest::Method;
 use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, LOCATION};
+use url::Url;
 
 use super::{
     Driver, StepError, fixture_headers, send_and_read_by, set_body, step_wait, target_of,
@@ -12,7 +15,7 @@ use super::{
 };
 use crate::results::Interrupted;
 use crate::results::transcript::{
-    Headers, ReceivedResponse, Redirect, RestTranscript, SentRequest, header_values,
+    Body, Headers, ReceivedResponse, Redirect, RestTranscript, SentRequest, header_values,
 };
 use crate::wire::Deadline;
 
@@ -54,40 +57,14 @@ async fn exchange(
     sent: &mut SentRequest,
     redirects: &mut Vec<Redirect>,
 ) -> Result<ReceivedResponse, StepError> {
-    let request = &fixture.request;
-    if !request.cookies.is_empty() {
-        let cookie: Vec<String> = request
-            .cookies
-            .iter()
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect();
-        sent.headers
-            .push((COOKIE.as_str().to_string(), cookie.join("; ")));
-    }
-    set_body(sent, request.body())?;
-    let mut url = driver
-        .url(&request.path, &request.query.pairs())
-        .map_err(StepError::BadUrl)?;
-    sent.target = target_of(&url);
-    let mut method =
-        Method::from_bytes(sent.method.as_bytes()).map_err(|source| StepError::Method {
-            method: sent.method.clone(),
-            source,
-        })?;
-    let mut headers = sent.headers.clone();
-    let mut body = sent.body.clone();
-
+    let mut hop = Hop::first(driver, &fixture.request, sent)?;
     let wait = step_wait(driver.timeout, fixture.expected.within_ms);
     let deadline = Deadline::after(wait);
     let started = std::time::Instant::now();
     loop {
-        let mut builder =
-            with_headers(driver.client.request(method.clone(), url.clone()), &headers)?;
-        if let Some(body) = &body {
-            builder = builder.body(body.0.clone());
-        }
-        let response = send_and_read_by(builder, deadline, wait, started).await?;
-        let Some(location) = request
+        let response = hop.send(driver, deadline, wait, started).await?;
+        let Some(location) = fixture
+            .request
             .follow_redirects
             .then(|| redirect_location(&response))
             .flatten()
@@ -98,7 +75,74 @@ async fn exchange(
         if redirects.len() == MAX_REDIRECTS {
             return Err(StepError::TooManyRedirects { status, location });
         }
-        let next = match url.join(&location) {
+        redirects.push(hop.follow(status, location)?);
+    }
+}
+
+/// One request of a redirect chain: the fixture's, then the one each redirect asks for.
+struct Hop {
+    method: Method,
+    url: Url,
+    headers: Headers,
+    body: Option<Body>,
+}
+
+impl Hop {
+    /// The fixture's request, written into `sent` as it goes (cookies, body, target).
+    fn first(
+        driver: &Driver,
+        request: &RestRequest,
+        sent: &mut SentRequest,
+    ) -> Result<Hop, StepError> {
+        if !request.cookies.is_empty() {
+            let cookie: Vec<String> = request
+                .cookies
+                .iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect();
+            sent.headers
+                .push((COOKIE.as_str().to_string(), cookie.join("; ")));
+        }
+        set_body(sent, request.body())?;
+        let url = driver
+            .url(&request.path, &request.query.pairs())
+            .map_err(StepError::BadUrl)?;
+        sent.target = target_of(&url);
+        let method =
+            Method::from_bytes(sent.method.as_bytes()).map_err(|source| StepError::Method {
+                method: sent.method.clone(),
+                source,
+            })?;
+        Ok(Hop {
+            method,
+            url,
+            headers: sent.headers.clone(),
+            body: sent.body.clone(),
+        })
+    }
+
+    /// Sends this request and reads its whole reply before `deadline`.
+    async fn send(
+        &self,
+        driver: &Driver,
+        deadline: Deadline,
+        wait: Duration,
+        started: std::time::Instant,
+    ) -> Result<ReceivedResponse, StepError> {
+        let mut builder = with_headers(
+            driver.client.request(self.method.clone(), self.url.clone()),
+            &self.headers,
+        )?;
+        if let Some(body) = &self.body {
+            builder = builder.body(body.0.clone());
+        }
+        send_and_read_by(builder, deadline, wait, started).await
+    }
+
+    /// Turns this request into the one a `status` reply with `location` asks for, and returns
+    /// the redirect as recorded.
+    fn follow(&mut self, status: u16, location: String) -> Result<Redirect, StepError> {
+        let next = match self.url.join(&location) {
             Ok(next) => next,
             Err(source) => {
                 return Err(StepError::BadRedirect {
@@ -113,26 +157,29 @@ async fn exchange(
         }
         // 303 turns any method but HEAD into GET; 301 and 302 turn POST into GET (as browsers
         // and curl do); 307 and 308 keep the method and the body.
-        if (status == 303 && method != Method::HEAD)
-            || (matches!(status, 301 | 302) && method == Method::POST)
+        if (status == 303 && self.method != Method::HEAD)
+            || (matches!(status, 301 | 302) && self.method == Method::POST)
         {
-            method = Method::GET;
-            body = None;
+            self.method = Method::GET;
+            self.body = None;
             without(
-                &mut headers,
+                &mut self.headers,
                 &[CONTENT_TYPE.as_str(), CONTENT_LENGTH.as_str()],
             );
         }
         // Credentials go to the origin they were written for only.
-        if next.origin() != url.origin() {
-            without(&mut headers, &[AUTHORIZATION.as_str(), COOKIE.as_str()]);
+        if next.origin() != self.url.origin() {
+            without(
+                &mut self.headers,
+                &[AUTHORIZATION.as_str(), COOKIE.as_str()],
+            );
         }
-        redirects.push(Redirect {
+        self.url = next;
+        Ok(Redirect {
             status,
             location,
-            method: method.to_string(),
-        });
-        url = next;
+            method: self.method.to_string(),
+        })
     }
 }
 

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use harness_fixture::model::{SseEnd, SseFixture};
+use harness_fixture::model::{ExpectedEvent, SseEnd, SseExpected, SseFixture, SseRequest};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 
 use super::{
@@ -71,48 +71,13 @@ async fn read(
     transcript: &mut SseTranscript,
 ) -> Result<(), (String, StepError)> {
     let at_request = |error: StepError| ("/request".to_string(), error);
-    let request = &fixture.request;
-    let url = driver
-        .url(&request.path, &request.query.pairs())
-        .map_err(|e| at_request(StepError::BadUrl(e)))?;
-    transcript.request.target = target_of(&url);
-    set_body(&mut transcript.request, request.body()).map_err(at_request)?;
-    let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|source| {
-        at_request(StepError::Method {
-            method: request.method.clone(),
-            source,
-        })
-    })?;
-    let mut builder = with_headers(
-        driver.client.request(method, url),
-        &transcript.request.headers,
-    )
-    .map_err(at_request)?;
-    if let Some(body) = &transcript.request.body {
-        builder = builder.body(body.0.clone());
-    }
-
+    let builder =
+        build_request(driver, &fixture.request, &mut transcript.request).map_err(at_request)?;
     let started = Instant::now();
-    // With a whole-stream `within_ms`, no wait ends before the stream's own deadline.
-    let stream_end = fixture
-        .expected
-        .within_ms
-        .map(|ms| started + Duration::from_millis(ms));
-    let step = |wait: Duration| {
-        let now = Instant::now();
-        let end = stream_end.map_or(now + wait, |s| s.max(now + wait));
-        // The wait in whole milliseconds, for messages.
-        let millis = end.saturating_duration_since(now).as_millis();
-        let wait = Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX));
-        (Deadline::at(end), wait)
-    };
-    let event_wait = |index: usize| {
-        let within = fixture.expected.events.get(index).and_then(|e| e.within_ms);
-        step(step_wait(driver.timeout, within))
-    };
+    let waits = Waits::new(driver.timeout, &fixture.expected, started);
     // Servers may hold the reply head until the first event: the head has the first event's
     // wait.
-    let (deadline, wait) = event_wait(0);
+    let (deadline, wait) = waits.event(0);
     let mut response = match deadline.run(builder.send()).await {
         Ok(Ok(response)) => response,
         Ok(Err(e)) => return Err(at_request(StepError::Request(e))),
@@ -120,17 +85,8 @@ async fn read(
     };
     transcript.status = Some(response.status().as_u16());
     transcript.headers = reply_headers(response.headers());
-    let is_stream = response
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.trim_start()
-                .to_ascii_lowercase()
-                .starts_with("text/event-stream")
-        });
-    if !is_stream {
-        let (deadline, wait) = step(driver.timeout);
+    if !is_event_stream(response.headers()) {
+        let (deadline, wait) = waits.step(driver.timeout);
         let bytes = read_body(&mut response, deadline, wait)
             .await
             .map_err(at_request)?;
@@ -139,66 +95,165 @@ async fn read(
         transcript.ended_us = Some(micros(started));
         return Ok(());
     }
+    let mut parser = SseParser::with_limit(driver.max_event_size);
+    let ending = Ending::of(&fixture.expected);
+    let events = &mut transcript.events;
+    transcript.end = read_events(&mut response, &mut parser, &waits, &ending, events).await?;
+    transcript.ended_us = Some(micros(started));
+    Ok(())
+}
 
-    let expected = fixture.expected.events.len();
-    let stop_after = match fixture.expected.end {
-        SseEnd::Open => Some(expected),
-        SseEnd::Closed => None,
-    };
-    // Whether reading is over after `received` events: `Some` with how it ended.
-    let settled = |received: usize| -> Option<Result<StreamEnd, (String, StepError)>> {
-        if stop_after == Some(received) {
+/// The request as the fixture writes it: its target and body go into `sent` (whose headers it
+/// sends).
+fn build_request(
+    driver: &Driver,
+    request: &SseRequest,
+    sent: &mut SentRequest,
+) -> Result<reqwest::RequestBuilder, StepError> {
+    let url = driver
+        .url(&request.path, &request.query.pairs())
+        .map_err(StepError::BadUrl)?;
+    sent.target = target_of(&url);
+    set_body(sent, request.body())?;
+    let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|source| {
+        StepError::Method {
+            method: request.method.clone(),
+            source,
+        }
+    })?;
+    let mut builder = with_headers(driver.client.request(method, url), &sent.headers)?;
+    if let Some(body) = &sent.body {
+        builder = builder.body(body.0.clone());
+    }
+    Ok(builder)
+}
+
+/// Whether a reply's `Content-Type` is `text/event-stream`.
+fn is_event_stream(headers: &reqwest::header::HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("text/event-stream")
+        })
+}
+
+/// The deadlines of a stream's waits: `--timeout` (or an event's longer `within_ms`) from
+/// now, and with a whole-stream `within_ms`, never before the stream's own deadline.
+struct Waits<'a> {
+    /// When the request was sent.
+    started: Instant,
+    timeout: Duration,
+    events: &'a [ExpectedEvent],
+    /// When the stream's `within_ms` after sending the request passes.
+    stream_end: Option<Instant>,
+}
+
+impl<'a> Waits<'a> {
+    /// The waits of a stream whose request was sent at `started`.
+    fn new(timeout: Duration, expected: &'a SseExpected, started: Instant) -> Waits<'a> {
+        Waits {
+            started,
+            timeout,
+            events: &expected.events,
+            stream_end: expected
+                .within_ms
+                .map(|ms| started + Duration::from_millis(ms)),
+        }
+    }
+
+    /// The deadline `wait` from now, or the stream's when that is later, with how long that is
+    /// in whole milliseconds (for messages).
+    fn step(&self, wait: Duration) -> (Deadline, Duration) {
+        let now = Instant::now();
+        let end = self.stream_end.map_or(now + wait, |s| s.max(now + wait));
+        let millis = end.saturating_duration_since(now).as_millis();
+        let wait = Duration::from_millis(u64::try_from(millis).unwrap_or(u64::MAX));
+        (Deadline::at(end), wait)
+    }
+
+    /// The deadline of the event at `index` (or of the end, past the expected events).
+    fn event(&self, index: usize) -> (Deadline, Duration) {
+        let within = self.events.get(index).and_then(|e| e.within_ms);
+        self.step(step_wait(self.timeout, within))
+    }
+}
+
+/// Where the reading of an event stream ends: after the expected events with `end: open`, at
+/// the server's close with `end: closed`, or [`MAX_EXTRA_EVENTS`] past the expected ones.
+struct Ending {
+    expected: usize,
+    stop_after: Option<usize>,
+}
+
+impl Ending {
+    fn of(expected: &SseExpected) -> Ending {
+        let events = expected.events.len();
+        Ending {
+            expected: events,
+            stop_after: match expected.end {
+                SseEnd::Open => Some(events),
+                SseEnd::Closed => None,
+            },
+        }
+    }
+
+    /// Whether reading is over after `received` events: `Some` with how it ended.
+    fn settled(&self, received: usize) -> Option<Result<StreamEnd, (String, StepError)>> {
+        if self.stop_after == Some(received) {
             return Some(Ok(StreamEnd::StoppedReading));
         }
-        (received >= expected + MAX_EXTRA_EVENTS)
+        (received >= self.expected + MAX_EXTRA_EVENTS)
             .then(|| Err((format!("/events/{received}"), StepError::TooManyEvents)))
-    };
-    let mut parser = SseParser::with_limit(driver.max_event_size);
+    }
+
+    /// The error when nothing came within `wait` after `received` events.
+    fn timed_out(&self, received: usize, wait: Duration) -> StepError {
+        if received < self.expected {
+            StepError::NoEvent(wait)
+        } else {
+            StepError::NoEnd(wait)
+        }
+    }
+}
+
+/// Reads the event stream's chunks through `parser` into `events` until the `ending`; returns
+/// how the stream ended. One deadline per step: the next event (or the end) within the timeout
+/// of the last one (or that event's longer `within_ms`, or the stream's `within_ms`).
+async fn read_events(
+    response: &mut reqwest::Response,
+    parser: &mut SseParser,
+    waits: &Waits<'_>,
+    ending: &Ending,
+    events: &mut Vec<ReceivedEvent>,
+) -> Result<StreamEnd, (String, StepError)> {
     let mut arrived = Vec::new();
-    // One deadline per step: the next event (or the end) within the timeout of the last one
-    // (or that event's longer `within_ms`, or the stream's `within_ms`).
-    let (mut deadline, mut wait) = event_wait(0);
+    let (mut deadline, mut wait) = waits.event(0);
     loop {
-        let received = transcript.events.len();
-        if let Some(end) = settled(received) {
-            transcript.end = end?;
-            transcript.ended_us = Some(micros(started));
-            return Ok(());
+        let received = events.len();
+        if let Some(end) = ending.settled(received) {
+            return end;
         }
         let at = format!("/events/{received}");
         let chunk = match deadline.run(response.chunk()).await {
-            Err(_) => {
-                let error = if received < expected {
-                    StepError::NoEvent(wait)
-                } else {
-                    StepError::NoEnd(wait)
-                };
-                return Err((at, error));
-            }
+            Err(_) => return Err((at, ending.timed_out(received, wait))),
             Ok(Ok(Some(chunk))) => chunk,
-            Ok(Ok(None)) => {
-                transcript.end = StreamEnd::Closed;
-                transcript.ended_us = Some(micros(started));
-                return Ok(());
-            }
+            Ok(Ok(None)) => return Ok(StreamEnd::Closed),
             Ok(Err(e)) => return Err((at, StepError::BrokenStream(e))),
         };
-        let at_us = micros(started);
+        let at_us = micros(waits.started);
         let fed = parser.try_feed(&chunk, |event| arrived.push(recorded(event, at_us)));
         for event in arrived.drain(..) {
-            if let Some(end) = settled(transcript.events.len()) {
-                transcript.end = end?;
-                transcript.ended_us = Some(micros(started));
-                return Ok(());
+            if let Some(end) = ending.settled(events.len()) {
+                return end;
             }
-            transcript.events.push(event);
-            (deadline, wait) = event_wait(transcript.events.len());
+            events.push(event);
+            (deadline, wait) = waits.event(events.len());
         }
         if let Err(too_large) = fed {
-            return Err((
-                format!("/events/{}", transcript.events.len()),
-                too_large.into(),
-            ));
+            return Err((format!("/events/{}", events.len()), too_large.into()));
         }
     }
 }

@@ -51,17 +51,43 @@ async fn upgrade_inner(
 ) -> Result<Upgrade, StepError> {
     let host = url.host_str().ok_or(StepError::NoHost)?;
     let port = url.port_or_known_default().ok_or(StepError::NoPort)?;
-    let mut stream =
-        TcpStream::connect((host, port))
-            .await
-            .map_err(|source| StepError::Connect {
-                host: host.to_string(),
-                port,
-                source,
-            })?;
-    stream.set_nodelay(true).ok();
-
+    let mut stream = connect(host, port).await?;
     let key = generate_key();
+    let request = upgrade_request(url, host, &key, headers, subprotocols)?;
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(StepError::SendUpgrade)?;
+    let (reply, rest) = read_reply_head(&mut stream).await?;
+    if reply.status != 101 {
+        return Ok(refused(&mut stream, reply, rest).await);
+    }
+    switch(stream, reply, rest, &key, max_message_size).await
+}
+
+/// Opens the TCP connection to `host:port`, without Nagle's delay.
+async fn connect(host: &str, port: u16) -> Result<TcpStream, StepError> {
+    let stream = TcpStream::connect((host, port))
+        .await
+        .map_err(|source| StepError::Connect {
+            host: host.to_string(),
+            port,
+            source,
+        })?;
+    stream.set_nodelay(true).ok();
+    Ok(stream)
+}
+
+/// The upgrade request for `url` on `host`, with `key`, the `subprotocols` offered, the
+/// fixture's `headers` and a User-Agent unless those name one; the error names a header that
+/// cannot be sent.
+fn upgrade_request(
+    url: &Url,
+    host: &str,
+    key: &str,
+    headers: &Headers,
+    subprotocols: &[String],
+) -> Result<String, StepError> {
     let mut target = url.path().to_string();
     if let Some(query) = url.query() {
         target.push('?');
@@ -97,13 +123,30 @@ async fn upgrade_inner(
         ));
     }
     request.push_str("\r\n");
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .map_err(StepError::SendUpgrade)?;
+    Ok(request)
+}
 
+/// The head of the server's reply to the upgrade request.
+struct ReplyHead {
+    status: u16,
+    /// Names in lower case, in order.
+    headers: Headers,
+}
+
+impl ReplyHead {
+    /// The first value of the header `name` (lower case).
+    fn value(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    }
+}
+
+/// Reads the reply head (at most [`MAX_HEAD`] bytes); returns it with the bytes read past it.
+async fn read_reply_head(stream: &mut TcpStream) -> Result<(ReplyHead, Vec<u8>), StepError> {
     let mut buffer = Vec::with_capacity(1024);
-    let (status, reply_headers, head_len) = loop {
+    loop {
         let mut chunk = [0u8; 4096];
         let n = stream
             .read(&mut chunk)
@@ -113,53 +156,66 @@ async fn upgrade_inner(
             return Err(StepError::ClosedBeforeUpgrade);
         }
         buffer.extend_from_slice(&chunk[..n]);
-        let mut parsed_headers = [httparse::EMPTY_HEADER; 64];
-        let mut response = httparse::Response::new(&mut parsed_headers);
-        match response.parse(&buffer) {
-            Ok(httparse::Status::Complete(len)) => {
-                let headers: Headers = response
-                    .headers
-                    .iter()
-                    .map(|h| {
-                        (
-                            h.name.to_ascii_lowercase(),
-                            String::from_utf8_lossy(h.value).into_owned(),
-                        )
-                    })
-                    .collect();
-                break (response.code.unwrap_or(0), headers, len);
-            }
-            Ok(httparse::Status::Partial) if buffer.len() < MAX_HEAD => continue,
-            Ok(httparse::Status::Partial) => return Err(StepError::UpgradeHeadTooLarge),
-            Err(e) => return Err(StepError::NotHttp(e)),
+        if let Some((head, head_len)) = parse_reply_head(&buffer)? {
+            let rest = buffer.split_off(head_len);
+            return Ok((head, rest));
         }
-    };
-    let rest = buffer.split_off(head_len);
-    let value = |name: &str| {
-        reply_headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-    };
-
-    if status != 101 {
-        let body = read_refusal_body(&mut stream, rest, value("content-length")).await;
-        let handshake = Handshake {
-            status,
-            subprotocol: None,
-            headers: reply_headers,
-            body: Some(body),
-        };
-        return Ok(Upgrade {
-            handshake,
-            socket: None,
-        });
     }
-    let accept = value("sec-websocket-accept").unwrap_or_default();
+}
+
+/// The reply head at the start of `buffer` and its length, or `None` while it is incomplete.
+fn parse_reply_head(buffer: &[u8]) -> Result<Option<(ReplyHead, usize)>, StepError> {
+    let mut parsed_headers = [httparse::EMPTY_HEADER; 64];
+    let mut response = httparse::Response::new(&mut parsed_headers);
+    match response.parse(buffer) {
+        Ok(httparse::Status::Complete(len)) => {
+            let headers: Headers = response
+                .headers
+                .iter()
+                .map(|h| {
+                    (
+                        h.name.to_ascii_lowercase(),
+                        String::from_utf8_lossy(h.value).into_owned(),
+                    )
+                })
+                .collect();
+            let status = response.code.unwrap_or(0);
+            Ok(Some((ReplyHead { status, headers }, len)))
+        }
+        Ok(httparse::Status::Partial) if buffer.len() < MAX_HEAD => Ok(None),
+        Ok(httparse::Status::Partial) => Err(StepError::UpgradeHeadTooLarge),
+        Err(e) => Err(StepError::NotHttp(e)),
+    }
+}
+
+/// A refused upgrade as recorded: the reply with its body (`rest` is its start).
+async fn refused(stream: &mut TcpStream, reply: ReplyHead, rest: Vec<u8>) -> Upgrade {
+    let body = read_refusal_body(stream, rest, reply.value("content-length")).await;
+    Upgrade {
+        handshake: Handshake {
+            status: reply.status,
+            subprotocol: None,
+            headers: reply.headers,
+            body: Some(body),
+        },
+        socket: None,
+    }
+}
+
+/// Checks the 101 reply's accept key against `key` and opens the WebSocket connection over
+/// `stream` (`rest` is what was read past the head: the first frames).
+async fn switch(
+    stream: TcpStream,
+    reply: ReplyHead,
+    rest: Vec<u8>,
+    key: &str,
+    max_message_size: usize,
+) -> Result<Upgrade, StepError> {
+    let accept = reply.value("sec-websocket-accept").unwrap_or_default();
     if accept != derive_accept_key(key.as_bytes()) {
         return Err(StepError::BadAccept(accept));
     }
-    let subprotocol = value("sec-websocket-protocol");
+    let subprotocol = reply.value("sec-websocket-protocol");
     let config = WebSocketConfig::default()
         .max_message_size(Some(max_message_size))
         .max_frame_size(Some(max_message_size));
@@ -168,9 +224,9 @@ async fn upgrade_inner(
         WebSocketStream::from_partially_read(stream, rest, Role::Client, Some(config)).await;
     Ok(Upgrade {
         handshake: Handshake {
-            status,
+            status: reply.status,
             subprotocol,
-            headers: reply_headers,
+            headers: reply.headers,
             body: None,
         },
         socket: Some(socket),

@@ -10,14 +10,14 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use harness_fixture::model::{WsFixture, WsStep};
+use harness_fixture::model::{WsConnect, WsFixture, WsStep};
 use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
-use super::upgrade::{Socket, upgrade};
-use super::{Driver, StepError, fixture_headers, micros};
+use super::upgrade::{Socket, Upgrade, upgrade};
+use super::{Driver, StepError, fixture_headers, micros, step_wait};
 use crate::results::Interrupted;
 use crate::results::transcript::{Direction, Frame, WsRecord, WsTranscript};
 use crate::wire::Deadline;
@@ -27,29 +27,12 @@ use crate::wire::request::encode_ws_message;
 const CLOSING: Duration = Duration::from_millis(500);
 
 pub(super) async fn replay(driver: &Driver, fixture: &WsFixture) -> WsTranscript {
-    let connect = &fixture.connect;
     let mut transcript = WsTranscript {
         handshake: None,
         steps: Vec::new(),
         interrupted: None,
     };
-    let mut url = match driver.url(&connect.path, &connect.query.pairs()) {
-        Ok(url) => url,
-        Err(e) => return interrupt(transcript, "/connect", StepError::BadUrl(e)),
-    };
-    let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
-    let _ = url.set_scheme(scheme);
-    let headers = fixture_headers(&connect.headers);
-
-    let upgraded = upgrade(
-        &url,
-        &headers,
-        &connect.subprotocols,
-        driver.timeout,
-        driver.max_event_size,
-    )
-    .await;
-    let upgraded = match upgraded {
+    let upgraded = match connect(driver, &fixture.connect).await {
         Ok(upgraded) => upgraded,
         Err(reason) => return interrupt(transcript, "/connect", reason),
     };
@@ -57,71 +40,119 @@ pub(super) async fn replay(driver: &Driver, fixture: &WsFixture) -> WsTranscript
     let Some(mut socket) = upgraded.socket else {
         return transcript;
     };
+    let played = play(
+        driver,
+        &fixture.transcript,
+        &mut socket,
+        &mut transcript.steps,
+    )
+    .await;
+    match played {
+        Ok(ended) => {
+            end_conversation(socket, ended).await;
+            transcript
+        }
+        Err((index, reason)) => interrupt(transcript, &format!("/transcript/{index}"), reason),
+    }
+}
 
+/// Sends the upgrade request of `connect` (to the `ws` or `wss` URL of its path) and reads the
+/// reply.
+async fn connect(driver: &Driver, connect: &WsConnect) -> Result<Upgrade, StepError> {
+    let mut url = driver
+        .url(&connect.path, &connect.query.pairs())
+        .map_err(StepError::BadUrl)?;
+    let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
+    let _ = url.set_scheme(scheme);
+    let headers = fixture_headers(&connect.headers);
+    upgrade(
+        &url,
+        &headers,
+        &connect.subprotocols,
+        driver.timeout,
+        driver.max_event_size,
+    )
+    .await
+}
+
+/// Performs the `steps` in order on the open `socket`, recording each into `records`, until
+/// the server ends the connection; returns whether it did. The error says at which step the
+/// replay stopped, and why.
+async fn play(
+    driver: &Driver,
+    steps: &[WsStep],
+    socket: &mut Socket,
+    records: &mut Vec<WsRecord>,
+) -> Result<bool, (usize, StepError)> {
     let opened = std::time::Instant::now();
     let mut ended = false;
-    for (index, step) in fixture.transcript.iter().enumerate() {
+    for (index, step) in steps.iter().enumerate() {
         if matches!(step, WsStep::ExpectHandshake(_)) {
             continue;
         }
         if ended {
             break;
         }
-        let within = |within_ms: Option<u64>| {
-            within_ms.map_or(driver.timeout, |ms| {
-                driver.timeout.max(Duration::from_millis(ms))
-            })
-        };
         let wait = match step {
-            WsStep::Expect(expect) => within(expect.within_ms),
-            WsStep::ExpectClose(expect) => within(expect.within_ms),
+            WsStep::Expect(expect) => step_wait(driver.timeout, expect.within_ms),
+            WsStep::ExpectClose(expect) => step_wait(driver.timeout, expect.within_ms),
             _ => driver.timeout,
         };
         let deadline = Deadline::after(wait);
-        let outcome = match step {
-            WsStep::Send(message) => match encode_ws_message(message) {
-                Ok(message) => send(&mut socket, message, deadline, wait).await,
-                Err(error) => Err(error.into()),
-            },
-            WsStep::Ping(payload) => {
-                let ping = Message::Ping(payload.clone().into_bytes().into());
-                send(&mut socket, ping, deadline, wait).await
-            }
-            WsStep::Close(close) => {
-                let frame = CloseFrame {
-                    code: CloseCode::from(close.code.unwrap_or(1000)),
-                    reason: close.reason.clone().into(),
-                };
-                send(&mut socket, Message::Close(Some(frame)), deadline, wait).await
-            }
-            WsStep::Expect(_) | WsStep::ExpectClose(_) => {
-                receive(&mut socket, deadline, wait, false).await
-            }
-            WsStep::ExpectPong(_) => receive(&mut socket, deadline, wait, true).await,
-            WsStep::ExpectHandshake(_) => unreachable!("skipped above"),
-        };
-        match outcome {
-            Ok((direction, frame)) => {
-                ended |= matches!(frame, Frame::Ended)
-                    || (direction == Direction::Received && matches!(frame, Frame::Close { .. }));
-                transcript.steps.push(WsRecord {
-                    step: index,
-                    direction,
-                    frame,
-                    at_us: micros(opened),
-                });
-            }
-            Err(reason) => return interrupt(transcript, &format!("/transcript/{index}"), reason),
-        }
+        let (direction, frame) = perform(socket, step, deadline, wait)
+            .await
+            .map_err(|reason| (index, reason))?;
+        ended |= matches!(frame, Frame::Ended)
+            || (direction == Direction::Received && matches!(frame, Frame::Close { .. }));
+        records.push(WsRecord {
+            step: index,
+            direction,
+            frame,
+            at_us: micros(opened),
+        });
     }
+    Ok(ended)
+}
+
+/// Performs one step (not `expect_handshake`, which the upgrade answered) before `deadline`
+/// (`wait` is how long that was, for the message).
+async fn perform(
+    socket: &mut Socket,
+    step: &WsStep,
+    deadline: Deadline,
+    wait: Duration,
+) -> Result<(Direction, Frame), StepError> {
+    match step {
+        WsStep::Send(message) => match encode_ws_message(message) {
+            Ok(message) => send(socket, message, deadline, wait).await,
+            Err(error) => Err(error.into()),
+        },
+        WsStep::Ping(payload) => {
+            let ping = Message::Ping(payload.clone().into_bytes().into());
+            send(socket, ping, deadline, wait).await
+        }
+        WsStep::Close(close) => {
+            let frame = CloseFrame {
+                code: CloseCode::from(close.code.unwrap_or(1000)),
+                reason: close.reason.clone().into(),
+            };
+            send(socket, Message::Close(Some(frame)), deadline, wait).await
+        }
+        WsStep::Expect(_) | WsStep::ExpectClose(_) => receive(socket, deadline, wait, false).await,
+        WsStep::ExpectPong(_) => receive(socket, deadline, wait, true).await,
+        WsStep::ExpectHandshake(_) => unreachable!("play skips expect_handshake steps"),
+    }
+}
+
+/// Ends the conversation within [`CLOSING`]: when the server `ended` it, lets the library
+/// answer its close and see the connection end; else closes it.
+async fn end_conversation(mut socket: Socket, ended: bool) {
     let closing = Deadline::after(CLOSING);
     if ended {
-        // Let the library answer the server's close and see the connection end.
         while let Ok(Some(_)) = closing.run(socket.next()).await {}
     } else {
         let _ = closing.run(socket.close(None)).await;
     }
-    transcript
 }
 
 fn interrupt(mut transcript: WsTranscript, at: &str, error: StepError) -> WsTranscript {
