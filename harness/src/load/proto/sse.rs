@@ -14,6 +14,7 @@
 //! `event too large` error, and a subscription that gets no event within `--timeout` (a stream
 //! of comments only, a stalled one) is a `timeout` error; either way the subscription is renewed.
 
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use harness_fixture::model::{BodyMatch, ExpectedEvent, SseFixture};
@@ -26,7 +27,7 @@ use url::Url;
 use crate::check::matcher::InvalidMatcher;
 use crate::check::{DEFAULT_TYPE_DIFFERS, expected_event_type};
 use crate::load::expect::{DIFFERENT_TEXT, HeaderExpect, JsonExpect, TextExpect};
-use crate::load::net::chunked::{Decoder, Framing};
+use crate::load::net::chunked::{BadFraming, Decoder, Framing};
 use crate::load::net::endpoint::{Endpoint, header_name, header_value};
 use crate::load::net::sse::open_stream;
 use crate::load::recorder::{ErrorKind, micros};
@@ -256,25 +257,21 @@ impl SseLoad {
         requested: Instant,
         worker: &mut Worker,
     ) {
-        let mut decoder = Decoder::new(framing);
-        let mut parser = SseParser::with_limit(self.max_event_size);
-        let mut batch = Batch::default();
-        let mut previous = requested;
-        let mut index = 0usize;
-        let mut failures: Vec<(ErrorKind, u64)> = Vec::new();
+        let mut subscription = Subscription::new(framing, self.max_event_size, requested);
         let mut pending = std::mem::take(buffer);
         buffer.resize(READ_BUFFER, 0);
         let outcome = loop {
             let now;
             let read = if pending.is_empty() {
-                let deadline = Deadline::at(previous + worker.timeout);
+                let deadline = Deadline::at(subscription.previous + worker.timeout);
                 let read = deadline.run(stream.read(buffer)).await;
                 now = Instant::now();
                 match read {
                     Ok(Ok(0)) => {
                         // The server ended the stream: an error if it was cut short, or before
                         // the expected events.
-                        let short = !decoder.may_end() || index < self.events.len();
+                        let short = !subscription.decoder.may_end()
+                            || subscription.index < self.events.len();
                         break short.then_some(ErrorKind::Closed);
                     }
                     Ok(Ok(read)) => &buffer[..read],
@@ -285,72 +282,150 @@ impl SseLoad {
                 now = Instant::now();
                 &pending[..]
             };
-            let measured = worker.recorder.window().measures(now);
-            let wall_us = unix_us();
-            let mut gap = now - previous;
-            let first = index;
-            let decoded = decoder.decode(read, |data| {
-                parser.feed(data, |event| {
-                    let latency_us = self
-                        .timestamp_key
-                        .as_deref()
-                        .and_then(|key| timestamp(event.data, key))
-                        .map_or(micros(gap), |sent| wall_us.saturating_sub(sent));
-                    if let Some(kind) = self.events.get(index).and_then(|want| want.check(&event)) {
-                        failures.push((kind, latency_us));
-                    } else if measured {
-                        batch.latencies.push(latency_us);
-                        if index > 0 {
-                            batch.gaps.push(micros(gap));
-                        }
-                    }
-                    // The other events of the chunk came with this one.
-                    gap = Duration::ZERO;
-                    index += 1;
-                });
-            });
+            let step = self.take_chunk(&mut subscription, read, now, worker);
             pending.clear();
-            if decoded.is_err() {
-                break Some(ErrorKind::Garbage);
-            }
-            let ended = decoder.done();
-            let too_large = parser.too_large().is_some();
-            if index == first {
-                if too_large {
-                    break Some(ErrorKind::TooLarge("event"));
-                }
-                if ended {
-                    break (index < self.events.len()).then_some(ErrorKind::Closed);
-                }
-                continue;
-            }
-            if first == 0 {
-                worker.recorder.first_event(now - requested);
-            }
-            previous = now;
-            for (kind, latency_us) in failures.drain(..) {
-                worker
-                    .recorder
-                    .failure(now, kind, Some(Duration::from_micros(latency_us)));
-            }
-            // Near the end every chunk is flushed: the run's end cancels the reader.
-            if batch.latencies.len() >= BATCH
-                || now >= batch.since + FLUSH_EVERY
-                || now + FLUSH_EVERY >= worker.recorder.window().end
-            {
-                batch.flush(worker, now);
-            }
-            if too_large {
-                break Some(ErrorKind::TooLarge("event"));
-            }
-            if ended {
-                break (index < self.events.len()).then_some(ErrorKind::Closed);
+            if let ControlFlow::Break(outcome) = step {
+                break outcome;
             }
         };
         *buffer = pending;
-        batch.flush(worker, Instant::now());
+        subscription.batch.flush(worker, Instant::now());
         if let Some(kind) = outcome {
             worker.recorder.failure(Instant::now(), kind, None);
+        }
+    }
+
+    /// Takes the events of one chunk of the body, received at `now`: checks and measures them,
+    /// records them (in batches). Breaks with the subscription's end (and its error, if any).
+    fn take_chunk(
+        &self,
+        subscription: &mut Subscription,
+        chunk: &[u8],
+        now: Instant,
+        worker: &mut Worker,
+    ) -> ControlFlow<Option<ErrorKind>> {
+        let first = subscription.index;
+        if self.parse_chunk(subscription, chunk, now, worker).is_err() {
+            return ControlFlow::Break(Some(ErrorKind::Garbage));
+        }
+        let ended = subscription.decoder.done();
+        let too_large = subscription.parser.too_large().is_some();
+        if subscription.index == first {
+            if too_large {
+                return ControlFlow::Break(Some(ErrorKind::TooLarge("event")));
+            }
+            if ended {
+                return ControlFlow::Break(self.closed_early(subscription));
+            }
+            return ControlFlow::Continue(());
+        }
+        if first == 0 {
+            worker.recorder.first_event(now - subscription.requested);
+        }
+        subscription.previous = now;
+        subscription.record(worker, now);
+        if too_large {
+            return ControlFlow::Break(Some(ErrorKind::TooLarge("event")));
+        }
+        if ended {
+            return ControlFlow::Break(self.closed_early(subscription));
+        }
+        ControlFlow::Continue(())
+    }
+
+    /// Decodes and parses one chunk, received at `now`: each event is checked against the
+    /// fixture's (a difference is kept for [`Subscription::record`]) or, measured, batched.
+    /// An error when the body's framing is broken.
+    fn parse_chunk(
+        &self,
+        subscription: &mut Subscription,
+        chunk: &[u8],
+        now: Instant,
+        worker: &Worker,
+    ) -> Result<(), BadFraming> {
+        let measured = worker.recorder.window().measures(now);
+        let wall_us = unix_us();
+        let mut gap = now - subscription.previous;
+        let Subscription {
+            decoder,
+            parser,
+            batch,
+            index,
+            failures,
+            ..
+        } = subscription;
+        decoder.decode(chunk, |data| {
+            parser.feed(data, |event| {
+                let latency_us = self
+                    .timestamp_key
+                    .as_deref()
+                    .and_then(|key| timestamp(event.data, key))
+                    .map_or(micros(gap), |sent| wall_us.saturating_sub(sent));
+                if let Some(kind) = self.events.get(*index).and_then(|want| want.check(&event)) {
+                    failures.push((kind, latency_us));
+                } else if measured {
+                    batch.latencies.push(latency_us);
+                    if *index > 0 {
+                        batch.gaps.push(micros(gap));
+                    }
+                }
+                // The other events of the chunk came with this one.
+                gap = Duration::ZERO;
+                *index += 1;
+            });
+        })
+    }
+
+    /// The end of a stream whose body ended properly: an error before the expected events.
+    fn closed_early(&self, subscription: &Subscription) -> Option<ErrorKind> {
+        (subscription.index < self.events.len()).then_some(ErrorKind::Closed)
+    }
+}
+
+/// One subscription being read: its body's decoder and event parser, the events it got so far,
+/// and what they left to record.
+struct Subscription {
+    decoder: Decoder,
+    parser: SseParser,
+    /// Measured events not yet recorded.
+    batch: Batch,
+    /// When the subscription was requested.
+    requested: Instant,
+    /// When the last event came (the request, before the first).
+    previous: Instant,
+    /// The number of events so far: the next one's index.
+    index: usize,
+    /// The differences of the current chunk's events, with their latencies.
+    failures: Vec<(ErrorKind, u64)>,
+}
+
+impl Subscription {
+    fn new(framing: Framing, max_event_size: usize, requested: Instant) -> Subscription {
+        Subscription {
+            decoder: Decoder::new(framing),
+            parser: SseParser::with_limit(max_event_size),
+            batch: Batch::default(),
+            requested,
+            previous: requested,
+            index: 0,
+            failures: Vec::new(),
+        }
+    }
+
+    /// Records the differences of the chunk received at `now`, and hands the batch to the
+    /// recorder when it is full or due.
+    fn record(&mut self, worker: &mut Worker, now: Instant) {
+        for (kind, latency_us) in self.failures.drain(..) {
+            worker
+                .recorder
+                .failure(now, kind, Some(Duration::from_micros(latency_us)));
+        }
+        // Near the end every chunk is flushed: the run's end cancels the reader.
+        if self.batch.latencies.len() >= BATCH
+            || now >= self.batch.since + FLUSH_EVERY
+            || now + FLUSH_EVERY >= worker.recorder.window().end
+        {
+            self.batch.flush(worker, now);
         }
     }
 }

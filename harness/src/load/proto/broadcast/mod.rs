@@ -40,17 +40,19 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use harness_fixture::model::BroadcastFixture;
+use hdrhistogram::Histogram;
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 use url::Url;
 
-use self::prepared::{BroadcastLoad, Publisher, Target};
+use self::prepared::{BroadcastLoad, Connection, Publisher, Target};
 use self::publisher::publish;
 use self::seq::{PublishLog, SeqTracker};
 use self::shared::{Counts, Shared};
 use self::subscriber::{account_missing, subscriber};
 use crate::load::measurement::{Measurement, Outcome};
-use crate::load::recorder::{ErrorKind, Recorder, histogram};
-use crate::load::schedule::Pacer;
+use crate::load::recorder::{ErrorKind, Recorder, Shard, histogram};
+use crate::load::schedule::{Pacer, Schedule};
 use crate::load::worker::{LoadConfig, LoadError, Unloadable};
 use crate::results::load::{BroadcastBlock, Percentiles, SubscriberCounts};
 
@@ -70,6 +72,57 @@ pub(crate) async fn run(
     let count = config.connections;
 
     // Phase 1: every subscriber connects (spread over the ramp).
+    let (load, connections) = connect_subscribers(load, config).await?;
+
+    // Phase 2: publish and deliver.
+    let measurement = Measurement::begin(config, count + 1);
+    let (start, window, shards) = (measurement.start, measurement.window, &measurement.shards);
+    let capacity = ((rate * (config.warmup + config.duration).as_secs_f64()).ceil() as usize)
+        .saturating_add(16);
+    let shared = Arc::new(Shared {
+        load,
+        log: PublishLog::new(start, config.schedule, capacity.min(1 << 26)),
+        counts: Counts::default(),
+        window,
+        timeout: config.timeout,
+    });
+    let grace = config.timeout.min(MAX_GRACE);
+    // When the publisher is done: subscribers read until then, plus the grace period.
+    let (done_sender, done_receiver) = watch::channel(None::<Instant>);
+    let (subscribers, websocket) =
+        spawn_subscribers(&shared, connections, shards, &done_receiver, grace);
+    let publisher = spawn_publisher(
+        &shared,
+        shards[count % shards.len()].clone(),
+        config.schedule,
+        start,
+        done_sender,
+    );
+    let publish_latency = publisher.await.unwrap_or_else(|_| histogram());
+    for subscriber in subscribers {
+        if let Err(e) = subscriber.await {
+            tracing::error!("a subscriber failed: {e}");
+        }
+    }
+    let subscribers = SubscriberCounts {
+        websocket,
+        sse: count - websocket,
+    };
+    let broadcast = broadcast_block(&shared, rate, subscribers, &publish_latency);
+    Ok(measurement.finish(Some(broadcast)).await)
+}
+
+/// A subscriber's connection as phase 1 left it (or why it has none), and how long opening it
+/// took.
+type Opened = (Result<Connection, ErrorKind>, Duration);
+
+/// Phase 1: opens the `config.connections` subscriptions, their openings spread over the ramp,
+/// and waits for all of them.
+async fn connect_subscribers(
+    load: BroadcastLoad,
+    config: &LoadConfig,
+) -> Result<(BroadcastLoad, Vec<Opened>), LoadError> {
+    let count = config.connections;
     let load = Arc::new(load);
     let connect_start = Instant::now();
     let mut openings = Vec::with_capacity(count);
@@ -93,23 +146,21 @@ pub(crate) async fn run(
         );
     }
     let load = Arc::try_unwrap(load).map_err(|_| Unloadable::StillShared)?;
+    Ok((load, connections))
+}
 
-    // Phase 2: publish and deliver.
-    let measurement = Measurement::begin(config, count + 1);
-    let (start, window, shards) = (measurement.start, measurement.window, &measurement.shards);
-    let capacity = ((rate * (config.warmup + config.duration).as_secs_f64()).ceil() as usize)
-        .saturating_add(16);
-    let shared = Arc::new(Shared {
-        load,
-        log: PublishLog::new(start, config.schedule, capacity.min(1 << 26)),
-        counts: Counts::default(),
-        window,
-        timeout: config.timeout,
-    });
-    let grace = config.timeout.min(MAX_GRACE);
-    // When the publisher is done: subscribers read until then, plus the grace period.
-    let (done_sender, done_receiver) = watch::channel(None::<Instant>);
-    let mut subscribers = Vec::with_capacity(count);
+/// Phase 2's subscribers: one task per connection (a failed one only records its failure and
+/// what it is owed), each reading until `grace` after the publisher is done. Also says how many
+/// are WebSocket subscribers.
+fn spawn_subscribers(
+    shared: &Arc<Shared>,
+    connections: Vec<Opened>,
+    shards: &[Arc<Shard>],
+    done: &watch::Receiver<Option<Instant>>,
+    grace: Duration,
+) -> (Vec<JoinHandle<()>>, usize) {
+    let window = shared.window;
+    let mut subscribers = Vec::with_capacity(connections.len());
     let mut websocket = 0;
     for (index, (connection, took)) in connections.into_iter().enumerate() {
         if matches!(shared.load.subscriber(index).target, Target::WebSocket(_)) {
@@ -127,7 +178,7 @@ pub(crate) async fn run(
             }
         };
         let shared = shared.clone();
-        let published_done = done_receiver.clone();
+        let published_done = done.clone();
         subscribers.push(tokio::spawn(async move {
             let mut tracker = SeqTracker::new(0);
             tokio::select! {
@@ -137,52 +188,63 @@ pub(crate) async fn run(
             account_missing(&shared, &tracker, &mut recorder);
         }));
     }
-    let publisher = {
-        let shared = shared.clone();
-        let mut recorder = Recorder::new(shards[count % shards.len()].clone());
-        let schedule = config.schedule;
-        tokio::spawn(async move {
-            let mut pacer = Pacer::new(schedule, start, 0, 1);
-            let mut latency = histogram();
-            // Every message due before the end is published (a publish in flight at the end
-            // completes), within the timeout.
-            let _ = tokio::time::timeout_at(
-                (window.end + shared.timeout).into(),
-                publish(&shared, &mut pacer, &mut recorder, &mut latency),
-            )
-            .await;
-            done_sender.send_replace(Some(Instant::now()));
-            recorder.finish(&pacer);
-            latency
-        })
-    };
-    let publish_latency = publisher.await.unwrap_or_else(|_| histogram());
-    for subscriber in subscribers {
-        if let Err(e) = subscriber.await {
-            tracing::error!("a subscriber failed: {e}");
-        }
-    }
-    let log = &shared.log;
+    (subscribers, websocket)
+}
+
+/// Phase 2's publisher, recording into `shard`: publishes every message due before the end
+/// (within the timeout), then says when it is done on `done`. Its result is the publish
+/// latencies.
+fn spawn_publisher(
+    shared: &Arc<Shared>,
+    shard: Arc<Shard>,
+    schedule: Schedule,
+    start: Instant,
+    done: watch::Sender<Option<Instant>>,
+) -> JoinHandle<Histogram<u64>> {
+    let shared = shared.clone();
+    let mut recorder = Recorder::new(shard);
+    tokio::spawn(async move {
+        let window = shared.window;
+        let mut pacer = Pacer::new(schedule, start, 0, 1);
+        let mut latency = histogram();
+        // Every message due before the end is published (a publish in flight at the end
+        // completes), within the timeout.
+        let _ = tokio::time::timeout_at(
+            (window.end + shared.timeout).into(),
+            publish(&shared, &mut pacer, &mut recorder, &mut latency),
+        )
+        .await;
+        done.send_replace(Some(Instant::now()));
+        recorder.finish(&pacer);
+        latency
+    })
+}
+
+/// The run's broadcast figures: the measured messages published, the deliveries the subscribers
+/// counted, and the REST publish latency.
+fn broadcast_block(
+    shared: &Shared,
+    rate: f64,
+    subscribers: SubscriberCounts,
+    publish_latency: &Histogram<u64>,
+) -> BroadcastBlock {
+    let (log, window) = (&shared.log, &shared.window);
     let published = log.published();
     let measured_published = (0..published)
         .filter(|&seq| window.measures(log.slot(seq).0))
         .count() as u64;
     let counts = &shared.counts;
-    let broadcast = BroadcastBlock {
+    BroadcastBlock {
         published: measured_published,
         publish_rate: rate,
-        subscribers: SubscriberCounts {
-            websocket,
-            sse: count - websocket,
-        },
+        subscribers,
         deliveries_expected: counts.expected.load(Ordering::Relaxed),
         deliveries: counts.deliveries.load(Ordering::Relaxed),
         not_delivered: counts.not_delivered.load(Ordering::Relaxed),
-        publish_latency_us: matches!(shared.load.publisher, Publisher::Rest { .. })
-            .then(|| Percentiles::of(&publish_latency))
+        publish_latency_us: matches!(shared.load.publisher, Publisher::Rest(_))
+            .then(|| Percentiles::of(publish_latency))
             .flatten(),
-    };
-    Ok(measurement.finish(Some(broadcast)).await)
+    }
 }
 
 /// Returns `grace` after the publisher is done (its last publish completed, or timed out), and

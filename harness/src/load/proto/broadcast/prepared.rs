@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use harness_fixture::model::{
-    BodyMatch, BroadcastExpected, BroadcastFixture, MessageMatch, Publish, Subscriber,
+    BodyMatch, BroadcastExpected, BroadcastFixture, MessageMatch, Publish, RestPublish, Subscriber,
 };
 use hyper::header::{CONTENT_TYPE, HOST, HeaderMap, HeaderValue};
 use hyper::{Method, Uri};
@@ -70,15 +70,18 @@ impl Paths {
 /// How the harness publishes.
 #[derive(Debug)]
 pub(super) enum Publisher {
-    Rest {
-        method: Method,
-        uri: Uri,
-        headers: HeaderMap,
-        status: Option<u16>,
-    },
-    WebSocket {
-        url: Url,
-    },
+    Rest(RestPublisher),
+    WebSocket { url: Url },
+}
+
+/// A REST publish: the request every message is the body of, and the status its reply must have
+/// (any success when the fixture names none).
+#[derive(Debug)]
+pub(super) struct RestPublisher {
+    pub(super) method: Method,
+    pub(super) uri: Uri,
+    pub(super) headers: HeaderMap,
+    pub(super) status: Option<u16>,
 }
 
 /// Where one subscriber connects.
@@ -146,6 +149,8 @@ impl DeliveryExpect {
 }
 
 impl BroadcastLoad {
+    /// Resolves `base` and compiles the fixture: its subscribers' targets, its publisher, what
+    /// deliveries (and acks) must be.
     pub(super) async fn prepare(
         fixture: &BroadcastFixture,
         base: &Url,
@@ -154,67 +159,15 @@ impl BroadcastLoad {
             return Err(Unloadable::NoSubscriber.into());
         }
         let endpoint = Endpoint::resolve(base).await?;
-        let ws_url = |path: &str| -> Result<Url, LoadError> {
-            let mut url = endpoint.url(path, &[])?;
-            let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
-            let _ = url.set_scheme(scheme);
-            Ok(url)
-        };
         let expected = &fixture.expected;
-        let mut targets = Vec::new();
-        for (index, subscriber) in fixture.subscribers.iter().enumerate() {
-            let target = match subscriber {
-                Subscriber::Websocket(path) => Target::WebSocket(ws_url(path)?),
-                Subscriber::Sse(path) => {
-                    let uri = endpoint.target(path, &[])?;
-                    let host = endpoint.host.to_str().unwrap_or_default();
-                    Target::Sse(
-                        format!(
-                            "GET {uri} HTTP/1.1\r\nhost: {host}\r\naccept: text/event-stream\r\n\r\n"
-                        )
-                        .into_bytes(),
-                    )
-                }
-            };
-            targets.push(SubscriberTarget {
-                target,
-                paths: Paths::new(&format!("/subscribers/{index}"), expected),
-            });
-        }
+        let targets = subscriber_targets(&endpoint, &fixture.subscribers, expected)?;
         let publisher = match &fixture.publish {
-            Publish::Rest(rest) => {
-                let method = Method::from_bytes(rest.method.as_bytes()).map_err(|source| {
-                    Unloadable::Method {
-                        method: rest.method.clone(),
-                        source,
-                    }
-                })?;
-                let mut headers = HeaderMap::new();
-                headers.insert(HOST, endpoint.host.clone());
-                for (name, value) in &rest.headers {
-                    headers.append(header_name(name)?, header_value(name, value)?);
-                }
-                if !headers.contains_key(CONTENT_TYPE) {
-                    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                }
-                Publisher::Rest {
-                    method,
-                    uri: endpoint.target(&rest.path, &[])?,
-                    headers,
-                    status: expected.publish.as_ref().map(|p| p.status),
-                }
-            }
+            Publish::Rest(rest) => Publisher::Rest(RestPublisher::new(&endpoint, rest, expected)?),
             Publish::Websocket(ws) => Publisher::WebSocket {
-                url: ws_url(&ws.path)?,
+                url: ws_url(&endpoint, &ws.path)?,
             },
         };
-        let mut message = fixture.publish.message().clone();
-        message.remove(SEQ);
-        let mut message_prefix = serde_json::Value::Object(message.clone()).to_string();
-        message_prefix.pop();
-        if !message.is_empty() {
-            message_prefix.push(',');
-        }
+        let message_prefix = message_prefix(&fixture.publish);
         Ok(BroadcastLoad {
             endpoint,
             targets,
@@ -316,6 +269,86 @@ impl BroadcastLoad {
             .ok_or_else(|| ErrorKind::Other("delivery without seq".into()))?;
         Ok((seq, self.delivery.check_value(&value, base)))
     }
+}
+
+/// Where each of the fixture's `subscribers` connects, and where `run` reports its differences.
+fn subscriber_targets(
+    endpoint: &Endpoint,
+    subscribers: &[Subscriber],
+    expected: &BroadcastExpected,
+) -> Result<Vec<SubscriberTarget>, LoadError> {
+    let mut targets = Vec::new();
+    for (index, subscriber) in subscribers.iter().enumerate() {
+        let target = match subscriber {
+            Subscriber::Websocket(path) => Target::WebSocket(ws_url(endpoint, path)?),
+            Subscriber::Sse(path) => {
+                let uri = endpoint.target(path, &[])?;
+                let host = endpoint.host.to_str().unwrap_or_default();
+                Target::Sse(
+                    format!(
+                        "GET {uri} HTTP/1.1\r\nhost: {host}\r\naccept: text/event-stream\r\n\r\n"
+                    )
+                    .into_bytes(),
+                )
+            }
+        };
+        targets.push(SubscriberTarget {
+            target,
+            paths: Paths::new(&format!("/subscribers/{index}"), expected),
+        });
+    }
+    Ok(targets)
+}
+
+/// The WebSocket URL of `path` on `endpoint` (`wss` when it is https).
+fn ws_url(endpoint: &Endpoint, path: &str) -> Result<Url, LoadError> {
+    let mut url = endpoint.url(path, &[])?;
+    let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
+    let _ = url.set_scheme(scheme);
+    Ok(url)
+}
+
+impl RestPublisher {
+    /// The fixture's REST publish: its method, target and headers (JSON unless it names a
+    /// content type), and the status `expected` names.
+    fn new(
+        endpoint: &Endpoint,
+        rest: &RestPublish,
+        expected: &BroadcastExpected,
+    ) -> Result<RestPublisher, LoadError> {
+        let method =
+            Method::from_bytes(rest.method.as_bytes()).map_err(|source| Unloadable::Method {
+                method: rest.method.clone(),
+                source,
+            })?;
+        let mut headers = HeaderMap::new();
+        headers.insert(HOST, endpoint.host.clone());
+        for (name, value) in &rest.headers {
+            headers.append(header_name(name)?, header_value(name, value)?);
+        }
+        if !headers.contains_key(CONTENT_TYPE) {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        }
+        Ok(RestPublisher {
+            method,
+            uri: endpoint.target(&rest.path, &[])?,
+            headers,
+            status: expected.publish.as_ref().map(|p| p.status),
+        })
+    }
+}
+
+/// The published message without its closing brace: the fixture's object (without a `seq` of
+/// its own) ready for `"seq": n}`.
+fn message_prefix(publish: &Publish) -> String {
+    let mut message = publish.message().clone();
+    message.remove(SEQ);
+    let mut message_prefix = serde_json::Value::Object(message.clone()).to_string();
+    message_prefix.pop();
+    if !message.is_empty() {
+        message_prefix.push(',');
+    }
+    message_prefix
 }
 
 /// An open subscription.
