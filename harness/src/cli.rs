@@ -468,6 +468,19 @@ pub struct ServeArgs {
     /// Fixtures directory whose handlers are served.
     #[arg(long, value_name = "DIR")]
     pub fixtures: Option<PathBuf>,
+
+    /// Serve TLS with this certificate chain (PEM, leaf first); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Serve TLS with a generated certificate for localhost and 127.0.0.1, signed by a
+    /// generated CA written to DIR/ca.pem (for clients to trust).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub tls_self_signed: Option<PathBuf>,
 }
 
 /// Why a flag's value was refused (clap names the flag and the value before this text).

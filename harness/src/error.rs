@@ -46,6 +46,9 @@ pub enum HarnessError {
         /// What failed, with the app's last output (a `SetupError` or a `StartError`).
         source: Cause,
     },
+    /// `serve`: TLS cannot be set up (a `TlsError`, which names the file and what is wrong).
+    #[error("{0}")]
+    Tls(#[source] Cause),
     /// A file could not be written.
     #[error("cannot write {}: {source}", path.display())]
     Write {
@@ -182,6 +185,7 @@ impl HarnessError {
             HarnessError::Unreachable { .. } | HarnessError::RunnerStart { .. } => exit::TARGET,
             HarnessError::Fixtures(_)
             | HarnessError::Usage(_)
+            | HarnessError::Tls(_)
             | HarnessError::Write { .. }
             | HarnessError::Read { .. }
             | HarnessError::Stdout(_)

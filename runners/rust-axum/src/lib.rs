@@ -8,6 +8,10 @@
 //! the performance baseline: all JSON Schemas are compiled and all static replies rendered once,
 //! when the app is built.
 //!
+//! [`Server`] speaks HTTP/1.1 and HTTP/2 on one listener: h2c with prior knowledge beside
+//! HTTP/1.1 over plain TCP, ALPN `h2` or `http/1.1` over TLS ([`Server::start_tls`] with a
+//! [`TlsConfig`] from PEM files or self-signed; rustls with the ring provider).
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let corpus = harness_fixture::load_dir(std::path::Path::new("fixtures"))?;
@@ -28,9 +32,12 @@ mod rest;
 mod server;
 mod shutdown;
 mod sse;
+mod tls;
+mod tls_listener;
 mod ws;
 
 pub use app::{READY_PATH, app};
 pub use error::{BuildError, ServeError};
 pub use rest::DEFAULT_MAX_BODY_BYTES;
 pub use server::{SHUTDOWN_TIMEOUT, Server};
+pub use tls::{CA_FILE, TlsConfig, TlsError};

@@ -1,9 +1,10 @@
-//! A running server: bind, serve, shut down gracefully.
+//! A running server: bind, serve (HTTP/1.1 and HTTP/2, plain or TLS), shut down gracefully.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
+use axum::Router;
+use axum::serve::{Listener, ListenerExt};
 use harness_fixture::Fixture;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -12,6 +13,8 @@ use tokio::task::JoinHandle;
 use crate::app::build;
 use crate::error::ServeError;
 use crate::shutdown::Shutdown;
+use crate::tls::TlsConfig;
+use crate::tls_listener::TlsListener;
 
 /// How long [`Server::shutdown`] waits for open connections before it aborts them.
 pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -22,13 +25,32 @@ pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
+    is_tls: bool,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<std::io::Result<()>>>,
 }
 
 impl Server {
-    /// Builds the app from `fixtures`, binds `addr` (port 0: any free port) and serves.
+    /// Builds the app from `fixtures`, binds `addr` (port 0: any free port) and serves
+    /// HTTP/1.1 and HTTP/2 with prior knowledge (h2c), told apart by the connection preface.
     pub async fn start(fixtures: &[Fixture], addr: SocketAddr) -> Result<Server, ServeError> {
+        Server::start_with(fixtures, addr, None).await
+    }
+
+    /// Like [`Server::start`], over TLS: ALPN `h2` or `http/1.1`.
+    pub async fn start_tls(
+        fixtures: &[Fixture],
+        addr: SocketAddr,
+        tls: TlsConfig,
+    ) -> Result<Server, ServeError> {
+        Server::start_with(fixtures, addr, Some(tls)).await
+    }
+
+    async fn start_with(
+        fixtures: &[Fixture],
+        addr: SocketAddr,
+        tls: Option<TlsConfig>,
+    ) -> Result<Server, ServeError> {
         let (stop, shutdown) = Shutdown::channel();
         let app = build(fixtures, shutdown.clone())?;
         let listener = TcpListener::bind(addr)
@@ -37,14 +59,24 @@ impl Server {
         let addr = listener
             .local_addr()
             .map_err(|source| ServeError::Bind { addr, source })?;
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown.wait());
-        let task = tokio::spawn(async move { serve.await });
-        tracing::info!(%addr, "serving");
+        let is_tls = tls.is_some();
+        let task = match tls {
+            None => {
+                let listener = listener.tap_io(|tcp| {
+                    let _ = tcp.set_nodelay(true);
+                });
+                spawn_serve(listener, app, shutdown)
+            }
+            Some(tls) => spawn_serve(
+                TlsListener::new(listener, addr, tls.acceptor()),
+                app,
+                shutdown,
+            ),
+        };
+        tracing::info!(%addr, tls = is_tls, "serving");
         Ok(Server {
             addr,
+            is_tls,
             stop,
             task: Some(task),
         })
@@ -53,6 +85,11 @@ impl Server {
     /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The URL scheme of the server: `https` when started with TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.is_tls { "https" } else { "http" }
     }
 
     /// Stops accepting, ends open streams and waits (at most [`SHUTDOWN_TIMEOUT`]) for
@@ -78,4 +115,15 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.stop.send(true);
     }
+}
+
+/// Serves `app` on `listener` on a background task until `shutdown` fires; then stops accepting
+/// and waits for open connections.
+fn spawn_serve<L>(listener: L, app: Router, shutdown: Shutdown) -> JoinHandle<std::io::Result<()>>
+where
+    L: Listener,
+    L::Addr: std::fmt::Debug,
+{
+    let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown.wait());
+    tokio::spawn(async move { serve.await })
 }
