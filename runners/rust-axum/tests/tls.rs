@@ -100,12 +100,20 @@ async fn connect_tls(
 #[tokio::test]
 async fn h2c_prior_knowledge_gets_the_same_reply_as_http1() {
     let server = Server::start(&fixtures(), any_port()).await.unwrap();
-    let h1 = get(TcpStream::connect(server.addr()).await.unwrap(), false, "/hello")
-        .await
-        .unwrap();
-    let h2 = get(TcpStream::connect(server.addr()).await.unwrap(), true, "/hello")
-        .await
-        .unwrap();
+    let h1 = get(
+        TcpStream::connect(server.addr()).await.unwrap(),
+        false,
+        "/hello",
+    )
+    .await
+    .unwrap();
+    let h2 = get(
+        TcpStream::connect(server.addr()).await.unwrap(),
+        true,
+        "/hello",
+    )
+    .await
+    .unwrap();
     assert_eq!(server.scheme(), "http");
     assert_eq!(h1.0, Version::HTTP_11);
     assert_eq!(h2.0, Version::HTTP_2);
@@ -118,7 +126,9 @@ async fn h2c_prior_knowledge_gets_the_same_reply_as_http1() {
 async fn tls_with_the_generated_ca_speaks_h2_and_http1_by_alpn() {
     let dir = tempfile::tempdir().unwrap();
     let tls = TlsConfig::self_signed(dir.path()).unwrap();
-    let server = Server::start_tls(&fixtures(), any_port(), tls).await.unwrap();
+    let server = Server::start_tls(&fixtures(), any_port(), tls)
+        .await
+        .unwrap();
     assert_eq!(server.scheme(), "https");
     let ca = dir.path().join(CA_FILE);
 
@@ -144,7 +154,9 @@ async fn a_client_trusting_another_ca_is_refused_and_the_server_keeps_serving() 
     let other = tempfile::tempdir().unwrap();
     let tls = TlsConfig::self_signed(dir.path()).unwrap();
     TlsConfig::self_signed(other.path()).unwrap();
-    let server = Server::start_tls(&fixtures(), any_port(), tls).await.unwrap();
+    let server = Server::start_tls(&fixtures(), any_port(), tls)
+        .await
+        .unwrap();
 
     let refused = connect_tls(server.addr(), roots(&other.path().join(CA_FILE)), b"h2").await;
     let error = refused.err().expect("the handshake fails").to_string();
@@ -201,4 +213,23 @@ fn bad_pem_files_are_named_with_what_is_wrong() {
         )),
         "{text}"
     );
+}
+
+#[test]
+fn a_key_of_another_certificate_is_named_with_both_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let one = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let other = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    std::fs::write(&cert, one.cert.pem()).unwrap();
+    std::fs::write(&key, other.signing_key.serialize_pem()).unwrap();
+
+    let error = TlsConfig::from_pem_files(&cert, &key).unwrap_err();
+    assert!(matches!(error, TlsError::Pair { .. }), "{error:?}");
+    let text = error.to_string();
+    let both = format!("{} with {}: ", cert.display(), key.display());
+    assert!(text.starts_with(&both), "{text}");
+
+    std::fs::write(&key, one.signing_key.serialize_pem()).unwrap();
+    TlsConfig::from_pem_files(&cert, &key).expect("the matching key is accepted");
 }
