@@ -159,7 +159,7 @@ async fn a_client_trusting_another_ca_is_refused_and_the_server_keeps_serving() 
         .unwrap();
 
     let refused = connect_tls(server.addr(), roots(&other.path().join(CA_FILE)), b"h2").await;
-    let error = refused.err().expect("the handshake fails").to_string();
+    let error = refused.expect_err("the handshake fails").to_string();
     assert!(error.contains("invalid peer certificate"), "{error}");
 
     let (stream, _) = connect_tls(server.addr(), roots(&dir.path().join(CA_FILE)), b"h2")
