@@ -22,3 +22,4 @@ mod load;
 mod load_trust;
 mod report;
 mod runners;
+mod tls_client;
