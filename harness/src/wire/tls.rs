@@ -97,12 +97,10 @@ impl TlsSettings {
     }
 }
 
-/// The crypto provider: ring, also installed as the process default so that a reqwest client
-/// built without our configuration finds one.
+/// The crypto provider of every configuration here: ring (reqwest's own default, aws-lc-rs,
+/// only serves clients built without ours: the reference server's tests, the bench peers).
 fn provider() -> Arc<CryptoProvider> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let _ = CryptoProvider::install_default((*provider).clone());
-    provider
+    Arc::new(rustls::crypto::ring::default_provider())
 }
 
 /// The webpki roots and the certificates of `cacert`.
