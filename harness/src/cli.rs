@@ -31,8 +31,9 @@ use crate::snapshot::SnapshotMode;
     benchmark-harness serve --port 8080\n  \
     benchmark-harness completions bash > ~/.local/share/bash-completion/completions/benchmark-harness\n  \
     benchmark-harness man --out ~/.local/share/man/man1\n\n\
-    Target flags (--url, --ws-url, --sse-url, --runner, --runners-dir, --target-name) go before or\n\
-    after the subcommand; a command they mean nothing to refuses them (exit 2).\n\
+    Target flags (--url, --ws-url, --sse-url, --runner, --runners-dir, --target-name, and the TLS\n\
+    flags --cacert, --insecure, --client-cert, --client-key) go before or after\n\
+    the subcommand; a command they mean nothing to refuses them (exit 2).\n\
     Output: --report DIR (alias --out) writes a folder, --output FILE one document.")]
 pub struct Cli {
     /// Attach to a server already running at this base URL instead of the embedded reference
@@ -47,6 +48,24 @@ pub struct Cli {
     /// With --url (run): SSE fixtures go to this base URL instead (e.g. another port).
     #[arg(long, global = true, value_name = "URL", requires = "url")]
     pub sse_url: Option<String>,
+
+    /// With an https:// or wss:// URL (run): trust the CA certificates in this PEM file too,
+    /// beside the built-in web roots.
+    #[arg(long, global = true, value_name = "FILE", requires = "url")]
+    pub cacert: Option<PathBuf>,
+
+    /// With an https:// or wss:// URL (run): accept any server certificate (warns once).
+    #[arg(long, global = true, requires = "url")]
+    pub insecure: bool,
+
+    /// With an https:// or wss:// URL (run): the client's PEM certificate chain for mutual TLS
+    /// (with --client-key).
+    #[arg(long, global = true, value_name = "FILE", requires_all = ["url", "client_key"])]
+    pub client_cert: Option<PathBuf>,
+
+    /// The PEM private key of --client-cert.
+    #[arg(long, global = true, value_name = "FILE", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
 
     /// Boot the app in runners/NAME/ (set it up first if needed), run, stop it (run, bench, stream).
     #[arg(long, global = true, value_name = "NAME", conflicts_with = "url")]

@@ -9,6 +9,8 @@ use crate::cli::{Cli, Command, FixtureSelection};
 use crate::error::HarnessError;
 use crate::replay::plan::{Plan, Selection};
 use crate::target::runner::Runner;
+use crate::wire::tls::{TlsFiles, TlsSettings};
+use crate::wire::transport::is_tls;
 
 /// A folder the harness finds by name: `./NAME` when there is one, else the repository's.
 pub(crate) fn default_dir(name: &str) -> PathBuf {
@@ -66,6 +68,10 @@ pub(crate) fn refuse_unused_target_flags(cli: &Cli) -> Result<(), HarnessError> 
         ("--runner", cli.runner.is_some()),
         ("--runners-dir", cli.runners_dir.is_some()),
         ("--target-name", cli.target_name.is_some()),
+        ("--cacert", cli.cacert.is_some()),
+        ("--insecure", cli.insecure),
+        ("--client-cert", cli.client_cert.is_some()),
+        ("--client-key", cli.client_key.is_some()),
     ];
     let takes: &[&str] = match &cli.command {
         Command::Run(_) => &[
@@ -75,6 +81,10 @@ pub(crate) fn refuse_unused_target_flags(cli: &Cli) -> Result<(), HarnessError> 
             "--runner",
             "--runners-dir",
             "--target-name",
+            "--cacert",
+            "--insecure",
+            "--client-cert",
+            "--client-key",
         ],
         Command::Bench(_) | Command::Stream(_) => {
             &["--url", "--runner", "--runners-dir", "--target-name"]
@@ -88,7 +98,7 @@ pub(crate) fn refuse_unused_target_flags(cli: &Cli) -> Result<(), HarnessError> 
         .map(|(flag, _)| *flag)
         .collect();
     if refused.is_empty() {
-        return Ok(());
+        return refuse_tls_load(cli);
     }
     let name = command_name(&cli.command);
     let what = match &cli.command {
@@ -105,6 +115,39 @@ pub(crate) fn refuse_unused_target_flags(cli: &Cli) -> Result<(), HarnessError> 
         "`{name}` does not use {}{what}: {takes}",
         refused.join(", ")
     )))
+}
+
+/// `bench` and `stream` load plain HTTP only: an `https://` or `wss://` `--url` is refused.
+fn refuse_tls_load(cli: &Cli) -> Result<(), HarnessError> {
+    let (Command::Bench(_) | Command::Stream(_), Some(url)) = (&cli.command, &cli.url) else {
+        return Ok(());
+    };
+    let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
+    if !is_tls(&scheme.to_ascii_lowercase()) {
+        return Ok(());
+    }
+    Err(HarnessError::Usage(format!(
+        "`{}` --url {url:?}: load over TLS comes later; `run` replays https:// targets, \
+         `{}` takes http:// ones for now",
+        command_name(&cli.command),
+        command_name(&cli.command)
+    )))
+}
+
+/// The TLS client configuration of `--cacert`, `--insecure`, `--client-cert`/`--client-key`;
+/// `--insecure` warns once on stderr. A file that cannot be used is a usage error naming it.
+pub(crate) fn tls_settings(cli: &Cli) -> Result<TlsSettings, HarnessError> {
+    let files = TlsFiles {
+        cacert: cli.cacert.as_deref(),
+        insecure: cli.insecure,
+        client_identity: cli.client_cert.as_deref().zip(cli.client_key.as_deref()),
+    };
+    let settings =
+        TlsSettings::from_files(files).map_err(|e| HarnessError::Usage(e.to_string()))?;
+    if cli.insecure {
+        eprintln!("warning: --insecure: the target's TLS certificate is not checked");
+    }
+    Ok(settings)
 }
 
 /// The runners folder: `--runners-dir`, else `./runners`, else the repository's `runners/`.
@@ -141,11 +184,12 @@ pub(crate) fn find_runner(cli: &Cli, name: &str) -> Result<Runner, HarnessError>
 pub(crate) async fn open_target(
     cli: &Cli,
     plan: &Plan,
+    tls: &TlsSettings,
     timeout: std::time::Duration,
 ) -> Result<(crate::target::Target, Option<tempfile::TempDir>), HarnessError> {
     use crate::target::Target;
     Ok(match (&cli.url, &cli.runner) {
-        (Some(url), _) => (Target::attach(url, timeout).await?, None),
+        (Some(url), _) => (Target::attach(url, tls, timeout).await?, None),
         (None, Some(name)) => {
             crate::target::supervise::guard_process();
             let runner = find_runner(cli, name)?;
@@ -156,9 +200,11 @@ pub(crate) async fn open_target(
     })
 }
 
-/// The base URLs of `--ws-url` and `--sse-url`, each checked to accept connections.
+/// The base URLs of `--ws-url` and `--sse-url`, each checked to accept connections (and, for
+/// `https://` and `wss://`, the TLS handshake).
 pub(crate) async fn protocol_urls(
     cli: &Cli,
+    tls: &TlsSettings,
     timeout: std::time::Duration,
 ) -> Result<(Option<url::Url>, Option<url::Url>), HarnessError> {
     use crate::target::Target;
@@ -168,7 +214,11 @@ pub(crate) async fn protocol_urls(
         .zip([("--ws-url", &cli.ws_url), ("--sse-url", &cli.sse_url)])
     {
         if let Some(url) = url {
-            *slot = Some(Target::attach_flag(flag, url, timeout).await?.base_url());
+            *slot = Some(
+                Target::attach_flag(flag, url, tls, timeout)
+                    .await?
+                    .base_url(),
+            );
         }
     }
     let [ws, sse] = urls;

@@ -233,7 +233,9 @@ async fn load(
     let (plan, schedule) = plan_load(cli, args, command, schedule)?;
     let fixture = &plan.loaded[0];
     let protocol = fixture.protocol();
-    let (target, _copies) = open_target(cli, &plan, args.timeout).await?;
+    // TLS load comes later: `https://` targets are refused before this (config).
+    let tls = crate::wire::tls::TlsSettings::default();
+    let (target, _copies) = open_target(cli, &plan, &tls, args.timeout).await?;
     if let Some(protocols) = target.protocols()
         && !protocols.contains(&protocol)
     {

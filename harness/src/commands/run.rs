@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use harness_fixture::{Fixture, Spec};
 
 use crate::cli::{Cli, Format, RunArgs};
-use crate::config::{open_target, protocol_urls, selection};
+use crate::config::{open_target, protocol_urls, selection, tls_settings};
 use crate::error::{HarnessError, exit};
 use crate::replay::conformance::replay_all;
 use crate::replay::driver::Driver;
@@ -41,13 +41,16 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
     }
     let plan = plan(&selection(&args.selection))?;
     let redactor = args.redaction.redactor();
-    let (mut target, _copies) = open_target(cli, &plan, args.replay.timeout).await?;
+    let tls = tls_settings(cli)?;
+    let (mut target, _copies) = open_target(cli, &plan, &tls, args.replay.timeout).await?;
     let mut info = target.info(cli.target_name.as_deref());
     info.url = redactor.text(&info.url).into_owned();
     let driver = Driver::new(target.base_url(), args.replay.timeout)
         .map_err(HarnessError::HttpClient)?
+        .with_tls(tls.clone())
+        .map_err(HarnessError::HttpClient)?
         .with_max_event_size(args.max_event_size);
-    let (ws_url, sse_url) = protocol_urls(cli, args.replay.timeout).await?;
+    let (ws_url, sse_url) = protocol_urls(cli, &tls, args.replay.timeout).await?;
     let driver = driver.with_protocol_bases(ws_url, sse_url);
     let snapshots_dir = args
         .replay

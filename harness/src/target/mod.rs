@@ -15,6 +15,8 @@ use url::Url;
 
 use crate::error::HarnessError;
 use crate::results::{TargetInfo, TargetKind};
+use crate::wire::tls::TlsSettings;
+use crate::wire::transport;
 use runner::{App, Runner, StartError, setup};
 
 /// The server a command talks to.
@@ -85,6 +87,25 @@ pub struct RestartFailed {
     pub crash: Crash,
     /// Why it did not start again.
     pub source: StartError,
+}
+
+/// Runs the TLS handshake over `tcp` within `timeout` and waits (at most a second) for the
+/// server to refuse the client after it; the error says why in words.
+async fn check_tls(
+    tcp: tokio::net::TcpStream,
+    host: &str,
+    port: u16,
+    tls: &TlsSettings,
+    timeout: Duration,
+) -> Result<(), String> {
+    let stream = tokio::time::timeout(timeout, transport::secure(tcp, host, port, tls))
+        .await
+        .map_err(|_| format!("no TLS handshake within {timeout:?}"))?
+        .map_err(|e| match e {
+            transport::ConnectError::Tls { reason, .. } => reason,
+            other => other.to_string(),
+        })?;
+    transport::confirm_accepted(stream, timeout.min(Duration::from_secs(1))).await
 }
 
 /// `url-HOST-PORT`, the host's characters outside `A-Z a-z 0-9 . _ -` replaced by `_` (an IPv6
@@ -164,23 +185,39 @@ impl Target {
         )
     }
 
-    /// Attaches to a running server, after checking that its port accepts connections.
-    pub async fn attach(url: &str, timeout: Duration) -> Result<Target, HarnessError> {
-        Target::attach_flag("--url", url, timeout).await
+    /// Attaches to a running server, after checking that its port accepts connections (and,
+    /// for `https://`, that the TLS handshake with `tls` succeeds).
+    pub async fn attach(
+        url: &str,
+        tls: &TlsSettings,
+        timeout: Duration,
+    ) -> Result<Target, HarnessError> {
+        Target::attach_flag("--url", url, tls, timeout).await
     }
 
     /// [`Target::attach`] for the URL given by `flag` (`--url`, `--ws-url`, `--sse-url`),
-    /// which its messages name.
+    /// which its messages name. `--ws-url` may also be a `ws://` or `wss://` URL.
     pub async fn attach_flag(
         flag: &str,
         url: &str,
+        tls: &TlsSettings,
         timeout: Duration,
     ) -> Result<Target, HarnessError> {
         let parsed =
             Url::parse(url).map_err(|e| HarnessError::Usage(format!("{flag} {url:?}: {e}")))?;
-        if !matches!(parsed.scheme(), "http") {
+        let schemes: &[&str] = if flag == "--ws-url" {
+            &["http", "https", "ws", "wss"]
+        } else {
+            &["http", "https"]
+        };
+        if !schemes.contains(&parsed.scheme()) {
             return Err(HarnessError::Usage(format!(
-                "{flag} {url:?}: only http:// targets are supported"
+                "{flag} {url:?}: only {} targets are supported",
+                schemes
+                    .iter()
+                    .map(|s| format!("{s}://"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         let unreachable = |reason: String| HarnessError::Unreachable {
@@ -196,10 +233,19 @@ impl Target {
             .to_socket_addrs()
             .map_err(|e| unreachable(format!("cannot resolve {host}: {e}")))?
             .collect();
+        let secure = transport::is_tls(parsed.scheme()).then_some(tls);
         let mut last = String::from("no address");
         for addr in addrs {
             match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(addr)).await {
-                Ok(Ok(_)) => return Ok(Target::Url(parsed)),
+                Ok(Ok(tcp)) => {
+                    let Some(tls) = secure else {
+                        return Ok(Target::Url(parsed));
+                    };
+                    return match check_tls(tcp, &host, port, tls, timeout).await {
+                        Ok(()) => Ok(Target::Url(parsed)),
+                        Err(reason) => Err(unreachable(reason)),
+                    };
+                }
                 Ok(Err(e)) => last = format!("{addr}: {e}"),
                 Err(_) => last = format!("{addr}: no answer within {timeout:?}"),
             }

@@ -1,11 +1,14 @@
 //! The wire, shared by the replay drivers (`run`) and the load workers (`bench`, `stream`):
 //! what the harness sends ([`request`]: user agent, bodies, WebSocket messages); one incremental SSE parser ([`sse_parser`]) for both paths, size limits on what a
 //! server may make the harness hold ([`DEFAULT_MAX_EVENT_SIZE`]), and deadlines that fire even
-//! when the peer keeps the socket busy ([`deadline`]). [`parse_size`] reads `--max-event-size`.
+//! when the peer keeps the socket busy ([`deadline`]). [`tls`] and [`transport`] open plain or TLS
+//! connections for `run`. [`parse_size`] reads `--max-event-size`.
 
 pub mod deadline;
 pub mod request;
 pub mod sse_parser;
+pub mod tls;
+pub mod transport;
 
 pub use deadline::Deadline;
 pub use sse_parser::{EventRef, EventTooLarge, SseParser};

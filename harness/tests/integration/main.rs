@@ -23,3 +23,4 @@ mod load_trust;
 mod report;
 mod runners;
 mod tls;
+mod tls_client;

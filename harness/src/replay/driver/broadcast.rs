@@ -132,6 +132,7 @@ async fn subscribe(
                 &url,
                 &Vec::new(),
                 &[],
+                &driver.tls,
                 driver.timeout,
                 driver.max_event_size,
             )

@@ -10,7 +10,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
+
+use crate::wire::transport::Stream;
 
 /// The opcode of a close frame.
 const CLOSE: u8 = 0x8;
@@ -20,14 +21,14 @@ const MAX_CONTROL_PAYLOAD: usize = 125;
 /// A replay's TCP connection, watching the frames the server sends for its close frame.
 #[derive(Debug)]
 pub(super) struct Watched {
-    inner: TcpStream,
+    inner: Stream,
     watch: CloseWatch,
 }
 
 impl Watched {
     /// Watches `inner`, whose first bytes (`already_read`, read with the upgrade reply) are frames
     /// too.
-    pub(super) fn new(inner: TcpStream, already_read: &[u8]) -> Watched {
+    pub(super) fn new(inner: Stream, already_read: &[u8]) -> Watched {
         let mut watch = CloseWatch::default();
         watch.observe(already_read);
         Watched { inner, watch }

@@ -93,6 +93,9 @@ pub enum StepError {
         /// Why.
         source: std::io::Error,
     },
+    /// The TLS handshake of the WebSocket connection failed.
+    #[error("{0}")]
+    Tls(crate::wire::transport::ConnectError),
     /// The upgrade request could not be written.
     #[error("cannot send the upgrade request: {0}")]
     SendUpgrade(std::io::Error),

@@ -23,6 +23,7 @@ use harness_fixture::model::RequestBody;
 use crate::results::transcript::{Body, Headers, ReceivedResponse, SentRequest, Transcript};
 use crate::wire::Deadline;
 use crate::wire::request::{MAX_BODY, USER_AGENT, encode_body};
+use crate::wire::tls::TlsSettings;
 
 pub use error::StepError;
 
@@ -36,6 +37,8 @@ pub struct Driver {
     /// Where SSE fixtures go instead of `base` (`--sse-url`).
     sse_base: Option<Url>,
     client: reqwest::Client,
+    /// The TLS client configuration of `client`, for the WebSocket upgrade too.
+    tls: TlsSettings,
     timeout: Duration,
     max_event_size: usize,
 }
@@ -43,20 +46,24 @@ pub struct Driver {
 impl Driver {
     /// A driver for the server at `base` (`http://127.0.0.1:8080`, maybe with a path prefix).
     pub fn new(base: Url, timeout: Duration) -> Result<Driver, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(USER_AGENT)
-            .connect_timeout(timeout)
-            .pool_idle_timeout(Duration::from_secs(5))
-            .build()?;
+        let tls = TlsSettings::default();
         Ok(Driver {
             base,
             ws_base: None,
             sse_base: None,
-            client,
+            client: http_client(timeout, &tls)?,
+            tls,
             timeout,
             max_event_size: crate::wire::DEFAULT_MAX_EVENT_SIZE,
         })
+    }
+
+    /// The driver with another TLS client configuration (`--cacert`, `--insecure`,
+    /// `--client-cert`) for `https://` and `wss://` targets.
+    pub fn with_tls(mut self, tls: TlsSettings) -> Result<Driver, reqwest::Error> {
+        self.client = http_client(self.timeout, &tls)?;
+        self.tls = tls;
+        Ok(self)
     }
 
     /// The driver with another limit on an SSE line or event, and a WebSocket message (16 MiB
@@ -111,6 +118,17 @@ impl Driver {
         }
         Ok(url)
     }
+}
+
+/// The HTTP client of a driver: no redirects followed, connections kept 5 s, TLS by `tls`.
+fn http_client(timeout: Duration, tls: &TlsSettings) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(USER_AGENT)
+        .connect_timeout(timeout)
+        .pool_idle_timeout(Duration::from_secs(5))
+        .tls_backend_preconfigured(tls.client_config())
+        .build()
 }
 
 /// A fixture's request headers, names in lower case.

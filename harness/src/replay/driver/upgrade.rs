@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::client::generate_key;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -14,6 +13,8 @@ use url::Url;
 use super::StepError;
 use super::close_watch::Watched;
 use crate::results::transcript::{Body, Handshake, Headers};
+use crate::wire::tls::TlsSettings;
+use crate::wire::transport::{self, ConnectError, Stream};
 
 /// A replay's WebSocket connection.
 pub(super) type Socket = WebSocketStream<Watched>;
@@ -28,16 +29,18 @@ pub(super) struct Upgrade {
     pub socket: Option<Socket>,
 }
 
-/// Sends the upgrade request for `url` and reads the reply, within `timeout`. The connection
-/// refuses a message (or frame) from the server larger than `max_message_size` bytes.
+/// Sends the upgrade request for `url` (over TLS with `tls` for `wss://`) and reads the reply,
+/// within `timeout`. The connection refuses a message (or frame) from the server larger than
+/// `max_message_size` bytes.
 pub(super) async fn upgrade(
     url: &Url,
     headers: &Headers,
     subprotocols: &[String],
+    tls: &TlsSettings,
     timeout: Duration,
     max_message_size: usize,
 ) -> Result<Upgrade, StepError> {
-    let upgrading = upgrade_inner(url, headers, subprotocols, max_message_size);
+    let upgrading = upgrade_inner(url, headers, subprotocols, tls, max_message_size);
     tokio::time::timeout(timeout, upgrading)
         .await
         .unwrap_or(Err(StepError::NoUpgradeReply(timeout)))
@@ -47,11 +50,18 @@ async fn upgrade_inner(
     url: &Url,
     headers: &Headers,
     subprotocols: &[String],
+    tls: &TlsSettings,
     max_message_size: usize,
 ) -> Result<Upgrade, StepError> {
     let host = url.host_str().ok_or(StepError::NoHost)?;
     let port = url.port_or_known_default().ok_or(StepError::NoPort)?;
-    let mut stream = connect(host, port).await?;
+    let secure = transport::is_tls(url.scheme()).then_some(tls);
+    let mut stream = transport::connect(host, port, secure)
+        .await
+        .map_err(|e| match e {
+            ConnectError::Tcp { host, port, source } => StepError::Connect { host, port, source },
+            tls @ ConnectError::Tls { .. } => StepError::Tls(tls),
+        })?;
     let key = generate_key();
     let request = upgrade_request(url, host, &key, headers, subprotocols)?;
     stream
@@ -63,19 +73,6 @@ async fn upgrade_inner(
         return Ok(refused(&mut stream, reply, rest).await);
     }
     switch(stream, reply, rest, &key, max_message_size).await
-}
-
-/// Opens the TCP connection to `host:port`, without Nagle's delay.
-async fn connect(host: &str, port: u16) -> Result<TcpStream, StepError> {
-    let stream = TcpStream::connect((host, port))
-        .await
-        .map_err(|source| StepError::Connect {
-            host: host.to_string(),
-            port,
-            source,
-        })?;
-    stream.set_nodelay(true).ok();
-    Ok(stream)
 }
 
 /// The upgrade request for `url` on `host`, with `key`, the `subprotocols` offered, the
@@ -144,7 +141,7 @@ impl ReplyHead {
 }
 
 /// Reads the reply head (at most [`MAX_HEAD`] bytes); returns it with the bytes read past it.
-async fn read_reply_head(stream: &mut TcpStream) -> Result<(ReplyHead, Vec<u8>), StepError> {
+async fn read_reply_head(stream: &mut Stream) -> Result<(ReplyHead, Vec<u8>), StepError> {
     let mut buffer = Vec::with_capacity(1024);
     loop {
         let mut chunk = [0u8; 4096];
@@ -189,7 +186,7 @@ fn parse_reply_head(buffer: &[u8]) -> Result<Option<(ReplyHead, usize)>, StepErr
 }
 
 /// A refused upgrade as recorded: the reply with its body (`rest` is its start).
-async fn refused(stream: &mut TcpStream, reply: ReplyHead, rest: Vec<u8>) -> Upgrade {
+async fn refused(stream: &mut Stream, reply: ReplyHead, rest: Vec<u8>) -> Upgrade {
     let body = read_refusal_body(stream, rest, reply.value("content-length")).await;
     Upgrade {
         handshake: Handshake {
@@ -205,7 +202,7 @@ async fn refused(stream: &mut TcpStream, reply: ReplyHead, rest: Vec<u8>) -> Upg
 /// Checks the 101 reply's accept key against `key` and opens the WebSocket connection over
 /// `stream` (`rest` is what was read past the head: the first frames).
 async fn switch(
-    stream: TcpStream,
+    stream: Stream,
     reply: ReplyHead,
     rest: Vec<u8>,
     key: &str,
@@ -234,11 +231,7 @@ async fn switch(
 }
 
 /// Reads the body of a refused upgrade: by Content-Length, else until EOF or a short pause.
-async fn read_refusal_body(
-    stream: &mut TcpStream,
-    mut body: Vec<u8>,
-    length: Option<String>,
-) -> Body {
+async fn read_refusal_body(stream: &mut Stream, mut body: Vec<u8>, length: Option<String>) -> Body {
     let wanted = length
         .and_then(|l| l.trim().parse::<usize>().ok())
         .map(|l| l.min(MAX_REFUSAL_BODY));

@@ -62,13 +62,18 @@ async fn connect(driver: &Driver, connect: &WsConnect) -> Result<Upgrade, StepEr
     let mut url = driver
         .url(&connect.path, &connect.query.pairs())
         .map_err(StepError::BadUrl)?;
-    let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
+    let scheme = if crate::wire::transport::is_tls(url.scheme()) {
+        "wss"
+    } else {
+        "ws"
+    };
     let _ = url.set_scheme(scheme);
     let headers = fixture_headers(&connect.headers);
     upgrade(
         &url,
         &headers,
         &connect.subprotocols,
+        &driver.tls,
         driver.timeout,
         driver.max_event_size,
     )
