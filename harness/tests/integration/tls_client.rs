@@ -54,15 +54,22 @@ impl Pki {
         self.path(name).display().to_string()
     }
 
-    /// A certificate for `names` signed by the CA (`expired`: valid in 2000 only), written as
+    /// A certificate for `names` signed by the CA, valid when `validity` says, written as
     /// `NAME.pem` and `NAME.key`.
-    fn issue(&self, name: &str, names: &[&str], expired: bool) {
+    fn issue(&self, name: &str, names: &[&str], validity: Validity) {
         let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
         let mut params = CertificateParams::new(names).unwrap();
         params.distinguished_name.push(DnType::CommonName, name);
-        if expired {
-            params.not_before = date_time_ymd(2000, 1, 1);
-            params.not_after = date_time_ymd(2000, 12, 31);
+        match validity {
+            Validity::Now => {}
+            Validity::In2000 => {
+                params.not_before = date_time_ymd(2000, 1, 1);
+                params.not_after = date_time_ymd(2000, 12, 31);
+            }
+            Validity::From2999 => {
+                params.not_before = date_time_ymd(2999, 1, 1);
+                params.not_after = date_time_ymd(3000, 12, 31);
+            }
         }
         let key = KeyPair::generate().unwrap();
         let cert = params.signed_by(&key, &self.ca).unwrap();
@@ -165,7 +172,7 @@ fn run_tls(base: &str, extra: &[&str]) -> (Option<i32>, String, String) {
 }
 
 fn localhost_server(pki: &Pki, client_ca: bool) -> u16 {
-    pki.issue("server", &["localhost", "127.0.0.1"], false);
+    pki.issue("server", &["localhost", "127.0.0.1"], Validity::Now);
     serve_tls(pki.server_config("server", client_ca))
 }
 
@@ -213,7 +220,7 @@ fn an_unknown_issuer_is_unreachable_in_words() {
 #[test]
 fn a_certificate_for_another_name_is_unreachable() {
     let pki = Pki::new();
-    pki.issue("other", &["other.example"], false);
+    pki.issue("other", &["other.example"], Validity::Now);
     let port = serve_tls(pki.server_config("other", false));
     let outcome = run_tls(
         &format!("https://127.0.0.1:{port}"),
@@ -223,9 +230,21 @@ fn a_certificate_for_another_name_is_unreachable() {
 }
 
 #[test]
+fn a_certificate_not_valid_yet_is_unreachable() {
+    let pki = Pki::new();
+    pki.issue("future", &["localhost", "127.0.0.1"], Validity::From2999);
+    let port = serve_tls(pki.server_config("future", false));
+    let outcome = run_tls(
+        &format!("https://127.0.0.1:{port}"),
+        &["--cacert", &pki.arg("ca.pem")],
+    );
+    assert_unreachable(&outcome, "not valid yet");
+}
+
+#[test]
 fn an_expired_certificate_is_unreachable() {
     let pki = Pki::new();
-    pki.issue("expired", &["localhost", "127.0.0.1"], true);
+    pki.issue("expired", &["localhost", "127.0.0.1"], Validity::In2000);
     let port = serve_tls(pki.server_config("expired", false));
     let outcome = run_tls(
         &format!("https://127.0.0.1:{port}"),
@@ -246,7 +265,7 @@ fn insecure_accepts_an_unknown_issuer_and_warns_once() {
 #[test]
 fn mutual_tls_passes_with_a_client_certificate_and_is_unreachable_without() {
     let pki = Pki::new();
-    pki.issue("client", &["client.example"], false);
+    pki.issue("client", &["client.example"], Validity::Now);
     let port = localhost_server(&pki, true);
     let base = format!("https://127.0.0.1:{port}");
     let cacert = pki.arg("ca.pem");
@@ -308,6 +327,17 @@ fn bench_refuses_https_until_tls_load_comes() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// When an issued certificate is valid.
+#[derive(Clone, Copy)]
+enum Validity {
+    /// From now on (rcgen's default window).
+    Now,
+    /// In 2000 only: expired.
+    In2000,
+    /// From 2999: not valid yet.
+    From2999,
 }
 
 fn arg(path: &Path) -> String {
