@@ -1,8 +1,10 @@
 //! What the end-to-end test modules share: the binary (colour off), a run of it bounded in time,
-//! its output as text, the repository's root, its corpus fixtures as JSON, and fixtures written
-//! into a temp dir.
+//! its output as text, the repository's root, its corpus fixtures as JSON, fixtures written
+//! into a temp dir, and loopback servers on threads of their own.
 
+use std::future::Future;
 use std::io::Read;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -105,4 +107,26 @@ pub fn write_fixtures(list: &[serde_json::Value]) -> (tempfile::TempDir, Vec<Pat
         })
         .collect();
     (dir, files)
+}
+
+/// Runs `serve` on a loopback listener bound to a free port, on a thread of its own (with its
+/// own runtime) for the rest of the test process; returns the listener's address.
+pub fn serve_on_thread<F, Fut>(serve: F) -> SocketAddr
+where
+    F: FnOnce(tokio::net::TcpListener) -> Fut + Send + 'static,
+    Fut: Future<Output = ()>,
+{
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            sender.send(listener.local_addr().unwrap()).unwrap();
+            serve(listener).await;
+        });
+    });
+    receiver.recv().unwrap()
 }

@@ -11,28 +11,18 @@ use std::process::Output;
 
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
-use crate::common::{bin, corpus_json, repo, run_within, text, write_fixtures};
+use crate::common::{bin, corpus_json, repo, run_within, serve_on_thread, text, write_fixtures};
 
 /// A loopback HTTP/1.1 server, on a thread of its own for the rest of the test process, that
 /// answers every request (keep-alive) with `500 Internal Server Error` and an empty body.
 fn failing_server() -> SocketAddr {
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async move {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            sender.send(listener.local_addr().unwrap()).unwrap();
-            while let Ok((stream, _)) = listener.accept().await {
-                tokio::spawn(answer_500(stream));
-            }
-        });
-    });
-    receiver.recv().unwrap()
+    serve_on_thread(|listener| async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(answer_500(stream));
+        }
+    })
 }
 
 /// Answers each request head (GET, no body) read on `stream` with a 500.

@@ -16,7 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
-use crate::common::{corpus_file, run_within, text};
+use crate::common::{corpus_file, run_within, serve_on_thread, text};
 
 const FIXTURES: [&str; 3] = [
     "rest/bench/hello.json",
@@ -139,23 +139,13 @@ fn serve_tls(config: rustls::ServerConfig) -> u16 {
     let paths: Vec<PathBuf> = FIXTURES.iter().map(|f| corpus_file(f)).collect();
     let fixtures = harness_fixture::load_paths(&paths).unwrap().fixtures;
     let app = reference_server::app(&fixtures).unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
+    let acceptor = TlsAcceptor::from(Arc::new(config));
+    let served = serve_on_thread(|tcp| async move {
+        axum::serve(TlsListener { tcp, acceptor }, app)
+            .await
             .unwrap();
-        runtime.block_on(async move {
-            let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            sender.send(tcp.local_addr().unwrap().port()).unwrap();
-            let listener = TlsListener {
-                tcp,
-                acceptor: TlsAcceptor::from(Arc::new(config)),
-            };
-            axum::serve(listener, app).await.unwrap();
-        });
     });
-    receiver.recv().unwrap()
+    served.port()
 }
 
 /// `run --url BASE` over the fixtures with `extra` flags: exit code, stdout, stderr.
