@@ -260,7 +260,7 @@ async fn load(
     };
     let outcome = load::run(fixture, &target.base_url(), &config).await;
     target.shutdown().await;
-    let outcome = outcome.map_err(|e| match e {
+    let mut outcome = outcome.map_err(|e| match e {
         LoadError::Fixture(source) => HarnessError::Load {
             file: args.fixture.clone(),
             source: Box::new(source),
@@ -285,8 +285,8 @@ async fn load(
         },
         &outcome.tally,
     );
-    result.runner_resources = outcome.runner_resources.clone();
-    result.broadcast = outcome.broadcast.clone();
+    result.runner_resources = outcome.runner_resources.take();
+    result.broadcast = outcome.broadcast.take();
     result.harness_peak_rss_bytes = load::resources::peak_rss();
     // Each file on its own: a log that cannot be written does not keep the document from
     // being written, and a document that cannot be written goes to stdout.
