@@ -89,6 +89,23 @@ pub struct RestartFailed {
     pub source: StartError,
 }
 
+/// Why a target's TLS was not accepted (each renders as the reason of an unreachable target).
+#[derive(Debug, thiserror::Error)]
+enum TlsCheckError {
+    /// No handshake within the timeout.
+    #[error("no TLS handshake within {0:?}")]
+    NoHandshake(Duration),
+    /// The server's certificate, in words.
+    #[error("{0}")]
+    Certificate(String),
+    /// The connection itself.
+    #[error(transparent)]
+    Connect(transport::ConnectError),
+    /// The server refused the client after the handshake.
+    #[error(transparent)]
+    Refused(#[from] transport::Refused),
+}
+
 /// Runs the TLS handshake over `tcp` within `timeout` and waits (at most a second) for the
 /// server to refuse the client after it; the error says why in words.
 async fn check_tls(
@@ -97,15 +114,16 @@ async fn check_tls(
     port: u16,
     tls: &TlsSettings,
     timeout: Duration,
-) -> Result<(), String> {
+) -> Result<(), TlsCheckError> {
     let stream = tokio::time::timeout(timeout, transport::secure(tcp, host, port, tls))
         .await
-        .map_err(|_| format!("no TLS handshake within {timeout:?}"))?
+        .map_err(|_| TlsCheckError::NoHandshake(timeout))?
         .map_err(|e| match e {
-            transport::ConnectError::Tls { reason, .. } => reason,
-            other => other.to_string(),
+            transport::ConnectError::Tls { reason, .. } => TlsCheckError::Certificate(reason),
+            other => TlsCheckError::Connect(other),
         })?;
-    transport::confirm_accepted(stream, timeout.min(Duration::from_secs(1))).await
+    transport::confirm_accepted(stream, timeout.min(Duration::from_secs(1))).await?;
+    Ok(())
 }
 
 /// `url-HOST-PORT`, the host's characters outside `A-Z a-z 0-9 . _ -` replaced by `_` (an IPv6
@@ -243,7 +261,7 @@ impl Target {
                     };
                     return match check_tls(tcp, &host, port, tls, timeout).await {
                         Ok(()) => Ok(Target::Url(parsed)),
-                        Err(reason) => Err(unreachable(reason)),
+                        Err(reason) => Err(unreachable(reason.to_string())),
                     };
                 }
                 Ok(Err(e)) => last = format!("{addr}: {e}"),

@@ -134,10 +134,21 @@ impl AsyncWrite for Stream {
     }
 }
 
+/// A TLS server that refused the harness as a client after the handshake, in words.
+#[derive(Debug, thiserror::Error)]
+#[error("{words}")]
+pub struct Refused {
+    /// Why, as [`crate::wire::tls::tls_failure`] words it.
+    pub words: String,
+}
+
 /// After a TLS handshake: closes the connection cleanly and reads to its end within `wait`, so
 /// that a server refusing the client (TLS 1.3 says so only after the handshake: no or a bad
 /// client certificate) is heard. `Err` is the refusal in words; silence until `wait` is consent.
-pub async fn confirm_accepted(mut stream: Stream, wait: std::time::Duration) -> Result<(), String> {
+pub async fn confirm_accepted(
+    mut stream: Stream,
+    wait: std::time::Duration,
+) -> Result<(), Refused> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let heard = async {
         stream.shutdown().await?;
@@ -147,7 +158,7 @@ pub async fn confirm_accepted(mut stream: Stream, wait: std::time::Duration) -> 
     };
     match tokio::time::timeout(wait, heard).await {
         Ok(Err(e)) => match tls_failure(&e) {
-            Some(words) => Err(words),
+            Some(words) => Err(Refused { words }),
             None => Ok(()),
         },
         Ok(Ok(())) | Err(_) => Ok(()),
