@@ -5,6 +5,7 @@
 //! connections for `run`. [`parse_size`] reads `--max-event-size`.
 
 pub mod deadline;
+pub mod multipart;
 pub mod request;
 pub mod sse_parser;
 pub mod tls;

@@ -28,12 +28,30 @@ pub struct Base64Error {
 }
 
 /// The bytes of a body and the content type it goes with by default (the load paths send the
-/// same bytes as replay).
+/// same bytes as replay). A multipart body uses `boundary`, or a fresh one when `None`.
 pub fn encode_body(
+    body: RequestBody<'_>,
+    boundary: Option<&str>,
+) -> Result<(Option<Body>, Option<String>), Base64Error> {
+    let (body, content_type) = match body {
+        RequestBody::Multipart(parts) => {
+            let boundary = boundary.map_or_else(super::multipart::fresh_boundary, str::to_owned);
+            let bytes = super::multipart::encode(parts, &boundary)?;
+            return Ok((
+                Some(Body(bytes)),
+                Some(super::multipart::content_type(&boundary)),
+            ));
+        }
+        other => encode_simple_body(other)?,
+    };
+    Ok((body, content_type.map(str::to_owned)))
+}
+
+fn encode_simple_body(
     body: RequestBody<'_>,
 ) -> Result<(Option<Body>, Option<&'static str>), Base64Error> {
     Ok(match body {
-        RequestBody::None => (None, None),
+        RequestBody::None | RequestBody::Multipart(_) => (None, None),
         RequestBody::Json(value) => (
             Some(Body(value.to_string().into_bytes())),
             Some("application/json"),

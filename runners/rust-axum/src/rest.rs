@@ -374,6 +374,8 @@ async fn read_body(
                 None => Value::Object(Map::new()),
             }
         }
+        // Multipart bodies are parsed by the next change (issue 12); until then refused.
+        Media::Multipart => return Err(problem::unsupported_media_type()),
     };
     if let Some(validator) = &rule.validator {
         validate_into(validator, Location::Body, &value, errors);
@@ -432,6 +434,9 @@ pub(crate) fn accepts(media: Media, content_type: &str) -> bool {
                 && subtype.eq_ignore_ascii_case("x-www-form-urlencoded")
         }
         Media::Text => kind.eq_ignore_ascii_case("text"),
+        Media::Multipart => {
+            kind.eq_ignore_ascii_case("multipart") && subtype.eq_ignore_ascii_case("form-data")
+        }
     }
 }
 

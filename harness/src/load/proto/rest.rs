@@ -154,11 +154,15 @@ impl RestLoad {
             let agent = HeaderValue::from_static(crate::wire::request::USER_AGENT);
             headers.insert(hyper::header::USER_AGENT, agent);
         }
-        let (body, default_type) = encode_body(request.body()).map_err(Unloadable::from)?;
+        let (body, default_type) =
+            encode_body(request.body(), request.multipart_boundary.as_deref())
+                .map_err(Unloadable::from)?;
         if let Some(content_type) = default_type
             && !headers.contains_key(CONTENT_TYPE)
         {
-            headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+            let value = HeaderValue::try_from(content_type)
+                .expect("a default content type is a valid header value");
+            headers.insert(CONTENT_TYPE, value);
         }
         // As hyper frames a request: a body (or a method that expects one) gets its length.
         let wants_body = matches!(method, Method::POST | Method::PUT | Method::PATCH);
@@ -467,8 +471,11 @@ fn too_large() -> ErrorKind {
 }
 
 /// The bytes of a request body (as replay sends them) and their default content type.
-fn encode_body(body: RequestBody<'_>) -> Result<(Bytes, Option<&'static str>), Base64Error> {
-    let (bytes, default_type) = crate::wire::request::encode_body(body)?;
+fn encode_body(
+    body: RequestBody<'_>,
+    boundary: Option<&str>,
+) -> Result<(Bytes, Option<String>), Base64Error> {
+    let (bytes, default_type) = crate::wire::request::encode_body(body, boundary)?;
     Ok((
         bytes.map_or_else(Bytes::new, |body| Bytes::from(body.0)),
         default_type,

@@ -172,15 +172,14 @@ impl SseLoad {
             .map(|field| serde_json::Value::from(field.as_str()).to_string());
         // The fixture's method and body, as replay sends them.
         let (body, default_type) =
-            crate::wire::request::encode_body(request.body()).map_err(Unloadable::from)?;
+            crate::wire::request::encode_body(request.body(), None).map_err(Unloadable::from)?;
         let body = body.map(|b| b.0).unwrap_or_default();
         if let Some(content_type) = default_type
             && !headers.contains_key(hyper::header::CONTENT_TYPE)
         {
-            headers.insert(
-                hyper::header::CONTENT_TYPE,
-                HeaderValue::from_static(content_type),
-            );
+            let value = HeaderValue::try_from(content_type)
+                .expect("a default content type is a valid header value");
+            headers.insert(hyper::header::CONTENT_TYPE, value);
         }
         if !body.is_empty() || request.method != "GET" {
             headers.insert(hyper::header::CONTENT_LENGTH, HeaderValue::from(body.len()));

@@ -233,15 +233,19 @@ async fn send_and_read_by(
 }
 
 /// Puts `body` into `sent`, with its default content type unless the fixture's headers name one.
-fn set_body(sent: &mut SentRequest, body: RequestBody<'_>) -> Result<(), StepError> {
+fn set_body(
+    sent: &mut SentRequest,
+    body: RequestBody<'_>,
+    boundary: Option<&str>,
+) -> Result<(), StepError> {
     use reqwest::header::CONTENT_TYPE;
-    let (body, default_type) = encode_body(body)?;
+    let (body, default_type) = encode_body(body, boundary)?;
     sent.body = body;
     if let Some(content_type) = default_type
         && !sent.headers.iter().any(|(n, _)| n == CONTENT_TYPE.as_str())
     {
         sent.headers
-            .push((CONTENT_TYPE.as_str().to_string(), content_type.to_string()));
+            .push((CONTENT_TYPE.as_str().to_string(), content_type));
     }
     Ok(())
 }

@@ -103,7 +103,7 @@ impl Hop {
             sent.headers
                 .push((COOKIE.as_str().to_string(), cookie.join("; ")));
         }
-        set_body(sent, request.body())?;
+        set_body(sent, request.body(), request.multipart_boundary.as_deref())?;
         let url = driver
             .url(&request.path, &request.query.pairs())
             .map_err(StepError::BadUrl)?;

@@ -114,7 +114,7 @@ fn build_request(
         .url(&request.path, &request.query.pairs())
         .map_err(StepError::BadUrl)?;
     sent.target = target_of(&url);
-    set_body(sent, request.body())?;
+    set_body(sent, request.body(), None)?;
     let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|source| {
         StepError::Method {
             method: request.method.clone(),
