@@ -237,6 +237,12 @@ pub struct MatrixArgs {
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
     pub parallel: u16,
 
+    /// Over TLS: the harness makes a CA and a certificate for this run, starts each runner
+    /// that declares `tls` with it (TLS_CERT_FILE, TLS_KEY_FILE) and trusts only that CA;
+    /// runners that do not declare it are listed as not run.
+    #[arg(long, conflicts_with = "merge")]
+    pub tls: bool,
+
     /// Write summary.md, junit.xml, matrix.json and index.html into this folder.
     #[arg(long, visible_alias = "out", value_name = "DIR")]
     pub report: Option<PathBuf>,

@@ -194,7 +194,7 @@ pub(crate) async fn open_target(
             crate::target::supervise::guard_process();
             let runner = find_runner(cli, name)?;
             let (dir, copies) = fixtures_dir_for_app(plan)?;
-            (Target::runner(&runner, &dir).await?, copies)
+            (Target::runner(&runner, &dir, None).await?, copies)
         }
         (None, None) => (Target::embedded(&plan.loaded).await?, None),
     })

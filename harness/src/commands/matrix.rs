@@ -13,7 +13,9 @@ use crate::replay::conformance::replay_all;
 use crate::replay::driver::Driver;
 use crate::replay::plan::{Plan, plan};
 use crate::report::human::matrix::write_matrix;
-use crate::report::progress::{report_written, runner_done, runner_started, runner_unavailable};
+use crate::report::progress::{
+    report_written, runner_done, runner_not_run, runner_started, runner_unavailable,
+};
 use crate::report::terminal::Style;
 use crate::report::write_json;
 use crate::report::{bundle, check_replaceable, junit, markdown, write_folder};
@@ -22,7 +24,7 @@ use crate::results::matrix::{MatrixReport, RunnerReport, RunnerStatus};
 use crate::results::{TargetInfo, TargetKind};
 use crate::snapshot::SnapshotStore;
 use crate::target::Target;
-use crate::target::runner::{Runner, setup};
+use crate::target::runner::{Capability, Runner, RunnerTls, setup};
 
 pub(super) async fn matrix(cli: &Cli, args: &MatrixArgs) -> Result<i32, HarnessError> {
     crate::target::supervise::guard_process();
@@ -83,12 +85,29 @@ async fn run_matrix(cli: &Cli, args: &MatrixArgs) -> Result<MatrixReport, Harnes
             .any(|u: &RunnerReport| u.runner == r.manifest.name)
     });
 
+    let tls = if args.tls {
+        Some(RunnerTls::generate().map_err(|e| HarnessError::Tls(Box::new(e)))?)
+    } else {
+        None
+    };
+    let needed: Vec<Capability> = tls.iter().map(|_| Capability::Tls).collect();
+    runners.retain(|runner| {
+        let missing = needed
+            .iter()
+            .find(|c| !runner.manifest.capabilities.contains(c));
+        if let Some(capability) = missing {
+            unavailable.push(not_declared_report(runner, *capability));
+        }
+        missing.is_none()
+    });
+
     let started = Instant::now();
     let context = Context {
         args,
         plan: &plan,
         fixtures_dir: &fixtures_dir,
         snapshots_dir: &snapshots_dir,
+        tls: tls.as_ref(),
     };
     let mut reports: Vec<RunnerReport> = futures_util::stream::iter(runners.iter())
         .map(|runner| run_runner(&context, runner))
@@ -107,17 +126,25 @@ struct Context<'a> {
     plan: &'a Plan,
     fixtures_dir: &'a Path,
     snapshots_dir: &'a Path,
+    tls: Option<&'a RunnerTls>,
 }
 
 async fn run_runner(context: &Context<'_>, runner: &Runner) -> RunnerReport {
     let manifest = &runner.manifest;
-    let mut target = match Target::runner(runner, context.fixtures_dir).await {
+    let mut target = match Target::runner(runner, context.fixtures_dir, context.tls).await {
         Ok(target) => target,
         Err(e) => return unavailable_report(runner, e.to_string()),
     };
     runner_started(&manifest.name);
     let info = target.info(None);
-    let driver = match Driver::new(target.base_url(), context.args.replay.timeout) {
+    let driver =
+        Driver::new(target.base_url(), context.args.replay.timeout).and_then(
+            |driver| match context.tls {
+                Some(tls) => driver.with_tls(tls.client().clone()),
+                None => Ok(driver),
+            },
+        );
+    let driver = match driver {
         Ok(driver) => driver,
         Err(e) => return unavailable_report(runner, format!("cannot build the HTTP client: {e}")),
     };
@@ -151,6 +178,33 @@ async fn run_runner(context: &Context<'_>, runner: &Runner) -> RunnerReport {
         status: RunnerStatus::Ran,
         error: None,
         run: RunReport::new(info, results, started.elapsed().as_secs_f64() * 1000.0),
+    }
+}
+
+/// A runner left out because it does not declare a transport the run asks for.
+fn not_declared_report(runner: &Runner, capability: Capability) -> RunnerReport {
+    let manifest = &runner.manifest;
+    let why = format!(
+        "not run: its runner.toml does not declare the `{}` capability",
+        capability.name()
+    );
+    runner_not_run(&manifest.name, &why);
+    RunnerReport {
+        runner: manifest.name.clone(),
+        language: manifest.language.clone(),
+        framework: manifest.framework.clone(),
+        protocols: manifest.protocols.clone(),
+        status: RunnerStatus::NotDeclared,
+        error: Some(why),
+        run: RunReport::new(
+            TargetInfo {
+                name: manifest.name.clone(),
+                kind: TargetKind::Runner,
+                url: String::new(),
+            },
+            Vec::new(),
+            0.0,
+        ),
     }
 }
 

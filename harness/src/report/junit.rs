@@ -44,6 +44,17 @@ fn testsuites(name: &str, report: &MatrixReport, load: &[LoadEntry]) -> Report {
         out.set_time(time);
     }
     for runner in &report.runners {
+        if runner.status == RunnerStatus::NotDeclared {
+            let why = runner.error.as_deref().unwrap_or("not run");
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(text(why));
+            let mut start = TestCase::new("start", status);
+            start.set_classname(text(&runner.runner));
+            let mut skipped = TestSuite::new(text(&runner.runner));
+            skipped.add_test_case(start);
+            out.add_test_suite(skipped);
+            continue;
+        }
         if runner.status == RunnerStatus::Unavailable {
             let error = runner.error.as_deref().unwrap_or("unavailable");
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);

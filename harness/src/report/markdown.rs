@@ -95,6 +95,7 @@ fn matrix_at(report: &MatrixReport, level: usize) -> String {
         for protocol in Protocol::ALL {
             let text = match (r.status, cell(r, protocol)) {
                 (RunnerStatus::Unavailable, _) => "unavailable".to_string(),
+                (RunnerStatus::NotDeclared, _) => "not run".to_string(),
                 (_, None) => "-".to_string(),
                 (_, Some((passed, total))) if passed == total => format!("{passed}/{total}"),
                 (_, Some((passed, total))) => format!("**{passed}/{total}**"),

@@ -140,6 +140,11 @@ pub fn runner_unavailable(runner: &str, error: &str) {
     eprintln!("[{runner}] unavailable: {}", escape_controls(error));
 }
 
+/// A runner left out of the run, and why (it does not declare a transport the run asks for).
+pub fn runner_not_run(runner: &str, why: &str) {
+    eprintln!("[{runner}] {}", escape_controls(why));
+}
+
 /// A report folder was written.
 pub fn report_written(dir: &Path) {
     eprintln!("report: {}", dir.display());

@@ -9,12 +9,15 @@ use crate::error::HarnessError;
 
 /// Whether a runner could be run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum RunnerStatus {
     /// Its fixtures were replayed.
     Ran,
     /// It could not be set up or started.
     Unavailable,
+    /// Not run: it does not declare a transport the run asks for (`matrix --tls`); `error`
+    /// says which. Not a failure.
+    NotDeclared,
 }
 
 /// One runner's block.

@@ -17,7 +17,7 @@ use crate::error::HarnessError;
 use crate::results::{TargetInfo, TargetKind};
 use crate::wire::tls::TlsSettings;
 use crate::wire::transport;
-use runner::{App, Runner, StartError, setup};
+use runner::{App, Runner, RunnerTls, StartError, setup};
 
 /// The server a command talks to.
 pub enum Target {
@@ -161,7 +161,11 @@ impl Target {
     }
 
     /// Sets the runner up if it is not, starts its app serving `fixtures_dir`, waits until ready.
-    pub async fn runner(runner: &Runner, fixtures_dir: &Path) -> Result<Target, HarnessError> {
+    pub async fn runner(
+        runner: &Runner,
+        fixtures_dir: &Path,
+        tls: Option<&RunnerTls>,
+    ) -> Result<Target, HarnessError> {
         let failed = |source: crate::error::Cause| HarnessError::RunnerStart {
             runner: runner.manifest.name.clone(),
             source,
@@ -169,7 +173,7 @@ impl Target {
         setup::ensure(runner)
             .await
             .map_err(|e| failed(Box::new(e)))?;
-        let app = App::start(runner, fixtures_dir)
+        let app = App::start(runner, fixtures_dir, tls)
             .await
             .map_err(|e| failed(Box::new(e)))?;
         Ok(Target::Runner(Box::new(RunnerTarget {
@@ -273,12 +277,13 @@ impl Target {
 
     /// The base URL requests go to.
     pub fn base_url(&self) -> Url {
-        let addr = match self {
+        let (scheme, addr) = match self {
             Target::Url(url) => return url.clone(),
-            Target::Embedded(server) => server.addr(),
-            Target::Runner(target) => target.app.addr(),
+            Target::Embedded(server) => ("http", server.addr()),
+            Target::Runner(target) if target.app.is_tls() => ("https", target.app.addr()),
+            Target::Runner(target) => ("http", target.app.addr()),
         };
-        Url::parse(&format!("http://{addr}")).expect("a socket address makes a URL")
+        Url::parse(&format!("{scheme}://{addr}")).expect("a socket address makes a URL")
     }
 
     /// The target's description.

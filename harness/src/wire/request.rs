@@ -36,7 +36,11 @@ pub fn encode_body(
     let (body, content_type) = match body {
         RequestBody::Multipart(parts) => {
             let boundary = boundary.map_or_else(super::multipart::fresh_boundary, str::to_owned);
-            let bytes = super::multipart::encode(parts, &boundary)?;
+            let bytes =
+                super::multipart::encode(parts, &boundary).map_err(|source| Base64Error {
+                    field: "multipart base64",
+                    source,
+                })?;
             return Ok((
                 Some(Body(bytes)),
                 Some(super::multipart::content_type(&boundary)),

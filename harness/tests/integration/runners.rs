@@ -373,3 +373,65 @@ fn matrix_results_from_two_machines_merge_into_one_table() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn matrix_over_tls_starts_runners_that_declare_it_with_a_certificate_made_for_the_run() {
+    let runners = fake_runner(&[], "capabilities = [\"tls\"]");
+    let plain = runners.path().join("plain");
+    std::fs::create_dir(&plain).unwrap();
+    let manifest = std::fs::read_to_string(runners.path().join("fake/runner.toml")).unwrap();
+    let manifest = manifest
+        .replace("name = \"fake\"", "name = \"plain\"")
+        .replace("capabilities = [\"tls\"]", "");
+    std::fs::write(plain.join("runner.toml"), manifest).unwrap();
+    let out = run_with(
+        runners.path(),
+        &[
+            "matrix",
+            "--tls",
+            "--fixtures",
+            &outside("fixtures"),
+            "--snapshots",
+            "off",
+            "--format",
+            "json",
+        ],
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let runner = |name: &str| {
+        doc["runners"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["runner"] == name)
+            .unwrap()
+            .clone()
+    };
+    let fake = runner("fake");
+    assert_eq!(fake["status"], "ran");
+    assert!(
+        fake["target"]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://127.0.0.1:"),
+        "{fake}"
+    );
+    assert_eq!(fake["summary"]["passed"], 4, "{fake}");
+    let plain = runner("plain");
+    assert_eq!(plain["status"], "not_declared");
+    assert!(
+        plain["error"]
+            .as_str()
+            .unwrap()
+            .contains("`tls` capability"),
+        "{plain}"
+    );
+    assert!(
+        text(&out.stderr)
+            .contains("[plain] not run: its runner.toml does not declare the `tls` capability"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -4,7 +4,8 @@ differently (the checks must catch each), and /garbage, /hang and /crash misbeha
 
 As a fake runner (PORT from the environment) it can also misbehave as a process, by MODE:
 fail-start (exits 1 at once), never-ready (/__ready answers 503), ignore-term (ignores SIGTERM).
-PIDFILE, when set, receives its process id.
+PIDFILE, when set, receives its process id. With TLS_CERT_FILE and TLS_KEY_FILE (PEM), as
+`matrix --tls` starts a runner, it serves HTTPS instead.
 
 Usage: python3 server.py [PORT]   (prints "ready" on stdout once listening)
 """
@@ -152,5 +153,20 @@ if __name__ == "__main__":
     port = int(sys.argv[1]) if len(sys.argv) > 1 else int(os.environ["PORT"])
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
+    if os.environ.get("TLS_CERT_FILE"):
+        import ssl
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(os.environ["TLS_CERT_FILE"], os.environ["TLS_KEY_FILE"])
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        plain_shutdown = server.shutdown_request
+
+        def shutdown_request(request):
+            try:
+                request.unwrap()  # close_notify: the end of a body read to the close
+            except (OSError, ValueError):
+                pass
+            plain_shutdown(request)
+
+        server.shutdown_request = shutdown_request
     print("ready", flush=True)
     server.serve_forever()

@@ -40,4 +40,4 @@ pub use app::{READY_PATH, app};
 pub use error::{BuildError, ServeError};
 pub use rest::DEFAULT_MAX_BODY_BYTES;
 pub use server::{SHUTDOWN_TIMEOUT, Server};
-pub use tls::{CA_FILE, TlsConfig, TlsError};
+pub use tls::{CA_FILE, SelfSignedFiles, TlsConfig, TlsError, write_self_signed};

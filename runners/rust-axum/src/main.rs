@@ -1,11 +1,13 @@
 //! `rust-axum-runner`: serves the handlers of every fixture in `FIXTURES_DIR` on
-//! `127.0.0.1:$PORT` until SIGTERM or SIGINT. Logs go to stderr.
+//! `127.0.0.1:$PORT` until SIGTERM or SIGINT: HTTP/1.1 and h2c, or, when `TLS_CERT_FILE` and
+//! `TLS_KEY_FILE` name PEM files (as `matrix --tls` sets them), TLS with ALPN h2 and
+//! http/1.1. Logs go to stderr.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use reference_server::Server;
+use reference_server::{Server, TlsConfig};
 
 fn env_var(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("environment variable {name} is required"))
@@ -48,7 +50,30 @@ async fn main() -> ExitCode {
     };
 
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let server = match Server::start(&corpus.fixtures, addr).await {
+    let tls = match (
+        std::env::var_os("TLS_CERT_FILE"),
+        std::env::var_os("TLS_KEY_FILE"),
+    ) {
+        (Some(cert), Some(key)) => {
+            match TlsConfig::from_pem_files(&PathBuf::from(cert), &PathBuf::from(key)) {
+                Ok(tls) => Some(tls),
+                Err(error) => {
+                    eprintln!("rust-axum-runner: {error}");
+                    return ExitCode::from(2);
+                }
+            }
+        }
+        (None, None) => None,
+        _ => {
+            eprintln!("rust-axum-runner: set both TLS_CERT_FILE and TLS_KEY_FILE, or neither");
+            return ExitCode::from(2);
+        }
+    };
+    let started = match tls {
+        Some(tls) => Server::start_tls(&corpus.fixtures, addr, tls).await,
+        None => Server::start(&corpus.fixtures, addr).await,
+    };
+    let server = match started {
         Ok(server) => server,
         Err(error) => {
             eprintln!("rust-axum-runner: {error}");

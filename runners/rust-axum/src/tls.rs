@@ -98,6 +98,33 @@ impl TlsConfig {
     /// writes the CA certificate to `dir/ca.pem` (making `dir` if needed) for clients to trust,
     /// and returns the config serving the server certificate.
     pub fn self_signed(dir: &Path) -> Result<TlsConfig, TlsError> {
+        let generated = SelfSigned::generate()?;
+        let file = dir.join(CA_FILE);
+        std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(&file, &generated.ca_pem))
+            .map_err(|source| TlsError::Write { file, source })?;
+        server_config(generated.chain, generated.key)
+            .map(TlsConfig)
+            .map_err(TlsError::Generated)
+    }
+
+    /// The acceptor that does the handshake of each connection.
+    pub(crate) fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
+        tokio_rustls::TlsAcceptor::from(Arc::clone(&self.0))
+    }
+}
+
+/// A CA and a server certificate it signs for `localhost` and `127.0.0.1`, made fresh.
+struct SelfSigned {
+    ca_pem: String,
+    chain_pem: String,
+    key_pem: String,
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+impl SelfSigned {
+    fn generate() -> Result<SelfSigned, rcgen::Error> {
         let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
         ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca_params
@@ -113,23 +140,50 @@ impl TlsConfig {
             .push(DnType::CommonName, "benchmark-harness serve");
         let server_key = KeyPair::generate()?;
         let server_cert = params.signed_by(&server_key, &*ca)?;
+        Ok(SelfSigned {
+            ca_pem: ca.pem(),
+            chain_pem: format!("{}{}", server_cert.pem(), ca.pem()),
+            key_pem: server_key.serialize_pem(),
+            chain: vec![server_cert.der().clone(), ca.der().clone()],
+            key: PrivateKeyDer::Pkcs8(server_key.serialize_der().into()),
+        })
+    }
+}
 
-        let file = dir.join(CA_FILE);
+/// The files [`write_self_signed`] made: PEM files of a fresh CA, and of a server certificate
+/// it signs for `localhost` and `127.0.0.1` (the chain, leaf first) with its private key.
+#[derive(Debug, Clone)]
+pub struct SelfSignedFiles {
+    /// The CA certificate, for clients to trust (`--cacert`).
+    pub ca: PathBuf,
+    /// The server's certificate chain.
+    pub cert: PathBuf,
+    /// The server's private key.
+    pub key: PathBuf,
+}
+
+/// Generates a CA and a server certificate and writes them to `dir` (`ca.pem`, `cert.pem`,
+/// `key.pem`), for an app under test started with TLS.
+pub fn write_self_signed(dir: &Path) -> Result<SelfSignedFiles, TlsError> {
+    let generated = SelfSigned::generate()?;
+    let files = SelfSignedFiles {
+        ca: dir.join(CA_FILE),
+        cert: dir.join("cert.pem"),
+        key: dir.join("key.pem"),
+    };
+    for (file, text) in [
+        (&files.ca, &generated.ca_pem),
+        (&files.cert, &generated.chain_pem),
+        (&files.key, &generated.key_pem),
+    ] {
         std::fs::create_dir_all(dir)
-            .and_then(|()| std::fs::write(&file, ca.pem()))
-            .map_err(|source| TlsError::Write { file, source })?;
-
-        let chain = vec![server_cert.der().clone(), ca.der().clone()];
-        let key = PrivateKeyDer::Pkcs8(server_key.serialize_der().into());
-        server_config(chain, key)
-            .map(TlsConfig)
-            .map_err(TlsError::Generated)
+            .and_then(|()| std::fs::write(file, text))
+            .map_err(|source| TlsError::Write {
+                file: file.clone(),
+                source,
+            })?;
     }
-
-    /// The acceptor that does the handshake of each connection.
-    pub(crate) fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
-        tokio_rustls::TlsAcceptor::from(Arc::clone(&self.0))
-    }
+    Ok(files)
 }
 
 fn read_chain(file: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {

@@ -58,8 +58,10 @@ fn tally(matrix: &MatrixReport) -> Markup {
 }
 
 fn tally_cell(runner: &RunnerReport, protocol: Protocol) -> Markup {
-    if runner.status == RunnerStatus::Unavailable {
-        return html! { td.bad { "unavailable" } };
+    match runner.status {
+        RunnerStatus::Unavailable => return html! { td.bad { "unavailable" } },
+        RunnerStatus::NotDeclared => return html! { td.none { "not run" } },
+        RunnerStatus::Ran => {}
     }
     match crate::results::matrix::cell(runner, protocol) {
         None => html! { td.none { "\u{2013}" } },

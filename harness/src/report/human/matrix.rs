@@ -23,6 +23,9 @@ pub fn write_matrix(out: &mut dyn Write, style: Style, report: &MatrixReport) ->
 /// divergences (named) and listed divergences that passed.
 fn write_failures(out: &mut dyn Write, style: Style, r: &RunnerReport) -> io::Result<()> {
     let runner = escape_controls(&r.runner);
+    if r.status == RunnerStatus::NotDeclared {
+        return Ok(()); // the grid says why
+    }
     if let Some(error) = &r.error {
         return writeln!(out, "{runner}: unavailable: {}\n", escape_controls(error));
     }
@@ -86,9 +89,17 @@ fn write_grid(out: &mut dyn Write, report: &MatrixReport) -> io::Result<()> {
             escape_controls(&r.runner),
             escape_controls(&r.language)
         )?;
-        if r.status == RunnerStatus::Unavailable {
-            writeln!(out, " unavailable")?;
-            continue;
+        match r.status {
+            RunnerStatus::Unavailable => {
+                writeln!(out, " unavailable")?;
+                continue;
+            }
+            RunnerStatus::NotDeclared => {
+                let why = r.error.as_deref().unwrap_or("not run");
+                writeln!(out, " {}", escape_controls(why))?;
+                continue;
+            }
+            RunnerStatus::Ran => {}
         }
         for protocol in Protocol::ALL {
             let text = cell(r, protocol).map_or("-".to_string(), |(passed, total)| {

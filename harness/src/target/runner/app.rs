@@ -6,11 +6,13 @@ use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::process::Command;
 
 use super::Runner;
+use super::tls::RunnerTls;
 use crate::target::supervise::{GuardedChild, OutputTail, signal_number};
+use crate::wire::tls::TlsSettings;
+use crate::wire::transport;
 
 /// How often readiness is probed.
 const PROBE_INTERVAL: Duration = Duration::from_millis(10);
@@ -66,14 +68,33 @@ pub struct App {
     child: GuardedChild,
     addr: SocketAddr,
     tail: OutputTail,
+    tls: Option<AppTls>,
+}
+
+/// What an app started with TLS was given, and how the harness reaches it.
+#[derive(Debug, Clone)]
+struct AppTls {
+    cert: std::path::PathBuf,
+    key: std::path::PathBuf,
+    client: TlsSettings,
 }
 
 impl App {
-    /// Starts `runner` on a free loopback port serving `fixtures_dir`, and waits until its
+    /// Starts `runner` on a free loopback port serving `fixtures_dir` (over TLS with `tls`'s
+    /// certificate, given as `TLS_CERT_FILE` and `TLS_KEY_FILE`), and waits until its
     /// readiness probe answers, polling every 10 ms.
-    pub async fn start(runner: &Runner, fixtures_dir: &Path) -> Result<App, StartError> {
+    pub async fn start(
+        runner: &Runner,
+        fixtures_dir: &Path,
+        tls: Option<&RunnerTls>,
+    ) -> Result<App, StartError> {
         let port = free_port().map_err(StartError::Port)?;
-        App::start_on(runner, fixtures_dir, port).await
+        let tls = tls.map(|tls| AppTls {
+            cert: tls.cert_file().to_path_buf(),
+            key: tls.key_file().to_path_buf(),
+            client: tls.client().clone(),
+        });
+        App::start_on(runner, fixtures_dir, port, tls).await
     }
 
     /// Starts a new instance on the same port, after this one has exited (a crash).
@@ -83,11 +104,16 @@ impl App {
         fixtures_dir: &Path,
     ) -> Result<(), StartError> {
         self.stop().await;
-        *self = App::start_on(runner, fixtures_dir, self.addr.port()).await?;
+        *self = App::start_on(runner, fixtures_dir, self.addr.port(), self.tls.clone()).await?;
         Ok(())
     }
 
-    async fn start_on(runner: &Runner, fixtures_dir: &Path, port: u16) -> Result<App, StartError> {
+    async fn start_on(
+        runner: &Runner,
+        fixtures_dir: &Path,
+        port: u16,
+        tls: Option<AppTls>,
+    ) -> Result<App, StartError> {
         let manifest = &runner.manifest;
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let fixtures_dir = fixtures_dir
@@ -105,6 +131,11 @@ impl App {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        if let Some(tls) = &tls {
+            command
+                .env("TLS_CERT_FILE", &tls.cert)
+                .env("TLS_KEY_FILE", &tls.key);
+        }
         let stop_signal = signal_number(&manifest.stop_signal).unwrap_or(libc::SIGTERM);
         let mut child =
             GuardedChild::spawn(&mut command, stop_signal).map_err(|source| StartError::Spawn {
@@ -118,6 +149,7 @@ impl App {
             child,
             addr,
             tail,
+            tls,
         };
 
         let timeout = manifest.start_timeout.unwrap_or(DEFAULT_START_TIMEOUT);
@@ -129,9 +161,10 @@ impl App {
                 app.stop().await;
                 return Err(StartError::Exited { status, tail });
             }
+            let client = app.tls.as_ref().map(|tls| &tls.client);
             let ready = match &manifest.ready.http {
-                Some(path) => probe_http(addr, path).await,
-                None => TcpStream::connect(addr).await.is_ok(),
+                Some(path) => probe_http(addr, path, client).await,
+                None => tokio::net::TcpStream::connect(addr).await.is_ok(),
             };
             if ready {
                 tracing::debug!(runner = %app.name, %addr, "ready after {:?}", started.elapsed());
@@ -149,6 +182,11 @@ impl App {
     /// Where the app listens.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Whether the app serves TLS.
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// The app's process group (its leader's pid): every process it started is in it.
@@ -187,10 +225,11 @@ fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// One GET of the readiness path; true on a 2xx status line.
-async fn probe_http(addr: SocketAddr, path: &str) -> bool {
+/// One GET of the readiness path (over TLS with `tls`); true on a 2xx status line.
+async fn probe_http(addr: SocketAddr, path: &str, tls: Option<&TlsSettings>) -> bool {
     let attempt = async {
-        let mut stream = TcpStream::connect(addr).await.ok()?;
+        let host = addr.ip().to_string();
+        let mut stream = transport::connect(&host, addr.port(), tls).await.ok()?;
         let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await.ok()?;
         let mut head = [0u8; 16];

@@ -17,6 +17,29 @@ pub struct Ready {
     pub tcp: bool,
 }
 
+/// A transport beyond plain HTTP/1.1 that an app serves (`capabilities` in `runner.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Capability {
+    /// HTTPS (and WSS) on `PORT` when started with `TLS_CERT_FILE` and `TLS_KEY_FILE`.
+    Tls,
+    /// HTTP/2 over TLS, negotiated with ALPN `h2` (needs `tls`).
+    Http2,
+    /// HTTP/2 with prior knowledge (h2c) on the plain port, beside HTTP/1.1.
+    H2c,
+}
+
+impl Capability {
+    /// The name as written in `runner.toml`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Capability::Tls => "tls",
+            Capability::Http2 => "http2",
+            Capability::H2c => "h2c",
+        }
+    }
+}
+
 /// A parsed `runner.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,6 +68,9 @@ pub struct Manifest {
     /// Extra: fixtures this app is known not to honour (reported, but not failing the run).
     #[serde(default)]
     pub expected_failures: Vec<String>,
+    /// Extra: transports beyond plain HTTP/1.1 the app serves (`tls`, `http2`, `h2c`).
+    #[serde(default)]
+    pub capabilities: Vec<Capability>,
     /// Extra: how long the app may take to become ready (default 60 s).
     #[serde(default, with = "humantime_serde_opt")]
     pub start_timeout: Option<Duration>,
@@ -120,6 +146,14 @@ pub fn parse(file: &Path, text: &str) -> Result<Manifest, ManifestError> {
             ));
         }
     }
+    if manifest.capabilities.contains(&Capability::Http2)
+        && !manifest.capabilities.contains(&Capability::Tls)
+    {
+        return Err(error(
+            "capabilities: http2 is HTTP/2 over TLS: declare tls too (h2c is HTTP/2 without TLS)"
+                .into(),
+        ));
+    }
     if crate::target::supervise::signal_number(&manifest.stop_signal).is_none() {
         return Err(error(format!(
             "stop_signal: unknown signal {:?}",
@@ -181,6 +215,16 @@ stop_signal = "SIGTERM"
         );
         assert_eq!(m.ready.http.as_deref(), Some("/__ready"));
         assert_eq!(m.start_timeout, None);
+        assert!(m.capabilities.is_empty());
+        let m = parse(
+            Path::new("runner.toml"),
+            &format!("{GOOD}capabilities = [\"tls\", \"http2\", \"h2c\"]\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            m.capabilities,
+            vec![Capability::Tls, Capability::Http2, Capability::H2c]
+        );
     }
 
     #[test]
@@ -207,6 +251,20 @@ stop_signal = "SIGTERM"
                 .unwrap_err()
                 .to_string()
                 .contains("unknown signal")
+        );
+        let bad = format!("{GOOD}capabilities = [\"http2\"]\n");
+        assert!(
+            parse(Path::new("r.toml"), &bad)
+                .unwrap_err()
+                .to_string()
+                .contains("declare tls too")
+        );
+        let bad = format!("{GOOD}capabilities = [\"quic\"]\n");
+        assert!(
+            parse(Path::new("r.toml"), &bad)
+                .unwrap_err()
+                .to_string()
+                .contains("capabilities")
         );
         let bad = GOOD.replace("stop_signal", "stop_sgnal");
         assert!(

@@ -4,6 +4,8 @@
 mod app;
 pub mod manifest;
 pub mod setup;
+pub mod tls;
 
 pub use app::{App, StartError};
-pub use manifest::{Runner, discover};
+pub use manifest::{Capability, Runner, discover};
+pub use tls::RunnerTls;
