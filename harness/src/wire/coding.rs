@@ -12,6 +12,8 @@ use std::io::{Read, Write};
 
 pub use harness_fixture::model::Coding;
 
+use crate::results::transcript::ReplyEncoding;
+
 /// The largest Zstandard window accepted (2^23 = 8 MiB), the limit RFC 9659 sets for the `zstd`
 /// content coding: a frame asking for more is refused rather than allocated.
 pub const ZSTD_WINDOW_LOG_MAX: u32 = 23;
@@ -114,6 +116,34 @@ pub fn decode(codings: &[String], body: &[u8], cap: usize) -> Result<Vec<u8>, De
         bytes = std::borrow::Cow::Owned(undo(coding, &bytes, cap)?);
     }
     Ok(bytes.into_owned())
+}
+
+/// A reply body decoded as its `Content-Encoding` lines say, and what the encoding was
+/// (`None` when the lines name no coding but `identity`). A body that does not decode is
+/// returned as it came, with the reason in the encoding; one that decodes past `cap` is the
+/// error.
+pub fn decode_reply(
+    lines: &[&str],
+    bytes: Vec<u8>,
+    cap: usize,
+) -> Result<(Vec<u8>, Option<ReplyEncoding>), DecodeError> {
+    let codings = codings(lines.iter().copied());
+    if codings.is_empty() {
+        return Ok((bytes, None));
+    }
+    let mut encoding = ReplyEncoding {
+        content_encoding: lines.join(", "),
+        encoded_length: bytes.len() as u64,
+        undecodable: None,
+    };
+    match decode(&codings, &bytes, cap) {
+        Ok(decoded) => Ok((decoded, Some(encoding))),
+        Err(error @ DecodeError::TooLarge { .. }) => Err(error),
+        Err(other) => {
+            encoding.undecodable = Some(other.to_string());
+            Ok((bytes, Some(encoding)))
+        }
+    }
 }
 
 /// Undoes one coding.
@@ -265,6 +295,26 @@ mod tests {
                 "{coding:?}: {error}"
             );
         }
+    }
+
+    #[test]
+    fn replies_keep_what_does_not_decode_beside_the_reason() {
+        let gzipped = encode(Coding::Gzip, b"{}").unwrap();
+        let (body, encoding) = decode_reply(&["gzip"], gzipped.clone(), CAP).unwrap();
+        assert_eq!(body, b"{}");
+        let encoding = encoding.unwrap();
+        assert_eq!(encoding.content_encoding, "gzip");
+        assert_eq!(encoding.encoded_length, gzipped.len() as u64);
+        assert_eq!(encoding.undecodable, None);
+        let (body, encoding) = decode_reply(&["gzip"], b"{}".to_vec(), CAP).unwrap();
+        assert_eq!(body, b"{}");
+        let reason = encoding.unwrap().undecodable.unwrap();
+        assert!(reason.starts_with("gzip: "), "{reason}");
+        let (body, encoding) = decode_reply(&["identity"], b"x".to_vec(), CAP).unwrap();
+        assert_eq!((body.as_slice(), encoding), (&b"x"[..], None));
+        let (_, encoding) = decode_reply(&["gzip", "br"], b"x".to_vec(), CAP).unwrap();
+        assert_eq!(encoding.unwrap().content_encoding, "gzip, br");
+        assert!(decode_reply(&["gzip"], encode(Coding::Gzip, &[0; 100]).unwrap(), 99).is_err());
     }
 
     #[test]
