@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use harness_fixture::Protocol;
+use harness_fixture::{Protocol, Spec};
 
 use crate::cli::{Cli, FixtureSelection, Format, LoadArgs, StreamArgs};
 use crate::config::{open_target, selection};
@@ -282,6 +282,7 @@ async fn load(
             rate: schedule.rate(),
             duration_s: args.duration.as_secs_f64(),
             warmup_s: args.warmup.as_secs_f64(),
+            body_timing: matches!(&fixture.spec, Spec::Rest(rest) if rest.expected.chunks.is_some()),
         },
         &outcome.tally,
     );

@@ -4,9 +4,11 @@
 
 pub(crate) mod broadcast;
 mod rest;
+mod rest_body;
 mod sse;
 mod ws;
 
 pub(crate) use rest::RestLoad;
+pub(crate) use rest_body::BodyTimes;
 pub(crate) use sse::SseLoad;
 pub(crate) use ws::WsLoad;
