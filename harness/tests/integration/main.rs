@@ -21,6 +21,7 @@ mod hostile_streams;
 mod load;
 mod load_trust;
 mod report;
+mod rest_bodies;
 mod runners;
 mod tls;
 mod tls_client;
