@@ -192,6 +192,16 @@ fn fixture(name: &str, request: Value, expected: Value) -> Value {
 /// `run --url URL --fixtures DIR --format json` (snapshots written to `snapshots` when given);
 /// the exit code and the result of each fixture by name.
 fn run(url: &str, fixtures: &[Value], snapshots: Option<&Path>) -> (Option<i32>, Value) {
+    run_waiting(url, fixtures, snapshots, "5s")
+}
+
+/// [`run`] with `--timeout TIMEOUT`.
+fn run_waiting(
+    url: &str,
+    fixtures: &[Value],
+    snapshots: Option<&Path>,
+    timeout: &str,
+) -> (Option<i32>, Value) {
     let (dir, _) = write_fixtures(fixtures);
     let mut args = vec![
         "run".to_string(),
@@ -200,7 +210,7 @@ fn run(url: &str, fixtures: &[Value], snapshots: Option<&Path>) -> (Option<i32>,
         "--fixtures".into(),
         dir.path().display().to_string(),
         "--timeout".into(),
-        "5s".into(),
+        timeout.into(),
         "--format".into(),
         "json".into(),
         "--target-name".into(),
@@ -376,6 +386,33 @@ fn streamed_lines_pass_their_chunks_and_a_buffered_stream_misses_its_first_byte(
     assert_eq!(wrong["outcome"], "failed", "{wrong:#}");
     assert_eq!(wrong["diff"][0]["path"], "/chunks/2/json/n");
     assert_eq!(wrong["diff"][0]["actual"], 3);
+}
+
+#[test]
+fn first_byte_within_ms_lengthens_the_wait_as_within_ms_does() {
+    let (url, _) = server();
+    let chunks = json!([{"json": {"n": 1}}, {"json": {"n": 2}}, {"json": {"n": 3}}]);
+    let fixtures = [
+        fixture(
+            "waits",
+            json!({"path": "/ndjson/buffered"}),
+            json!({"status": 200, "chunks": chunks, "first_byte_within_ms": 3000}),
+        ),
+        fixture(
+            "gives-up",
+            json!({"path": "/ndjson/buffered"}),
+            json!({"status": 200, "chunks": chunks}),
+        ),
+    ];
+    // The buffered reply takes 600 ms: past --timeout 300ms, within first_byte_within_ms.
+    let (code, results) = run_waiting(&url, &fixtures, None, "300ms");
+    assert_eq!(code, Some(1), "{results:#}");
+    assert_eq!(results["waits"]["outcome"], "passed", "{results:#}");
+    assert_eq!(results["gives-up"]["outcome"], "errored", "{results:#}");
+    assert_eq!(
+        results["gives-up"]["error"]["reason"],
+        "no complete reply within 300ms"
+    );
 }
 
 #[test]
