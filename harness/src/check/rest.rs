@@ -58,7 +58,10 @@ pub fn undecodable_message(content_encoding: &str, reason: &str) -> String {
 /// The checks of the (decoded) body: `body`, `body_text`, `body_base64`, `body_length`,
 /// `body_schema`, `chunks`.
 fn check_body(expected: &RestExpected, body: &Body, out: &mut Vec<Mismatch>) {
-    let parsed = body.json();
+    // Parsed once, and only when a check reads it as JSON.
+    let parsed = (expected.body.is_some() || expected.body_schema.is_some())
+        .then(|| body.json())
+        .flatten();
     if let Some(want) = &expected.body {
         match &parsed {
             Some(got) => json::compare(want, Some(got), expected.body_match, "/body", out),

@@ -227,3 +227,35 @@ fn redirect_location(response: &ReceivedResponse) -> Option<String> {
 fn without(headers: &mut Headers, names: &[&str]) {
     headers.retain(|(name, _)| !names.contains(&name.as_str()));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hop(method: Method) -> Hop {
+        Hop {
+            method,
+            url: Url::parse("http://127.0.0.1:9/a").unwrap(),
+            headers: vec![
+                ("content-type".into(), "application/json".into()),
+                ("content-encoding".into(), "gzip".into()),
+                ("x-keep".into(), "1".into()),
+            ],
+            body: Some(Body(vec![0x1f, 0x8b])),
+        }
+    }
+
+    #[test]
+    fn a_redirect_that_drops_the_body_drops_its_coding_and_one_that_keeps_it_keeps_it() {
+        let mut dropped = hop(Method::POST);
+        dropped.follow(303, "/b".into()).unwrap();
+        assert_eq!(dropped.method, Method::GET);
+        assert_eq!(dropped.body, None);
+        assert_eq!(dropped.headers, vec![("x-keep".into(), "1".into())]);
+        let mut kept = hop(Method::POST);
+        kept.follow(307, "/b".into()).unwrap();
+        assert_eq!(kept.method, Method::POST);
+        assert_eq!(kept.body, Some(Body(vec![0x1f, 0x8b])));
+        assert_eq!(kept.headers, hop(Method::POST).headers);
+    }
+}
