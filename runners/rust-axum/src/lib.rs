@@ -24,20 +24,26 @@
 #![warn(missing_docs)]
 
 mod app;
+mod body;
 mod broadcast;
+mod compress;
+mod cors;
 mod error;
+mod multipart;
 mod params;
 mod problem;
 mod rest;
 mod server;
 mod shutdown;
 mod sse;
+mod stream;
 mod tls;
 mod tls_listener;
+mod vary;
 mod ws;
 
 pub use app::{READY_PATH, app};
+pub use body::DEFAULT_MAX_BODY_BYTES;
 pub use error::{BuildError, ServeError};
-pub use rest::DEFAULT_MAX_BODY_BYTES;
 pub use server::{SHUTDOWN_TIMEOUT, Server};
 pub use tls::{CA_FILE, SelfSignedFiles, TlsConfig, TlsError, write_self_signed};
