@@ -1,8 +1,9 @@
 //! The reference server of benchmark-harness.
 //!
 //! An axum app that serves every fixture's `handler` generically, as described in
-//! `fixtures/README.md` (the handler vocabulary): REST handlers with typed parameters, bodies,
-//! the canonical error replies and the echo document; WebSocket handlers (echo, validate,
+//! `fixtures/README.md` (the handler vocabulary): REST handlers with typed parameters, bodies
+//! (JSON, form, text, multipart; compressed uploads decoded), the canonical error replies, the
+//! echo document, compressed and streamed replies and CORS; WebSocket handlers (echo, validate,
 //! silent, greeting, subprotocols, auth, close, drop); SSE handlers (listed events, counter,
 //! interval, resume, close or hold). It is the oracle other runners are compared against, and
 //! the performance baseline: all JSON Schemas are compiled and all static replies rendered once,
