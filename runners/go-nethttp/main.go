@@ -59,15 +59,32 @@ func main() {
 		Handler:           app,
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
+		Protocols:         new(http.Protocols),
+	}
+	// HTTP/1.1 and, by ALPN, HTTP/2 over TLS; on the plain port HTTP/1.1 and HTTP/2 with prior
+	// knowledge (h2c) side by side.
+	server.Protocols.SetHTTP1(true)
+	server.Protocols.SetHTTP2(true)
+	server.Protocols.SetUnencryptedHTTP2(true)
+	certFile, keyFile := os.Getenv("TLS_CERT_FILE"), os.Getenv("TLS_KEY_FILE")
+	scheme := "http"
+	if certFile != "" && keyFile != "" {
+		scheme = "https"
 	}
 	go func() {
-		if err := server.Serve(listener); !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if scheme == "https" {
+			err = server.ServeTLS(listener, certFile, keyFile)
+		} else {
+			err = server.Serve(listener)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
 			log.Print(err)
 			os.Exit(1)
 		}
 	}()
-	log.Printf("%d handlers from %d fixtures on http://%s (ready in %s)",
-		app.handlers, len(fixtures), listener.Addr(), time.Since(started).Round(time.Millisecond))
+	log.Printf("%d handlers from %d fixtures on %s://%s (ready in %s)",
+		app.handlers, len(fixtures), scheme, listener.Addr(), time.Since(started).Round(time.Millisecond))
 
 	<-ctx.Done()
 	shutdown, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
