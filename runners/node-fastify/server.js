@@ -5,7 +5,9 @@ import { join } from 'node:path'
 import Fastify from 'fastify'
 import websocket from '@fastify/websocket'
 import { errorHandler, validationProblem } from './validation.js'
-import { parseBody, parseRoute, restRoute } from './rest.js'
+import { parseBody } from './body.js'
+import { corsHook } from './cors.js'
+import { parseRoute, restPlugin, restRoute } from './rest.js'
 import { handleProtocols, wsRoute } from './ws.js'
 import { sseHandler } from './sse.js'
 
@@ -66,8 +68,9 @@ await app.register(websocket, {
 
 app.get('/__ready', () => 'ready')
 
-// The methods each path pattern answers; the others get 405.
+// The methods each path pattern answers; the others get 405 (or, with CORS, a preflight's reply).
 const claimed = new Map()
+const corsByUrl = new Map()
 const claim = (url, ...methods) => {
   if (!claimed.has(url)) claimed.set(url, new Set())
   for (const method of methods) claimed.get(url).add(method)
@@ -79,8 +82,9 @@ for (const { protocol, handler } of loadHandlers(FIXTURES_DIR)) {
     const route = restRoute(handler)
     // Fastify answers HEAD for a GET route, unless HEAD has its own handler.
     route.exposeHeadRoute = handler.method === 'GET' && !claimed.get(url)?.has('HEAD')
-    app.route(route)
+    app.register(restPlugin(handler, route))
     claim(url, route.method, ...(route.exposeHeadRoute ? ['HEAD'] : []))
+    if (handler.cors && !corsByUrl.has(url)) corsByUrl.set(url, handler.cors)
   } else if (protocol === 'websocket') {
     app.route(wsRoute(handler, url))
     claim(url, 'GET')
@@ -98,6 +102,7 @@ for (const [url, methods] of claimed) {
       method: others,
       url,
       exposeHeadRoute: false,
+      onRequest: corsByUrl.has(url) ? [corsHook(corsByUrl.get(url))] : [],
       handler: (request, reply) => reply.code(405).header('allow', allow).send()
     })
   }

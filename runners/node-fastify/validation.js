@@ -17,11 +17,12 @@ export const strict = ajv({ coerceTypes: false })
 
 /** An error reply: an RFC 9457 problem document. */
 export class Problem extends Error {
-  constructor (status, type, title, errors) {
+  constructor (status, type, title, errors, headers) {
     super(title)
     this.statusCode = status
     this.body = { type: `urn:benchmark-harness:${type}`, title, status }
     if (errors) this.body.errors = errors
+    this.headers = headers ?? {}
   }
 }
 
@@ -80,6 +81,7 @@ export function errorHandler (error, request, reply) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE': problem = payloadTooLarge(); break
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': problem = unsupportedMediaType(); break
       case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': problem = malformedBody(); break
+      case 'FST_CP_ERR_INVALID_CONTENT': problem = malformedBody(); break // @fastify/compress: does not decode
       default:
         if (!(error.statusCode < 500)) request.log.error(error)
         return reply.send(error)
@@ -87,5 +89,6 @@ export function errorHandler (error, request, reply) {
   } else if (problem.statusCode === 422) {
     problem.body.errors = everyFault(request)
   }
-  return reply.code(problem.statusCode).type('application/problem+json').send(JSON.stringify(problem.body))
+  return reply.code(problem.statusCode).headers(problem.headers).type('application/problem+json')
+    .send(JSON.stringify(problem.body))
 }
