@@ -39,17 +39,21 @@ async function readParts (request, limit) {
   raw.on('data', (chunk) => { received += chunk.length })
   const fields = []
   const files = []
+  let failure = null
   try {
     for await (const part of request.parts(partsOptions(limit))) {
       if (part.type === 'file') files.push([part.fieldname, await describe(part)])
       else fields.push([part.fieldname, text(part.value)])
-      if (received > limit) throw payloadTooLarge()
+      if (received > limit) break
     }
   } catch (error) {
+    failure = error
+  }
+  if (failure || received > limit) {
     raw.unpipe()
     raw.resume() // the rest of the body is discarded
     // The plugin's own limits (parts, file and field sizes) are 413s; anything else is a broken body.
-    throw received > limit || error.statusCode === 413 ? payloadTooLarge() : malformedBody()
+    throw received > limit || failure.statusCode === 413 ? payloadTooLarge() : malformedBody()
   }
   return received === 0 ? null : [fields, files]
 }
