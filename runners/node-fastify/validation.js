@@ -75,6 +75,9 @@ function everyFault (request) {
 
 /** Fastify's error handler: problems as problem+json, Fastify's own body errors mapped. */
 export function errorHandler (error, request, reply) {
+  // Fastify answers a body it could not parse with `Connection: close`, a header HTTP/2
+  // forbids (Node drops it with a warning); an HTTP/2 stream needs no such thing.
+  if (request.raw.httpVersionMajor === 2) reply.removeHeader('connection')
   let problem = error
   if (!(error instanceof Problem)) {
     switch (error.code) {
