@@ -150,7 +150,9 @@ class RestHandler:
         else:
             content = dumps(await self.echo_document(values)) if self.echo else self.content
             headers = dict(self.headers)
-            if self.compress_min is not None and len(content) >= self.compress_min:
+            # Error replies are never encoded (the vocabulary), the handler's own 4xx included.
+            if (self.compress_min is not None and self.status < 400
+                    and len(content) >= self.compress_min):
                 accept = values["p__request"].headers.get("accept-encoding")
                 coding = codings.negotiate(accept, self.compress_codings)
                 if coding is not None:
