@@ -36,7 +36,7 @@ module RackRunner
       @drop_after = handler.dig('drop', 'after')
     end
 
-    def call(env, _captures)
+    def call(env)
       return [UPGRADE_REQUIRED[0], UPGRADE_REQUIRED[1].dup, UPGRADE_REQUIRED[2]] unless Faye::WebSocket.websocket?(env)
       return [@auth['reject_status'], {}, ['']] if @auth && !authorized?(env)
 
