@@ -15,6 +15,7 @@ require_relative 'rack_runner/compress'
 require_relative 'rack_runner/cors'
 require_relative 'rack_runner/rest'
 require_relative 'rack_runner/sse'
+require_relative 'rack_runner/tls_bridge'
 require_relative 'rack_runner/websocket'
 
 # The ruby-rack runner: a Rack app serving every fixture's handler.
