@@ -183,34 +183,22 @@ async fn run_runner(context: &Context<'_>, runner: &Runner) -> RunnerReport {
 
 /// A runner left out because it does not declare a transport the run asks for.
 fn not_declared_report(runner: &Runner, capability: Capability) -> RunnerReport {
-    let manifest = &runner.manifest;
     let why = format!(
         "not run: its runner.toml does not declare the `{}` capability",
         capability.name()
     );
-    runner_not_run(&manifest.name, &why);
-    RunnerReport {
-        runner: manifest.name.clone(),
-        language: manifest.language.clone(),
-        framework: manifest.framework.clone(),
-        protocols: manifest.protocols.clone(),
-        status: RunnerStatus::NotDeclared,
-        error: Some(why),
-        run: RunReport::new(
-            TargetInfo {
-                name: manifest.name.clone(),
-                kind: TargetKind::Runner,
-                url: String::new(),
-            },
-            Vec::new(),
-            0.0,
-        ),
-    }
+    runner_not_run(&runner.manifest.name, &why);
+    report_without_run(runner, RunnerStatus::NotDeclared, why)
 }
 
 fn unavailable_report(runner: &Runner, error: String) -> RunnerReport {
+    runner_unavailable(&runner.manifest.name, &error);
+    report_without_run(runner, RunnerStatus::Unavailable, error)
+}
+
+/// The block of a runner whose fixtures were not replayed, and why.
+fn report_without_run(runner: &Runner, status: RunnerStatus, why: String) -> RunnerReport {
     let manifest = &runner.manifest;
-    runner_unavailable(&manifest.name, &error);
     let info = TargetInfo {
         name: manifest.name.clone(),
         kind: TargetKind::Runner,
@@ -221,8 +209,8 @@ fn unavailable_report(runner: &Runner, error: String) -> RunnerReport {
         language: manifest.language.clone(),
         framework: manifest.framework.clone(),
         protocols: manifest.protocols.clone(),
-        status: RunnerStatus::Unavailable,
-        error: Some(error),
+        status,
+        error: Some(why),
         run: RunReport::new(info, Vec::new(), 0.0),
     }
 }

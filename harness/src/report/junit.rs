@@ -44,31 +44,26 @@ fn testsuites(name: &str, report: &MatrixReport, load: &[LoadEntry]) -> Report {
         out.set_time(time);
     }
     for runner in &report.runners {
-        if runner.status == RunnerStatus::NotDeclared {
-            let why = runner.error.as_deref().unwrap_or("not run");
-            let mut status = TestCaseStatus::skipped();
-            status.set_message(text(why));
-            let mut start = TestCase::new("start", status);
-            start.set_classname(text(&runner.runner));
-            let mut skipped = TestSuite::new(text(&runner.runner));
-            skipped.add_test_case(start);
-            out.add_test_suite(skipped);
-            continue;
-        }
-        if runner.status == RunnerStatus::Unavailable {
-            let error = runner.error.as_deref().unwrap_or("unavailable");
-            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
-            status
-                .set_message(text(first_line(error)))
-                .set_description(text(error));
-            let mut start = TestCase::new("start", status);
-            start.set_classname(text(&runner.runner));
-            let mut unavailable = TestSuite::new(text(&runner.runner));
-            unavailable.add_test_case(start);
-            out.add_test_suite(unavailable);
-            continue;
-        }
-        out.add_test_suite(suite(&runner.runner, &runner.run));
+        let start = match runner.status {
+            RunnerStatus::Ran => {
+                out.add_test_suite(suite(&runner.runner, &runner.run));
+                continue;
+            }
+            RunnerStatus::NotDeclared => {
+                let mut status = TestCaseStatus::skipped();
+                status.set_message(text(runner.error.as_deref().unwrap_or("not run")));
+                status
+            }
+            RunnerStatus::Unavailable => {
+                let error = runner.error.as_deref().unwrap_or("unavailable");
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+                status
+                    .set_message(text(first_line(error)))
+                    .set_description(text(error));
+                status
+            }
+        };
+        out.add_test_suite(start_suite(&runner.runner, start));
     }
     if !load.is_empty() {
         out.add_test_suite(load_suite(load, load_time));
@@ -145,6 +140,15 @@ fn snapshot_changed_only(f: &FixtureResult) -> bool {
         && f.snapshot
             .as_ref()
             .is_some_and(|s| s.status == SnapshotStatus::Changed)
+}
+
+/// The suite of a runner whose fixtures were not replayed: one `start` case with `status`.
+fn start_suite(runner: &str, status: TestCaseStatus) -> TestSuite {
+    let mut start = TestCase::new("start", status);
+    start.set_classname(text(runner));
+    let mut suite = TestSuite::new(text(runner));
+    suite.add_test_case(start);
+    suite
 }
 
 fn suite(name: &str, run: &RunReport) -> TestSuite {

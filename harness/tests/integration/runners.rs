@@ -25,6 +25,20 @@ fn fake_runner(env: &[(&str, &str)], extra: &str) -> tempfile::TempDir {
     dir
 }
 
+/// Adds runner `name` to a folder made by [`fake_runner`]: the fake's manifest under that name,
+/// with each `(from, to)` replaced in it.
+fn add_variant(runners: &Path, name: &str, replacements: &[(&str, &str)]) {
+    let dir = runners.join(name);
+    std::fs::create_dir(&dir).unwrap();
+    let mut manifest = std::fs::read_to_string(runners.join("fake/runner.toml"))
+        .unwrap()
+        .replace("name = \"fake\"", &format!("name = {name:?}"));
+    for (from, to) in replacements {
+        manifest = manifest.replace(from, to);
+    }
+    std::fs::write(dir.join("runner.toml"), manifest).unwrap();
+}
+
 fn run_with(runners: &Path, args: &[&str]) -> Output {
     bin()
         .arg("--runners-dir")
@@ -140,13 +154,11 @@ fn a_runner_never_ready_times_out() {
 #[test]
 fn in_a_matrix_a_broken_runner_is_unavailable_and_the_others_run() {
     let runners = fake_runner(&[], "");
-    let broken = runners.path().join("broken");
-    std::fs::create_dir(&broken).unwrap();
-    let manifest = std::fs::read_to_string(runners.path().join("fake/runner.toml")).unwrap();
-    let manifest = manifest
-        .replace("name = \"fake\"", "name = \"broken\"")
-        .replace("[env]", "[env]\nMODE = \"fail-start\"");
-    std::fs::write(broken.join("runner.toml"), manifest).unwrap();
+    add_variant(
+        runners.path(),
+        "broken",
+        &[("[env]", "[env]\nMODE = \"fail-start\"")],
+    );
     let report = tempfile::tempdir().unwrap();
     let out = run_with(
         runners.path(),
@@ -377,13 +389,7 @@ fn matrix_results_from_two_machines_merge_into_one_table() {
 #[test]
 fn matrix_over_tls_starts_runners_that_declare_it_with_a_certificate_made_for_the_run() {
     let runners = fake_runner(&[], "capabilities = [\"tls\"]");
-    let plain = runners.path().join("plain");
-    std::fs::create_dir(&plain).unwrap();
-    let manifest = std::fs::read_to_string(runners.path().join("fake/runner.toml")).unwrap();
-    let manifest = manifest
-        .replace("name = \"fake\"", "name = \"plain\"")
-        .replace("capabilities = [\"tls\"]", "");
-    std::fs::write(plain.join("runner.toml"), manifest).unwrap();
+    add_variant(runners.path(), "plain", &[("capabilities = [\"tls\"]", "")]);
     let out = run_with(
         runners.path(),
         &[
