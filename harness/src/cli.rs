@@ -49,17 +49,18 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "URL", requires = "url")]
     pub sse_url: Option<String>,
 
-    /// With an https:// or wss:// URL (run): trust the CA certificates in this PEM file too,
-    /// beside the built-in web roots.
+    /// With an https:// or wss:// URL (run, bench, stream): trust the CA certificates in this
+    /// PEM file too, beside the built-in web roots.
     #[arg(long, global = true, value_name = "FILE", requires = "url")]
     pub cacert: Option<PathBuf>,
 
-    /// With an https:// or wss:// URL (run): accept any server certificate (warns once).
+    /// With an https:// or wss:// URL (run, bench, stream): accept any server certificate
+    /// (warns once).
     #[arg(long, global = true, requires = "url")]
     pub insecure: bool,
 
-    /// With an https:// or wss:// URL (run): the client's PEM certificate chain for mutual TLS
-    /// (with --client-key).
+    /// With an https:// or wss:// URL (run, bench, stream): the client's PEM certificate chain
+    /// for mutual TLS (with --client-key).
     #[arg(long, global = true, value_name = "FILE", requires_all = ["url", "client_key"])]
     pub client_cert: Option<PathBuf>,
 

@@ -10,7 +10,6 @@ use crate::error::HarnessError;
 use crate::replay::plan::{Plan, Selection};
 use crate::target::runner::Runner;
 use crate::wire::tls::{TlsFiles, TlsSettings};
-use crate::wire::transport::is_tls;
 
 /// A folder the harness finds by name: `./NAME` when there is one, else the repository's.
 pub(crate) fn default_dir(name: &str) -> PathBuf {
@@ -86,9 +85,16 @@ pub(crate) fn refuse_unused_target_flags(cli: &Cli) -> Result<(), HarnessError> 
             "--client-cert",
             "--client-key",
         ],
-        Command::Bench(_) | Command::Stream(_) => {
-            &["--url", "--runner", "--runners-dir", "--target-name"]
-        }
+        Command::Bench(_) | Command::Stream(_) => &[
+            "--url",
+            "--runner",
+            "--runners-dir",
+            "--target-name",
+            "--cacert",
+            "--insecure",
+            "--client-cert",
+            "--client-key",
+        ],
         Command::Matrix(_) | Command::Runners(_) => &["--runners-dir"],
         _ => &[],
     };
@@ -98,7 +104,7 @@ pub(crate) fn refuse_unused_target_flags(cli: &Cli) -> Result<(), HarnessError> 
         .map(|(flag, _)| *flag)
         .collect();
     if refused.is_empty() {
-        return refuse_tls_load(cli);
+        return Ok(());
     }
     let name = command_name(&cli.command);
     let what = match &cli.command {
@@ -114,23 +120,6 @@ pub(crate) fn refuse_unused_target_flags(cli: &Cli) -> Result<(), HarnessError> 
     Err(HarnessError::Usage(format!(
         "`{name}` does not use {}{what}: {takes}",
         refused.join(", ")
-    )))
-}
-
-/// `bench` and `stream` load plain HTTP only: an `https://` or `wss://` `--url` is refused.
-fn refuse_tls_load(cli: &Cli) -> Result<(), HarnessError> {
-    let (Command::Bench(_) | Command::Stream(_), Some(url)) = (&cli.command, &cli.url) else {
-        return Ok(());
-    };
-    let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
-    if !is_tls(&scheme.to_ascii_lowercase()) {
-        return Ok(());
-    }
-    Err(HarnessError::Usage(format!(
-        "`{}` --url {url:?}: load over TLS comes later; `run` replays https:// targets, \
-         `{}` takes http:// ones for now",
-        command_name(&cli.command),
-        command_name(&cli.command)
     )))
 }
 

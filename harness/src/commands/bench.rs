@@ -18,7 +18,7 @@ use std::time::Duration;
 use harness_fixture::Protocol;
 
 use crate::cli::{Cli, FixtureSelection, Format, LoadArgs, StreamArgs};
-use crate::config::{open_target, selection};
+use crate::config::{open_target, selection, tls_settings};
 use crate::error::{HarnessError, OutputProblem, exit};
 use crate::fsutil::write_atomically;
 use crate::load::Outcome;
@@ -233,8 +233,7 @@ async fn load(
     let (plan, schedule) = plan_load(cli, args, command, schedule)?;
     let fixture = &plan.loaded[0];
     let protocol = fixture.protocol();
-    // TLS load comes later: `https://` targets are refused before this (config).
-    let tls = crate::wire::tls::TlsSettings::default();
+    let tls = tls_settings(cli)?;
     let (target, _copies) = open_target(cli, &plan, &tls, args.timeout).await?;
     if let Some(protocols) = target.protocols()
         && !protocols.contains(&protocol)
@@ -257,6 +256,7 @@ async fn load(
         keep_intervals: args.hlog.is_some(),
         progress: Some(Arc::new(LoadBar::default())),
         sample_group: target.runner_process_group(),
+        tls,
     };
     let outcome = load::run(fixture, &target.base_url(), &config).await;
     target.shutdown().await;

@@ -31,14 +31,15 @@ impl Load {
         config: &LoadConfig,
     ) -> Result<Load, LoadError> {
         let max = config.max_event_size;
+        let tls = config.http1_tls();
         Ok(match &fixture.spec {
-            Spec::Rest(rest) => Load::Rest(RestLoad::prepare(rest, base).await?),
-            Spec::WebSocket(ws) => Load::WebSocket(WsLoad::prepare(ws, base, max).await?),
+            Spec::Rest(rest) => Load::Rest(RestLoad::prepare(rest, base, &tls).await?),
+            Spec::WebSocket(ws) => Load::WebSocket(WsLoad::prepare(ws, base, &tls, max).await?),
             Spec::Sse(sse) => {
                 if config.schedule != Schedule::Closed {
                     return Err(Unloadable::PacedByServer.into());
                 }
-                Load::Sse(SseLoad::prepare(sse, base, max).await?)
+                Load::Sse(SseLoad::prepare(sse, base, &tls, max).await?)
             }
             Spec::Broadcast(_) => {
                 return Err(Unloadable::OwnEngine.into());

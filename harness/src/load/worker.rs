@@ -13,6 +13,7 @@ use url::Url;
 use super::progress::LoadProgress;
 use super::recorder::Recorder;
 use super::schedule::{Pacer, Schedule};
+use crate::wire::tls::{ALPN_HTTP1, TlsSettings};
 
 /// Pause after a failed connection attempt, so that a dead target is not hammered in a loop.
 pub(crate) const RECONNECT_PAUSE: Duration = Duration::from_millis(50);
@@ -157,6 +158,9 @@ pub enum Unresolved {
         /// The host.
         host: String,
     },
+    /// The host of an `https://` URL is no name a TLS certificate can be checked against.
+    #[error("the host is not a name TLS can check")]
+    NoTlsName,
 }
 
 /// How to load.
@@ -183,6 +187,17 @@ pub struct LoadConfig {
     pub progress: Option<Arc<dyn LoadProgress>>,
     /// Sample the CPU and memory of this process group (a runner's app) while measuring.
     pub sample_group: Option<i32>,
+    /// The TLS client configuration of `https://` targets (`--cacert`, `--insecure`,
+    /// `--client-cert`), one for every connection of the run.
+    pub tls: TlsSettings,
+}
+
+impl LoadConfig {
+    /// The TLS configuration of HTTP/1.1 connections (REST, the WebSocket upgrade, SSE):
+    /// `--cacert` and the others, offering ALPN `http/1.1`.
+    pub(crate) fn http1_tls(&self) -> TlsSettings {
+        self.tls.with_alpn(&[ALPN_HTTP1])
+    }
 }
 
 /// One connection's state, handed to the protocol's worker loop.

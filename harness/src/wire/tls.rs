@@ -91,12 +91,25 @@ impl TlsSettings {
         (*self.config).clone()
     }
 
-    /// A connector for a TLS stream of our own (the WebSocket upgrade, the attach check).
+    /// A connector for a TLS stream of our own (the WebSocket upgrade, the attach check, load).
     pub fn connector(&self) -> tokio_rustls::TlsConnector {
         tokio_rustls::TlsConnector::from(self.config.clone())
     }
+
+    /// These settings offering `protocols` by ALPN (in order of preference) instead. The copy
+    /// keeps the session cache of the original (rustls shares it between clones), so that
+    /// connections of either resume each other's sessions.
+    pub fn with_alpn(&self, protocols: &[&[u8]]) -> TlsSettings {
+        let mut config = (*self.config).clone();
+        config.alpn_protocols = protocols.iter().map(|p| p.to_vec()).collect();
+        TlsSettings {
+            config: Arc::new(config),
+        }
+    }
 }
 
+/// The ALPN name of HTTP/1.1.
+pub const ALPN_HTTP1: &[u8] = b"http/1.1";
 /// The crypto provider of every configuration here: ring (reqwest's own default, aws-lc-rs,
 /// only serves clients built without ours: the reference server's tests, the bench peers).
 fn provider() -> Arc<CryptoProvider> {

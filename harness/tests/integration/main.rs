@@ -19,6 +19,7 @@ mod hostile_load;
 mod hostile_output;
 mod hostile_streams;
 mod load;
+mod load_tls;
 mod load_trust;
 mod report;
 mod runners;

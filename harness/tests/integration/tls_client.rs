@@ -299,26 +299,6 @@ fn an_unusable_tls_file_is_a_usage_error_naming_it() {
     assert!(stderr.contains("--client-cert"), "{stderr}");
 }
 
-#[test]
-fn bench_refuses_https_until_tls_load_comes() {
-    let (out, _) = run_within(
-        &[
-            "bench",
-            "--url",
-            "https://127.0.0.1:1",
-            "--fixture",
-            corpus_file("rest/bench/hello.json").to_str().unwrap(),
-        ],
-        Duration::from_secs(30),
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("TLS comes later"),
-        "{}",
-        text(&out.stderr)
-    );
-}
-
 /// When an issued certificate is valid.
 #[derive(Clone, Copy)]
 enum Validity {

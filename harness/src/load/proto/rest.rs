@@ -11,7 +11,6 @@ use harness_fixture::model::{RequestBody, RestFixture};
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, COOKIE, HOST, HeaderValue};
 use hyper::{HeaderMap, Method};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use url::Url;
 
 use crate::check::binary::{base64_difference, length_difference};
@@ -24,6 +23,8 @@ use crate::load::net::http1::{MAX_HEAD, framing, keep_alive};
 use crate::load::recorder::ErrorKind;
 use crate::load::worker::{LoadError, RECONNECT_PAUSE, Unloadable, Worker};
 use crate::wire::request::{Base64Error, MAX_BODY};
+use crate::wire::tls::TlsSettings;
+use crate::wire::transport::Stream;
 
 /// The initial size of a connection's read buffer.
 const READ_BUFFER: usize = 16 * 1024;
@@ -50,7 +51,7 @@ impl Failure {
 /// One worker's connection and its reusable buffers: a reply is read into `buffer` and checked
 /// there (a chunked body is first joined into `body`), so the common case allocates nothing.
 struct Connection {
-    stream: Option<TcpStream>,
+    stream: Option<Stream>,
     /// Bytes read; `buffer[start..end]` are not consumed yet.
     buffer: Vec<u8>,
     start: usize,
@@ -127,8 +128,12 @@ pub(crate) struct RestLoad {
 
 impl RestLoad {
     /// Builds the request and compiles the expectations of `fixture` against `base`.
-    pub(crate) async fn prepare(fixture: &RestFixture, base: &Url) -> Result<RestLoad, LoadError> {
-        let endpoint = Endpoint::resolve(base).await?;
+    pub(crate) async fn prepare(
+        fixture: &RestFixture,
+        base: &Url,
+        tls: &TlsSettings,
+    ) -> Result<RestLoad, LoadError> {
+        let endpoint = Endpoint::resolve(base, tls).await?;
         let request = &fixture.request;
         let method =
             Method::from_bytes(request.method.as_bytes()).map_err(|source| Unloadable::Method {
@@ -287,10 +292,12 @@ impl RestLoad {
             connection.end = 0;
         }
         if let Some(stream) = connection.stream.as_mut() {
-            stream
-                .write_all(&self.request)
-                .await
-                .map_err(|e| Failure::transport(ErrorKind::of_io(&e)))?;
+            // The flush sends what TLS may still hold; on plain TCP it does nothing.
+            let written = match stream.write_all(&self.request).await {
+                Ok(()) => stream.flush().await,
+                Err(e) => Err(e),
+            };
+            written.map_err(|e| Failure::transport(ErrorKind::of_io(&e)))?;
         }
         let head = self
             .read_head(connection)
@@ -503,7 +510,9 @@ mod tests {
             "body": {"id": "<<uuid>>", "name": "x"}
         }));
         let base = Url::parse("http://127.0.0.1:9/prefix/").unwrap();
-        let load = RestLoad::prepare(&f, &base).await.unwrap();
+        let load = RestLoad::prepare(&f, &base, &TlsSettings::default())
+            .await
+            .unwrap();
         let request = String::from_utf8(load.request.clone()).unwrap();
         assert!(
             request.starts_with("POST /prefix/items?q=a+b HTTP/1.1\r\n"),
@@ -550,7 +559,9 @@ mod tests {
             "body_length": 6
         }));
         let base = Url::parse("http://127.0.0.1:9/").unwrap();
-        let load = RestLoad::prepare(&f, &base).await.unwrap();
+        let load = RestLoad::prepare(&f, &base, &TlsSettings::default())
+            .await
+            .unwrap();
         let said = |body: &[u8]| load.check(200, None, body).map_err(|kind| kind.to_string());
         assert_eq!(said(b"\x89PNG\r\n"), Ok(()));
         assert_eq!(
