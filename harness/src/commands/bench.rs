@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use harness_fixture::Protocol;
 
-use crate::cli::{Cli, FixtureSelection, Format, LoadArgs, StreamArgs};
+use crate::cli::{BenchArgs, Cli, FixtureSelection, Format, LoadArgs, StreamArgs};
 use crate::config::{open_target, selection, tls_settings};
 use crate::error::{HarnessError, OutputProblem, exit};
 use crate::fsutil::write_atomically;
@@ -61,9 +61,16 @@ impl LoadCommand {
     }
 }
 
-pub(super) async fn bench(cli: &Cli, args: &LoadArgs) -> Result<i32, HarnessError> {
+pub(super) async fn bench(cli: &Cli, args: &BenchArgs) -> Result<i32, HarnessError> {
     let command = LoadCommand::Bench;
-    load(cli, args, Duration::ZERO, DEFAULT_MAX_EVENT_SIZE, command).await
+    load(
+        cli,
+        &args.load,
+        Duration::ZERO,
+        DEFAULT_MAX_EVENT_SIZE,
+        command,
+    )
+    .await
 }
 
 pub(super) async fn stream(cli: &Cli, args: &StreamArgs) -> Result<i32, HarnessError> {
@@ -447,7 +454,7 @@ mod tests {
         let mut argv = vec!["benchmark-harness", "bench", "--fixture", "f.json"];
         argv.extend_from_slice(extra);
         match Cli::try_parse_from(argv).unwrap().command {
-            crate::cli::Command::Bench(args) => args,
+            crate::cli::Command::Bench(args) => args.load,
             _ => unreachable!(),
         }
     }

@@ -110,6 +110,17 @@ impl TlsSettings {
 
 /// The ALPN name of HTTP/1.1.
 pub const ALPN_HTTP1: &[u8] = b"http/1.1";
+/// The ALPN name of HTTP/2 over TLS.
+pub const ALPN_H2: &[u8] = b"h2";
+
+/// An ALPN protocol name as text: `h2`, `http/1.1`, or `none` when none was agreed.
+pub fn alpn_name(protocol: Option<&[u8]>) -> String {
+    protocol.map_or_else(
+        || "none".to_string(),
+        |p| String::from_utf8_lossy(p).into_owned(),
+    )
+}
+
 /// The crypto provider of every configuration here: ring (reqwest's own default, aws-lc-rs,
 /// only serves clients built without ours: the reference server's tests, the bench peers).
 fn provider() -> Arc<CryptoProvider> {

@@ -94,6 +94,17 @@ pub async fn secure(
         .map_err(|e| failed(tls_failure(&e).unwrap_or_else(|| e.to_string())))
 }
 
+impl Stream {
+    /// The protocol agreed by ALPN in the TLS handshake (`h2`, `http/1.1`); `None` for a plain
+    /// connection or when none was agreed.
+    pub fn alpn_protocol(&self) -> Option<&[u8]> {
+        match self {
+            Stream::Plain(_) => None,
+            Stream::Tls(tls) => tls.get_ref().1.alpn_protocol(),
+        }
+    }
+}
+
 impl AsyncRead for Stream {
     fn poll_read(
         self: Pin<&mut Self>,

@@ -18,6 +18,7 @@ mod hostile_fixtures;
 mod hostile_load;
 mod hostile_output;
 mod hostile_streams;
+mod http2;
 mod load;
 mod load_tls;
 mod load_trust;
