@@ -18,18 +18,21 @@ use std::time::Duration;
 use harness_fixture::Protocol;
 
 use crate::cli::{BenchArgs, Cli, FixtureSelection, Format, LoadArgs, StreamArgs};
-use crate::config::{open_target, selection, tls_settings};
+use crate::config::{open_target, require_http2, selection, tls_settings};
 use crate::error::{HarnessError, OutputProblem, exit};
 use crate::fsutil::write_atomically;
 use crate::load::Outcome;
 use crate::load::{
-    self, LiveFigures, LoadConfig, LoadError, LoadProgress, LoadResult, RunInfo, Schedule,
+    self, HttpVersion, LiveFigures, LoadConfig, LoadError, LoadProgress, LoadResult, RunInfo,
+    Schedule,
 };
 use crate::replay::plan::{Plan, plan};
 use crate::report::human::load::write_load;
 use crate::report::progress::LoadBar;
 use crate::report::terminal::Style;
+use crate::target::Target;
 use crate::wire::DEFAULT_MAX_EVENT_SIZE;
+use crate::wire::tls::TlsSettings;
 
 /// The two load commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,21 +64,49 @@ impl LoadCommand {
     }
 }
 
+/// What a load command adds to the shared load flags.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    command: LoadCommand,
+    /// `--ramp` (stream).
+    ramp: Duration,
+    /// `--max-event-size` (stream).
+    max_event_size: usize,
+    /// `--http2` and `--streams` (bench).
+    http: HttpVersion,
+}
+
 pub(super) async fn bench(cli: &Cli, args: &BenchArgs) -> Result<i32, HarnessError> {
-    let command = LoadCommand::Bench;
-    load(
-        cli,
-        &args.load,
-        Duration::ZERO,
-        DEFAULT_MAX_EVENT_SIZE,
-        command,
-    )
-    .await
+    let shape = Shape {
+        command: LoadCommand::Bench,
+        ramp: Duration::ZERO,
+        max_event_size: DEFAULT_MAX_EVENT_SIZE,
+        http: http_version(cli.transport.http2, args.streams)?,
+    };
+    load(cli, &args.load, shape).await
 }
 
 pub(super) async fn stream(cli: &Cli, args: &StreamArgs) -> Result<i32, HarnessError> {
-    let command = LoadCommand::Stream;
-    load(cli, &args.load, args.ramp, args.max_event_size, command).await
+    let shape = Shape {
+        command: LoadCommand::Stream,
+        ramp: args.ramp,
+        max_event_size: args.max_event_size,
+        http: HttpVersion::Http1,
+    };
+    load(cli, &args.load, shape).await
+}
+
+/// The HTTP version of `--http2` and `--streams`: more than one stream needs HTTP/2.
+fn http_version(http2: bool, streams: u16) -> Result<HttpVersion, HarnessError> {
+    match (http2, streams) {
+        (true, streams) => Ok(HttpVersion::Http2 {
+            streams: usize::from(streams),
+        }),
+        (false, 1) => Ok(HttpVersion::Http1),
+        (false, _) => Err(HarnessError::Usage(
+            "--streams needs --http2 (HTTP/1.1 has one request in flight per connection)".into(),
+        )),
+    }
 }
 
 /// The schedule the flags ask for, or why they make no sense.
@@ -223,13 +254,8 @@ fn check_protocol(
     )))
 }
 
-async fn load(
-    cli: &Cli,
-    args: &LoadArgs,
-    ramp: Duration,
-    max_event_size: usize,
-    command: LoadCommand,
-) -> Result<i32, HarnessError> {
+async fn load(cli: &Cli, args: &LoadArgs, shape: Shape) -> Result<i32, HarnessError> {
+    let command = shape.command;
     let schedule = schedule(args)?;
     if let Some(path) = &args.output {
         check_writable("--output", path)?;
@@ -242,14 +268,9 @@ async fn load(
     let protocol = fixture.protocol();
     let tls = tls_settings(cli)?;
     let (target, _copies) = open_target(cli, &plan, &tls, args.timeout).await?;
-    if let Some(protocols) = target.protocols()
-        && !protocols.contains(&protocol)
-    {
+    if let Err(e) = check_target(cli, &target, protocol, &tls, args.timeout).await {
         target.shutdown().await;
-        return Err(HarnessError::Usage(format!(
-            "runner {} does not declare the {protocol} protocol",
-            cli.runner.as_deref().unwrap_or_default()
-        )));
+        return Err(e);
     }
     let info = target.info(cli.target_name.as_deref());
     let config = LoadConfig {
@@ -258,12 +279,13 @@ async fn load(
         warmup: args.warmup,
         duration: args.duration,
         timeout: args.timeout,
-        max_event_size,
-        ramp,
+        max_event_size: shape.max_event_size,
+        ramp: shape.ramp,
         keep_intervals: args.hlog.is_some(),
         progress: Some(Arc::new(LoadBar::default())),
         sample_group: target.runner_process_group(),
         tls,
+        http: shape.http,
     };
     let outcome = load::run(fixture, &target.base_url(), &config).await;
     target.shutdown().await;
@@ -289,6 +311,8 @@ async fn load(
             rate: schedule.rate(),
             duration_s: args.duration.as_secs_f64(),
             warmup_s: args.warmup.as_secs_f64(),
+            http_version: shape.http.label(),
+            streams: shape.http.streams(),
         },
         &outcome.tally,
     );
@@ -302,6 +326,26 @@ async fn load(
         return Err(error);
     }
     verdict(args, &result, &outcome)
+}
+
+/// Checks that a runner target declares `protocol`, and with `--http2` that the target speaks
+/// HTTP/2 (exit 3 in words when it does not).
+async fn check_target(
+    cli: &Cli,
+    target: &Target,
+    protocol: Protocol,
+    tls: &TlsSettings,
+    timeout: Duration,
+) -> Result<(), HarnessError> {
+    if let Some(protocols) = target.protocols()
+        && !protocols.contains(&protocol)
+    {
+        return Err(HarnessError::Usage(format!(
+            "runner {} does not declare the {protocol} protocol",
+            cli.runner.as_deref().unwrap_or_default()
+        )));
+    }
+    require_http2(cli, &[&target.base_url()], tls, timeout).await
 }
 
 /// The one fixture of `--fixture`, checked to be one this command loads and that the machine

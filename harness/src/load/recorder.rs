@@ -356,10 +356,11 @@ impl Shard {
     }
 }
 
-/// One connection's recorder: a handle on its shard, and whether an operation is in flight.
+/// One connection's recorder: a handle on its shard, and how many operations are in flight
+/// (one at most on HTTP/1.1, up to `--streams` on HTTP/2).
 pub struct Recorder {
     shard: Arc<Shard>,
-    in_flight: bool,
+    in_flight: u64,
 }
 
 impl Recorder {
@@ -367,7 +368,7 @@ impl Recorder {
     pub fn new(shard: Arc<Shard>) -> Recorder {
         Recorder {
             shard,
-            in_flight: false,
+            in_flight: 0,
         }
     }
 
@@ -376,14 +377,15 @@ impl Recorder {
         &self.shard.window
     }
 
-    /// Marks an operation as started (so that one cut off by the end of the run is reported).
+    /// Marks an operation as started (so that one cut off by the end of the run is reported);
+    /// its success or failure ends it.
     pub fn begin(&mut self) {
-        self.in_flight = true;
+        self.in_flight += 1;
     }
 
     /// An operation intended to start at `at` succeeded after `latency`.
     pub fn success(&mut self, at: Instant, latency: Duration) {
-        self.in_flight = false;
+        self.in_flight = self.in_flight.saturating_sub(1);
         if !self.shard.window.measures(at) {
             return;
         }
@@ -421,7 +423,7 @@ impl Recorder {
     /// An operation intended to start at `at` failed; `latency` when a reply came (recorded
     /// apart from the latency of successes, in no interval).
     pub fn failure(&mut self, at: Instant, kind: ErrorKind, latency: Option<Duration>) {
-        self.in_flight = false;
+        self.in_flight = self.in_flight.saturating_sub(1);
         if !self.shard.window.measures(at) {
             return;
         }
@@ -477,9 +479,7 @@ impl Recorder {
         lag.final_us = lag.final_us.max(final_us);
         lag.max_us = lag.max_us.max(final_us);
         lag.unsent += unsent;
-        if self.in_flight {
-            state.tally.unfinished += 1;
-        }
+        state.tally.unfinished += self.in_flight;
     }
 }
 
@@ -557,15 +557,16 @@ mod tests {
         let shard = Shard::new(w, Arc::default(), None);
         let (mut a, mut b) = (Recorder::new(shard.clone()), Recorder::new(shard.clone()));
         a.success(at, Duration::from_micros(10));
-        b.begin();
         b.events(&[20, 30, 40], &[5, 0, 0]);
         b.begin();
+        b.begin();
+        b.success(at, Duration::from_micros(60));
         let pacer = Pacer::new(Schedule::Open { rate: 10.0 }, w.start, 0, 1);
         a.finish(&pacer);
         b.finish(&pacer);
         let tally = shard.take();
-        assert_eq!(tally.operations, 4);
-        assert_eq!(tally.latency.len(), 4);
+        assert_eq!(tally.operations, 5);
+        assert_eq!(tally.latency.len(), 5);
         assert_eq!(tally.event_gap.len(), 3);
         assert_eq!(tally.event_gap.max(), 5);
         assert_eq!(tally.unfinished, 1);

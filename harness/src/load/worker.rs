@@ -190,6 +190,8 @@ pub struct LoadConfig {
     /// The TLS client configuration of `https://` targets (`--cacert`, `--insecure`,
     /// `--client-cert`), one for every connection of the run.
     pub tls: TlsSettings,
+    /// HTTP/1.1, or HTTP/2 with this many streams per connection (REST only).
+    pub http: HttpVersion,
 }
 
 impl LoadConfig {
@@ -197,6 +199,37 @@ impl LoadConfig {
     /// `--cacert` and the others, offering ALPN `http/1.1`.
     pub(crate) fn http1_tls(&self) -> TlsSettings {
         self.tls.with_alpn(&[ALPN_HTTP1])
+    }
+}
+
+/// The HTTP version REST load speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HttpVersion {
+    /// HTTP/1.1, one request in flight per connection.
+    #[default]
+    Http1,
+    /// HTTP/2 (h2c with prior knowledge for `http://`, ALPN `h2` for `https://`).
+    Http2 {
+        /// Requests in flight per connection (concurrent streams), at least one.
+        streams: usize,
+    },
+}
+
+impl HttpVersion {
+    /// `1.1` or `2`, as result documents say it.
+    pub fn label(self) -> &'static str {
+        match self {
+            HttpVersion::Http1 => "1.1",
+            HttpVersion::Http2 { .. } => "2",
+        }
+    }
+
+    /// Requests in flight per connection.
+    pub fn streams(self) -> usize {
+        match self {
+            HttpVersion::Http1 => 1,
+            HttpVersion::Http2 { streams } => streams,
+        }
     }
 }
 

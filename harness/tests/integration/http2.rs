@@ -38,7 +38,7 @@ const OVER_HTTP2_ONLY: [&str; 2] = [FIXTURES[0], FIXTURES[1]];
 
 /// Serves the reference app for `fixtures` with hyper's HTTP/2 server only (no HTTP/1.1), over
 /// TLS when `tls` is given; returns the port.
-fn serve_http2_only(fixtures: &[&str], tls: Option<rustls::ServerConfig>) -> u16 {
+pub(crate) fn serve_http2_only(fixtures: &[&str], tls: Option<rustls::ServerConfig>) -> u16 {
     let paths: Vec<_> = fixtures.iter().map(|f| corpus_file(f)).collect();
     let fixtures = harness_fixture::load_paths(&paths).unwrap().fixtures;
     let app = reference_server::app(&fixtures).unwrap();

@@ -20,6 +20,7 @@ mod hostile_output;
 mod hostile_streams;
 mod http2;
 mod load;
+mod load_http2;
 mod load_tls;
 mod load_trust;
 mod report;

@@ -98,6 +98,16 @@ impl Endpoint {
         })
     }
 
+    /// Whether connections open over TLS.
+    pub(crate) fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// The URL's scheme and authority, as HTTP/2 requests carry them.
+    pub(crate) fn scheme(&self) -> &str {
+        if self.is_tls() { "https" } else { "http" }
+    }
+
     /// The URL of `path` (which may carry a query) with `query` pairs appended, as the driver
     /// builds it.
     pub(crate) fn url(&self, path: &str, query: &[(String, String)]) -> Result<Url, LoadError> {
