@@ -397,6 +397,29 @@ impl Recorder {
             .record_latency(&mut state, micros(latency), second);
     }
 
+    /// Operations that succeeded together (the replies an HTTP/2 connection read at once), each
+    /// intended to start at its instant and taking its latency: one lock for the batch.
+    pub fn successes(&mut self, batch: &[(Instant, Duration)]) {
+        self.in_flight = self.in_flight.saturating_sub(batch.len() as u64);
+        let window = self.shard.window;
+        let measured = batch.iter().filter(|(at, _)| window.measures(*at));
+        let count = measured.clone().count() as u64;
+        if count == 0 {
+            return;
+        }
+        self.shard
+            .live
+            .operations
+            .fetch_add(count, Ordering::Relaxed);
+        let second = self.shard.second_now();
+        let mut state = self.shard.state();
+        state.tally.operations += count;
+        for (_, latency) in measured {
+            self.shard
+                .record_latency(&mut state, micros(*latency), second);
+        }
+    }
+
     /// Measured SSE events read since the last call, batched by the reader (one lock per
     /// batch): their latencies and the gaps before them, in microseconds. The caller has
     /// checked that they fall in the measured window.
@@ -548,6 +571,26 @@ mod tests {
         assert!(refused.only_refused());
         assert!(!Tally::default().only_refused());
         assert_eq!(total.lag.max_us, 7000);
+    }
+
+    #[test]
+    fn a_batch_of_successes_counts_its_measured_ones_and_ends_them() {
+        let w = window();
+        let at = w.measure_from + Duration::from_millis(1);
+        let warmup = w.measure_from - Duration::from_millis(1);
+        let (shard, mut r) = recorder(w);
+        for _ in 0..3 {
+            r.begin();
+        }
+        let micros = Duration::from_micros;
+        r.successes(&[(at, micros(10)), (warmup, micros(20)), (at, micros(30))]);
+        r.successes(&[]);
+        r.finish(&Pacer::new(Schedule::Closed, w.start, 0, 1));
+        let tally = shard.take();
+        assert_eq!(tally.operations, 2);
+        assert_eq!(tally.latency.len(), 2);
+        assert_eq!(tally.latency.max(), 30);
+        assert_eq!(tally.unfinished, 0);
     }
 
     #[test]

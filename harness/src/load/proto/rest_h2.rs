@@ -14,11 +14,10 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_util::future::{AbortHandle, AbortRegistration, Abortable, Aborted};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{FutureExt, StreamExt};
-use h2::RecvStream;
-use h2::client::SendRequest;
+use h2::client::{ResponseFuture, SendRequest};
+use h2::{RecvStream, SendStream};
 use harness_fixture::model::RestFixture;
 use hyper::header::{CONNECTION, HOST, HeaderName, TE, TRANSFER_ENCODING, UPGRADE};
 use hyper::{HeaderMap, Method, Request, Uri};
@@ -149,13 +148,13 @@ impl RestH2Load {
         C: Future<Output = Result<(), h2::Error>>,
     {
         let mut connection = Some(connection);
-        let mut lanes = Lanes::new(self.streams);
+        let mut lanes = Lanes::new(self.streams, &send);
         let timer = tokio::time::sleep(IDLE);
         let pace = tokio::time::sleep(IDLE);
         tokio::pin!(timer, pace);
         loop {
             let mut pacing = false;
-            if connection.is_some() {
+            if connection.is_some() && !lanes.refused {
                 while lanes.has_free() {
                     if let Some(due) = worker.pacer.next_due()
                         && due > Instant::now()
@@ -175,9 +174,26 @@ impl RestH2Load {
                     if timer.deadline() > deadline_at {
                         timer.as_mut().reset(deadline_at);
                     }
-                    let (index, registration) = lanes.take(slot, deadline);
-                    let operation = Abortable::new(self.operation(send.clone()), registration);
-                    lanes.running.push(tracked(index, operation));
+                    let index = lanes.take();
+                    match self.send(&mut lanes.senders[index]) {
+                        Ok((response, stream)) => {
+                            lanes.busy[index] = Some(InFlight {
+                                slot,
+                                deadline,
+                                stream,
+                                expired: false,
+                            });
+                            lanes.running.push(tracked(index, self.reply(response)));
+                        }
+                        Err(failure) => {
+                            // The connection takes no more requests: they go on the next one.
+                            lanes.free.push(index);
+                            lanes.refused = true;
+                            let kind = lanes.ended.clone().unwrap_or(failure.kind);
+                            worker.recorder.failure(slot.intended, kind, None);
+                            break;
+                        }
+                    }
                 }
             }
             let alive = connection.is_some();
@@ -196,10 +212,13 @@ impl RestH2Load {
                 Some((index, outcome)) = lanes.running.next(), if !lanes.running.is_empty() => {
                     lanes.record(index, outcome, worker);
                     // Every reply the connection has read is taken before new requests go
-                    // out: they are then written together, not one write each.
+                    // out: they are then written together, not one write each; and recorded
+                    // together, one lock of the shard for them all.
                     while let Some(Some((index, outcome))) = lanes.running.next().now_or_never() {
                         lanes.record(index, outcome, worker);
                     }
+                    worker.recorder.successes(&lanes.succeeded);
+                    lanes.succeeded.clear();
                 }
                 () = &mut timer => {
                     let now = Instant::now();
@@ -208,20 +227,28 @@ impl RestH2Load {
                 }
                 () = &mut pace, if pacing => {}
             }
-            if connection.is_none() && lanes.running.is_empty() {
+            if (connection.is_none() || lanes.refused) && lanes.running.is_empty() {
                 return;
             }
         }
     }
 
-    /// One request and its reply, checked; the time the reply was complete.
-    async fn operation(&self, send: SendRequest<Bytes>) -> Result<Instant, Failure> {
-        let mut send = send.ready().await?;
+    /// Sends the request on a new stream of `sender`'s connection: the reply to come, and the
+    /// stream's sending half (which resets the stream at the timeout).
+    fn send(
+        &self,
+        sender: &mut SendRequest<Bytes>,
+    ) -> Result<(ResponseFuture, SendStream<Bytes>), Failure> {
         let end_of_stream = self.body.is_empty();
-        let (response, mut request_body) = send.send_request(self.request(), end_of_stream)?;
+        let (response, mut stream) = sender.send_request(self.request(), end_of_stream)?;
         if !end_of_stream {
-            request_body.send_data(self.body.clone(), true)?;
+            stream.send_data(self.body.clone(), true)?;
         }
+        Ok((response, stream))
+    }
+
+    /// A request's reply, read and checked; the time it was complete.
+    async fn reply(&self, response: ResponseFuture) -> Result<Instant, Failure> {
         let response = response.await?;
         let status = response.status().as_u16();
         let header_difference = map_header_difference(&self.expect.headers, response.headers());
@@ -246,13 +273,9 @@ impl RestH2Load {
     }
 }
 
-/// An operation in flight on stream `index`, its outcome (or its abort: the timeout) returned
-/// with the index.
-async fn tracked<F>(index: usize, operation: Abortable<F>) -> (usize, Result<F::Output, Aborted>)
-where
-    F: Future,
-{
-    (index, operation.await)
+/// The reply awaited on stream `index`, its outcome returned with the index.
+async fn tracked<F: Future>(index: usize, reply: F) -> (usize, F::Output) {
+    (index, reply.await)
 }
 
 /// A reply's body, released to the flow-control window as it comes; a body of one DATA frame
@@ -278,32 +301,42 @@ async fn read_body(mut body: RecvStream) -> Result<Bytes, Failure> {
     Ok(first.unwrap_or_else(|| Bytes::from(joined)))
 }
 
-/// An operation on a stream: its place in the schedule, its deadline, how to cancel it.
+/// An operation on a stream: its place in the schedule, its deadline, its stream's sending
+/// half (to reset it).
 struct InFlight {
     slot: Slot,
     deadline: Instant,
-    abort: AbortHandle,
-    /// Cancelled at its deadline: it ends as a timeout.
+    stream: SendStream<Bytes>,
+    /// Reset at its deadline: it ends as a timeout, whatever its reply says.
     expired: bool,
 }
 
-/// The streams of one connection: which are free, which carry an operation, and the operations
-/// themselves (polled by the connection's task).
+/// The streams of one connection: a request handle each (cloned once per connection, not per
+/// request), which are free, which carry an operation, and the replies awaited (polled by the
+/// connection's task).
 struct Lanes<F> {
+    senders: Vec<SendRequest<Bytes>>,
     busy: Vec<Option<InFlight>>,
     free: Vec<usize>,
     running: FuturesUnordered<F>,
+    /// The connection refused a new stream: it takes no more requests.
+    refused: bool,
     /// The error the connection ended with: that of the requests it cut off.
     ended: Option<ErrorKind>,
+    /// Successes not recorded yet: intended start, latency.
+    succeeded: Vec<(Instant, Duration)>,
 }
 
 impl<F: Future> Lanes<F> {
-    fn new(streams: usize) -> Lanes<F> {
+    fn new(streams: usize, send: &SendRequest<Bytes>) -> Lanes<F> {
         Lanes {
+            senders: (0..streams).map(|_| send.clone()).collect(),
             busy: (0..streams).map(|_| None).collect(),
             free: (0..streams).rev().collect(),
             running: FuturesUnordered::new(),
+            refused: false,
             ended: None,
+            succeeded: Vec::with_capacity(streams),
         }
     }
 
@@ -312,28 +345,19 @@ impl<F: Future> Lanes<F> {
         !self.free.is_empty()
     }
 
-    /// Puts the operation of `slot` on a free stream (there is one: [`Lanes::has_free`]); its
-    /// index, and the registration to make the operation abortable with.
-    fn take(&mut self, slot: Slot, deadline: Instant) -> (usize, AbortRegistration) {
-        let index = self.free.pop().unwrap_or_default();
-        let (abort, registration) = AbortHandle::new_pair();
-        self.busy[index] = Some(InFlight {
-            slot,
-            deadline,
-            abort,
-            expired: false,
-        });
-        (index, registration)
+    /// A free stream (there is one: [`Lanes::has_free`]), taken.
+    fn take(&mut self) -> usize {
+        self.free.pop().unwrap_or_default()
     }
 
-    /// Cancels the operations past their deadline at `now` (dropping one resets its stream);
-    /// the earliest deadline still ahead.
+    /// Resets the streams past their deadline at `now` (`RST_STREAM CANCEL`: their replies
+    /// then end at once); the earliest deadline still ahead.
     fn expire(&mut self, now: Instant) -> Option<Instant> {
         let mut next: Option<Instant> = None;
         for flight in self.busy.iter_mut().flatten().filter(|f| !f.expired) {
             if flight.deadline <= now {
                 flight.expired = true;
-                flight.abort.abort();
+                flight.stream.send_reset(h2::Reason::CANCEL);
             } else {
                 next = Some(next.map_or(flight.deadline, |n| n.min(flight.deadline)));
             }
@@ -341,13 +365,9 @@ impl<F: Future> Lanes<F> {
         next
     }
 
-    /// Records the outcome of the operation on stream `index` and frees the stream.
-    fn record(
-        &mut self,
-        index: usize,
-        outcome: Result<Result<Instant, Failure>, Aborted>,
-        worker: &mut Worker,
-    ) {
+    /// Records the outcome of the operation on stream `index` (a success into
+    /// [`Lanes::succeeded`], for the batch) and frees the stream.
+    fn record(&mut self, index: usize, outcome: Result<Instant, Failure>, worker: &mut Worker) {
         let Some(flight) = self.busy.get_mut(index).and_then(Option::take) else {
             return;
         };
@@ -355,8 +375,11 @@ impl<F: Future> Lanes<F> {
         let slot = flight.slot;
         let since = |at: Instant| at.saturating_duration_since(slot.measured_from());
         match outcome {
-            Ok(Ok(done)) => worker.recorder.success(slot.intended, since(done)),
-            Ok(Err(failure)) => {
+            _ if flight.expired => worker
+                .recorder
+                .failure(slot.intended, ErrorKind::Timeout, None),
+            Ok(done) => self.succeeded.push((slot.intended, since(done))),
+            Err(failure) => {
                 let latency = failure.replied.map(since);
                 let kind = match (&self.ended, latency) {
                     (Some(ended), None) => ended.clone(),
@@ -364,9 +387,6 @@ impl<F: Future> Lanes<F> {
                 };
                 worker.recorder.failure(slot.intended, kind, latency);
             }
-            Err(Aborted) => worker
-                .recorder
-                .failure(slot.intended, ErrorKind::Timeout, None),
         }
     }
 }
