@@ -129,6 +129,9 @@ enum Behaviour {
     GoAway,
     /// Nothing: no answer; counts the streams the client resets with CANCEL.
     Silent(Arc<AtomicU64>),
+    /// Hello, World! as the fixture expects, two streams at a time at most
+    /// (SETTINGS_MAX_CONCURRENT_STREAMS 2).
+    TwoAtATime,
 }
 
 /// An HTTP/2 server (h2c) of the h2 crate behaving as `behaviour` says.
@@ -140,7 +143,11 @@ fn serve_h2(behaviour: Behaviour) -> String {
             };
             let behaviour = behaviour.clone();
             tokio::spawn(async move {
-                let Ok(mut connection) = h2::server::handshake(socket).await else {
+                let mut builder = h2::server::Builder::new();
+                if matches!(behaviour, Behaviour::TwoAtATime) {
+                    builder.max_concurrent_streams(2);
+                }
+                let Ok(mut connection) = builder.handshake(socket).await else {
                     return;
                 };
                 while let Some(Ok((_request, mut respond))) = connection.accept().await {
@@ -148,6 +155,16 @@ fn serve_h2(behaviour: Behaviour) -> String {
                         Behaviour::Refuse => respond.send_reset(h2::Reason::REFUSED_STREAM),
                         Behaviour::GoAway => {
                             connection.abrupt_shutdown(h2::Reason::ENHANCE_YOUR_CALM)
+                        }
+                        Behaviour::TwoAtATime => {
+                            let reply = hyper::Response::builder()
+                                .header("content-type", "application/json")
+                                .body(())
+                                .unwrap();
+                            if let Ok(mut body) = respond.send_response(reply, false) {
+                                let hello = br#"{"message":"Hello, World!"}"#;
+                                let _ = body.send_data(bytes::Bytes::from_static(hello), true);
+                            }
                         }
                         Behaviour::Silent(cancelled) => {
                             let cancelled = cancelled.clone();
@@ -215,6 +232,18 @@ fn reset_streams_goaways_and_silence_are_errors_by_kind() {
         cancelled >= timed_out,
         "{cancelled} resets for {timed_out} timeouts"
     );
+}
+
+#[test]
+fn more_streams_than_the_server_takes_wait_for_their_turn() {
+    let url = serve_h2(Behaviour::TwoAtATime);
+    let (code, document, stderr) = bench(
+        &hello(),
+        &["--url", &url, "--connections", "1", "--streams", "8"],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(document["summary"]["errors"], 0, "{document}");
+    assert!(document["summary"]["operations"].as_u64().unwrap() > 0);
 }
 
 #[test]

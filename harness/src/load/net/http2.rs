@@ -3,6 +3,8 @@
 //! h2load's flow-control windows, and what an h2 error means for a load run ([`classify`]):
 //! a reset stream or a GOAWAY by its reason, an I/O error as on HTTP/1.1.
 
+use std::pin::Pin;
+
 use bytes::Bytes;
 use h2::client::{Connection, SendRequest};
 
@@ -15,11 +17,19 @@ use crate::wire::transport::Stream;
 /// defaults (`-w 30 -W 30`), so that a reply is never held back by the client's window.
 const WINDOW: u32 = (1 << 30) - 1;
 
+/// Streams opened before the server's SETTINGS say how many it takes: 100, the least RFC 9113
+/// asks a server to allow (and nghttp2's choice). No request goes out before those SETTINGS
+/// anyway ([`open`] waits for them), so this only matters to a server that never sends them.
+const STREAMS_BEFORE_SETTINGS: usize = 100;
+
 /// An open HTTP/2 connection: the handle requests are sent on, and the connection itself,
 /// which its worker polls beside its requests (one task, no hand-off between tasks).
-pub(crate) type Http2 = (SendRequest<Bytes>, Connection<Stream, Bytes>);
+pub(crate) type Http2 = (SendRequest<Bytes>, Pin<Box<Connection<Stream, Bytes>>>);
 
-/// Opens an HTTP/2 connection to `endpoint`: over TLS the server must agree to `h2` by ALPN.
+/// Opens an HTTP/2 connection to `endpoint` (over TLS the server must agree to `h2` by ALPN)
+/// and waits for the server's SETTINGS (its first frame, so they are in when a PING sent after
+/// the preface is answered): requests then go out within the server's
+/// SETTINGS_MAX_CONCURRENT_STREAMS, none refused for going past it.
 pub(crate) async fn open(endpoint: &Endpoint) -> Result<Http2, ErrorKind> {
     let stream = endpoint.connect().await?;
     if endpoint.is_tls() && stream.alpn_protocol() != Some(ALPN_H2) {
@@ -28,13 +38,24 @@ pub(crate) async fn open(endpoint: &Endpoint) -> Result<Http2, ErrorKind> {
             alpn_name(stream.alpn_protocol())
         )));
     }
-    h2::client::Builder::new()
+    let (send, connection) = h2::client::Builder::new()
         .initial_window_size(WINDOW)
         .initial_connection_window_size(WINDOW)
         .enable_push(false)
+        .initial_max_send_streams(STREAMS_BEFORE_SETTINGS)
         .handshake(stream)
         .await
-        .map_err(|e| classify(&e))
+        .map_err(|e| classify(&e))?;
+    let mut connection = Box::pin(connection);
+    if let Some(mut ping_pong) = connection.ping_pong() {
+        tokio::select! {
+            pong = ping_pong.ping(h2::Ping::opaque()) => drop(pong.map_err(|e| classify(&e))?),
+            ended = connection.as_mut() => {
+                return Err(ended.err().map_or(ErrorKind::Closed, |e| classify(&e)));
+            }
+        }
+    }
+    Ok((send, connection))
 }
 
 /// What an h2 error means for a load run: `RST_STREAM REFUSED_STREAM`, `GOAWAY

@@ -121,9 +121,7 @@ impl RestH2Load {
     pub(crate) async fn worker(&self, worker: &mut Worker) {
         loop {
             match tokio::time::timeout(worker.timeout, http2::open(&self.endpoint)).await {
-                Ok(Ok((send, connection))) => {
-                    self.connection(send, Box::pin(connection), worker).await;
-                }
+                Ok(Ok((send, connection))) => self.connection(send, connection, worker).await,
                 outcome => {
                     let kind = match outcome {
                         Ok(Err(kind)) => kind,
