@@ -49,7 +49,9 @@ pub(crate) async fn open(endpoint: &Endpoint) -> Result<Http2, ErrorKind> {
     let mut connection = Box::pin(connection);
     if let Some(mut ping_pong) = connection.ping_pong() {
         tokio::select! {
-            pong = ping_pong.ping(h2::Ping::opaque()) => drop(pong.map_err(|e| classify(&e))?),
+            pong = ping_pong.ping(h2::Ping::opaque()) => {
+                pong.map_err(|e| classify(&e))?;
+            }
             ended = connection.as_mut() => {
                 return Err(ended.err().map_or(ErrorKind::Closed, |e| classify(&e)));
             }
