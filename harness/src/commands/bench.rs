@@ -535,6 +535,44 @@ mod tests {
     }
 
     #[test]
+    fn streams_need_http2() {
+        assert_eq!(http_version(false, 1).unwrap(), HttpVersion::Http1);
+        assert_eq!(
+            http_version(true, 10).unwrap(),
+            HttpVersion::Http2 { streams: 10 }
+        );
+        assert_eq!(
+            http_version(true, 1).unwrap(),
+            HttpVersion::Http2 { streams: 1 }
+        );
+        let refused = http_version(false, 2).unwrap_err();
+        assert_eq!(refused.exit_code(), exit::USAGE);
+        assert!(
+            refused.to_string().contains("--streams needs --http2"),
+            "{refused}"
+        );
+        let cli = Cli::try_parse_from(["benchmark-harness", "bench", "--fixture", "f"]).unwrap();
+        match cli.command {
+            crate::cli::Command::Bench(args) => assert_eq!(args.streams, 1),
+            _ => unreachable!(),
+        }
+        for bad in ["0", "1001"] {
+            let argv = [
+                "benchmark-harness",
+                "bench",
+                "--fixture",
+                "f",
+                "--streams",
+                bad,
+            ];
+            assert_eq!(
+                Cli::try_parse_from(argv).unwrap_err().exit_code(),
+                exit::USAGE
+            );
+        }
+    }
+
+    #[test]
     fn a_document_that_cannot_be_written_goes_to_stdout() {
         let dir = tempfile::tempdir().unwrap();
         let blocker = dir.path().join("file");
