@@ -1,6 +1,8 @@
 // Command app serves every fixture handler of a benchmark-harness corpus with net/http:
-// Go 1.22+ ServeMux method and path patterns for routing, gorilla/websocket for WebSockets and
-// http.Flusher for SSE. See fixtures/README.md for the handler vocabulary.
+// ServeMux method and path patterns for routing, gorilla/websocket for WebSockets, http.Flusher
+// for SSE and streamed replies, mime/multipart for uploads, compress/gzip (and zlib, brotli) for
+// compressed bodies, and HTTPS (HTTP/2 by ALPN) when TLS_CERT_FILE and TLS_KEY_FILE are set.
+// See fixtures/README.md for the handler vocabulary.
 package main
 
 import (
@@ -57,15 +59,32 @@ func main() {
 		Handler:           app,
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
+		Protocols:         new(http.Protocols),
+	}
+	// HTTP/1.1 and, by ALPN, HTTP/2 over TLS; on the plain port HTTP/1.1 and HTTP/2 with prior
+	// knowledge (h2c) side by side.
+	server.Protocols.SetHTTP1(true)
+	server.Protocols.SetHTTP2(true)
+	server.Protocols.SetUnencryptedHTTP2(true)
+	certFile, keyFile := os.Getenv("TLS_CERT_FILE"), os.Getenv("TLS_KEY_FILE")
+	scheme := "http"
+	if certFile != "" && keyFile != "" {
+		scheme = "https"
 	}
 	go func() {
-		if err := server.Serve(listener); !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if scheme == "https" {
+			err = server.ServeTLS(listener, certFile, keyFile)
+		} else {
+			err = server.Serve(listener)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
 			log.Print(err)
 			os.Exit(1)
 		}
 	}()
-	log.Printf("%d handlers from %d fixtures on http://%s (ready in %s)",
-		app.handlers, len(fixtures), listener.Addr(), time.Since(started).Round(time.Millisecond))
+	log.Printf("%d handlers from %d fixtures on %s://%s (ready in %s)",
+		app.handlers, len(fixtures), scheme, listener.Addr(), time.Since(started).Round(time.Millisecond))
 
 	<-ctx.Done()
 	shutdown, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
@@ -102,16 +121,19 @@ func loadFixtures(dir string) ([]fixture, error) {
 	return fixtures, err
 }
 
-// app is the ServeMux holding every handler, behind a guard against the mux's redirects.
+// app is the ServeMux holding every handler, behind a guard against the mux's redirects, and a
+// second ServeMux for the CORS preflights of the routes whose handler has cors.
 type app struct {
-	mux      *http.ServeMux
-	handlers int
+	mux        *http.ServeMux
+	preflights *http.ServeMux
+	corsRoutes map[string]*preflightRoute // by path pattern
+	handlers   int
 	// Whether a pattern ends in "/{$}": only those can make the mux redirect /a to /a/.
 	slashRoutes bool
 }
 
 func newApp(fixtures []fixture) *app {
-	a := &app{mux: http.NewServeMux()}
+	a := &app{mux: http.NewServeMux(), preflights: http.NewServeMux(), corsRoutes: map[string]*preflightRoute{}}
 	a.mux.HandleFunc("GET /__ready", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ready"))
@@ -132,6 +154,7 @@ func (a *app) register(f fixture, schemas *schemaCompiler, seen map[string]bool)
 	var (
 		method, spec string
 		build        func(r *route) (http.Handler, error)
+		cors         *corsPolicy
 	)
 	switch f.Protocol {
 	case "rest":
@@ -140,7 +163,14 @@ func (a *app) register(f fixture, schemas *schemaCompiler, seen map[string]bool)
 			return err
 		}
 		method, spec = strings.ToUpper(h.Method), h.Route
-		build = func(r *route) (http.Handler, error) { return newRestEndpoint(&h, r, schemas) }
+		build = func(r *route) (http.Handler, error) {
+			endpoint, err := newRestEndpoint(&h, r, schemas)
+			if err != nil || h.CORS == nil {
+				return endpoint, err
+			}
+			cors = newCorsPolicy(h.CORS)
+			return cors.wrap(endpoint), nil
+		}
 	case "websocket":
 		var h wsHandler
 		if err := json.Unmarshal(f.Handler, &h); err != nil {
@@ -174,6 +204,9 @@ func (a *app) register(f fixture, schemas *schemaCompiler, seen map[string]bool)
 	if err := a.handle(method+" "+r.pattern, handler); err != nil {
 		return err
 	}
+	if cors != nil {
+		a.addPreflight(method, r.pattern, cors)
+	}
 	a.slashRoutes = a.slashRoutes || strings.HasSuffix(r.pattern, "/{$}")
 	a.handlers++
 	return nil
@@ -190,8 +223,20 @@ func (a *app) handle(pattern string, handler http.Handler) (err error) {
 	return nil
 }
 
+// addPreflight makes OPTIONS on a path pattern answer CORS preflights with a handler's policy.
+func (a *app) addPreflight(method, pattern string, policy *corsPolicy) {
+	route, ok := a.corsRoutes[pattern]
+	if !ok {
+		route = &preflightRoute{byMethod: map[string]*corsPolicy{}, first: policy}
+		a.corsRoutes[pattern] = route
+		a.preflights.Handle(http.MethodOptions+" "+pattern, route)
+	}
+	route.byMethod[method] = policy
+}
+
 // ServeHTTP answers 404 where the mux would redirect: a path that is not clean ("//", "..")
-// matches no route, and neither does /a for a route /a/.
+// matches no route, and neither does /a for a route /a/. A CORS preflight on a route whose
+// handler has cors goes to that route's preflightRoute; other OPTIONS requests to the mux (405).
 func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if p := r.URL.EscapedPath(); r.Method != http.MethodConnect && p != cleanPath(p) {
 		http.NotFound(w, r)
@@ -203,7 +248,20 @@ func (a *app) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if len(a.corsRoutes) > 0 && isPreflight(r) {
+		if route, ok := a.preflightFor(r); ok {
+			route.ServeHTTP(w, r)
+			return
+		}
+	}
 	a.mux.ServeHTTP(w, r)
+}
+
+// preflightFor finds the preflightRoute whose pattern matches the request's path, if any.
+func (a *app) preflightFor(r *http.Request) (*preflightRoute, bool) {
+	handler, _ := a.preflights.Handler(r)
+	route, ok := handler.(*preflightRoute)
+	return route, ok
 }
 
 // cleanPath is the canonical form the mux redirects to: path.Clean, keeping a trailing slash.

@@ -3,19 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log"
 	"net/http"
-	"strings"
 	"unicode/utf8"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
 )
-
-// Bodies of handlers without max_bytes are still bounded.
-const defaultMaxBodyBytes = 16 << 20
 
 type restHandler struct {
 	Method string `json:"method"`
@@ -28,13 +20,7 @@ type restHandler struct {
 	} `json:"params"`
 	Body     *bodySpec    `json:"body"`
 	Response responseSpec `json:"response"`
-}
-
-type bodySpec struct {
-	Media    string          `json:"media"`
-	Schema   json.RawMessage `json:"schema"`
-	Required *bool           `json:"required"`
-	MaxBytes int64           `json:"max_bytes"`
+	CORS     *corsSpec    `json:"cors"`
 }
 
 type responseSpec struct {
@@ -44,6 +30,9 @@ type responseSpec struct {
 	JSON    json.RawMessage   `json:"json"`
 	Text    *string           `json:"text"`
 	Echo    bool              `json:"echo"`
+	// Compress and Stream exclude each other; Stream excludes JSON, Text and Echo.
+	Compress *compressSpec `json:"compress"`
+	Stream   *streamSpec   `json:"stream"`
 }
 
 type cookieSpec struct {
@@ -66,18 +55,12 @@ type restEndpoint struct {
 	cookies  *paramSet
 	body     *bodyRule
 
-	status int
-	header http.Header
-	static []byte // the reply body, unless echo
-	echo   bool
-}
-
-type bodyRule struct {
-	media    string
-	required bool
-	maxBytes int64
-	schema   *jsonschema.Schema
-	form     *paramSet // how form fields are coerced
+	status   int
+	header   http.Header
+	static   []byte // the reply body, unless echo or stream
+	echo     bool
+	stream   *streamReply
+	compress *compressRule // nil: replies are never encoded
 }
 
 func newRestEndpoint(h *restHandler, r *route, schemas *schemaCompiler) (*restEndpoint, error) {
@@ -103,34 +86,6 @@ func newRestEndpoint(h *restHandler, r *route, schemas *schemaCompiler) (*restEn
 	return e, e.prepareReply(&h.Response)
 }
 
-func newBodyRule(spec *bodySpec, schemas *schemaCompiler) (*bodyRule, error) {
-	rule := &bodyRule{media: spec.Media, required: spec.Required == nil || *spec.Required, maxBytes: spec.MaxBytes}
-	if rule.maxBytes <= 0 {
-		rule.maxBytes = defaultMaxBodyBytes
-	}
-	switch rule.media {
-	case "json", "form", "text":
-	default:
-		return nil, fmt.Errorf("body.media %q unknown", rule.media)
-	}
-	var doc any
-	if !isAbsent(spec.Schema) {
-		var err error
-		if doc, err = parseSchema(spec.Schema); err != nil {
-			return nil, err
-		}
-		if rule.schema, err = schemas.compile(doc); err != nil {
-			return nil, fmt.Errorf("body.schema: %w", err)
-		}
-	}
-	if rule.media == "form" {
-		object, _ := doc.(map[string]any)
-		_, declared := object["properties"]
-		rule.form = &paramSet{loc: inBody, props: propertiesOf(doc), keepAll: !declared}
-	}
-	return rule, nil
-}
-
 func (e *restEndpoint) prepareReply(spec *responseSpec) error {
 	e.status = spec.Status
 	if e.status == 0 {
@@ -151,6 +106,18 @@ func (e *restEndpoint) prepareReply(spec *responseSpec) error {
 	case spec.Echo:
 		e.header.Set("Content-Type", "application/json")
 		e.echo = true
+	case spec.Stream != nil:
+		var err error
+		if e.stream, err = newStreamReply(spec.Stream); err != nil {
+			return err
+		}
+		e.header.Set("Content-Type", e.stream.contentType)
+	}
+	if spec.Compress != nil {
+		var err error
+		if e.compress, err = newCompressRule(spec.Compress); err != nil {
+			return err
+		}
 	}
 	for name, value := range spec.Headers {
 		e.header.Set(name, value)
@@ -184,6 +151,9 @@ func (e *restEndpoint) prepareReply(spec *responseSpec) error {
 
 // ServeHTTP checks the body (413, 415, 400), then every parameter (422), then replies.
 func (e *restEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if e.compress != nil {
+		addVary(w.Header(), "Accept-Encoding") // on every reply, errors included
+	}
 	var errs []fieldError
 	var body any
 	if e.body != nil {
@@ -236,86 +206,43 @@ func (e *restEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if e.echo && e.body != nil {
+		doc["body"] = body
+	}
+	e.reply(w, r, doc)
+}
+
+// reply writes the handler's response: its headers, then the stream, or the body encoded as
+// response.compress and Accept-Encoding choose.
+func (e *restEndpoint) reply(w http.ResponseWriter, r *http.Request, doc map[string]any) {
 	header := w.Header()
 	for name, values := range e.header {
+		if name == "Vary" {
+			addVary(header, values[0])
+			continue
+		}
 		header[name] = values[:len(values):len(values)]
 	}
-	w.WriteHeader(e.status)
+	if e.stream != nil {
+		e.stream.write(w, r, e.status)
+		return
+	}
+	payload := e.static
 	if e.echo {
-		if e.body != nil {
-			doc["body"] = body
+		payload = marshal(doc)
+	}
+	if e.compress != nil {
+		if coding := e.compress.choose(r.Header.Values("Accept-Encoding"), e.status, len(payload)); coding != "" {
+			header.Set("Content-Encoding", coding)
+			w.WriteHeader(e.status)
+			if err := writeEncoded(w, coding, payload); err != nil {
+				log.Printf("%s %s: %s reply: %v", r.Method, r.URL.Path, coding, err)
+			}
+			return
 		}
-		w.Write(marshal(doc))
-	} else if len(e.static) > 0 {
-		w.Write(e.static)
 	}
-}
-
-// read reads and decodes the body: its value (nil when absent), or the problem to answer. A
-// missing required body or a schema violation is added to errs.
-func (rule *bodyRule) read(w http.ResponseWriter, r *http.Request, errs *[]fieldError) (any, *problem) {
-	if r.ContentLength > rule.maxBytes {
-		return nil, errTooLarge
+	w.WriteHeader(e.status)
+	if len(payload) > 0 {
+		w.Write(payload)
 	}
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, rule.maxBytes))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return nil, errTooLarge
-		}
-		return nil, errMalformed
-	}
-	if len(data) == 0 {
-		if rule.required {
-			*errs = append(*errs, fieldError{In: inBody, Pointer: "", Message: "a request body is required"})
-		}
-		return nil, nil
-	}
-	if !accepts(rule.media, r.Header.Get("Content-Type")) {
-		return nil, errMediaType
-	}
-	if !utf8.Valid(data) {
-		return nil, errMalformed
-	}
-	var value, echo any
-	switch rule.media {
-	case "json":
-		parsed, err := parseSchema(data)
-		if err != nil {
-			return nil, errMalformed
-		}
-		value, echo = parsed, parsed
-	case "text":
-		value = string(data)
-		echo = value
-	case "form":
-		value = rule.form.collectPairs(parsePairs(string(data)))
-		echo = value
-	}
-	if rule.schema != nil {
-		schemaErrors(rule.schema, value, func(pointer, message string) {
-			*errs = append(*errs, fieldError{In: inBody, Pointer: pointer, Message: message})
-		})
-	}
-	return echo, nil
-}
-
-// accepts tells whether a content type fits a media: application/json or */*+json, the
-// urlencoded form type, or any text/*. Parameters are ignored, names are case-insensitive.
-func accepts(media, contentType string) bool {
-	essence, _, _ := strings.Cut(contentType, ";")
-	kind, subtype, ok := strings.Cut(strings.ToLower(strings.TrimSpace(essence)), "/")
-	if !ok || kind == "" || subtype == "" {
-		return false
-	}
-	switch media {
-	case "json":
-		return (kind == "application" && subtype == "json") ||
-			(len(subtype) > len("+json") && strings.HasSuffix(subtype, "+json"))
-	case "form":
-		return kind == "application" && subtype == "x-www-form-urlencoded"
-	case "text":
-		return kind == "text"
-	}
-	return false
 }

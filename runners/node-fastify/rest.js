@@ -1,9 +1,15 @@
-// REST handlers: Fastify route options (schemas, validators, body parser rule, reply) built from a
-// fixture's handler.
+// REST handlers: Fastify route options (schemas, validators, hooks, reply) built from a fixture's
+// handler, each registered as a plugin of its own with the plugins it needs.
 
-import {
-  coercing, strict, malformedBody, unsupportedMediaType, validationProblem
-} from './validation.js'
+import compress from '@fastify/compress'
+import multipart from '@fastify/multipart'
+import { bodyRule, bodyValidator } from './body.js'
+import { compressOptions, compressedSend, decompressOptions } from './compression.js'
+import { corsHook } from './cors.js'
+import { readMultipart } from './multipart.js'
+import { fieldsObject, paramValidator } from './params.js'
+import { streamReply } from './stream.js'
+import { validationProblem } from './validation.js'
 
 const CAPTURE = /^\{([A-Za-z_][A-Za-z0-9_]*)(?::(str|int|float|bool|uuid))?\}$/
 const CAPTURE_SCHEMAS = {
@@ -26,43 +32,6 @@ export function parseRoute (route) {
   return { url, captures }
 }
 
-const isArrayType = (schema) => schema?.type === 'array' || (Array.isArray(schema?.type) && schema.type.includes('array'))
-
-/**
- * A validator for string parameters (query, headers, cookies, form fields): a scalar property
- * given several times takes its first occurrence, then Ajv coerces, applies defaults and validates.
- */
-function paramValidator (schema) {
-  const validate = coercing.compile(schema)
-  const scalars = Object.entries(schema.properties ?? {}).filter(([, s]) => !isArrayType(s)).map(([name]) => name)
-  const validator = (data) => {
-    if (data !== null && typeof data === 'object') {
-      for (const name of scalars) if (Array.isArray(data[name])) data[name] = data[name][0]
-    }
-    const valid = validate(data)
-    validator.errors = validate.errors
-    return valid
-  }
-  return validator
-}
-
-/** The body validator: a missing body (Fastify passes `null`) is an error only when required. */
-function bodyValidator (body) {
-  const validate = body.schema === undefined
-    ? () => true
-    : body.media === 'form' ? paramValidator(body.schema) : strict.compile(body.schema)
-  const validator = (data) => {
-    if (data === null) {
-      validator.errors = body.required ? [{ instancePath: '', message: 'a request body is required' }] : null
-      return !body.required
-    }
-    const valid = validate(data)
-    validator.errors = validate.errors
-    return valid
-  }
-  return validator
-}
-
 /** The schema of the path location: one property per capture, typed, plus `params.path`. */
 function pathSchema (captures, declared) {
   const properties = {}
@@ -73,59 +42,6 @@ function pathSchema (captures, declared) {
     else properties[name] = { allOf: [CAPTURE_SCHEMAS[type], extra] }
   }
   return { type: 'object', properties, required: captures.map((c) => c.name) }
-}
-
-/** Whether a content type fits a body media. */
-function fits (media, contentType) {
-  const essence = (contentType ?? '').split(';')[0].trim().toLowerCase()
-  const [kind, subtype, rest] = essence.split('/')
-  if (!kind || !subtype || rest !== undefined) return false
-  switch (media) {
-    case 'json': return essence === 'application/json' || (subtype.endsWith('+json') && subtype.length > 5)
-    case 'form': return essence === 'application/x-www-form-urlencoded'
-    case 'text': return kind === 'text'
-  }
-  return false
-}
-
-/** Repeated keys as arrays, like Fastify's query string parser; only `names` when given. */
-function fieldsObject (pairs, names) {
-  const object = {}
-  for (const [key, value] of pairs) {
-    if (names && !names.has(key)) continue
-    if (!Object.hasOwn(object, key)) object[key] = value
-    else if (names) object[key] = [].concat(object[key], value)
-    // Without declared properties every field is kept, as a string: its first occurrence.
-  }
-  return object
-}
-
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
-
-/**
- * Fastify's content-type parser for every content type: Fastify has read the body within the
- * route's `bodyLimit` (413); here come the media check (415) and the decoding (400).
- */
-export function parseBody (request, raw, done) {
-  const body = request.routeOptions.config.body
-  if (!body || raw.length === 0) return done(null, undefined) // an empty body counts as absent
-  if (!fits(body.media, request.headers['content-type'])) return done(unsupportedMediaType())
-  let text
-  try {
-    text = utf8.decode(raw)
-  } catch {
-    return done(malformedBody())
-  }
-  switch (body.media) {
-    case 'json':
-      try {
-        return done(null, JSON.parse(text))
-      } catch {
-        return done(malformedBody())
-      }
-    case 'form': return done(null, fieldsObject(new URLSearchParams(text), body.fields))
-    default: return done(null, text)
-  }
 }
 
 /** `Cookie: a=1; b="2"` as an object (first occurrence of each name). */
@@ -161,45 +77,29 @@ function pick (object, names) {
 
 const names = (schema) => Object.keys(schema?.properties ?? {})
 
-/** Fastify route options for one REST handler. */
-export function restRoute (handler) {
-  const { url, captures } = parseRoute(handler.route)
+/** The reply of a handler: a stream, or one body (JSON, text, the echo), maybe compressed. */
+function replyHandler (handler, captures) {
   const params = handler.params ?? {}
-  const schema = {}
-  if (captures.length) schema.params = pathSchema(captures, params.path)
-  if (params.query) schema.querystring = params.query
-  if (params.headers) schema.headers = params.headers
-  let body
-  if (handler.body) {
-    const declared = handler.body.schema?.properties
-    body = {
-      media: handler.body.media,
-      schema: handler.body.schema,
-      required: handler.body.required ?? true,
-      fields: declared ? new Set(Object.keys(declared)) : null
-    }
-    schema.body = handler.body.schema ?? {}
-  }
-
-  // Cookies are not a Fastify request part: they are checked before the others.
-  let cookies, preValidation
-  if (params.cookies) {
-    cookies = paramValidator(params.cookies)
-    preValidation = async (request) => {
-      request.cookies = parseCookies(request.headers.cookie)
-      if (!cookies(request.cookies)) throw validationProblem(cookies.errors, 'cookies')
-    }
-  }
-
   const response = handler.response ?? {}
   const status = response.status ?? 200
   const headers = response.headers ?? {}
   const setCookies = (response.cookies ?? []).map(setCookie)
+  const respond = (reply) => {
+    reply.code(status).headers(headers)
+    if (setCookies.length) reply.header('set-cookie', setCookies)
+    return reply
+  }
+  if (response.stream) {
+    const stream = streamReply(response.stream)
+    return { onRequest: [], handler: (request, reply) => stream(request, respond(reply)) }
+  }
+
+  const { onRequest, send } = compressedSend(response.compress)
   let contentType, payload
   if (response.json !== undefined) [contentType, payload] = ['application/json', JSON.stringify(response.json)]
   else if (response.text !== undefined) [contentType, payload] = ['text/plain; charset=utf-8', response.text]
+  else if (response.echo) contentType = 'application/json; charset=utf-8'
 
-  const echo = response.echo === true && payload === undefined
   const captureNames = captures.map((c) => c.name)
   const [queryNames, headerNames, cookieNames] = [params.query, params.headers, params.cookies].map(names)
   const echoDocument = (request) => {
@@ -208,24 +108,67 @@ export function restRoute (handler) {
     if (params.query) doc.query = pick(request.query, queryNames)
     if (params.headers) doc.headers = pick(request.headers, headerNames)
     if (params.cookies) doc.cookies = pick(request.cookies, cookieNames)
-    if (body) doc.body = request.body ?? null
+    if (handler.body) doc.body = request.body ?? null
     return doc
   }
+  return {
+    onRequest,
+    handler (request, reply) {
+      respond(reply)
+      if (contentType) reply.type(contentType)
+      return send(reply, response.echo ? echoDocument(request) : payload)
+    }
+  }
+}
 
+/** Fastify route options for one REST handler. */
+export function restRoute (handler) {
+  const { url, captures } = parseRoute(handler.route)
+  const params = handler.params ?? {}
+  const schema = {}
+  if (captures.length) schema.params = pathSchema(captures, params.path)
+  if (params.query) schema.querystring = params.query
+  if (params.headers) schema.headers = params.headers
+  const body = handler.body && bodyRule(handler.body)
+  if (body) schema.body = body.schema ?? {}
+
+  // A multipart body is read before the other checks (Fastify has read the other media by now).
+  const preValidation = body?.media === 'multipart' ? [readMultipart] : []
+  // Cookies are not a Fastify request part: they are checked before the others.
+  let cookies
+  if (params.cookies) {
+    cookies = paramValidator(params.cookies)
+    preValidation.push(async (request) => {
+      request.cookies = parseCookies(request.headers.cookie)
+      if (!cookies(request.cookies)) throw validationProblem(cookies.errors, 'cookies')
+    })
+  }
+
+  const { onRequest, handler: reply } = replyHandler(handler, captures)
   return {
     method: handler.method,
     url,
     schema,
     config: { body, cookies },
     ...(handler.body?.max_bytes !== undefined && { bodyLimit: handler.body.max_bytes }),
+    ...(body && { decompress: decompressOptions(handler.body) }), // by the scope's @fastify/compress
     validatorCompiler: ({ schema, httpPart }) => httpPart === 'body' ? bodyValidator(body) : paramValidator(schema),
+    onRequest: [...(handler.cors ? [corsHook(handler.cors)] : []), ...onRequest],
     preValidation,
-    handler (request, reply) {
-      reply.code(status)
-      if (contentType) reply.type(contentType)
-      reply.headers(headers)
-      if (setCookies.length) reply.header('set-cookie', setCookies)
-      return reply.send(echo ? echoDocument(request) : payload)
-    }
+    handler: reply
+  }
+}
+
+/**
+ * A REST route as a Fastify plugin: its own scope holds @fastify/compress with the handler's
+ * options (request decoding, reply encoding) and @fastify/multipart (whose content-type parser
+ * then serves this route only: elsewhere a multipart body is a 415 like any other media).
+ */
+export function restPlugin (handler, route) {
+  return async function (scope) {
+    const options = compressOptions(handler)
+    if (options) await scope.register(compress, options)
+    if (handler.body?.media === 'multipart') await scope.register(multipart)
+    scope.route(route)
   }
 }

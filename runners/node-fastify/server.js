@@ -5,7 +5,9 @@ import { join } from 'node:path'
 import Fastify from 'fastify'
 import websocket from '@fastify/websocket'
 import { errorHandler, validationProblem } from './validation.js'
-import { parseBody, parseRoute, restRoute } from './rest.js'
+import { parseBody } from './body.js'
+import { corsHook } from './cors.js'
+import { parseRoute, restPlugin, restRoute } from './rest.js'
 import { handleProtocols, wsRoute } from './ws.js'
 import { sseHandler } from './sse.js'
 
@@ -13,10 +15,25 @@ const PROTOCOLS = new Set(['rest', 'websocket', 'sse'])
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
 
 const started = performance.now()
-const { PORT, FIXTURES_DIR } = process.env
+const { PORT, FIXTURES_DIR, TLS_CERT_FILE, TLS_KEY_FILE } = process.env
 if (!PORT || !FIXTURES_DIR) {
   console.error('node-fastify: PORT and FIXTURES_DIR are required')
   process.exit(2)
+}
+
+/**
+ * Fastify's server options for TLS when TLS_CERT_FILE and TLS_KEY_FILE name PEM files: HTTP/2
+ * (ALPN h2) beside HTTP/1.1 (`allowHTTP1`, which WebSocket upgrades and HTTP/1.1 clients use).
+ */
+function tlsOptions () {
+  if (!TLS_CERT_FILE || !TLS_KEY_FILE) return {}
+  try {
+    const https = { allowHTTP1: true, cert: readFileSync(TLS_CERT_FILE), key: readFileSync(TLS_KEY_FILE) }
+    return { http2: true, https }
+  } catch (error) {
+    console.error(`node-fastify: TLS: ${error.message}`)
+    process.exit(2)
+  }
 }
 
 /** Every handler to serve, once per (protocol, method, route), in file order. */
@@ -47,7 +64,8 @@ const app = Fastify({
   bodyLimit: 16 * 1024 * 1024, // for bodies without max_bytes
   routerOptions: { maxParamLength: 2048 },
   forceCloseConnections: true, // open SSE streams end on close
-  schemaErrorFormatter: validationProblem
+  schemaErrorFormatter: validationProblem,
+  ...tlsOptions()
 })
 app.setErrorHandler(errorHandler)
 // Every body is read by one parser (413 within bodyLimit), which checks the media (415) and
@@ -66,8 +84,9 @@ await app.register(websocket, {
 
 app.get('/__ready', () => 'ready')
 
-// The methods each path pattern answers; the others get 405.
+// The methods each path pattern answers; the others get 405 (or, with CORS, a preflight's reply).
 const claimed = new Map()
+const corsByUrl = new Map()
 const claim = (url, ...methods) => {
   if (!claimed.has(url)) claimed.set(url, new Set())
   for (const method of methods) claimed.get(url).add(method)
@@ -79,8 +98,9 @@ for (const { protocol, handler } of loadHandlers(FIXTURES_DIR)) {
     const route = restRoute(handler)
     // Fastify answers HEAD for a GET route, unless HEAD has its own handler.
     route.exposeHeadRoute = handler.method === 'GET' && !claimed.get(url)?.has('HEAD')
-    app.route(route)
+    app.register(restPlugin(handler, route))
     claim(url, route.method, ...(route.exposeHeadRoute ? ['HEAD'] : []))
+    if (handler.cors && !corsByUrl.has(url)) corsByUrl.set(url, handler.cors)
   } else if (protocol === 'websocket') {
     app.route(wsRoute(handler, url))
     claim(url, 'GET')
@@ -98,6 +118,7 @@ for (const [url, methods] of claimed) {
       method: others,
       url,
       exposeHeadRoute: false,
+      onRequest: corsByUrl.has(url) ? [corsHook(corsByUrl.get(url))] : [],
       handler: (request, reply) => reply.code(405).header('allow', allow).send()
     })
   }
@@ -116,4 +137,4 @@ try {
   console.error(`node-fastify: ${error.message}`)
   process.exit(1)
 }
-console.error(`node-fastify: serving ${claimed.size} routes on 127.0.0.1:${PORT} (${Math.round(performance.now() - started)} ms)`)
+console.error(`node-fastify: serving ${claimed.size} routes on ${TLS_CERT_FILE ? 'https' : 'http'}://127.0.0.1:${PORT} (${Math.round(performance.now() - started)} ms)`)

@@ -17,11 +17,12 @@ export const strict = ajv({ coerceTypes: false })
 
 /** An error reply: an RFC 9457 problem document. */
 export class Problem extends Error {
-  constructor (status, type, title, errors) {
+  constructor (status, type, title, errors, headers) {
     super(title)
     this.statusCode = status
     this.body = { type: `urn:benchmark-harness:${type}`, title, status }
     if (errors) this.body.errors = errors
+    this.headers = headers ?? {}
   }
 }
 
@@ -74,12 +75,16 @@ function everyFault (request) {
 
 /** Fastify's error handler: problems as problem+json, Fastify's own body errors mapped. */
 export function errorHandler (error, request, reply) {
+  // Fastify answers a body it could not parse with `Connection: close`, a header HTTP/2
+  // forbids (Node drops it with a warning); an HTTP/2 stream needs no such thing.
+  if (request.raw.httpVersionMajor === 2) reply.removeHeader('connection')
   let problem = error
   if (!(error instanceof Problem)) {
     switch (error.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE': problem = payloadTooLarge(); break
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': problem = unsupportedMediaType(); break
       case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH': problem = malformedBody(); break
+      case 'FST_CP_ERR_INVALID_CONTENT': problem = malformedBody(); break // @fastify/compress: does not decode
       default:
         if (!(error.statusCode < 500)) request.log.error(error)
         return reply.send(error)
@@ -87,5 +92,6 @@ export function errorHandler (error, request, reply) {
   } else if (problem.statusCode === 422) {
     problem.body.errors = everyFault(request)
   }
-  return reply.code(problem.statusCode).type('application/problem+json').send(JSON.stringify(problem.body))
+  return reply.code(problem.statusCode).headers(problem.headers).type('application/problem+json')
+    .send(JSON.stringify(problem.body))
 }

@@ -75,9 +75,14 @@ def main() -> None:
         print("python-fastapi: PORT and FIXTURES_DIR must be set", file=sys.stderr)
         sys.exit(2)
     app = build(load(Path(fixtures_dir)))
+    # HTTPS (and WSS) when given a certificate: uvicorn's own TLS (HTTP/1.1 only).
+    tls = {"ssl_certfile": os.environ.get("TLS_CERT_FILE"),
+           "ssl_keyfile": os.environ.get("TLS_KEY_FILE")}
+    if not all(tls.values()):
+        tls = {}
     # wsproto: uvicorn's websockets-sansio protocol logs an error for every refused upgrade.
     config = uvicorn.Config(app, host="127.0.0.1", port=int(port), ws="wsproto",
-                            log_level="warning", timeout_graceful_shutdown=1)
+                            log_level="warning", timeout_graceful_shutdown=1, **tls)
     Server(config).run()
 
 

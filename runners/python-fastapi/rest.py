@@ -1,11 +1,14 @@
 """REST handlers as FastAPI path operations.
 
 Each handler becomes one endpoint whose signature declares its typed parameters (`Path`,
-`Query`, `Header`, `Cookie`, `Body`, with the pydantic types of `schema.py`), so FastAPI parses
-and validates the request and raises `RequestValidationError` for `problems.py` to answer.
-`RestRoute` adds what FastAPI does not do by itself, before it reads anything: the body checks
-in the README's order (413, 415, 400 for non-UTF-8 text) and "first occurrence wins" for
-repeated scalar query keys and cookies (Starlette keeps the last).
+`Query`, `Header`, `Cookie`, `Body`, or `Form()` for multipart, with the pydantic types of
+`schema.py` and `uploads.py`), so FastAPI parses and validates the request and raises
+`RequestValidationError` for `problems.py` to answer. `RestRoute` adds what FastAPI does not do
+by itself, before it reads anything: decoding of compressed uploads (FastAPI's documented custom
+`Request` class), the body checks in the README's order (413, 415, 400 for non-UTF-8 text or a
+cut multipart body) and "first occurrence wins" for repeated scalar query keys and cookies
+(Starlette keeps the last); and, around the route's ASGI app, the headers every reply of the
+handler carries (CORS, `Vary: Accept-Encoding`), error replies included.
 """
 
 import inspect
@@ -17,10 +20,17 @@ from fastapi import Body, Cookie, FastAPI, Header, Path, Query, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter
+from python_multipart.multipart import parse_options_header
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+import codings
+from cors import CorsPolicy, register_preflight
 from problems import dumps
 from schema import body_type, is_array, pydantic_type
+from streamed import Stream
+from uploads import MultipartBody
 
 # Bodies of handlers without `max_bytes` are still bounded.
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -90,14 +100,22 @@ class RestHandler:
                     self.first_wins.setdefault(location, set()).add(name)
             self.locations.append((location, names))
 
-        # Body: FastAPI reads it (parsing JSON itself), pydantic validates it.
+        # Body: FastAPI reads it (parsing JSON and multipart itself), pydantic validates it.
         self.body = handler.get("body")
+        self.codings: list[str] = []
         if self.body is not None:
-            kind = body_type(self.body["media"], self.body.get("schema"))
-            self.body_adapter = TypeAdapter(kind)
-            self.max_bytes = self.body.get("max_bytes", DEFAULT_MAX_BODY_BYTES)
             default = inspect.Parameter.empty if self.body.get("required", True) else None
-            self.parameters.append(_parameter("p__body", Annotated[kind, Body()], default))
+            if self.body["media"] == "multipart":
+                self.body_adapter = None  # the value echoes itself (uploads.Multipart)
+                annotation = MultipartBody(self.body).parameter_type()
+            else:
+                kind = body_type(self.body["media"], self.body.get("schema"))
+                self.body_adapter = TypeAdapter(kind)
+                annotation = Annotated[kind, Body()]
+            self.parameters.append(_parameter("p__body", annotation, default))
+            self.max_bytes = self.body.get("max_bytes", DEFAULT_MAX_BODY_BYTES)
+            self.codings = list(self.body.get("content_encodings", []))
+        self.parameters.append(_parameter("p__request", Request))
 
         # The reply.
         self.status = response.get("status", 200)
@@ -112,23 +130,52 @@ class RestHandler:
             self.media_type, self.content = "text/plain", response["text"].encode()
         elif self.echo:
             self.media_type = "application/json"
+        self.stream = Stream(response["stream"]) if "stream" in response else None
+        compress = response.get("compress")
+        self.compress_min = None if compress is None else compress.get("min_bytes", 0)
+        self.compress_codings = [] if compress is None else compress.get("encodings", ["gzip"])
+        self.cors = CorsPolicy(handler["cors"]) if "cors" in handler else None
 
     def endpoint(self) -> Callable:
         async def endpoint(**values: Any) -> Response:
-            return self.reply(values)
+            return await self.reply(values)
 
         endpoint.__signature__ = inspect.Signature(self.parameters)
         endpoint.handler = self  # for RestRoute
         return endpoint
 
-    def reply(self, values: dict[str, Any]) -> Response:
-        content = dumps(self.echo_document(values)) if self.echo else self.content
-        response = Response(content, self.status, self.headers, self.media_type)
+    async def reply(self, values: dict[str, Any]) -> Response:
+        if self.stream is not None:
+            response = self.stream.response(self.status, self.headers)
+        else:
+            content = dumps(await self.echo_document(values)) if self.echo else self.content
+            headers = dict(self.headers)
+            # Error replies are never encoded (the vocabulary), the handler's own 4xx included.
+            if (self.compress_min is not None and self.status < 400
+                    and len(content) >= self.compress_min):
+                accept = values["p__request"].headers.get("accept-encoding")
+                coding = codings.negotiate(accept, self.compress_codings)
+                if coding is not None:
+                    content = codings.encode(content, coding)
+                    headers["content-encoding"] = coding
+            response = Response(content, self.status, headers, self.media_type)
         for cookie in self.cookies:
             response.headers.append("set-cookie", cookie)
         return response
 
-    def echo_document(self, values: dict[str, Any]) -> dict[str, Any]:
+    def reply_headers(self, request_headers: Headers, headers: MutableHeaders) -> None:
+        """Adds what every reply of the handler carries, error replies included: `Vary:
+        Accept-Encoding` when it compresses, the CORS headers for an allowed origin."""
+        if self.compress_min is not None:
+            headers.add_vary_header("Accept-Encoding")
+        if self.cors is not None:
+            cors_headers = self.cors.reply_headers(request_headers)
+            for name, value in cors_headers:
+                headers[name] = value
+            if cors_headers:
+                headers.add_vary_header("Origin")
+
+    async def echo_document(self, values: dict[str, Any]) -> dict[str, Any]:
         document: dict[str, Any] = {}
         if self.captures:
             document["path"] = {name: values[name] for name in self.captures}
@@ -138,8 +185,13 @@ class RestHandler:
             }
         if self.body is not None:
             body = values["p__body"]
-            document["body"] = None if body is None else self.body_adapter.dump_python(
-                body, mode="json", by_alias=True, exclude_unset=True)
+            if body is None:
+                document["body"] = None
+            elif self.body_adapter is None:
+                document["body"] = await body.echo()
+            else:
+                document["body"] = self.body_adapter.dump_python(
+                    body, mode="json", by_alias=True, exclude_unset=True)
         return document
 
     async def check(self, request: Request) -> None:
@@ -152,31 +204,94 @@ class RestHandler:
         if self.body is None:
             return
         length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > self.max_bytes:
+        coded = codings.content_codings(request.headers.get("content-encoding"))
+        if coded and length != "0" and any(c not in self.codings for c in coded):
+            # RFC 9110 section 15.5.16: say which codings the handler decodes.
+            raise HTTPException(415, headers={
+                "accept-encoding": ", ".join(self.codings) or "identity"})
+        limit = codings.encoded_bound(self.max_bytes) if coded else self.max_bytes
+        if length.isdigit() and int(length) > limit:
             raise HTTPException(413)
-        body = await request.body()  # kept by the request for FastAPI
+        body = await request.body()  # decoded (UploadRequest), kept for FastAPI
         if len(body) > self.max_bytes:
             raise HTTPException(413)
         if not body:
             return
         media = self.body["media"]
-        if not accepts(media, request.headers.get("content-type", "")):
+        content_type = request.headers.get("content-type", "")
+        if not accepts(media, content_type):
             raise HTTPException(415)
-        if media != "json":
+        if media == "multipart" and not _multipart_closed(body, content_type):
+            raise HTTPException(400)
+        if media in ("text", "form"):
             try:
                 body.decode("utf-8")
             except UnicodeDecodeError:
                 raise HTTPException(400) from None
 
+    def decode(self, body: bytes, headers: Headers) -> bytes:
+        """The body with its `Content-Encoding` undone (the codings were checked before)."""
+        coded = codings.content_codings(headers.get("content-encoding"))
+        if not body or not coded or self.body is None:
+            return body
+        try:
+            return codings.decode(body, coded, self.max_bytes)
+        except codings.BodyTooLarge:
+            raise HTTPException(413) from None
+        except codings.MalformedBody:
+            raise HTTPException(400) from None
+
+
+class UploadRequest(Request):
+    """The request the route hands FastAPI: its body decoded by the handler, as in FastAPI's
+    "Custom Request and APIRoute class" (a `Request` subclass overriding `body()`)."""
+
+    def __init__(self, request: Request, handler: RestHandler):
+        super().__init__(request.scope, request.receive)
+        self.handler = handler
+
+    async def body(self) -> bytes:
+        if not hasattr(self, "_body"):
+            self._body = self.handler.decode(await super().body(), self.headers)
+        return self._body
+
+
+class ReplyHeaders:
+    """Wraps a route's ASGI app (as Starlette's `Route(middleware=...)` does) to add the
+    handler's `reply_headers` to whatever reply the route sends: its own, and the error replies
+    that the exception handlers of problems.py give inside it."""
+
+    def __init__(self, app: ASGIApp, handler: RestHandler):
+        self.app, self.handler = app, handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request_headers = Headers(scope=scope)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.handler.reply_headers(request_headers, MutableHeaders(scope=message))
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
 
 class RestRoute(APIRoute):
-    """An APIRoute that runs its handler's `check` before FastAPI's own request handling."""
+    """An APIRoute that decodes the body and runs its handler's `check` before FastAPI's own
+    request handling, inside `ReplyHeaders` when the handler has headers for every reply."""
+
+    def __init__(self, path: str, endpoint: Callable, **kwargs: Any):
+        super().__init__(path, endpoint, **kwargs)
+        handler: RestHandler = endpoint.handler
+        if handler.cors is not None or handler.compress_min is not None:
+            self.app = ReplyHeaders(self.app, handler)
 
     def get_route_handler(self) -> Callable:
         handle = super().get_route_handler()
         handler: RestHandler = self.endpoint.handler
 
         async def checked(request: Request) -> Response:
+            if handler.codings:
+                request = UploadRequest(request, handler)
             await handler.check(request)
             return await handle(request)
 
@@ -185,6 +300,10 @@ class RestRoute(APIRoute):
 
 def register(app: FastAPI, handler: dict) -> None:
     rest = RestHandler(handler)
+    if rest.cors is not None and not any(
+            getattr(route, "path", None) == rest.path and "OPTIONS" in route.methods
+            for route in app.router.routes if isinstance(route, APIRoute)):
+        register_preflight(app, rest.path, rest.cors)
     app.router.add_api_route(rest.path, rest.endpoint(), methods=[handler["method"]],
                              route_class_override=RestRoute)
 
@@ -199,7 +318,18 @@ def accepts(media: str, content_type: str) -> bool:
             subtype.endswith("+json") and len(subtype) > 5)
     if media == "form":
         return (kind, subtype) == ("application", "x-www-form-urlencoded")
+    if media == "multipart":
+        return (kind, subtype) == ("multipart", "form-data")
     return kind == "text"
+
+
+def _multipart_closed(body: bytes, content_type: str) -> bool:
+    """Whether a multipart body has a boundary and ends with its close delimiter: Starlette's
+    parser (python-multipart) refuses other broken bodies, but returns the parts read so far
+    from a body cut short."""
+    _, options = parse_options_header(content_type)
+    boundary = options.get(b"boundary")
+    return bool(boundary) and b"--" + boundary + b"--" in body
 
 
 def _set_cookie(cookie: dict) -> str:

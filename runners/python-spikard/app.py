@@ -10,6 +10,10 @@ Every fixture handler becomes one Spikard route (``spikard.service.App`` + ``Rou
 * ``json`` and ``form`` bodies are parsed, coerced and validated by Spikard from
   ``request_schema_json``; ``max_bytes`` is Spikard's per-route ``body_limit``.
 
+* multipart bodies are parsed by Spikard and validated in ``uploads.py``; replies are
+  compressed by Spikard's per-route ``compression``; CORS (``cors.py``) and streamed replies
+  (``streamed.py``, sent whole) are the handlers'.
+
 Spikard answers its own errors (413, 415, 400, 422) in its own problem format; release 0.17.2 has
 no hook a Python app can register to rewrite them, so those replies are Spikard's, not the
 canonical ones (see README.md). What Spikard does not check at all is checked here and answered
@@ -33,6 +37,15 @@ from typing import Any
 
 from spikard import Method
 from spikard.service import App, RouteBuilder
+
+# RouteBuilder's setters take the native config classes (spikard.app converts its public
+# dataclasses to these the same way).
+from spikard._spikard import CompressionConfig
+
+import codings
+import streamed
+from cors import CorsPolicy, is_preflight
+from uploads import MultipartBody
 
 log = logging.getLogger("python-spikard")
 
@@ -60,6 +73,9 @@ Envelope = dict[str, Any]
 
 _MISSING = object()  # "no default" for a parameter
 
+# Decoded uploads of handlers without `max_bytes` are still bounded.
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+
 
 def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
@@ -80,8 +96,10 @@ def problem(kind: str, title: str, status: int, errors: list[dict[str, str]] | N
     return reply(status, dumps(body), PROBLEM_TYPE)
 
 
-def unsupported_media_type() -> Envelope:
-    return problem("unsupported-media-type", "Unsupported media type", 415)
+def unsupported_media_type(headers: dict[str, str] | None = None) -> Envelope:
+    envelope = problem("unsupported-media-type", "Unsupported media type", 415)
+    envelope["headers"].update(headers or {})
+    return envelope
 
 
 def malformed_body() -> Envelope:
@@ -90,6 +108,10 @@ def malformed_body() -> Envelope:
 
 def validation_failed(errors: list[dict[str, str]]) -> Envelope:
     return problem("validation-error", "Request validation failed", 422, errors)
+
+
+def payload_too_large() -> Envelope:
+    return problem("payload-too-large", "Payload too large", 413)
 
 
 def media_fits(media: str, content_type: str) -> bool:
@@ -102,6 +124,8 @@ def media_fits(media: str, content_type: str) -> bool:
         return essence == JSON_TYPE or (len(subtype) > 5 and subtype.endswith("+json"))
     if media == "form":
         return essence == "application/x-www-form-urlencoded"
+    if media == "multipart":
+        return essence == "multipart/form-data"
     return kind == "text"
 
 
@@ -190,23 +214,37 @@ class Endpoint:
             self.echo_params.append((location, echo))
         self.params_schema = {"type": "object", "properties": properties, "required": required} if properties else None
 
-        # Body: JSON and form bodies are Spikard's (parsing, coercion, validation); text bodies
-        # and the media check are done here.
+        self.prepare_body(file)
+        self.prepare_reply(file, handler, response)
+
+    def prepare_body(self, file: Path) -> None:
+        # Body: JSON and form bodies are Spikard's (parsing, coercion, validation); multipart
+        # bodies are parsed by Spikard and checked in uploads.py; text bodies, the media check
+        # and compressed uploads are done here.
         self.media: str | None = None
         self.body_required = True
         self.body_schema: dict[str, Any] | None = None
         self.text_validator: Any = None
         self.max_bytes: int | None = None
+        self.multipart: MultipartBody | None = None
+        self.codings: list[str] = []
         if self.body is not None:
             self.media = self.body.get("media", "json")
             self.body_required = self.body.get("required", True)
             self.body_schema = self.body.get("schema")
             self.max_bytes = self.body.get("max_bytes")
+            self.codings = list(self.body.get("content_encodings") or [])
+            for coding in self.codings:
+                if coding not in codings.DECODABLE:
+                    log.warning("%s: %s uploads are not decoded (gzip and deflate are)", file, coding)
+            if self.media == "multipart":
+                self.multipart = MultipartBody(self.body)
             if self.media == "text" and self.body_schema is not None:
                 from jsonschema import Draft202012Validator, FormatChecker
 
                 self.text_validator = Draft202012Validator(self.body_schema, format_checker=FormatChecker())
 
+    def prepare_reply(self, file: Path, handler: dict[str, Any], response: dict[str, Any]) -> None:
         # The reply, rendered once where it is static.
         self.status: int = response.get("status", 200)
         self.headers: dict[str, str] = {str(k): str(v) for k, v in (response.get("headers") or {}).items()}
@@ -216,9 +254,16 @@ class Endpoint:
                 log.warning("%s: Spikard's reply carries one value per header: only the first Set-Cookie is sent", file)
             self.headers["set-cookie"] = set_cookie(cookies[0])
         self.echo = bool(response.get("echo"))
+        self.compress: dict[str, Any] | None = response.get("compress")
+        if self.compress and "deflate" in self.compress.get("encodings", []):
+            log.warning("%s: Spikard's compression offers gzip and br, not deflate", file)
+        self.cors = CorsPolicy(handler["cors"]) if handler.get("cors") else None
         self.static: Envelope | None = None
         if not self.echo:
-            if "json" in response:
+            if "stream" in response:
+                content, content_type = streamed.body(response["stream"])
+                self.static = reply(self.status, content, content_type, self.headers)
+            elif "json" in response:
                 self.static = reply(self.status, dumps(response["json"]), JSON_TYPE, self.headers)
             elif "text" in response:
                 self.static = reply(self.status, response["text"], TEXT_TYPE, self.headers)
@@ -237,9 +282,24 @@ class Endpoint:
             builder = builder.request_schema_json(json.dumps(schema))
         if self.max_bytes is not None:
             builder = builder.body_limit(self.max_bytes)
+        if self.compress is not None:
+            encodings = self.compress.get("encodings", ["gzip"])
+            builder = builder.compression(CompressionConfig(
+                gzip="gzip" in encodings, brotli="br" in encodings,
+                min_size=self.compress.get("min_bytes", 0), quality=6))
         return builder.sync()
 
     def __call__(self, request: dict[str, Any]) -> Envelope:
+        envelope = self.answer(request)
+        if self.compress is not None:
+            envelope = {**envelope, "headers": {**envelope["headers"], "vary": "Accept-Encoding"}}
+        if self.cors is not None:
+            cors_headers = self.cors.reply_headers(request.get("headers") or {})
+            if cors_headers:
+                envelope = {**envelope, "headers": {**envelope["headers"], **cors_headers}}
+        return envelope
+
+    def answer(self, request: dict[str, Any]) -> Envelope:
         body: Any = None
         if self.media is not None:
             outcome = self.read_body(request)
@@ -266,8 +326,23 @@ class Endpoint:
         """The request body for the echo, or a _Reject with the canonical error."""
         raw = request.get("raw_body")
         present = bool(raw)
+        headers = request.get("headers") or {}
+        coded = codings.content_codings(headers.get("content-encoding"))
+        if present and coded:
+            if any(coding not in self.codings for coding in coded):
+                # RFC 9110 section 15.5.16: say which codings the handler decodes.
+                accepted = ", ".join(self.codings) or "identity"
+                return _Reject(unsupported_media_type({"accept-encoding": accepted}))
+            # Only a text body reaches the handler still encoded (see codings.py); a JSON, form
+            # or multipart one got here because it parsed as sent, so it is not in its coding.
+            try:
+                raw = codings.decode(bytes(raw), coded, self.max_bytes or DEFAULT_MAX_BODY_BYTES)
+            except codings.BodyTooLarge:
+                return _Reject(payload_too_large())
+            except codings.MalformedBody:
+                return _Reject(malformed_body())
         if present:
-            content_type = (request.get("headers") or {}).get("content-type", "")
+            content_type = headers.get("content-type", "")
             # Spikard parses urlencoded forms into JSON before the handler (rewriting the
             # content type to application/json), so for its body media the two are one.
             accepted = ("json", "form") if self.media in ("json", "form") else (self.media or "json",)
@@ -289,9 +364,29 @@ class Endpoint:
                 if errors:
                     return _Reject(validation_failed(errors))
             return text
+        if self.multipart is not None:
+            return self.read_multipart(request.get("body") if present else None)
         if not present and self.body_required and self.body_schema is None:
             return _Reject(validation_failed([{"in": "body", "pointer": "", "message": "a body is required"}]))
         return request.get("body") if present else None
+
+
+    def read_multipart(self, parts: Any) -> Any:
+        """The echo of a multipart body Spikard parsed (see uploads.py), or a _Reject."""
+        assert self.multipart is not None
+        if parts is not None and not isinstance(parts, dict):
+            return _Reject(malformed_body())  # e.g. no boundary: Spikard passes it through
+        if not parts:  # no body, or no part at all
+            if self.body_required:
+                return _Reject(validation_failed([{"in": "body", "pointer": "", "message": "a body is required"}]))
+            return None
+        echo, errors = self.multipart.read(parts)
+        if errors:
+            found: dict[str, str] = {}
+            for pointer, message in errors:
+                found.setdefault(pointer, message)
+            return _Reject(validation_failed([{"in": "body", "pointer": p, "message": m} for p, m in sorted(found.items())]))
+        return echo
 
 
 class _Reject:
@@ -326,11 +421,44 @@ def load_endpoints(fixtures_dir: Path) -> list[Endpoint]:
     return list(endpoints.values())
 
 
+class Preflight:
+    """The OPTIONS route of a CORS handler's path (see cors.py): preflights get the policy's
+    204 or 403, other OPTIONS requests the 405 they got before."""
+
+    def __init__(self, route: str, policy: CorsPolicy, methods: list[str]) -> None:
+        self.route, self.policy, self.methods = route, policy, methods
+
+    def builder(self) -> RouteBuilder:
+        return RouteBuilder.new(Method.OPTIONS, self.route).handler_name(f"OPTIONS {self.route}").sync()
+
+    def __call__(self, request: dict[str, Any]) -> Envelope:
+        headers = request.get("headers") or {}
+        if is_preflight(headers):
+            status, cors_headers = self.policy.preflight(headers)
+            return reply(status, None, None, cors_headers)
+        return reply(405, None, None, {"allow": ", ".join(self.methods)})
+
+
+def preflights(endpoints: list[Endpoint]) -> list[Preflight]:
+    """One Preflight per route with a CORS handler (and no OPTIONS handler of its own)."""
+    methods: dict[str, list[str]] = {}
+    for endpoint in endpoints:
+        methods.setdefault(endpoint.spikard_route, []).append(endpoint.method)
+    found: dict[str, Preflight] = {}
+    for endpoint in endpoints:
+        route = endpoint.spikard_route
+        if endpoint.cors is not None and route not in found and "OPTIONS" not in methods[route]:
+            found[route] = Preflight(route, endpoint.cors, methods[route])
+    return list(found.values())
+
+
 def build_app(endpoints: list[Endpoint]) -> App:
     app = App()
     app.register_route(RouteBuilder.new(Method.GET, READY_PATH).handler_name("ready").sync(), ready)
     for endpoint in endpoints:
         app.register_route(endpoint.builder(), endpoint)
+    for preflight in preflights(endpoints):
+        app.register_route(preflight.builder(), preflight)
     return app
 
 

@@ -4,6 +4,7 @@
 
 pub mod binary;
 mod broadcast;
+pub mod chunks;
 pub mod header;
 pub mod json;
 pub mod matcher;
@@ -15,6 +16,7 @@ mod ws;
 use harness_fixture::{Fixture, Spec};
 
 use crate::results::Mismatch;
+pub(crate) use rest::undecodable_message;
 pub(crate) use sse::{DEFAULT_TYPE_DIFFERS, expected_event_type};
 pub(crate) use ws::json_expectation;
 

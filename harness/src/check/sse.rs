@@ -169,6 +169,7 @@ mod tests {
                 target: "/s".into(),
                 headers: Vec::new(),
                 body: None,
+                content_encoding: None,
             },
             status: Some(200),
             headers: Vec::new(),

@@ -1,5 +1,5 @@
-//! Checks of the `within_ms` deadlines of REST replies and SSE events and streams (WebSocket
-//! steps have theirs in `ws.rs`): something that came, but later than the fixture allows, fails
+//! Checks of the `within_ms` deadlines of REST replies (and their `first_byte_within_ms`) and
+//! SSE events and streams (WebSocket steps have theirs in `ws.rs`): something that came, but later than the fixture allows, fails
 //! the fixture. Something that never came within the wait is not judged here: the replay is
 //! interrupted and the fixture errored.
 
@@ -8,13 +8,18 @@ use harness_fixture::model::{RestFixture, SseEnd, SseFixture};
 use super::Mismatch;
 use crate::results::transcript::{RestTranscript, SseTranscript};
 
-/// A REST reply's `expected.within_ms`: the whole reply (after redirects) within it.
+/// A REST reply's `expected.within_ms`: the whole reply (after redirects) within it; and its
+/// `first_byte_within_ms`: the first byte of the body (the end of the head, for an empty body)
+/// within that, both counted from sending the (first) request.
 pub(super) fn check_rest(
     fixture: &RestFixture,
     transcript: &RestTranscript,
     out: &mut Vec<Mismatch>,
 ) {
-    if let (Some(within), Some(response)) = (fixture.expected.within_ms, &transcript.response) {
+    let Some(response) = &transcript.response else {
+        return;
+    };
+    if let Some(within) = fixture.expected.within_ms {
         late(
             within,
             response.elapsed_us,
@@ -22,6 +27,20 @@ pub(super) fn check_rest(
             "/within_ms",
             out,
         );
+    }
+    if let Some(within) = fixture.expected.first_byte_within_ms {
+        let took_ms = response.first_byte_ms;
+        if took_ms > within {
+            out.push(Mismatch::new(
+                "/first_byte_within_ms",
+                within.into(),
+                took_ms.into(),
+                format!(
+                    "the first byte of the body arrived after {took_ms} ms, later than \
+                     first_byte_within_ms {within}"
+                ),
+            ));
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use harness_fixture::Protocol;
+use harness_fixture::{Protocol, Spec};
 
 use crate::cli::{BenchArgs, Cli, FixtureSelection, Format, LoadArgs, StreamArgs};
 use crate::config::{open_target, require_http2, selection, tls_settings};
@@ -313,6 +313,7 @@ async fn load(cli: &Cli, args: &LoadArgs, shape: Shape) -> Result<i32, HarnessEr
             warmup_s: args.warmup.as_secs_f64(),
             http_version: shape.http.label(),
             streams: shape.http.streams(),
+            body_timing: matches!(&fixture.spec, Spec::Rest(rest) if rest.expected.chunks.is_some()),
         },
         &outcome.tally,
     );

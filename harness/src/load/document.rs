@@ -3,7 +3,7 @@
 
 use crate::results::TargetInfo;
 use crate::results::hdr::encode;
-use crate::results::load::{Block, LoadResult, Percentiles, ScheduleLag, Summary};
+use crate::results::load::{Block, BodyTiming, LoadResult, Percentiles, ScheduleLag, Summary};
 
 use super::recorder::{Tally, micros};
 use super::schedule::TIMER_SLACK;
@@ -33,6 +33,8 @@ pub struct RunInfo {
     pub http_version: &'static str,
     /// Requests in flight per connection (HTTP/2 streams; 1 on HTTP/1.1).
     pub streams: usize,
+    /// Whether reply bodies were timed (a REST fixture with `chunks`).
+    pub body_timing: bool,
 }
 
 impl LoadResult {
@@ -79,6 +81,9 @@ impl LoadResult {
                 .then(|| Block::of(&tally.connect)),
             first_event: (info.protocol == Protocol::Sse).then(|| Block::of(&tally.first_event)),
             event_gap: (info.protocol == Protocol::Sse).then(|| Block::of(&tally.event_gap)),
+            body_timing: info
+                .body_timing
+                .then(|| BodyTiming::of(&tally.first_byte, &tally.last_byte)),
             timer_slack_us: info.rate.map(|_| micros(TIMER_SLACK)),
             broadcast: None,
             runner_resources: None,
@@ -107,6 +112,7 @@ pub(crate) fn test_info(protocol: harness_fixture::Protocol, rate: Option<f64>) 
         warmup_s: 0.0,
         http_version: "1.1",
         streams: 1,
+        body_timing: false,
     }
 }
 
@@ -183,6 +189,39 @@ mod tests {
         assert_eq!(json["first_event"]["count"], 0);
         assert_eq!(json["first_event"]["latency_us"], serde_json::Value::Null);
         assert_eq!(decode(&encode(&histogram())).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn body_timing_is_there_for_timed_runs_only() {
+        let mut tally = Tally::default();
+        for us in [1000, 2000, 3000] {
+            tally.first_byte.record(us).unwrap();
+            tally.last_byte.record(us * 10).unwrap();
+        }
+        let plain = LoadResult::new(info(harness_fixture::Protocol::Rest, None), &tally);
+        assert!(
+            serde_json::to_value(&plain)
+                .unwrap()
+                .get("body_timing")
+                .is_none()
+        );
+        let timed = RunInfo {
+            body_timing: true,
+            ..info(harness_fixture::Protocol::Rest, None)
+        };
+        let json = serde_json::to_value(LoadResult::new(timed.clone(), &tally)).unwrap();
+        let block = &json["body_timing"];
+        assert_eq!(block["count"], 3);
+        assert_eq!(block["first_byte_us"]["p50"], 2000);
+        assert_eq!(block["first_byte_us"]["max"], 3001);
+        assert_eq!(block["last_byte_us"]["min"], 10000);
+        // Nothing timed: the block is there, its figures null.
+        let none = serde_json::to_value(LoadResult::new(timed, &Tally::default())).unwrap();
+        assert_eq!(none["body_timing"]["count"], 0);
+        assert_eq!(
+            none["body_timing"]["first_byte_us"],
+            serde_json::Value::Null
+        );
     }
 
     #[test]

@@ -202,6 +202,11 @@ pub struct Tally {
     pub first_event: Histogram<u64>,
     /// SSE time between consecutive events (measured).
     pub event_gap: Histogram<u64>,
+    /// REST with `chunks`: time from writing the request to the body's first byte (measured
+    /// successful operations).
+    pub first_byte: Histogram<u64>,
+    /// REST with `chunks`: time from writing the request to the body's last byte.
+    pub last_byte: Histogram<u64>,
     /// Measured operations, errors included.
     pub operations: u64,
     /// Measured operations that failed.
@@ -225,6 +230,8 @@ impl Default for Tally {
             connect: histogram(),
             first_event: histogram(),
             event_gap: histogram(),
+            first_byte: histogram(),
+            last_byte: histogram(),
             operations: 0,
             errors: 0,
             errors_by_kind: BTreeMap::new(),
@@ -255,6 +262,8 @@ impl Tally {
             (&mut self.connect, &other.connect),
             (&mut self.first_event, &other.first_event),
             (&mut self.event_gap, &other.event_gap),
+            (&mut self.first_byte, &other.first_byte),
+            (&mut self.last_byte, &other.last_byte),
         ] {
             // Same bounds on both sides: adding cannot fail.
             let _ = mine.add(theirs);
@@ -472,6 +481,23 @@ impl Recorder {
             let mut state = self.shard.state();
             state.tally.lag.max_us = state.tally.lag.max_us.max(micros(lag));
         }
+    }
+
+    /// A successful REST operation intended to start at `at` got its body's first byte and last
+    /// byte after `times` (recorded when `at` is measured).
+    pub fn body_timing(&mut self, at: Instant, times: crate::load::proto::BodyTimes) {
+        if !self.shard.window.measures(at) {
+            return;
+        }
+        let mut state = self.shard.state();
+        state
+            .tally
+            .first_byte
+            .saturating_record(micros(times.first_byte));
+        state
+            .tally
+            .last_byte
+            .saturating_record(micros(times.last_byte));
     }
 
     /// A WebSocket handshake took `latency` (recorded whatever the phase).

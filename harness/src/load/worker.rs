@@ -98,6 +98,9 @@ pub enum Unloadable {
         /// Why.
         reason: String,
     },
+    /// The request body cannot be encoded as `request.content_encoding` asks.
+    #[error("request.content_encoding: {0}")]
+    Encode(#[from] crate::wire::coding::EncodeError),
     /// An expected JSON Schema does not compile.
     #[error("{reason}")]
     Schema {

@@ -4,12 +4,13 @@
 use std::time::Instant;
 
 use futures_util::{Stream, StreamExt};
-use harness_fixture::Fixture;
+use harness_fixture::{Fixture, Spec};
 
 use crate::check::check;
 use crate::replay::driver::Driver;
 use crate::results::Interrupted;
-use crate::results::{FixtureResult, Outcome};
+use crate::results::transcript::Transcript;
+use crate::results::{BodyArrivals, FixtureResult, Outcome};
 use crate::snapshot::{SnapshotMode, SnapshotStore};
 
 /// How to replay.
@@ -33,6 +34,22 @@ pub fn replay_all<'a>(
         .buffered(settings.jobs.max(1))
 }
 
+/// When the reply body arrived, for a REST fixture that checks how it streams (`chunks`,
+/// `first_byte_within_ms`) and got a reply.
+fn body_arrivals(fixture: &Fixture, transcript: &Transcript) -> Option<BodyArrivals> {
+    let (Spec::Rest(rest), Transcript::Rest(t)) = (&fixture.spec, transcript) else {
+        return None;
+    };
+    let expected = &rest.expected;
+    if expected.chunks.is_none() && expected.first_byte_within_ms.is_none() {
+        return None;
+    }
+    t.response.as_ref().map(|response| BodyArrivals {
+        first_byte_ms: response.first_byte_ms,
+        arrivals: response.arrivals.clone(),
+    })
+}
+
 /// Replays, checks and snapshots one fixture.
 pub async fn replay_one(
     driver: &Driver,
@@ -48,6 +65,7 @@ pub async fn replay_one(
         diff: Vec::new(),
         error: None,
         snapshot: None,
+        body_arrivals: None,
         expected_failure: false,
         duration_ms: 0.0,
     };
@@ -62,6 +80,7 @@ pub async fn replay_one(
     let transcript = driver.replay(fixture).await;
     result.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     result.diff = check(fixture, &transcript);
+    result.body_arrivals = body_arrivals(fixture, &transcript);
     if let Some(interrupted) = transcript.interrupted() {
         result.outcome = Outcome::Errored;
         result.error = Some(interrupted.clone());

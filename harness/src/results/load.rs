@@ -68,6 +68,9 @@ pub struct LoadResult {
     /// SSE: time between consecutive events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event_gap: Option<Block>,
+    /// REST with `chunks`: when reply bodies came (successful operations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_timing: Option<BodyTiming>,
     /// Open loop: lateness of the generator's own timer forgiven before each operation, in
     /// microseconds (see [`crate::load::schedule::TIMER_SLACK`]); later starts count in full.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -168,6 +171,30 @@ impl Block {
             count: histogram.len(),
             latency_us: Percentiles::of(histogram),
             histogram: encode(histogram),
+        }
+    }
+}
+
+/// When the bodies of successful REST replies came, counted from writing the request: a
+/// server that streams sends the first byte early; one that buffers, with the last.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BodyTiming {
+    /// Replies timed.
+    pub count: u64,
+    /// Time to the body's first byte (the end of the head, for an empty body), microseconds;
+    /// `null` when no reply was timed.
+    pub first_byte_us: Option<Percentiles>,
+    /// Time to the body's last byte, microseconds; `null` when no reply was timed.
+    pub last_byte_us: Option<Percentiles>,
+}
+
+impl BodyTiming {
+    /// The block of the two histograms (microseconds).
+    pub fn of(first_byte: &Histogram<u64>, last_byte: &Histogram<u64>) -> BodyTiming {
+        BodyTiming {
+            count: first_byte.len(),
+            first_byte_us: Percentiles::of(first_byte),
+            last_byte_us: Percentiles::of(last_byte),
         }
     }
 }

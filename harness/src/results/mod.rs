@@ -13,6 +13,6 @@ pub mod target;
 pub mod transcript;
 
 pub use diff::Mismatch;
-pub use run::{FixtureResult, Interrupted, Outcome, RunReport};
+pub use run::{BodyArrivals, FixtureResult, Interrupted, Outcome, RunReport};
 pub use snapshot::{SnapshotOutcome, SnapshotStatus};
 pub use target::{TargetInfo, TargetKind};

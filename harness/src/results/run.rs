@@ -51,11 +51,27 @@ pub struct FixtureResult {
     /// Snapshot result.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<SnapshotOutcome>,
+    /// When the reply body arrived, for a REST fixture that expects `chunks` or
+    /// `first_byte_within_ms` (and got a reply): a server that buffers what it should stream
+    /// shows it here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_arrivals: Option<BodyArrivals>,
     /// The runner's manifest lists this fixture as a known divergence (`expected_failures`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub expected_failure: bool,
     /// Replay time in milliseconds.
     pub duration_ms: f64,
+}
+
+/// When a reply body arrived, from the transcript.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BodyArrivals {
+    /// Whole milliseconds from sending the (first) request to the body's first byte (to the
+    /// end of the reply head, for an empty body).
+    pub first_byte_ms: u64,
+    /// The pieces of the body as read from the connection (reads within one millisecond
+    /// together, at most [`crate::results::transcript::MAX_ARRIVALS`]).
+    pub arrivals: Vec<crate::results::transcript::Arrival>,
 }
 
 /// Counts by outcome.

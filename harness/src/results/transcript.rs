@@ -114,8 +114,11 @@ pub struct SentRequest {
     pub target: String,
     /// Headers the fixture set (defaults the client adds are not listed).
     pub headers: Headers,
-    /// Body.
+    /// Body, before any content coding.
     pub body: Option<Body>,
+    /// The content coding the body was sent in (REST `content_encoding`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_encoding: Option<harness_fixture::model::Coding>,
 }
 
 /// A response as received.
@@ -125,10 +128,57 @@ pub struct ReceivedResponse {
     pub status: u16,
     /// Headers, in order received.
     pub headers: Headers,
-    /// Body.
+    /// Body: decoded when the reply has a `Content-Encoding` and the body decodes (see
+    /// `encoding`), else as received.
     pub body: Body,
+    /// The reply's content codings, when it has some (`identity` aside).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<ReplyEncoding>,
     /// Time to the full body, in microseconds.
     pub elapsed_us: u64,
+    /// Whole milliseconds from sending the (first) request to the first byte of the body (to
+    /// the end of the reply head, for an empty body).
+    pub first_byte_ms: u64,
+    /// When the pieces of the body arrived, as read from the connection.
+    pub arrivals: Vec<Arrival>,
+}
+
+/// How a reply body was encoded, and whether it decoded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReplyEncoding {
+    /// The `Content-Encoding` as sent (several lines joined with `, `).
+    pub content_encoding: String,
+    /// The body's length as received, in bytes.
+    pub encoded_length: u64,
+    /// Why the body does not decode; the response's `body` then holds the bytes as received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undecodable: Option<String>,
+}
+
+/// Some bytes of a reply body that arrived at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Arrival {
+    /// Whole milliseconds since the (first) request was sent.
+    pub at_ms: u64,
+    /// How many bytes (as received, before any content decoding).
+    pub bytes: u64,
+}
+
+/// The most [`Arrival`]s a reply keeps: later reads are added to the last one, which then says
+/// when the last of them came.
+pub const MAX_ARRIVALS: usize = 1000;
+
+/// Records `bytes` arriving at `at_ms`: reads within the same millisecond are one arrival, and
+/// past [`MAX_ARRIVALS`] they go into the last one.
+pub fn record_arrival(arrivals: &mut Vec<Arrival>, at_ms: u64, bytes: u64) {
+    let full = arrivals.len() >= MAX_ARRIVALS;
+    match arrivals.last_mut() {
+        Some(last) if last.at_ms == at_ms || full => {
+            last.at_ms = at_ms;
+            last.bytes += bytes;
+        }
+        _ => arrivals.push(Arrival { at_ms, bytes }),
+    }
 }
 
 /// A WebSocket conversation: the handshake, then one record per transcript step reached.

@@ -1,5 +1,6 @@
 //! A transcript as a snapshot shows it: timings dropped, headers sorted (volatile ones dropped),
-//! JSON shown as JSON, gzip bodies decoded, volatile values redacted by pattern
+//! JSON shown as JSON, bodies in a content coding shown decoded, request bodies before their
+//! coding, generated multipart boundaries replaced by `<boundary>`, volatile values redacted by pattern
 //! ([`super::volatile`]) and wherever the fixture expects a class matcher (`<<number>>`...).
 
 use harness_fixture::model::{HeaderExpectation, MessageMatch, WsMatch, WsStep};
@@ -10,9 +11,11 @@ use super::volatile::{redact_text, redact_value};
 use crate::check::matcher::Matcher;
 use crate::results::Interrupted;
 use crate::results::transcript::{
-    Body, BroadcastTranscript, Direction, Headers, RestTranscript, SseTranscript, Transcript,
-    WsTranscript,
+    Body, BroadcastTranscript, Direction, Headers, ReplyEncoding, RestTranscript, SseTranscript,
+    Transcript, WsTranscript,
 };
+use crate::wire::coding;
+use crate::wire::request::MAX_BODY;
 
 /// Headers that differ on every run.
 const DROPPED_HEADERS: &[&str] = &["date", "sec-websocket-accept", "keep-alive"];
@@ -29,14 +32,19 @@ const SET_HEADERS: &[&str] = &[
 /// The transcript without timings, with volatile values redacted: by pattern (UUIDs, dates,
 /// addresses, time-like keys) and wherever the fixture expects a class matcher (`<<number>>`...).
 pub fn normalize(fixture: &Fixture, transcript: &Transcript) -> Value {
-    let mut value = normalize_transcript(transcript);
+    let mut value = normalize_transcript(fixture, transcript);
     redact_by_fixture(fixture, &mut value);
     value
 }
 
-fn normalize_transcript(transcript: &Transcript) -> Value {
+fn normalize_transcript(fixture: &Fixture, transcript: &Transcript) -> Value {
     match transcript {
-        Transcript::Rest(t) => rest(t),
+        Transcript::Rest(t) => {
+            // A boundary made fresh for the request differs on every run; a pinned one shows.
+            let fresh_boundary = matches!(&fixture.spec, Spec::Rest(rest)
+                if rest.request.multipart.is_some() && rest.request.multipart_boundary.is_none());
+            rest(t, fresh_boundary)
+        }
         Transcript::WebSocket(t) => websocket(t),
         Transcript::Broadcast(t) => broadcast(t),
         Transcript::Sse(t) => sse(t),
@@ -54,15 +62,27 @@ fn finish(mut out: Map<String, Value>, interrupted: &Option<Interrupted>) -> Val
     Value::Object(out)
 }
 
-fn rest(t: &RestTranscript) -> Value {
+fn rest(t: &RestTranscript, fresh_boundary: bool) -> Value {
     let mut out = Map::new();
+    let mut sent_headers = t.request.headers.clone();
+    let mut sent_body = t.request.body.clone();
+    if fresh_boundary && let Some(sent) = &mut sent_body {
+        hide_boundary(&mut sent.0, &mut sent_headers);
+    }
+    let mut sent_body = sent_body.as_ref().map(body);
+    // The body before its content coding, the coding beside it.
+    if let (Some(coding), Some(Value::Object(view))) =
+        (t.request.content_encoding, sent_body.as_mut())
+    {
+        view.insert("content_encoding".into(), coding.token().into());
+    }
     out.insert(
         "request".into(),
         json!({
             "method": t.request.method,
             "target": t.request.target,
-            "headers": headers(&t.request.headers),
-            "body": t.request.body.as_ref().map(body),
+            "headers": headers(&sent_headers),
+            "body": sent_body,
         }),
     );
     // The redirects followed, only where a fixture follows them.
@@ -80,7 +100,7 @@ fn rest(t: &RestTranscript) -> Value {
             json!({
                 "status": response.status,
                 "headers": headers(&response.headers),
-                "body": encoded_body(&response.body, &response.headers),
+                "body": reply_body(&response.body, response.encoding.as_ref()),
             }),
         );
     }
@@ -146,7 +166,7 @@ fn broadcast(t: &BroadcastTranscript) -> Value {
     if let Some(reply) = &t.publish {
         out.insert(
             "publish".into(),
-            json!({"status": reply.status, "headers": headers(&reply.headers), "body": encoded_body(&reply.body, &reply.headers)}),
+            json!({"status": reply.status, "headers": headers(&reply.headers), "body": reply_body(&reply.body, reply.encoding.as_ref())}),
         );
     }
     out.insert("subscribers".into(), Value::Array(subscribers));
@@ -195,6 +215,46 @@ fn sse(t: &SseTranscript) -> Value {
     }
     out.insert("end".into(), json!(t.end));
     finish(out, &t.interrupted)
+}
+
+/// What stands for a multipart boundary made fresh for the request.
+const BOUNDARY_TOKEN: &str = "<boundary>";
+
+/// Replaces a multipart body's boundary (its first line is `--BOUNDARY`) with
+/// [`BOUNDARY_TOKEN`], in the body and in the request's headers (its `content-type`).
+fn hide_boundary(body: &mut Vec<u8>, headers: &mut Headers) {
+    let Some(line) = body
+        .strip_prefix(b"--")
+        .and_then(|rest| rest.split(|&b| b == b'\r').next())
+    else {
+        return;
+    };
+    let Ok(boundary) = String::from_utf8(line.to_vec()) else {
+        return;
+    };
+    if boundary.is_empty() {
+        return;
+    }
+    *body = replace_bytes(body, boundary.as_bytes(), BOUNDARY_TOKEN.as_bytes());
+    for (_, value) in headers.iter_mut() {
+        *value = value.replace(&boundary, BOUNDARY_TOKEN);
+    }
+}
+
+/// `haystack` with every occurrence of `needle` (not empty) replaced by `with`.
+fn replace_bytes(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut rest = haystack;
+    while !rest.is_empty() {
+        if rest.starts_with(needle) {
+            out.extend_from_slice(with);
+            rest = &rest[needle.len()..];
+        } else {
+            out.push(rest[0]);
+            rest = &rest[1..];
+        }
+    }
+    out
 }
 
 /// Replaces values the fixture matches by class (`<<number>>`, `<<uuid>>`, `<<any>>`, ...) with
@@ -356,29 +416,26 @@ fn body(body: &Body) -> Value {
     view
 }
 
-/// A reply body as the snapshot shows it. A gzip body (`Content-Encoding: gzip` on one line) is
-/// shown decoded, beside `"content_encoding": "gzip"`: its bytes hold the time it was
-/// compressed (the header's MTIME), so they change on every run while the content does not.
-/// One that does not decode within [`MAX_BODY`] bytes is shown as base64 with the 4 MTIME bytes
-/// zeroed, and the reason.
-fn encoded_body(raw: &Body, reply_headers: &Headers) -> Value {
-    let encodings = crate::results::transcript::header_values(reply_headers, "content-encoding");
-    let gzip = matches!(encodings.as_slice(), [one] if ["gzip", "x-gzip"]
-        .iter()
-        .any(|g| one.trim().eq_ignore_ascii_case(g)));
-    if !gzip {
-        return body(raw);
-    }
-    let (mut view, note) = match gunzip(&raw.0) {
-        Ok(decoded) => (body(&Body(decoded)), "gzip".to_string()),
-        Err(reason) => {
-            let mut bytes = raw.0.clone();
+/// A reply body as the snapshot shows it. A body in a content coding is shown decoded, beside
+/// `"content_encoding": "gzip"` (the codings, as [`coding::codings`] lists them): its bytes may
+/// differ on every run (gzip's header holds the time it was compressed) while the content does
+/// not. One that does not decode is shown as it came (gzip's MTIME bytes zeroed), beside
+/// `"content_encoding": "gzip, not decoded: <reason>"`.
+fn reply_body(body: &Body, encoding: Option<&ReplyEncoding>) -> Value {
+    let Some(encoding) = encoding else {
+        return self::body(body);
+    };
+    let codings = coding::codings(encoding.content_encoding.split(',')).join(", ");
+    let (mut view, note) = match &encoding.undecodable {
+        None => (self::body(body), codings),
+        Some(reason) => {
+            let mut bytes = body.0.clone();
             if bytes.len() >= 10 && bytes[..2] == [0x1f, 0x8b] {
                 bytes[4..8].fill(0);
             }
             (
-                json!({"base64": Body(bytes).base64()}),
-                format!("gzip, not decoded: {reason}"),
+                self::body(&Body(bytes)),
+                format!("{codings}, not decoded: {reason}"),
             )
         }
     };
@@ -388,32 +445,21 @@ fn encoded_body(raw: &Body, reply_headers: &Headers) -> Value {
     view
 }
 
-/// The most a gzip body may decode to in a snapshot: a reply's own cap.
-const MAX_BODY: usize = crate::wire::request::MAX_BODY;
-
-/// Why a gzip body is shown undecoded in a snapshot.
-#[derive(Debug, thiserror::Error)]
-enum GunzipError {
-    /// Not gzip, or cut short.
-    #[error("{0}")]
-    Corrupt(std::io::Error),
-    /// More than [`MAX_BODY`] bytes once decoded.
-    #[error("decodes to more than {MAX_BODY} bytes")]
-    TooLarge,
-}
-
-/// Decodes gzip members (RFC 1952), refusing more than [`MAX_BODY`] bytes of output.
-fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, GunzipError> {
-    use std::io::Read;
-    let mut decoded = Vec::new();
-    flate2::read::MultiGzDecoder::new(bytes)
-        .take(MAX_BODY as u64 + 1)
-        .read_to_end(&mut decoded)
-        .map_err(GunzipError::Corrupt)?;
-    if decoded.len() > MAX_BODY {
-        return Err(GunzipError::TooLarge);
+/// A body read as it came (an SSE reply that is not an event stream), shown as
+/// [`reply_body`] shows a decoded one.
+fn encoded_body(raw: &Body, reply_headers: &Headers) -> Value {
+    let lines = crate::results::transcript::header_values(reply_headers, "content-encoding");
+    match coding::decode_reply(&lines, raw.0.clone(), MAX_BODY) {
+        Ok((decoded, encoding)) => reply_body(&Body(decoded), encoding.as_ref()),
+        Err(too_large) => {
+            let encoding = ReplyEncoding {
+                content_encoding: lines.join(", "),
+                encoded_length: raw.0.len() as u64,
+                undecodable: Some(too_large.to_string()),
+            };
+            reply_body(raw, Some(&encoding))
+        }
     }
-    Ok(decoded)
 }
 
 #[cfg(test)]
@@ -459,6 +505,91 @@ mod tests {
         let note = a["content_encoding"].as_str().unwrap();
         assert!(note.starts_with("gzip, not decoded: "), "{note}");
         assert!(a.get("base64").is_some(), "{a}");
+    }
+
+    fn transcript(
+        headers: Headers,
+        body: &[u8],
+        coding: Option<harness_fixture::model::Coding>,
+    ) -> RestTranscript {
+        use crate::results::transcript::{Arrival, ReceivedResponse, SentRequest};
+        RestTranscript {
+            request: SentRequest {
+                method: "POST".into(),
+                target: "/up".into(),
+                headers,
+                body: Some(Body(body.to_vec())),
+                content_encoding: coding,
+            },
+            redirects: Vec::new(),
+            response: Some(ReceivedResponse {
+                status: 200,
+                headers: vec![("content-encoding".into(), "br".into())],
+                body: Body(br#"{"ok":true}"#.to_vec()),
+                encoding: Some(ReplyEncoding {
+                    content_encoding: "br".into(),
+                    encoded_length: 15,
+                    undecodable: None,
+                }),
+                elapsed_us: 1234,
+                first_byte_ms: 1,
+                arrivals: vec![Arrival {
+                    at_ms: 1,
+                    bytes: 15,
+                }],
+            }),
+            interrupted: None,
+        }
+    }
+
+    #[test]
+    fn a_fresh_multipart_boundary_is_hidden_and_a_pinned_one_shown() {
+        let headers = vec![(
+            "content-type".to_string(),
+            "multipart/form-data; boundary=bh-0123456789abcdef01234567".to_string(),
+        )];
+        let body = b"--bh-0123456789abcdef01234567\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\n\x00\xff\r\n--bh-0123456789abcdef01234567--\r\n";
+        let hidden = rest(&transcript(headers.clone(), body, None), true);
+        assert_eq!(
+            hidden["request"]["headers"]["content-type"],
+            "multipart/form-data; boundary=<boundary>"
+        );
+        use base64::Engine;
+        let shown = hidden["request"]["body"]["base64"].as_str().unwrap();
+        let sent = base64::engine::general_purpose::STANDARD
+            .decode(shown)
+            .unwrap();
+        let expected = b"--<boundary>\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\n\x00\xff\r\n--<boundary>--\r\n";
+        assert_eq!(sent, expected.to_vec());
+        let pinned = rest(&transcript(headers, body, None), false);
+        assert_eq!(
+            pinned["request"]["headers"]["content-type"],
+            "multipart/form-data; boundary=bh-0123456789abcdef01234567"
+        );
+    }
+
+    #[test]
+    fn bodies_show_before_their_coding_with_the_coding_beside_them() {
+        let t = transcript(
+            vec![("content-encoding".into(), "gzip".into())],
+            br#"{"n":1}"#,
+            Some(harness_fixture::model::Coding::Gzip),
+        );
+        let value = rest(&t, false);
+        assert_eq!(
+            value["request"]["body"],
+            json!({"json": {"n": 1}, "content_encoding": "gzip"})
+        );
+        assert_eq!(
+            value["response"]["body"],
+            json!({"json": {"ok": true}, "content_encoding": "br"})
+        );
+        // No timing: not the elapsed time, not the arrivals.
+        let text = value.to_string();
+        assert!(
+            !text.contains("arrivals") && !text.contains("first_byte"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -120,6 +120,34 @@ fn a_wrong_reply_over_http2_is_an_error_by_its_first_difference() {
     );
 }
 
+#[test]
+fn coded_uploads_and_replies_and_streamed_bodies_go_as_over_http1() {
+    // The embedded reference: a gzip upload, a gzip reply decoded before its check, and a
+    // streamed NDJSON body checked by its chunks and timed.
+    for fixture in [
+        "rest/compression/upload-gzip.json",
+        "rest/compression/gzip.json",
+    ] {
+        let path = corpus_file(fixture).display().to_string();
+        let run = bench(&path, &["--connections", "1", "--streams", "2"]);
+        assert_loaded(&run, 2);
+        assert!(run.1.get("body_timing").is_none(), "{}", run.1);
+    }
+    let streamed = corpus_file("rest/streaming/ndjson.json")
+        .display()
+        .to_string();
+    let run = bench(&streamed, &["--connections", "1", "--streams", "2"]);
+    assert_loaded(&run, 2);
+    let timing = &run.1["body_timing"];
+    assert!(timing["count"].as_u64().unwrap() >= 1, "{}", run.1);
+    assert!(
+        timing["first_byte_us"]["p50"].as_u64().unwrap()
+            <= timing["last_byte_us"]["p50"].as_u64().unwrap(),
+        "{}",
+        run.1
+    );
+}
+
 /// What the h2 test server does with each request.
 #[derive(Clone)]
 enum Behaviour {

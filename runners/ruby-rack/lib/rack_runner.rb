@@ -3,11 +3,19 @@
 require 'json'
 
 require_relative 'rack_runner/shutdown'
+require_relative 'rack_runner/sockets'
 require_relative 'rack_runner/route'
 require_relative 'rack_runner/schema'
 require_relative 'rack_runner/params'
+require_relative 'rack_runner/content_coding'
+require_relative 'rack_runner/multipart'
+require_relative 'rack_runner/body'
+require_relative 'rack_runner/item_stream'
+require_relative 'rack_runner/compress'
+require_relative 'rack_runner/cors'
 require_relative 'rack_runner/rest'
 require_relative 'rack_runner/sse'
+require_relative 'rack_runner/tls_bridge'
 require_relative 'rack_runner/websocket'
 
 # The ruby-rack runner: a Rack app serving every fixture's handler.
@@ -16,7 +24,7 @@ module RackRunner
   READY_PATH = '/__ready'
 
   # Answers the readiness probe.
-  READY = ->(_env, _captures) { [200, { 'content-type' => 'text/plain; charset=utf-8' }, ['ready']] }
+  READY = ->(_env) { [200, { 'content-type' => 'text/plain; charset=utf-8' }, ['ready']] }
 
   # Raised by the server on SIGTERM; open SSE streams end when it is.
   SHUTDOWN = Shutdown.new
@@ -45,8 +53,7 @@ module RackRunner
       handler = fixture['handler']
       begin
         case fixture['protocol']
-        when 'rest'
-          router.add(handler['method'].upcase, handler['route']) { |route| RestEndpoint.new(handler, route) }
+        when 'rest' then add_rest(router, handler, shutdown)
         when 'websocket'
           router.add('GET', handler['route']) { WebSocketEndpoint.new(handler) }
         when 'sse'
@@ -57,5 +64,19 @@ module RackRunner
       end
     end
     router
+  end
+
+  # Registers a REST handler: its endpoint inside its middlewares (compression, then CORS
+  # outermost, which sees every reply, errors included), and its route's CORS preflights.
+  def add_rest(router, handler, shutdown)
+    method = handler['method'].upcase
+    cors = nil
+    added = router.add(method, handler['route']) do |route|
+      app = RestEndpoint.new(handler, route, shutdown)
+      compress = handler.dig('response', 'compress')
+      app = Compress.new(app, compress) if compress
+      handler['cors'] ? (cors = Cors.new(app, handler['cors'])) : app
+    end
+    router.add_preflight(method, handler['route'], cors.method(:preflight)) if added && cors
   end
 end

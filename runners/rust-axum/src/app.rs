@@ -7,13 +7,21 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::rejection::RawPathParamsRejection;
 use axum::extract::{RawPathParams, Request};
+use axum::handler::Handler;
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::{from_fn_with_state, map_request};
 use axum::routing::{MethodFilter, MethodRouter, get};
 use harness_fixture::Fixture;
-use harness_fixture::handler::{BroadcastHandler, RestHandler, SseHandler, WsHandler};
+use harness_fixture::handler::{
+    BroadcastHandler, RestHandler, RunnerCoding, SseHandler, WsHandler,
+};
 use harness_fixture::model::Spec;
 use harness_fixture::route::Route;
+use tower_http::decompression::RequestDecompressionLayer;
+use tower_layer::Layer;
 
 use crate::broadcast::BroadcastEndpoint;
+use crate::cors::{self, RouteCors};
 use crate::error::BuildError;
 use crate::rest::RestEndpoint;
 use crate::shutdown::Shutdown;
@@ -132,6 +140,8 @@ struct Claim<'a> {
     pattern: &'a str,
     file: &'a Path,
     endpoint: Endpoint,
+    /// The REST handler, for its `cors` and the codings its body decodes.
+    rest: Option<&'a RestHandler>,
 }
 
 fn method_filter(file: &Path, method: &str) -> Result<(&'static str, MethodFilter), BuildError> {
@@ -194,8 +204,17 @@ pub(crate) fn build(fixtures: &[Fixture], shutdown: Shutdown) -> Result<Router, 
                     message: format!("both handle {method} {path}"),
                 });
             }
+            let rest = match kind {
+                Kind::Rest(h) => Some(h),
+                _ => None,
+            };
             let endpoint = match kind {
-                Kind::Rest(h) => Endpoint::Rest(Arc::new(RestEndpoint::new(file, h, &route)?)),
+                Kind::Rest(h) => Endpoint::Rest(Arc::new(RestEndpoint::new(
+                    file,
+                    h,
+                    &route,
+                    shutdown.clone(),
+                )?)),
                 Kind::Ws(h) => Endpoint::Ws(Arc::new(WsEndpoint::new(file, h, shutdown.clone())?)),
                 Kind::Sse(h) => {
                     Endpoint::Sse(Arc::new(SseEndpoint::new(file, h, shutdown.clone())?))
@@ -213,6 +232,7 @@ pub(crate) fn build(fixtures: &[Fixture], shutdown: Shutdown) -> Result<Router, 
                 pattern,
                 file,
                 endpoint,
+                rest,
             });
         }
     }
@@ -221,39 +241,126 @@ pub(crate) fn build(fixtures: &[Fixture], shutdown: Shutdown) -> Result<Router, 
 
     let mut router = Router::new().route(READY_PATH, get(|| async { "ready" }));
     for (path, claims) in paths {
+        let route_cors = route_cors(&claims)?;
         let mut methods = MethodRouter::new();
         for claim in claims {
-            methods = match claim.endpoint {
-                Endpoint::Rest(endpoint) => methods.on(
-                    claim.filter,
-                    move |captures: Result<RawPathParams, RawPathParamsRejection>,
-                          request: Request| {
-                        endpoint.clone().handle(captures, request)
-                    },
-                ),
-                Endpoint::Ws(endpoint) => methods.on(claim.filter, move |request: Request| {
-                    endpoint.clone().handle(request)
-                }),
-                Endpoint::Sse(endpoint) => methods.on(claim.filter, move |request: Request| {
-                    endpoint.clone().handle(request)
-                }),
-                Endpoint::Broadcast(endpoint, role) => {
-                    methods.on(claim.filter, move |request: Request| {
-                        let endpoint = endpoint.clone();
-                        async move {
-                            match role {
-                                Role::Publish => endpoint.handle_publish(request).await,
-                                Role::Websocket => endpoint.handle_websocket(request).await,
-                                Role::Sse => endpoint.handle_sse(request).await,
-                            }
-                        }
-                    })
-                }
-            };
+            methods = register(methods, claim);
         }
-        router = router.route(&path, methods);
+        router = if route_cors.is_empty() {
+            router.route(&path, methods)
+        } else {
+            // Around the method router rather than inside it (`MethodRouter::layer`): a
+            // preflight is answered before method routing, so the reply carries no `Allow`.
+            let cors = from_fn_with_state(Arc::new(route_cors), cors::middleware);
+            router.route_service(&path, cors.layer(methods))
+        };
     }
     Ok(router)
+}
+
+/// Adds one claim's endpoint to the method router of its path.
+fn register(methods: MethodRouter, claim: Claim<'_>) -> MethodRouter {
+    match claim.endpoint {
+        Endpoint::Rest(endpoint) => {
+            let handler = move |captures: Result<RawPathParams, RawPathParamsRejection>,
+                                request: Request| {
+                endpoint.clone().handle(captures, request)
+            };
+            let decodes = claim
+                .rest
+                .and_then(|h| h.body.as_ref())
+                .map(|b| b.content_encodings.as_slice())
+                .unwrap_or_default();
+            if decodes.is_empty() {
+                methods.on(claim.filter, handler)
+            } else {
+                let layered = handler
+                    .layer(decompression(decodes))
+                    .layer(map_request(normalize_coding));
+                methods.on(claim.filter, layered)
+            }
+        }
+        Endpoint::Ws(endpoint) => methods.on(claim.filter, move |request: Request| {
+            endpoint.clone().handle(request)
+        }),
+        Endpoint::Sse(endpoint) => methods.on(claim.filter, move |request: Request| {
+            endpoint.clone().handle(request)
+        }),
+        Endpoint::Broadcast(endpoint, role) => methods.on(claim.filter, move |request: Request| {
+            let endpoint = endpoint.clone();
+            async move {
+                match role {
+                    Role::Publish => endpoint.handle_publish(request).await,
+                    Role::Websocket => endpoint.handle_websocket(request).await,
+                    Role::Sse => endpoint.handle_sse(request).await,
+                }
+            }
+        }),
+    }
+}
+
+/// tower-http's request decompression for the codings a handler lists. A body in another
+/// coding passes through with its `Content-Encoding`, for the handler to answer the canonical
+/// 415 (the layer's own 415 has no body).
+fn decompression(codings: &[RunnerCoding]) -> RequestDecompressionLayer {
+    let has = |coding| codings.contains(&coding);
+    RequestDecompressionLayer::new()
+        .gzip(has(RunnerCoding::Gzip))
+        .deflate(has(RunnerCoding::Deflate))
+        .br(has(RunnerCoding::Br))
+        .no_zstd()
+        .pass_through_unaccepted(true)
+}
+
+/// Writes a single `Content-Encoding` the way tower-http matches it (lower-case, trimmed,
+/// `x-gzip` as `gzip`): content codings are case-insensitive (RFC 9110 section 8.4.1).
+async fn normalize_coding(mut request: Request) -> Request {
+    let Some(text) = request
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return request;
+    };
+    let mut coding = text.trim().to_ascii_lowercase();
+    if coding == "x-gzip" {
+        coding = "gzip".to_owned();
+    }
+    if coding != text
+        && let Ok(value) = HeaderValue::from_str(&coding)
+    {
+        request
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, value);
+    }
+    request
+}
+
+/// The CORS rules of a path's REST handlers. Handlers of one route with different `cors` are a
+/// [`BuildError::Conflict`]: a preflight would not know which to answer.
+fn route_cors(claims: &[Claim<'_>]) -> Result<RouteCors, BuildError> {
+    let mut route = RouteCors::default();
+    let mut first: Option<&Claim<'_>> = None;
+    for claim in claims {
+        let Some(cors) = claim.rest.and_then(|h| h.cors.as_ref()) else {
+            continue;
+        };
+        if let (Some(first), Some(existing)) = (first, route.preflight_rule())
+            && existing != cors
+        {
+            return Err(BuildError::Conflict {
+                file: claim.file.to_path_buf(),
+                route: claim.pattern.to_owned(),
+                other_file: first.file.to_path_buf(),
+                other_route: first.pattern.to_owned(),
+                message: "handlers of one route declare different cors".into(),
+            });
+        }
+        first.get_or_insert(claim);
+        let method = Method::from_bytes(claim.method.as_bytes()).unwrap_or(Method::GET);
+        route.add(method, cors);
+    }
+    Ok(route)
 }
 
 /// Inserts every path into the router axum uses, so that a conflict is an error, not a panic.

@@ -1,8 +1,9 @@
 //! The reference server of benchmark-harness.
 //!
 //! An axum app that serves every fixture's `handler` generically, as described in
-//! `fixtures/README.md` (the handler vocabulary): REST handlers with typed parameters, bodies,
-//! the canonical error replies and the echo document; WebSocket handlers (echo, validate,
+//! `fixtures/README.md` (the handler vocabulary): REST handlers with typed parameters, bodies
+//! (JSON, form, text, multipart; compressed uploads decoded), the canonical error replies, the
+//! echo document, compressed and streamed replies and CORS; WebSocket handlers (echo, validate,
 //! silent, greeting, subprotocols, auth, close, drop); SSE handlers (listed events, counter,
 //! interval, resume, close or hold). It is the oracle other runners are compared against, and
 //! the performance baseline: all JSON Schemas are compiled and all static replies rendered once,
@@ -24,20 +25,26 @@
 #![warn(missing_docs)]
 
 mod app;
+mod body;
 mod broadcast;
+mod compress;
+mod cors;
 mod error;
+mod multipart;
 mod params;
 mod problem;
 mod rest;
 mod server;
 mod shutdown;
 mod sse;
+mod stream;
 mod tls;
 mod tls_listener;
+mod vary;
 mod ws;
 
 pub use app::{READY_PATH, app};
+pub use body::DEFAULT_MAX_BODY_BYTES;
 pub use error::{BuildError, ServeError};
-pub use rest::DEFAULT_MAX_BODY_BYTES;
 pub use server::{SHUTDOWN_TIMEOUT, Server};
 pub use tls::{CA_FILE, SelfSignedFiles, TlsConfig, TlsError, write_self_signed};

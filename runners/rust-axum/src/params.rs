@@ -5,11 +5,23 @@
 //! validator) is prepared once in [`ParamSet::new`]; a request only coerces and validates.
 
 use std::borrow::Cow;
+use std::path::Path;
 
 use axum::http::{HeaderMap, HeaderName};
 use serde_json::{Map, Number, Value};
 
+use crate::error::BuildError;
 use crate::problem::{FieldError, Location, schema_errors};
+
+/// Compiles a handler's JSON Schema; the error names the fixture and pointer.
+pub(crate) fn compile(
+    file: &Path,
+    pointer: &str,
+    schema: &Value,
+) -> Result<jsonschema::Validator, BuildError> {
+    harness_fixture::schema::compile(schema)
+        .map_err(|e| BuildError::handler(file, pointer, format!("invalid JSON Schema: {e}")))
+}
 
 /// The JSON types a string may be coerced to; a string that fits none stays a string, so the
 /// validator reports the type error at the property's pointer.

@@ -64,6 +64,16 @@ pub(crate) fn unsupported_media_type() -> Response {
     )
 }
 
+/// 415 for a body in a content coding the handler does not decode, with the `Accept-Encoding`
+/// it does (RFC 9110 section 15.5.16).
+pub(crate) fn unsupported_coding(accept_encoding: HeaderValue) -> Response {
+    let mut response = unsupported_media_type();
+    response
+        .headers_mut()
+        .insert(header::ACCEPT_ENCODING, accept_encoding);
+    response
+}
+
 /// 400.
 pub(crate) fn malformed_body() -> Response {
     problem(StatusCode::BAD_REQUEST, Body::from(MALFORMED_BODY))
@@ -115,7 +125,7 @@ pub(crate) fn schema_errors(
 }
 
 /// Appends a JSON pointer reference token (`~` -> `~0`, `/` -> `~1`).
-fn push_escaped(pointer: &mut String, token: &str) {
+pub(crate) fn push_escaped(pointer: &mut String, token: &str) {
     for c in token.chars() {
         match c {
             '~' => pointer.push_str("~0"),

@@ -1,4 +1,5 @@
-//! REST handlers: parameters, body, the order of checks and the reply.
+//! REST handlers: parameters, body, the order of checks and the reply (fixed, echoed or
+//! streamed; compressed per `Accept-Encoding` when the handler asks).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -8,18 +9,19 @@ use axum::extract::rejection::RawPathParamsRejection;
 use axum::extract::{RawPathParams, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header, request::Parts};
 use axum::response::Response;
-use bytes::{Bytes, BytesMut};
-use futures_util::StreamExt;
-use harness_fixture::handler::{BodySpec, Media, ParamSchemas, RestHandler};
+use bytes::Bytes;
+use harness_fixture::handler::{ParamSchemas, RestHandler};
 use harness_fixture::route::{CaptureType, Route};
 use serde_json::{Map, Value, json};
 
+use crate::body::BodyRule;
+use crate::compress::{CompressRule, Encoded};
 use crate::error::BuildError;
-use crate::params::{ParamSet, Property, Types, decode_capture, validate_into};
+use crate::params::{ParamSet, Property, Types, compile, decode_capture};
 use crate::problem::{self, FieldError, Location};
-
-/// Bodies of handlers without `max_bytes` are still bounded: larger ones are answered 413.
-pub const DEFAULT_MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+use crate::shutdown::Shutdown;
+use crate::stream::Streamed;
+use crate::vary::add_vary;
 
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
@@ -35,33 +37,29 @@ pub(crate) struct RestEndpoint {
     cookies: Option<ParamSet>,
     body: Option<BodyRule>,
     reply: Reply,
-}
-
-struct BodyRule {
-    media: Media,
-    required: bool,
-    max_bytes: usize,
-    validator: Option<jsonschema::Validator>,
-    /// For `form`: how fields are coerced.
-    form: Option<ParamSet>,
+    /// Ends streamed replies early on a graceful shutdown.
+    shutdown: Shutdown,
 }
 
 struct Reply {
     status: StatusCode,
     headers: HeaderMap,
-    /// A fixed body; `None` with `echo`.
-    body: Option<Bytes>,
-    echo: bool,
+    content: Content,
+    compress: Option<CompressRule>,
 }
 
-fn compile(
-    file: &Path,
-    pointer: &str,
-    schema: &Value,
-) -> Result<jsonschema::Validator, BuildError> {
-    harness_fixture::schema::compile(schema)
-        .map_err(|e| BuildError::handler(file, pointer, format!("invalid JSON Schema: {e}")))
+/// What a valid request is answered with.
+enum Content {
+    /// A body rendered once (and encoded once with each coding offered).
+    Fixed(Encoded),
+    /// The echo document, made per request.
+    Echo,
+    /// Items sent one by one.
+    Stream(Streamed),
 }
+
+/// The inputs of a request, coerced: path, query, headers, cookies.
+type Inputs = [Option<Value>; 4];
 
 fn param_set(
     file: &Path,
@@ -143,36 +141,30 @@ fn path_set(
     }))
 }
 
-fn body_rule(file: &Path, spec: &BodySpec) -> Result<BodyRule, BuildError> {
-    let validator = spec
-        .schema
-        .as_ref()
-        .map(|s| compile(file, "/handler/body/schema", s))
-        .transpose()?;
-    let form = (spec.media == Media::Form).then(|| {
-        let properties = spec
-            .schema
-            .as_ref()
-            .map(ParamSet::properties_of)
-            .unwrap_or_default();
-        let keep_all = spec
-            .schema
-            .as_ref()
-            .and_then(|s| s.get("properties"))
-            .is_none();
-        ParamSet {
-            location: Location::Body,
-            properties,
-            validator: None,
-            keep_all,
-        }
-    });
-    Ok(BodyRule {
-        media: spec.media,
-        required: spec.required,
-        max_bytes: spec.max_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
-        validator,
-        form,
+/// The body of a valid request's reply, with its content type.
+fn content(
+    file: &Path,
+    handler: &RestHandler,
+) -> Result<(Content, Option<HeaderValue>), BuildError> {
+    let spec = &handler.response;
+    Ok(if let Some(stream) = &spec.stream {
+        let streamed = Streamed::new(file, stream)?;
+        let content_type = streamed.content_type();
+        (Content::Stream(streamed), Some(content_type))
+    } else if let Some(json) = &spec.json {
+        let bytes = serde_json::to_vec(json)
+            .map_err(|e| BuildError::handler(file, "/handler/response/json", e.to_string()))?;
+        (
+            Content::Fixed(Encoded::identity(Bytes::from(bytes))),
+            Some(JSON),
+        )
+    } else if let Some(text) = &spec.text {
+        let bytes = Bytes::from(text.clone());
+        (Content::Fixed(Encoded::identity(bytes)), Some(TEXT))
+    } else if spec.echo {
+        (Content::Echo, Some(JSON))
+    } else {
+        (Content::Fixed(Encoded::identity(Bytes::new())), None)
     })
 }
 
@@ -181,19 +173,9 @@ fn reply(file: &Path, handler: &RestHandler) -> Result<Reply, BuildError> {
     let status = StatusCode::from_u16(spec.status)
         .map_err(|e| BuildError::handler(file, "/handler/response/status", e.to_string()))?;
     let mut headers = HeaderMap::new();
-    let mut body = None;
-    if let Some(json) = &spec.json {
-        headers.insert(header::CONTENT_TYPE, JSON);
-        body = Some(Bytes::from(serde_json::to_vec(json).map_err(|e| {
-            BuildError::handler(file, "/handler/response/json", e.to_string())
-        })?));
-    } else if let Some(text) = &spec.text {
-        headers.insert(header::CONTENT_TYPE, TEXT);
-        body = Some(Bytes::from(text.clone()));
-    } else if spec.echo {
-        headers.insert(header::CONTENT_TYPE, JSON);
-    } else {
-        body = Some(Bytes::new());
+    let (mut content, content_type) = content(file, handler)?;
+    if let Some(content_type) = content_type {
+        headers.insert(header::CONTENT_TYPE, content_type);
     }
     for (name, value) in &spec.headers {
         let pointer = format!("/handler/response/headers/{name}");
@@ -213,20 +195,25 @@ fn reply(file: &Path, handler: &RestHandler) -> Result<Reply, BuildError> {
         })?;
         headers.append(header::SET_COOKIE, value);
     }
+    let compress = spec.compress.as_ref().map(CompressRule::new);
+    if let (Some(rule), Content::Fixed(body)) = (&compress, &mut content) {
+        *body = rule.prepare(status, body.plain());
+    }
     Ok(Reply {
         status,
         headers,
-        body,
-        echo: spec.echo && spec.json.is_none() && spec.text.is_none(),
+        content,
+        compress,
     })
 }
 
 impl RestEndpoint {
-    /// Prepares a handler: schemas compiled, the reply pre-rendered.
+    /// Prepares a handler: schemas compiled, the reply pre-rendered (and pre-encoded).
     pub(crate) fn new(
         file: &Path,
         handler: &RestHandler,
         route: &Route,
+        shutdown: Shutdown,
     ) -> Result<Self, BuildError> {
         let params = &handler.params;
         Ok(RestEndpoint {
@@ -238,32 +225,60 @@ impl RestEndpoint {
             body: handler
                 .body
                 .as_ref()
-                .map(|b| body_rule(file, b))
+                .map(|b| BodyRule::new(file, b))
                 .transpose()?,
             reply: reply(file, handler)?,
+            shutdown,
         })
     }
 
-    /// Serves one request.
+    /// Serves one request. Every reply of a handler with `compress` carries
+    /// `Vary: Accept-Encoding`, errors included.
     pub(crate) async fn handle(
         self: Arc<Self>,
         captures: Result<RawPathParams, RawPathParamsRejection>,
         request: Request,
     ) -> Response {
         let (parts, body) = request.into_parts();
-        let mut errors = Vec::new();
+        let mut response = self.respond(captures, &parts, body).await;
+        if self.reply.compress.is_some() {
+            add_vary(response.headers_mut(), "Accept-Encoding");
+        }
+        response
+    }
 
-        // 413, 415, 400: the body is checked before any parameter.
+    /// The checks in order (the body's 413, 415 and 400 first, then every 422 entry), then the
+    /// reply.
+    async fn respond(
+        &self,
+        captures: Result<RawPathParams, RawPathParamsRejection>,
+        parts: &Parts,
+        body: Body,
+    ) -> Response {
+        let mut errors = Vec::new();
         let body_value = match &self.body {
             None => None,
-            Some(rule) => match read_body(rule, &parts, body, &mut errors).await {
+            Some(rule) => match rule.read(parts, body, &mut errors).await {
                 Ok(value) => Some(value),
                 Err(response) => return response,
             },
         };
+        let inputs = self.inputs(&captures, parts, &mut errors);
+        if !errors.is_empty() {
+            return problem::validation_failed(errors);
+        }
+        self.answer(&parts.headers, inputs, body_value)
+    }
 
+    /// Coerces and validates the path, query, header and cookie parameters.
+    fn inputs(
+        &self,
+        captures: &Result<RawPathParams, RawPathParamsRejection>,
+        parts: &Parts,
+        errors: &mut Vec<FieldError>,
+    ) -> Inputs {
         let path = self.path.as_ref().map(|set| {
-            let object = match &captures {
+            let object = match captures {
                 Ok(captures) => set.collect_pairs(
                     captures
                         .iter()
@@ -271,190 +286,74 @@ impl RestEndpoint {
                 ),
                 Err(_) => Value::Object(Map::new()),
             };
-            set.validate(&object, &mut errors);
+            set.validate(&object, errors);
             object
         });
         let query = self.query.as_ref().map(|set| {
             let raw = parts.uri.query().unwrap_or("");
             let object = set.collect_pairs(form_urlencoded::parse(raw.as_bytes()));
-            set.validate(&object, &mut errors);
+            set.validate(&object, errors);
             object
         });
         let headers = self.headers.as_ref().map(|set| {
             let object = set.collect_headers(&parts.headers);
-            set.validate(&object, &mut errors);
+            set.validate(&object, errors);
             object
         });
         let cookies = self.cookies.as_ref().map(|set| {
             let object = set.collect_cookies(&parts.headers);
-            set.validate(&object, &mut errors);
+            set.validate(&object, errors);
             object
         });
+        [path, query, headers, cookies]
+    }
 
-        if !errors.is_empty() {
-            return problem::validation_failed(errors);
+    /// The echo document: one key per declared location.
+    fn echo(&self, inputs: Inputs, body: Option<Value>) -> Bytes {
+        let [path, query, headers, cookies] = inputs;
+        let mut doc = Map::new();
+        if self.echo_path
+            && let Some(path) = path
+        {
+            doc.insert("path".into(), path);
         }
+        for (key, value) in [("query", query), ("headers", headers), ("cookies", cookies)] {
+            if let Some(value) = value {
+                doc.insert(key.into(), value);
+            }
+        }
+        if let Some(body) = body {
+            doc.insert("body".into(), body);
+        }
+        // A map of JSON values always serializes.
+        Bytes::from(serde_json::to_vec(&Value::Object(doc)).unwrap_or_default())
+    }
 
-        let body = if self.reply.echo {
-            let mut doc = Map::new();
-            if self.echo_path
-                && let Some(path) = path
-            {
-                doc.insert("path".into(), path);
+    /// The reply to a valid request, encoded when the handler and the request agree on a coding.
+    fn answer(&self, request: &HeaderMap, inputs: Inputs, body: Option<Value>) -> Response {
+        let reply = &self.reply;
+        let (body, coding) = match (&reply.content, &reply.compress) {
+            (Content::Stream(streamed), _) => (streamed.body(&self.shutdown), None),
+            (Content::Fixed(encoded), Some(rule)) => {
+                let (bytes, coding) = rule.pick(request, encoded);
+                (Body::from(bytes), coding)
             }
-            for (key, value) in [("query", query), ("headers", headers), ("cookies", cookies)] {
-                if let Some(value) = value {
-                    doc.insert(key.into(), value);
-                }
+            (Content::Fixed(encoded), None) => (Body::from(encoded.plain()), None),
+            (Content::Echo, Some(rule)) => {
+                let (bytes, coding) =
+                    rule.encode_for(request, reply.status, self.echo(inputs, body));
+                (Body::from(bytes), coding)
             }
-            if let Some(body) = body_value {
-                doc.insert("body".into(), body);
-            }
-            Body::from(serde_json::to_vec(&Value::Object(doc)).unwrap_or_default())
-        } else {
-            match &self.reply.body {
-                Some(bytes) => Body::from(bytes.clone()),
-                None => Body::empty(),
-            }
+            (Content::Echo, None) => (Body::from(self.echo(inputs, body)), None),
         };
         let mut response = Response::new(body);
-        *response.status_mut() = self.reply.status;
-        *response.headers_mut() = self.reply.headers.clone();
+        *response.status_mut() = reply.status;
+        *response.headers_mut() = reply.headers.clone();
+        if let Some(coding) = coding {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_ENCODING, coding);
+        }
         response
-    }
-}
-
-/// Reads, checks and decodes the body. `Ok` holds the decoded body (`null` when absent);
-/// a missing required body or a schema violation is added to `errors`.
-async fn read_body(
-    rule: &BodyRule,
-    parts: &Parts,
-    body: Body,
-    errors: &mut Vec<FieldError>,
-) -> Result<Value, Response> {
-    let declared_len = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared_len.is_some_and(|len| len > rule.max_bytes as u64) {
-        return Err(problem::payload_too_large());
-    }
-    let bytes = collect(body, rule.max_bytes).await?;
-    if bytes.is_empty() {
-        if rule.required {
-            errors.push(FieldError {
-                location: Location::Body,
-                pointer: String::new(),
-                message: "a request body is required".into(),
-            });
-        }
-        return Ok(Value::Null);
-    }
-    let content_type = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !accepts(rule.media, content_type) {
-        return Err(problem::unsupported_media_type());
-    }
-    let value = match rule.media {
-        Media::Json => {
-            serde_json::from_slice::<Value>(&bytes).map_err(|_| problem::malformed_body())?
-        }
-        Media::Text => {
-            let text = std::str::from_utf8(&bytes).map_err(|_| problem::malformed_body())?;
-            Value::String(text.to_owned())
-        }
-        Media::Form => {
-            std::str::from_utf8(&bytes).map_err(|_| problem::malformed_body())?;
-            match &rule.form {
-                Some(set) => set.collect_pairs(form_urlencoded::parse(&bytes)),
-                None => Value::Object(Map::new()),
-            }
-        }
-        // Multipart bodies are parsed by the next change (issue 12); until then refused.
-        Media::Multipart => return Err(problem::unsupported_media_type()),
-    };
-    if let Some(validator) = &rule.validator {
-        validate_into(validator, Location::Body, &value, errors);
-    }
-    Ok(value)
-}
-
-/// Collects the body, answering 413 as soon as it exceeds `limit`.
-async fn collect(body: Body, limit: usize) -> Result<Bytes, Response> {
-    let mut stream = body.into_data_stream();
-    let mut first: Option<Bytes> = None;
-    let mut more: Option<BytesMut> = None;
-    let mut total = 0usize;
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|_| problem::malformed_body())?;
-        total += chunk.len();
-        if total > limit {
-            return Err(problem::payload_too_large());
-        }
-        match (&mut first, &mut more) {
-            (None, _) => first = Some(chunk),
-            (Some(head), None) => {
-                let mut buffer = BytesMut::with_capacity(total);
-                buffer.extend_from_slice(head);
-                buffer.extend_from_slice(&chunk);
-                more = Some(buffer);
-            }
-            (Some(_), Some(buffer)) => buffer.extend_from_slice(&chunk),
-        }
-    }
-    Ok(match (first, more) {
-        (_, Some(buffer)) => buffer.freeze(),
-        (Some(head), None) => head,
-        (None, None) => Bytes::new(),
-    })
-}
-
-/// Whether a content type fits a media: `application/json` or `*/*+json`, the urlencoded form
-/// type, or any `text/*`. Parameters (`; charset=...`) are ignored; names are case-insensitive.
-pub(crate) fn accepts(media: Media, content_type: &str) -> bool {
-    let essence = content_type.split(';').next().unwrap_or("").trim();
-    let Some((kind, subtype)) = essence.split_once('/') else {
-        return false;
-    };
-    if kind.is_empty() || subtype.is_empty() {
-        return false;
-    }
-    match media {
-        Media::Json => {
-            (kind.eq_ignore_ascii_case("application") && subtype.eq_ignore_ascii_case("json"))
-                || (subtype.len() > 5
-                    && subtype.as_bytes()[subtype.len() - 5..].eq_ignore_ascii_case(b"+json"))
-        }
-        Media::Form => {
-            kind.eq_ignore_ascii_case("application")
-                && subtype.eq_ignore_ascii_case("x-www-form-urlencoded")
-        }
-        Media::Text => kind.eq_ignore_ascii_case("text"),
-        Media::Multipart => {
-            kind.eq_ignore_ascii_case("multipart") && subtype.eq_ignore_ascii_case("form-data")
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn content_types() {
-        assert!(accepts(Media::Json, "application/json"));
-        assert!(accepts(Media::Json, "Application/JSON; charset=utf-8"));
-        assert!(accepts(Media::Json, "application/problem+json"));
-        assert!(!accepts(Media::Json, "application/+json"));
-        assert!(!accepts(Media::Json, "text/plain"));
-        assert!(!accepts(Media::Json, ""));
-        assert!(accepts(Media::Form, "application/x-www-form-urlencoded"));
-        assert!(!accepts(Media::Form, "multipart/form-data"));
-        assert!(accepts(Media::Text, "text/csv"));
-        assert!(!accepts(Media::Text, "application/json"));
     }
 }

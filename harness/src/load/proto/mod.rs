@@ -6,12 +6,14 @@
 
 pub(crate) mod broadcast;
 mod rest;
+mod rest_body;
 mod rest_fixture;
 mod rest_h2;
 mod sse;
 mod ws;
 
 pub(crate) use rest::RestLoad;
+pub(crate) use rest_body::BodyTimes;
 pub(crate) use rest_h2::RestH2Load;
 pub(crate) use sse::SseLoad;
 pub(crate) use ws::WsLoad;

@@ -10,6 +10,7 @@ use hyper::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use url::Url;
 
+use super::rest_body::{self, BodyTimes};
 use super::rest_fixture::{RestExpect, RestRequest, too_large};
 use crate::load::expect::raw_header_difference;
 use crate::load::net::chunked::{Decoder, Framing};
@@ -53,6 +54,8 @@ struct Connection {
     end: usize,
     /// A chunked body, decoded.
     body: Vec<u8>,
+    /// With body timing: when the first read since it was last cleared returned bytes.
+    first_read: Option<Instant>,
 }
 
 impl Connection {
@@ -63,6 +66,7 @@ impl Connection {
             start: 0,
             end: 0,
             body: Vec::new(),
+            first_read: None,
         }
     }
 
@@ -88,6 +92,9 @@ impl Connection {
             Ok(0) => Err(ErrorKind::Closed),
             Ok(read) => {
                 self.end += read;
+                if self.first_read.is_none() {
+                    self.first_read = Some(Instant::now());
+                }
                 Ok(())
             }
             Err(e) => Err(ErrorKind::of_io(&e)),
@@ -100,6 +107,8 @@ struct Head {
     status: u16,
     /// How the reply's headers differ from the expected ones, first difference only.
     header_difference: Option<ErrorKind>,
+    /// The content codings of the body (`Content-Encoding`).
+    codings: Vec<String>,
     framing: Framing,
     keep_alive: bool,
 }
@@ -168,10 +177,15 @@ impl RestLoad {
                 }
             };
             match outcome {
-                Some(Ok(done)) => worker.recorder.success(
-                    slot.intended,
-                    done.saturating_duration_since(slot.measured_from()),
-                ),
+                Some(Ok((done, times))) => {
+                    worker.recorder.success(
+                        slot.intended,
+                        done.saturating_duration_since(slot.measured_from()),
+                    );
+                    if let Some(times) = times {
+                        worker.recorder.body_timing(slot.intended, times);
+                    }
+                }
                 Some(Err(failure)) => {
                     let latency = failure
                         .replied
@@ -196,8 +210,12 @@ impl RestLoad {
         }
     }
 
-    /// One request and its reply, checked; the time the reply was complete.
-    async fn operation(&self, connection: &mut Connection) -> Result<Instant, Failure> {
+    /// One request and its reply, checked; the time the reply was complete, and with `chunks`
+    /// when its body came.
+    async fn operation(
+        &self,
+        connection: &mut Connection,
+    ) -> Result<(Instant, Option<BodyTimes>), Failure> {
         if connection.stream.is_none() {
             let stream = self.endpoint.connect().await.map_err(|kind| Failure {
                 kind,
@@ -208,6 +226,7 @@ impl RestLoad {
             connection.start = 0;
             connection.end = 0;
         }
+        let sent = self.expect.chunks.timed().then(Instant::now);
         if let Some(stream) = connection.stream.as_mut() {
             // The flush sends what TLS may still hold; on plain TCP it does nothing.
             let written = match stream.write_all(&self.request).await {
@@ -220,12 +239,27 @@ impl RestLoad {
             .read_head(connection)
             .await
             .map_err(Failure::transport)?;
+        // The body's first byte: with the head, or the next read.
+        let head_at = sent.map(|_| Instant::now());
+        connection.first_read = None;
+        let body_with_head = connection.start < connection.end;
         let body = self
             .read_body(connection, head.framing)
             .await
             .map_err(Failure::transport)?;
         let done = Instant::now();
-        let checked = self.expect.check(head.status, head.header_difference, body);
+        let body_read = !body_with_head && !body.is_empty();
+        let decoded = rest_body::decode(&head.codings, body);
+        let checked = self
+            .expect
+            .check(head.status, head.header_difference, decoded);
+        let times = sent.zip(head_at).map(|(sent, head_at)| {
+            let first = match connection.first_read {
+                Some(read) if body_read => read,
+                _ => head_at,
+            };
+            BodyTimes::new(sent, first, done)
+        });
         if !head.keep_alive {
             connection.stream = None;
         }
@@ -234,7 +268,7 @@ impl RestLoad {
             replied: Some(done),
             connecting: false,
         })?;
-        Ok(done)
+        Ok((done, times))
     }
 
     /// Reads and parses the reply's head (skipping interim replies); the body's first bytes
@@ -261,6 +295,7 @@ impl RestLoad {
                         return Ok(Head {
                             status,
                             header_difference: raw_header_difference(&self.expect.headers, headers),
+                            codings: rest_body::reply_codings(headers),
                             framing: if no_body {
                                 Framing::Length(0)
                             } else {
@@ -349,6 +384,12 @@ impl RestLoad {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::borrow::Cow;
+
+    /// A reply body that needed no decoding.
+    fn ok(body: &[u8]) -> Result<Cow<'_, [u8]>, ErrorKind> {
+        Ok(Cow::Borrowed(body))
+    }
 
     fn fixture(expected: serde_json::Value) -> RestFixture {
         serde_json::from_value(serde_json::json!({
@@ -387,24 +428,24 @@ mod tests {
         let differs =
             |headers: &[httparse::Header<'_>]| raw_header_difference(&load.expect.headers, headers);
         let good = br#"{"id":"67e55044-10b1-426f-9247-bb680e5fe0c8","name":"x"}"#;
-        assert_eq!(load.expect.check(201, differs(&json), good), Ok(()));
+        assert_eq!(load.expect.check(201, differs(&json), ok(good)), Ok(()));
         assert_eq!(
             load.expect
-                .check(500, differs(&json), good)
+                .check(500, differs(&json), ok(good))
                 .unwrap_err()
                 .to_string(),
             "/status: different status, got 500"
         );
         assert_eq!(
             load.expect
-                .check(201, differs(&[]), good)
+                .check(201, differs(&[]), ok(good))
                 .unwrap_err()
                 .to_string(),
             "/headers/content-type: missing"
         );
         assert_eq!(
             load.expect
-                .check(201, None, br#"{"id":"nope","name":"x"}"#)
+                .check(201, None, ok(br#"{"id":"nope","name":"x"}"#))
                 .unwrap_err()
                 .to_string(),
             "/body/id: expected a UUID"
@@ -426,7 +467,7 @@ mod tests {
             .unwrap();
         let said = |body: &[u8]| {
             load.expect
-                .check(200, None, body)
+                .check(200, None, ok(body))
                 .map_err(|kind| kind.to_string())
         };
         assert_eq!(said(b"\x89PNG\r\n"), Ok(()));
@@ -437,6 +478,65 @@ mod tests {
         assert_eq!(
             said(b"\x89PNG\r\n\x1a"),
             Err("/body_length: the body has 7 bytes".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn coded_uploads_chunks_and_undecodable_replies_as_run_sees_them() {
+        let f: RestFixture = serde_json::from_value(serde_json::json!({
+            "request": {"method": "POST", "path": "/up", "json": {"n": 1},
+                        "content_encoding": "gzip"},
+            "expected": {"status": 200, "chunks": [{"json": {"n": 1}}, {"json": {"n": 2}}]}
+        }))
+        .unwrap();
+        let base = Url::parse("http://127.0.0.1:9/").unwrap();
+        let load = RestLoad::prepare(&f, &base, &TlsSettings::default())
+            .await
+            .unwrap();
+        let head_end = load
+            .request
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap();
+        let head = String::from_utf8_lossy(&load.request[..head_end]).into_owned();
+        assert!(head.contains("\r\ncontent-encoding: gzip"), "{head}");
+        let sent = &load.request[head_end + 4..];
+        assert!(
+            head.contains(&format!("\r\ncontent-length: {}", sent.len())),
+            "{head}"
+        );
+        let codings = vec!["gzip".to_string()];
+        assert_eq!(
+            rest_body::decode(&codings, sent).unwrap().as_ref(),
+            br#"{"n":1}"#
+        );
+
+        let said = |body: Result<Cow<'_, [u8]>, ErrorKind>| {
+            load.expect
+                .check(200, None, body)
+                .map_err(|kind| kind.to_string())
+        };
+        assert_eq!(said(ok(b"{\"n\":1}\n{\"n\":2}\n")), Ok(()));
+        assert_eq!(
+            said(ok(b"{\"n\":1}\n{\"n\":3}\n")),
+            Err("/chunks/1/json/n: different number".into())
+        );
+        assert_eq!(
+            said(ok(b"{\"n\":1}\n{\"n\":2}\nmore")),
+            Err("/chunks: extra data after the last chunk".into())
+        );
+        let lie = said(rest_body::decode(&codings, b"{\"n\":1}\n"));
+        assert!(
+            lie.as_ref()
+                .is_err_and(|e| e.starts_with("/body: content-encoding gzip claimed")),
+            "{lie:?}"
+        );
+        // A reply with another status is counted by its status first, as run reports it.
+        assert_eq!(
+            load.expect
+                .check(500, None, rest_body::decode(&codings, b"x"))
+                .map_err(|kind| kind.to_string()),
+            Err("/status: different status, got 500".into())
         );
     }
 }

@@ -1,7 +1,9 @@
 //! A REST fixture as both REST load clients take it: the request built once ([`RestRequest`]:
-//! method, target, headers as `run` sends them, body) and the expectations compiled once
-//! ([`RestExpect`]), whose [`RestExpect::check`] is the one check of a reply, whether it came
-//! over HTTP/1.1 (`rest.rs`) or HTTP/2 (`rest_h2.rs`).
+//! method, target, headers as `run` sends them, body, encoded as the fixture asks) and the
+//! expectations compiled once ([`RestExpect`]), whose [`RestExpect::check`] is the one check of
+//! a (decoded) reply, whether it came over HTTP/1.1 (`rest.rs`) or HTTP/2 (`rest_h2.rs`).
+
+use std::borrow::Cow;
 
 use bytes::Bytes;
 use harness_fixture::matcher::BinaryMatch;
@@ -9,6 +11,7 @@ use harness_fixture::model::{RequestBody, RestExpected, RestRequest as FixtureRe
 use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, COOKIE, HOST, HeaderValue, USER_AGENT};
 use hyper::{HeaderMap, Method, Uri};
 
+use super::rest_body::{self, ChunksExpect};
 use crate::check::binary::{base64_difference, length_difference};
 use crate::load::expect::{DIFFERENT_TEXT, HeaderExpect, JsonExpect, SchemaExpect, TextExpect};
 use crate::load::net::endpoint::{Endpoint, header_name, header_value};
@@ -60,6 +63,7 @@ impl RestRequest {
         let (body, default_type) =
             encode_body(request.body(), request.multipart_boundary.as_deref())
                 .map_err(Unloadable::from)?;
+        let body = rest_body::encode_request(request.content_encoding, body, &mut headers)?;
         if let Some(content_type) = default_type
             && !headers.contains_key(CONTENT_TYPE)
         {
@@ -106,6 +110,8 @@ pub(crate) struct RestExpect {
     bytes: Option<BinaryMatch>,
     length: Option<u64>,
     schema: Option<SchemaExpect>,
+    /// The expected records of a streamed body; their presence asks for body timing.
+    pub(crate) chunks: ChunksExpect,
 }
 
 impl RestExpect {
@@ -136,16 +142,18 @@ impl RestExpect {
                 .as_ref()
                 .map(SchemaExpect::new)
                 .transpose()?,
+            chunks: ChunksExpect::new(expected),
         })
     }
 
-    /// Checks a reply against the fixture: status, headers, then the body, cheapest first; a
-    /// difference is the first one `run` reports of the same reply.
+    /// Checks a reply against the fixture: status, headers, then the body (decoded, or why it
+    /// does not decode), cheapest first; a difference is the first one `run` reports of the
+    /// same reply.
     pub(crate) fn check(
         &self,
         status: u16,
         header_difference: Option<ErrorKind>,
-        body: &[u8],
+        body: Result<Cow<'_, [u8]>, ErrorKind>,
     ) -> Result<(), ErrorKind> {
         if status != self.status {
             return Err(ErrorKind::status("/status", status));
@@ -153,6 +161,7 @@ impl RestExpect {
         if let Some(difference) = header_difference {
             return Err(difference);
         }
+        let body = &*body?;
         if let Some(json) = &self.json
             && let Some(difference) = json.check(body, "/body", "reply body is not JSON")
         {
@@ -178,6 +187,9 @@ impl RestExpect {
         if let Some(schema) = &self.schema
             && let Some(difference) = schema.check(body, "/body", "reply body is not JSON")
         {
+            return Err(difference);
+        }
+        if let Some(difference) = self.chunks.check(body) {
             return Err(difference);
         }
         Ok(())

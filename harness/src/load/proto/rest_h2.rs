@@ -23,6 +23,7 @@ use hyper::header::{CONNECTION, HOST, HeaderName, TE, TRANSFER_ENCODING, UPGRADE
 use hyper::{HeaderMap, Method, Request, Uri};
 use url::Url;
 
+use super::rest_body::{self, BodyTimes};
 use super::rest_fixture::{RestExpect, RestRequest, too_large};
 use crate::load::expect::map_header_difference;
 use crate::load::net::endpoint::Endpoint;
@@ -173,6 +174,7 @@ impl RestH2Load {
                         timer.as_mut().reset(deadline_at);
                     }
                     let index = lanes.take();
+                    let sent = self.expect.chunks.timed().then(Instant::now);
                     match self.send(&mut lanes.senders[index]) {
                         Ok((response, stream)) => {
                             lanes.busy[index] = Some(InFlight {
@@ -181,7 +183,9 @@ impl RestH2Load {
                                 stream,
                                 expired: false,
                             });
-                            lanes.running.push(tracked(index, self.reply(response)));
+                            lanes
+                                .running
+                                .push(tracked(index, self.reply(response, sent)));
                         }
                         Err(failure) => {
                             // The connection takes no more requests: they go on the next one.
@@ -245,20 +249,29 @@ impl RestH2Load {
         Ok((response, stream))
     }
 
-    /// A request's reply, read and checked; the time it was complete.
-    async fn reply(&self, response: ResponseFuture) -> Result<Instant, Failure> {
+    /// A request's reply, read, decoded as its `Content-Encoding` says and checked; the time
+    /// it was complete, and for a fixture with `chunks` (its request sent at `sent`) when its
+    /// body's first and last bytes came.
+    async fn reply(&self, response: ResponseFuture, sent: Option<Instant>) -> Outcome {
         let response = response.await?;
+        let head_at = sent.map(|_| Instant::now());
         let status = response.status().as_u16();
         let header_difference = map_header_difference(&self.expect.headers, response.headers());
-        let body = read_body(response.into_body()).await?;
+        let codings = rest_body::reply_codings_map(response.headers());
+        let (body, first_data) = read_body(response.into_body(), sent.is_some()).await?;
         let done = Instant::now();
+        let decoded = rest_body::decode(&codings, &body);
         self.expect
-            .check(status, header_difference, &body)
+            .check(status, header_difference, decoded)
             .map_err(|kind| Failure {
                 kind,
                 replied: Some(done),
             })?;
-        Ok(done)
+        let times = sent.zip(head_at).map(|(sent, head_at)| {
+            // The first byte of the body: its first DATA frame, else the end of the head.
+            BodyTimes::new(sent, first_data.unwrap_or(head_at), done)
+        });
+        Ok((done, times))
     }
 
     /// The request, for one operation.
@@ -276,13 +289,20 @@ async fn tracked<F: Future>(index: usize, reply: F) -> (usize, F::Output) {
     (index, reply.await)
 }
 
-/// A reply's body, released to the flow-control window as it comes; a body of one DATA frame
-/// is kept as received (no copy).
-async fn read_body(mut body: RecvStream) -> Result<Bytes, Failure> {
+/// What an operation comes to: when its reply was complete and, timed, when its body came.
+type Outcome = Result<(Instant, Option<BodyTimes>), Failure>;
+
+/// A reply's body, released to the flow-control window as it comes (a body of one DATA frame
+/// is kept as received, no copy); when `timed`, also when its first bytes came.
+async fn read_body(mut body: RecvStream, timed: bool) -> Result<(Bytes, Option<Instant>), Failure> {
     let mut first: Option<Bytes> = None;
+    let mut first_at = None;
     let mut joined = Vec::new();
     while let Some(chunk) = body.data().await {
         let chunk = chunk?;
+        if timed && first_at.is_none() && !chunk.is_empty() {
+            first_at = Some(Instant::now());
+        }
         let _ = body.flow_control().release_capacity(chunk.len());
         if first.is_none() && joined.is_empty() {
             first = Some(chunk);
@@ -296,7 +316,7 @@ async fn read_body(mut body: RecvStream) -> Result<Bytes, Failure> {
             return Err(too_large().into());
         }
     }
-    Ok(first.unwrap_or_else(|| Bytes::from(joined)))
+    Ok((first.unwrap_or_else(|| Bytes::from(joined)), first_at))
 }
 
 /// An operation on a stream: its place in the schedule, its deadline, its stream's sending
@@ -365,7 +385,7 @@ impl<F: Future> Lanes<F> {
 
     /// Records the outcome of the operation on stream `index` (a success into
     /// [`Lanes::succeeded`], for the batch) and frees the stream.
-    fn record(&mut self, index: usize, outcome: Result<Instant, Failure>, worker: &mut Worker) {
+    fn record(&mut self, index: usize, outcome: Outcome, worker: &mut Worker) {
         let Some(flight) = self.busy.get_mut(index).and_then(Option::take) else {
             return;
         };
@@ -376,7 +396,12 @@ impl<F: Future> Lanes<F> {
             _ if flight.expired => worker
                 .recorder
                 .failure(slot.intended, ErrorKind::Timeout, None),
-            Ok(done) => self.succeeded.push((slot.intended, since(done))),
+            Ok((done, times)) => {
+                self.succeeded.push((slot.intended, since(done)));
+                if let Some(times) = times {
+                    worker.recorder.body_timing(slot.intended, times);
+                }
+            }
             Err(failure) => {
                 let latency = failure.replied.map(since);
                 let kind = match (&self.ended, latency) {

@@ -45,6 +45,20 @@ pub enum StepError {
     /// The reply body is past [`MAX_BODY`].
     #[error("reply body larger than {MAX_BODY} bytes")]
     BodyTooLarge,
+    /// The reply body decodes past [`MAX_BODY`] (a compression bomb).
+    #[error("reply body with content-encoding {content_encoding}: {source}")]
+    Decode {
+        /// The reply's `Content-Encoding`.
+        content_encoding: String,
+        /// What stopped decoding.
+        source: crate::wire::coding::DecodeError,
+    },
+    /// The decoder gave up without an error (it panicked on its thread).
+    #[error("decoding the reply body failed: {0}")]
+    DecodePanicked(String),
+    /// The request body could not be encoded as `content_encoding` asks.
+    #[error(transparent)]
+    Encode(#[from] crate::wire::coding::EncodeError),
     /// `follow_redirects`: more redirects than allowed.
     #[error(
         "more than {max} redirects: the next one ({status}) goes to {location:?}",
@@ -174,6 +188,19 @@ mod tests {
             (
                 StepError::BodyTooLarge,
                 format!("reply body larger than {MAX_BODY} bytes"),
+            ),
+            (
+                StepError::Decode {
+                    content_encoding: "gzip".into(),
+                    source: crate::wire::coding::DecodeError::TooLarge {
+                        coding: "gzip",
+                        cap: MAX_BODY,
+                    },
+                },
+                format!(
+                    "reply body with content-encoding gzip: undoing gzip gives more than \
+                     {MAX_BODY} bytes, the reply body cap"
+                ),
             ),
             (
                 StepError::SendTimeout(wait),

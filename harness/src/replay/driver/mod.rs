@@ -8,6 +8,7 @@
 mod broadcast;
 mod close_watch;
 mod error;
+mod reply;
 mod rest;
 mod sse;
 mod upgrade;
@@ -20,12 +21,13 @@ use url::Url;
 
 use harness_fixture::model::RequestBody;
 
-use crate::results::transcript::{Body, Headers, ReceivedResponse, SentRequest, Transcript};
+use crate::results::transcript::{Headers, ReceivedResponse, SentRequest, Transcript};
 use crate::wire::Deadline;
-use crate::wire::request::{MAX_BODY, USER_AGENT, encode_body};
+use crate::wire::request::{USER_AGENT, encode_body};
 use crate::wire::tls::{ALPN_H2, ALPN_HTTP1, TlsSettings};
 
 pub use error::StepError;
+use reply::{read_body, reply_headers, send_and_read_by};
 
 /// What every replay needs: the target's base URL, one HTTP client, the step timeout, the
 /// largest event or message read.
@@ -133,13 +135,20 @@ impl Driver {
 }
 
 /// The HTTP client of a driver: no redirects followed, connections kept 5 s, TLS by `tls`;
-/// HTTP/1.1 (ALPN `http/1.1`), or HTTP/2 only (prior knowledge, ALPN `h2`).
+/// HTTP/1.1 (ALPN `http/1.1`), or HTTP/2 only (prior knowledge, ALPN `h2`). It neither sends
+/// `Accept-Encoding` nor decodes replies itself (whatever features another crate turns on): a
+/// fixture's headers say what is accepted, and the driver decodes what came
+/// ([`crate::wire::coding`]).
 fn http_client(
     timeout: Duration,
     tls: &TlsSettings,
     http2: bool,
 ) -> Result<reqwest::Client, reqwest::Error> {
     let builder = reqwest::Client::builder()
+        .no_gzip()
+        .no_brotli()
+        .no_zstd()
+        .no_deflate()
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(USER_AGENT)
         .connect_timeout(timeout)
@@ -183,45 +192,9 @@ fn with_headers(
     Ok(builder)
 }
 
-/// A reply's headers as received, in order.
-fn reply_headers(map: &reqwest::header::HeaderMap) -> Headers {
-    map.iter()
-        .map(|(n, v)| {
-            (
-                n.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect()
-}
-
 /// How long a step waits: `--timeout`, or the fixture's `within_ms` when that is longer.
 fn step_wait(timeout: Duration, within_ms: Option<u64>) -> Duration {
     within_ms.map_or(timeout, |ms| timeout.max(Duration::from_millis(ms)))
-}
-
-/// Reads a reply body to its end before `deadline` (`wait` is how long that was, for the
-/// message), refusing more than [`MAX_BODY`] bytes.
-async fn read_body(
-    response: &mut reqwest::Response,
-    deadline: Deadline,
-    wait: Duration,
-) -> Result<Vec<u8>, StepError> {
-    let mut bytes = Vec::new();
-    loop {
-        let chunk = deadline
-            .run(response.chunk())
-            .await
-            .map_err(|_| StepError::NoCompleteReply(wait))?
-            .map_err(StepError::Request)?;
-        let Some(chunk) = chunk else {
-            return Ok(bytes);
-        };
-        if bytes.len() + chunk.len() > MAX_BODY {
-            return Err(StepError::BodyTooLarge);
-        }
-        bytes.extend_from_slice(&chunk);
-    }
 }
 
 /// Sends a request and reads its whole reply, within the step timeout.
@@ -232,30 +205,6 @@ async fn send_and_read(
     let started = std::time::Instant::now();
     let deadline = Deadline::after(driver.timeout);
     send_and_read_by(request, deadline, driver.timeout, started).await
-}
-
-/// Sends a request and reads its whole reply before `deadline` (`wait` is how long that was,
-/// for the message); `elapsed_us` counts from `started`.
-async fn send_and_read_by(
-    request: reqwest::RequestBuilder,
-    deadline: Deadline,
-    wait: Duration,
-    started: std::time::Instant,
-) -> Result<ReceivedResponse, StepError> {
-    let mut response = deadline
-        .run(request.send())
-        .await
-        .map_err(|_| StepError::NoCompleteReply(wait))?
-        .map_err(StepError::Request)?;
-    let status = response.status().as_u16();
-    let headers = reply_headers(response.headers());
-    let bytes = read_body(&mut response, deadline, wait).await?;
-    Ok(ReceivedResponse {
-        status,
-        headers,
-        body: Body(bytes),
-        elapsed_us: micros(started),
-    })
 }
 
 /// Puts `body` into `sent`, with its default content type unless the fixture's headers name one.

@@ -1,12 +1,15 @@
 //! REST replay with reqwest: one request, or with `follow_redirects` a chain of up to
 //! [`MAX_REDIRECTS`] redirects, all under one deadline (`--timeout`, or the fixture's longer
-//! `within_ms`).
+//! `within_ms` or `first_byte_within_ms`). A `content_encoding` encodes the body sent (the
+//! transcript keeps it before encoding); the reply is read and decoded by [`super::reply`].
 
 use std::time::Duration;
 
 use harness_fixture::model::{MAX_REDIRECTS, RestFixture, RestRequest};
 use reqwest::Method;
-use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, LOCATION};
+use reqwest::header::{
+    AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, COOKIE, LOCATION,
+};
 use url::Url;
 
 use super::{
@@ -26,6 +29,7 @@ pub(super) async fn replay(driver: &Driver, fixture: &RestFixture) -> RestTransc
         target: request.path.clone(),
         headers: fixture_headers(&request.headers),
         body: None,
+        content_encoding: None,
     };
     let mut redirects = Vec::new();
     let response = exchange(driver, fixture, &mut sent, &mut redirects).await;
@@ -58,7 +62,11 @@ async fn exchange(
     redirects: &mut Vec<Redirect>,
 ) -> Result<ReceivedResponse, StepError> {
     let mut hop = Hop::first(driver, &fixture.request, sent)?;
-    let wait = step_wait(driver.timeout, fixture.expected.within_ms);
+    let expected = &fixture.expected;
+    let wait = step_wait(
+        driver.timeout,
+        expected.within_ms.max(expected.first_byte_within_ms),
+    );
     let deadline = Deadline::after(wait);
     let started = std::time::Instant::now();
     loop {
@@ -104,6 +112,22 @@ impl Hop {
                 .push((COOKIE.as_str().to_string(), cookie.join("; ")));
         }
         set_body(sent, request.body(), request.multipart_boundary.as_deref())?;
+        let body = match (&sent.body, request.content_encoding) {
+            (Some(body), Some(coding)) => {
+                let encoded = crate::wire::coding::encode(coding, &body.0)?;
+                sent.content_encoding = Some(coding);
+                if !sent
+                    .headers
+                    .iter()
+                    .any(|(n, _)| n == CONTENT_ENCODING.as_str())
+                {
+                    sent.headers
+                        .push((CONTENT_ENCODING.as_str().to_string(), coding.token().into()));
+                }
+                Some(Body(encoded))
+            }
+            (body, _) => body.clone(),
+        };
         let url = driver
             .url(&request.path, &request.query.pairs())
             .map_err(StepError::BadUrl)?;
@@ -117,7 +141,7 @@ impl Hop {
             method,
             url,
             headers: sent.headers.clone(),
-            body: sent.body.clone(),
+            body,
         })
     }
 
@@ -156,7 +180,8 @@ impl Hop {
             return Err(StepError::RedirectScheme { status, location });
         }
         // 303 turns any method but HEAD into GET; 301 and 302 turn POST into GET (as browsers
-        // and curl do); 307 and 308 keep the method and the body.
+        // and curl do), dropping the body and the headers that describe it; 307 and 308 keep
+        // the method and the body.
         if (status == 303 && self.method != Method::HEAD)
             || (matches!(status, 301 | 302) && self.method == Method::POST)
         {
@@ -164,7 +189,11 @@ impl Hop {
             self.body = None;
             without(
                 &mut self.headers,
-                &[CONTENT_TYPE.as_str(), CONTENT_LENGTH.as_str()],
+                &[
+                    CONTENT_TYPE.as_str(),
+                    CONTENT_LENGTH.as_str(),
+                    CONTENT_ENCODING.as_str(),
+                ],
             );
         }
         // Credentials go to the origin they were written for only.
@@ -197,4 +226,36 @@ fn redirect_location(response: &ReceivedResponse) -> Option<String> {
 /// Drops the headers named in `names` (lower case).
 fn without(headers: &mut Headers, names: &[&str]) {
     headers.retain(|(name, _)| !names.contains(&name.as_str()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hop(method: Method) -> Hop {
+        Hop {
+            method,
+            url: Url::parse("http://127.0.0.1:9/a").unwrap(),
+            headers: vec![
+                ("content-type".into(), "application/json".into()),
+                ("content-encoding".into(), "gzip".into()),
+                ("x-keep".into(), "1".into()),
+            ],
+            body: Some(Body(vec![0x1f, 0x8b])),
+        }
+    }
+
+    #[test]
+    fn a_redirect_that_drops_the_body_drops_its_coding_and_one_that_keeps_it_keeps_it() {
+        let mut dropped = hop(Method::POST);
+        dropped.follow(303, "/b".into()).unwrap();
+        assert_eq!(dropped.method, Method::GET);
+        assert_eq!(dropped.body, None);
+        assert_eq!(dropped.headers, vec![("x-keep".into(), "1".into())]);
+        let mut kept = hop(Method::POST);
+        kept.follow(307, "/b".into()).unwrap();
+        assert_eq!(kept.method, Method::POST);
+        assert_eq!(kept.body, Some(Body(vec![0x1f, 0x8b])));
+        assert_eq!(kept.headers, hop(Method::POST).headers);
+    }
 }

@@ -33,6 +33,7 @@ pub(super) async fn replay(driver: &Driver, fixture: &SseFixture) -> SseTranscri
             target: request.path.clone(),
             headers,
             body: None,
+            content_encoding: None,
         },
         status: None,
         headers: Vec::new(),

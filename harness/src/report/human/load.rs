@@ -75,6 +75,17 @@ pub fn write_load(out: &mut dyn Write, style: Style, result: &LoadResult) -> io:
             None => {}
         }
     }
+    if let Some(timing) = &r.body_timing {
+        for (name, figures) in [
+            ("first byte", &timing.first_byte_us),
+            ("last byte", &timing.last_byte_us),
+        ] {
+            match figures {
+                Some(p) => write_percentiles(out, name, p)?,
+                None => writeln!(out, "  {name:<11} none")?,
+            }
+        }
+    }
     Ok(())
 }
 
@@ -260,5 +271,25 @@ mod tests {
         // No event was read: no figures, not zeros.
         assert!(text.contains("first event none"), "{text}");
         assert!(histogram().is_empty());
+    }
+
+    #[test]
+    fn body_timing_shows_first_and_last_bytes() {
+        let mut tally = Tally::default();
+        tally.latency.record(50_000).unwrap();
+        tally.operations = 1;
+        tally.first_byte.record(2_000).unwrap();
+        tally.last_byte.record(48_000).unwrap();
+        let timed = crate::load::document::RunInfo {
+            body_timing: true,
+            ..info(Protocol::Rest, None)
+        };
+        let shown = text(&LoadResult::new(timed.clone(), &tally));
+        assert!(shown.contains("first byte  p50 2.00ms"), "{shown}");
+        assert!(shown.contains("last byte   p50 48.03ms"), "{shown}");
+        let none = text(&LoadResult::new(timed, &Tally::default()));
+        assert!(none.contains("first byte  none"), "{none}");
+        let plain = text(&LoadResult::new(info(Protocol::Rest, None), &tally));
+        assert!(!plain.contains("first byte"), "{plain}");
     }
 }

@@ -212,6 +212,7 @@ mod tests {
                 reason: format!("garbage: {huge}"),
             }),
             snapshot: None,
+            body_arrivals: None,
             expected_failure: false,
             duration_ms: 1.0,
         };

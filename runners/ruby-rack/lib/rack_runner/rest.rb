@@ -1,91 +1,17 @@
 # frozen_string_literal: true
 
 require 'json'
-require 'rack/media_type'
 
 module RackRunner
-  # One REST handler: body checks (413, 415, 400), parameter coercion and validation (422),
-  # then the fixed reply or the echo document.
+  # One REST handler, a Rack app: body checks (413, 415, 400), parameter coercion and
+  # validation (422), then the fixed reply, the echo document or the streamed items.
+  # Compression and CORS are middlewares around it (see RackRunner.add_rest).
   class RestEndpoint
     JSON_TYPE = 'application/json'
     TEXT_TYPE = 'text/plain; charset=utf-8'
 
-    # The body rule of a handler: how a request body is read, checked and decoded.
-    class BodyRule
-      # Bound on a body when the handler sets no `max_bytes`.
-      DEFAULT_MAX_BYTES = 16 * 1024 * 1024
-
-      def initialize(spec)
-        @media = spec['media']
-        @required = spec.fetch('required', true)
-        @max_bytes = spec['max_bytes'] || DEFAULT_MAX_BYTES
-        schema = spec['schema']
-        @validator = spec.key?('schema') ? Schema.compile(schema) : nil
-        return unless @media == 'form'
-
-        # Form fields are coerced like query parameters; without declared properties every
-        # field is kept as a string.
-        keep_all = !(schema.is_a?(Hash) && schema.key?('properties'))
-        @form = Params::Location.new('body', Params::Location.properties_of(schema), nil, keep_all: keep_all)
-      end
-
-      # The decoded body (nil when absent). A missing required body or a schema violation is
-      # added to `errors`; a 413, 415 or 400 is handed to the block, which must not return.
-      def read(env, errors)
-        length = env['CONTENT_LENGTH']
-        yield Problem.payload_too_large if length && length.to_i > @max_bytes
-
-        input = env['rack.input']
-        bytes = (input && input.read(@max_bytes + 1)) || ''.b
-        yield Problem.payload_too_large if bytes.bytesize > @max_bytes
-
-        if bytes.empty?
-          errors << Problem::FieldError.new('body', '', 'a request body is required') if @required
-          return nil
-        end
-        yield Problem.unsupported_media_type unless accepts?(env['CONTENT_TYPE'])
-
-        text = bytes.force_encoding(Encoding::UTF_8)
-        yield Problem.malformed_body unless text.valid_encoding?
-
-        value = decode(text) { yield Problem.malformed_body }
-        Schema.errors(@validator, value).each do |pointer, message|
-          errors << Problem::FieldError.new('body', pointer, message)
-        end if @validator
-        value
-      end
-
-      private
-
-      def decode(text)
-        case @media
-        when 'json'
-          begin
-            JsonText.parse(text)
-          rescue JSON::ParserError
-            yield
-          end
-        when 'form' then @form.collect(Params.pairs(text))
-        else text
-        end
-      end
-
-      # Whether a content type fits the media: `application/json` or `*/*+json`, the urlencoded
-      # form type, or any `text/*`. Parameters are ignored; names are case-insensitive.
-      def accepts?(content_type)
-        essence = Rack::MediaType.type(content_type).to_s.strip # lower case, without parameters
-        type, subtype = essence.split('/', 2)
-        return false if type.to_s.empty? || subtype.to_s.empty?
-
-        case @media
-        when 'json' then essence == 'application/json' || (subtype.length > 5 && subtype.end_with?('+json'))
-        when 'form' then essence == 'application/x-www-form-urlencoded'
-        else type == 'text'
-        end
-      end
-    end
-
-    def initialize(handler, route)
+    # `shutdown`: ends streamed replies early when the app stops.
+    def initialize(handler, route, shutdown)
       params = handler['params'] || {}
       @path = path_set(route, params['path'])
       @echo_path = !route.captures.empty?
@@ -93,19 +19,23 @@ module RackRunner
       @headers = params['headers'] && Params::Location.for_schema('headers', params['headers'])
       @cookies = params['cookies'] && Params::Location.for_schema('cookies', params['cookies'])
       @body = handler['body'] && BodyRule.new(handler['body'])
+      @shutdown = shutdown
       prepare_reply(handler['response'] || {})
     end
 
-    def call(env, captures)
+    def call(env)
       errors = []
       # 413, 415, 400: the body is checked before any parameter.
       body = @body&.read(env, errors) { |problem| return problem }
 
+      captures = env[Router::CAPTURES] || {}
       path = @path && collect(@path, errors) { @path.collect(captures.map { |k, v| [k, Params.decode_path(v)] }) }
       query = @query && collect(@query, errors) { @query.collect(Params.pairs(env['QUERY_STRING'])) }
       headers = @headers && collect(@headers, errors) { @headers.collect_headers(env) }
       cookies = @cookies && collect(@cookies, errors) { @cookies.collect(Params.cookie_pairs(env['HTTP_COOKIE'])) }
       return Problem.validation_failed(errors) unless errors.empty?
+
+      return [@status, @reply_headers.dup, ItemStream.new(@stream, env['puma.socket'], @shutdown)] if @stream
 
       content = @reply_body
       if @echo
@@ -165,7 +95,11 @@ module RackRunner
       @reply_headers = {}
       @echo = false
       @reply_body = ''
-      if spec.key?('json')
+      @stream = nil
+      if spec.key?('stream')
+        @stream = ItemStream::Spec.new(spec['stream'])
+        @reply_headers['content-type'] = @stream.content_type
+      elsif spec.key?('json')
         @reply_headers['content-type'] = JSON_TYPE
         @reply_body = JSON.generate(spec['json'])
       elsif spec.key?('text')

@@ -46,15 +46,23 @@ module RackRunner
   # The app's router, a Rack app: (route pattern, method) -> endpoint.
   #
   # No route matches the path: 404; a route matches but not the method: 405 with `Allow`.
-  # HEAD falls back to the GET endpoint (Puma drops the body). An endpoint is any object with
-  # `call(env, captures)` returning a Rack response.
+  # HEAD falls back to the GET endpoint (Puma drops the body). An endpoint is any Rack app; the
+  # raw captures of the route (name => percent-encoded value) are in `env[CAPTURES]`. A route
+  # may also answer CORS preflights (OPTIONS with Origin and Access-Control-Request-Method)
+  # whatever its methods, for the handlers that declare `cors`.
   class Router
     NOT_FOUND = [404, { 'content-type' => 'text/plain; charset=utf-8' }, ['Not Found']].freeze
 
+    # The env key of the route's raw captures.
+    CAPTURES = 'rack_runner.captures'
+
+    # One route pattern: its methods' endpoints and the CORS policies of its handlers.
+    Entry = Struct.new(:route, :methods, :preflights)
+
     def initialize
-      @routes = {} # pattern => [Route, { method => endpoint }]
-      @static = {} # pattern => { method => endpoint }, for routes without captures
-      @dynamic = [] # [Route, { method => endpoint }], for routes with captures
+      @routes = {} # pattern => Entry
+      @static = {} # pattern => Entry, for routes without captures
+      @dynamic = [] # [Entry], for routes with captures
     end
 
     # Registers the endpoint the block builds (given the parsed Route) for `method` on
@@ -62,49 +70,64 @@ module RackRunner
     # sharing a method and route carry the same handler: the first one wins).
     def add(method, pattern)
       entry = @routes[pattern]
-      return false if entry && entry[1].key?(method)
+      return false if entry&.methods&.key?(method)
 
-      route = entry ? entry[0] : Route.new(pattern)
+      route = entry ? entry.route : Route.new(pattern)
       endpoint = yield(route) # when this raises, nothing is registered
-      unless entry
-        entry = @routes[pattern] = [route, {}]
-        if route.captures.empty?
-          @static[pattern] = entry[1]
-        else
-          @dynamic << entry
-        end
-      end
-      entry[1][method] = endpoint
+      entry ||= register(Entry.new(route, {}, {}))
+      entry.methods[method] = endpoint
       true
     end
 
+    # Lets `pattern` answer CORS preflights that ask for `method` with `preflight` (a Rack app);
+    # a preflight asking for a method without one is answered by the route's first.
+    def add_preflight(method, pattern, preflight)
+      @routes.fetch(pattern).preflights[method] ||= preflight
+    end
+
     def size
-      @routes.values.sum { |_, methods| methods.size }
+      @routes.values.sum { |entry| entry.methods.size }
     end
 
     def call(env)
       path = env['PATH_INFO']
       path = '/' if path.nil? || path.empty?
       # A literal path is one lookup; otherwise the routes with captures are tried in turn.
-      if (methods = @static[path])
-        return dispatch(env, methods, {})
+      if (entry = @static[path])
+        return dispatch(env, entry, {})
       end
 
-      @dynamic.each do |route, route_methods|
-        captures = route.match(path) or next
-        return dispatch(env, route_methods, captures)
+      @dynamic.each do |dynamic|
+        captures = dynamic.route.match(path) or next
+        return dispatch(env, dynamic, captures)
       end
       [NOT_FOUND[0], NOT_FOUND[1].dup, NOT_FOUND[2]]
     end
 
     private
 
-    def dispatch(env, methods, captures)
-      method = env['REQUEST_METHOD']
-      endpoint = methods[method] || (method == 'HEAD' && methods['GET'])
-      return endpoint.call(env, captures) if endpoint
+    def register(entry)
+      @routes[entry.route.pattern] = entry
+      if entry.route.captures.empty?
+        @static[entry.route.pattern] = entry
+      else
+        @dynamic << entry
+      end
+      entry
+    end
 
-      [405, { 'allow' => methods.keys.join(', '), 'content-type' => 'text/plain; charset=utf-8' },
+    def dispatch(env, entry, captures)
+      env[CAPTURES] = captures
+      method = env['REQUEST_METHOD']
+      if method == 'OPTIONS' && !entry.preflights.empty? && env['HTTP_ORIGIN'] &&
+         (requested = env['HTTP_ACCESS_CONTROL_REQUEST_METHOD'])
+        return (entry.preflights[requested] || entry.preflights.values.first).call(env)
+      end
+
+      endpoint = entry.methods[method] || (method == 'HEAD' && entry.methods['GET'])
+      return endpoint.call(env) if endpoint
+
+      [405, { 'allow' => entry.methods.keys.join(', '), 'content-type' => 'text/plain; charset=utf-8' },
        ['Method Not Allowed']]
     end
   end

@@ -100,16 +100,17 @@ module RackRunner
 
     module_function
 
-    def reply(status, body)
-      [status, { 'content-type' => CONTENT_TYPE }, [body]]
+    def reply(status, body, headers = {})
+      [status, { 'content-type' => CONTENT_TYPE }.merge!(headers), [body]]
     end
 
     def payload_too_large
       reply(413, PAYLOAD_TOO_LARGE)
     end
 
-    def unsupported_media_type
-      reply(415, UNSUPPORTED_MEDIA_TYPE)
+    # `headers`: more headers (the 415 of a content coding names the accepted ones).
+    def unsupported_media_type(headers = {})
+      reply(415, UNSUPPORTED_MEDIA_TYPE, headers)
     end
 
     def malformed_body

@@ -46,7 +46,7 @@ module RackRunner
       @shutdown = shutdown
     end
 
-    def call(env, _captures)
+    def call(env)
       index, n = start(env['HTTP_LAST_EVENT_ID'])
       [200, HEADERS.dup, Stream.new(self, env['puma.socket'], index, n)]
     end
@@ -94,7 +94,7 @@ module RackRunner
 
       def each
         # Puma corks the socket while it answers; SSE must reach the client as it is written.
-        uncork
+        Sockets.uncork(@socket)
         first = true
         while (chunk = next_chunk)
           unless first || @endpoint.interval.zero?
@@ -120,20 +120,16 @@ module RackRunner
         end
       end
 
-      def uncork
-        @socket&.setsockopt(Socket::IPPROTO_TCP, Socket::TCP_CORK, 0) if defined?(Socket::TCP_CORK)
-      rescue IOError, SystemCallError
-        nil
-      end
-
       # `end: hold`: keep the stream open until the client closes its side (or the app stops).
+      # Watches the TCP socket itself (under TLS too: a peek sees the records, not the text).
       def wait_for_client_to_leave
+        tcp = @socket&.to_io
         loop do
-          ready, = IO.select([@socket, @endpoint.shutdown.reader].compact)
+          ready, = IO.select([tcp, @endpoint.shutdown.reader].compact)
           return if ready.nil? || ready.include?(@endpoint.shutdown.reader)
 
           begin
-            return if @socket.recv_nonblock(1, Socket::MSG_PEEK).empty? # EOF: the client left
+            return if tcp.recv_nonblock(1, Socket::MSG_PEEK).empty? # EOF: the client left
           rescue IO::WaitReadable
             next
           rescue IOError, SystemCallError

@@ -6,7 +6,8 @@ require 'faye/websocket'
 
 module RackRunner
   # One WebSocket handler, served by faye-websocket over Puma's rack.hijack (the conversation
-  # runs on faye's EventMachine reactor thread, so it needs no Puma thread).
+  # runs on faye's EventMachine reactor thread, so it needs no Puma thread; over TLS through
+  # TlsBridge).
   class WebSocketEndpoint
     UPGRADE_REQUIRED = [426, { 'upgrade' => 'websocket', 'content-type' => 'text/plain; charset=utf-8' },
                         ['Upgrade Required']].freeze
@@ -36,11 +37,12 @@ module RackRunner
       @drop_after = handler.dig('drop', 'after')
     end
 
-    def call(env, _captures)
+    def call(env)
       return [UPGRADE_REQUIRED[0], UPGRADE_REQUIRED[1].dup, UPGRADE_REQUIRED[2]] unless Faye::WebSocket.websocket?(env)
       return [@auth['reject_status'], {}, ['']] if @auth && !authorized?(env)
 
       # faye picks the first subprotocol the client offers that is in the list.
+      TlsBridge.wrap(env) if TlsBridge.tls?(env)
       socket = Faye::WebSocket.new(env, @subprotocols)
       Conversation.new(self, socket)
       socket.rack_response

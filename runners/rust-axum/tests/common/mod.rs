@@ -64,3 +64,84 @@ pub fn validation_error(entries: &[(&str, &str)]) -> Value {
         "errors": errors
     })
 }
+
+/// One part of a hand-made multipart body.
+pub struct Part<'a> {
+    pub name: &'a str,
+    pub filename: Option<&'a str>,
+    pub content_type: Option<&'a str>,
+    pub data: &'a [u8],
+}
+
+/// A field part.
+pub fn field<'a>(name: &'a str, text: &'a str) -> Part<'a> {
+    Part {
+        name,
+        filename: None,
+        content_type: None,
+        data: text.as_bytes(),
+    }
+}
+
+/// A file part.
+pub fn file<'a>(
+    name: &'a str,
+    filename: &'a str,
+    content_type: &'a str,
+    data: &'a [u8],
+) -> Part<'a> {
+    Part {
+        name,
+        filename: Some(filename),
+        content_type: Some(content_type),
+        data,
+    }
+}
+
+/// The boundary of [`multipart_body`].
+pub const BOUNDARY: &str = "test-boundary-42";
+
+/// A `multipart/form-data` body of these parts, delimited by [`BOUNDARY`] (RFC 7578).
+pub fn multipart_body(parts: &[Part<'_>]) -> bytes::Bytes {
+    let mut out = Vec::new();
+    for part in parts {
+        out.extend_from_slice(format!("--{BOUNDARY}\r\n").as_bytes());
+        let mut disposition = format!("Content-Disposition: form-data; name=\"{}\"", part.name);
+        if let Some(filename) = part.filename {
+            disposition.push_str(&format!("; filename=\"{filename}\""));
+        }
+        out.extend_from_slice(disposition.as_bytes());
+        out.extend_from_slice(b"\r\n");
+        if let Some(content_type) = part.content_type {
+            out.extend_from_slice(format!("Content-Type: {content_type}\r\n").as_bytes());
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(part.data);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    bytes::Bytes::from(out)
+}
+
+/// The content type of [`multipart_body`].
+pub fn multipart_type() -> String {
+    format!("multipart/form-data; boundary={BOUNDARY}")
+}
+
+/// gzip of `data`.
+pub fn gzip(data: &[u8]) -> bytes::Bytes {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(data).unwrap();
+    bytes::Bytes::from(encoder.finish().unwrap())
+}
+
+/// The inverse of [`gzip`].
+pub fn gunzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(data)
+        .read_to_end(&mut out)
+        .unwrap();
+    out
+}

@@ -3,11 +3,16 @@ package runner;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.javalin.Javalin;
 import io.javalin.http.HandlerType;
+import io.javalin.http.MethodNotAllowedResponse;
+import io.javalin.router.JavalinDefaultRouting;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -19,6 +24,7 @@ import org.slf4j.LoggerFactory;
 public final class Main {
     private static final Set<String> PROTOCOLS = Set.of("rest", "websocket", "sse");
     private static final int MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+    private static final String HOST = "127.0.0.1";
 
     private Main() {}
 
@@ -61,34 +67,23 @@ public final class Main {
             }
         }
 
+        int listenPort = Integer.parseInt(port);
+        Tls tls = Tls.fromEnvironment();
         Javalin app = Javalin.create(config -> {
             config.showJavalinBanner = false;
             config.startupWatcherEnabled = false;
             config.http.prefer405over404 = true;
-            config.http.disableCompression();
+            config.http.disableCompression(); // per handler instead: see Compression
             config.router.ignoreTrailingSlashes = false;
-            config.jetty.defaultHost = "127.0.0.1";
             config.jetty.modifyWebSocketServletFactory(factory -> {
                 factory.setMaxTextMessageSize(MAX_MESSAGE_BYTES);
                 factory.setMaxBinaryMessageSize(MAX_MESSAGE_BYTES);
             });
+            config.registerPlugin(tls.plugin(HOST, listenPort));
             config.router.mount(router -> {
                 router.get("/__ready", ctx -> ctx.result("ready"));
                 router.exception(Problem.class, (problem, ctx) -> problem.writeTo(ctx));
-                for (Claim claim : claims.values()) {
-                    Route route = Route.parse(claim.handler().path("route").asText());
-                    switch (claim.protocol()) {
-                        case "rest" -> router.addHttpHandler(
-                                HandlerType.valueOf(claim.handler().path("method").asText().toUpperCase()),
-                                route.javalinPath(), new RestEndpoint(claim.handler(), route));
-                        case "websocket" -> {
-                            WsEndpoint endpoint = new WsEndpoint(claim.handler());
-                            router.wsBeforeUpgrade(route.javalinPath(), endpoint::beforeUpgrade);
-                            router.ws(route.javalinPath(), endpoint::configure);
-                        }
-                        default -> router.get(route.javalinPath(), new SseEndpoint(claim.handler()));
-                    }
-                }
+                mount(router, claims.values());
             });
         });
 
@@ -107,7 +102,56 @@ public final class Main {
             app.stop();
         }, "shutdown"));
 
-        app.start(Integer.parseInt(port));
-        log.info("serving {} handlers from {} fixture files on 127.0.0.1:{}", claims.size(), files.size(), port);
+        app.start(); // on the plugin's connector
+        log.info("serving {} handlers from {} fixture files on {} ({})", claims.size(), files.size(),
+                HOST + ":" + port, tls.describe());
+    }
+
+    /**
+     * Registers every handler with Javalin's router. A route with {@code cors} also gets a
+     * before-handler (the headers of actual requests) and answers preflights on OPTIONS.
+     */
+    private static void mount(JavalinDefaultRouting router, Collection<Claim> claims) {
+        Map<String, Cors> cors = new LinkedHashMap<>();
+        Map<String, RestEndpoint> options = new HashMap<>();
+        for (Claim claim : claims) {
+            Route route = Route.parse(claim.handler().path("route").asText());
+            switch (claim.protocol()) {
+                case "rest" -> {
+                    HandlerType method = HandlerType.valueOf(claim.handler().path("method").asText().toUpperCase());
+                    RestEndpoint endpoint = new RestEndpoint(claim.handler(), route);
+                    if (claim.handler().has("cors")) {
+                        cors.putIfAbsent(route.javalinPath(), new Cors(claim.handler().get("cors")));
+                    }
+                    if (method == HandlerType.OPTIONS) {
+                        options.put(route.javalinPath(), endpoint); // registered below, after preflights
+                    } else {
+                        router.addHttpHandler(method, route.javalinPath(), endpoint);
+                    }
+                }
+                case "websocket" -> {
+                    WsEndpoint endpoint = new WsEndpoint(claim.handler());
+                    router.wsBeforeUpgrade(route.javalinPath(), endpoint::beforeUpgrade);
+                    router.ws(route.javalinPath(), endpoint::configure);
+                }
+                default -> router.get(route.javalinPath(), new SseEndpoint(claim.handler()));
+            }
+        }
+        cors.forEach((path, rule) -> router.before(path, rule::onRequest));
+        Set<String> optionsPaths = new LinkedHashSet<>(options.keySet());
+        optionsPaths.addAll(cors.keySet());
+        for (String path : optionsPaths) {
+            Cors rule = cors.get(path);
+            RestEndpoint endpoint = options.get(path);
+            router.options(path, ctx -> {
+                if (rule != null && Cors.isPreflight(ctx)) {
+                    rule.onPreflight(ctx);
+                } else if (endpoint != null) {
+                    endpoint.handle(ctx);
+                } else {
+                    throw new MethodNotAllowedResponse(); // as if no OPTIONS route were there
+                }
+            });
+        }
     }
 }

@@ -6,6 +6,7 @@ import io.javalin.http.Context;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A canonical error reply (RFC 9457 problem details, as in fixtures/README.md), thrown by a handler
@@ -33,11 +34,18 @@ final class Problem extends RuntimeException {
 
     private final int status;
     private final String body;
+    /** Extra reply headers (the 415 for an unsupported Content-Encoding names what is accepted). */
+    private final Map<String, String> headers;
 
     private Problem(int status, String body) {
+        this(status, body, Map.of());
+    }
+
+    private Problem(int status, String body, Map<String, String> headers) {
         super(null, null, false, false); // control flow, no stack trace
         this.status = status;
         this.body = body;
+        this.headers = headers;
     }
 
     static Problem payloadTooLarge() {
@@ -46,6 +54,14 @@ final class Problem extends RuntimeException {
 
     static Problem unsupportedMediaType() {
         return new Problem(415, UNSUPPORTED_MEDIA_TYPE);
+    }
+
+    /**
+     * 415 for a Content-Encoding the handler does not decode, with {@code Accept-Encoding} naming
+     * the codings it does (RFC 9110 section 15.5.16).
+     */
+    static Problem unsupportedEncoding(String acceptEncoding) {
+        return new Problem(415, UNSUPPORTED_MEDIA_TYPE, Map.of("Accept-Encoding", acceptEncoding));
     }
 
     static Problem malformedBody() {
@@ -78,6 +94,7 @@ final class Problem extends RuntimeException {
     }
 
     void writeTo(Context ctx) {
+        headers.forEach(ctx::header);
         ctx.status(status).contentType("application/problem+json").result(body);
     }
 }

@@ -1,24 +1,16 @@
 package runner;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.databind.node.TextNode;
-import com.networknt.schema.Schema;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
-import io.javalin.http.servlet.JavalinServletContextKt;
 import jakarta.servlet.http.Cookie;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import runner.Params.ParamSet;
 import runner.Params.Property;
@@ -27,22 +19,18 @@ import runner.Problem.Location;
 
 /** One REST handler: parameters, body, the order of checks and the reply. */
 final class RestEndpoint implements Handler {
-    /** Bodies of handlers without {@code max_bytes} are still bounded. */
-    static final int DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
-
     private final ParamSet path;
     /** Whether the echo document has a {@code path} key (the route has captures). */
     private final boolean echoPath;
     private final ParamSet query;
     private final ParamSet headers;
     private final ParamSet cookies;
-    private final BodyRule body;
+    private final RequestBody body;
     private final Reply reply;
 
-    private record BodyRule(String media, boolean required, int maxBytes, Schema schema, ParamSet form) {}
-
+    /** The reply: at most one of a fixed body, the echo, or a stream; {@code compress} may be null. */
     private record Reply(int status, Map<String, String> headers, List<String> cookies,
-                         String contentType, byte[] body, boolean echo) {}
+                         String contentType, byte[] body, boolean echo, StreamReply stream, Compression compress) {}
 
     RestEndpoint(JsonNode handler, Route route) {
         JsonNode params = handler.path("params");
@@ -51,7 +39,7 @@ final class RestEndpoint implements Handler {
         this.query = optionalSet(Location.QUERY, params.get("query"));
         this.headers = optionalSet(Location.HEADERS, params.get("headers"));
         this.cookies = optionalSet(Location.COOKIES, params.get("cookies"));
-        this.body = handler.has("body") ? bodyRule(handler.get("body")) : null;
+        this.body = handler.has("body") ? new RequestBody(handler.get("body")) : null;
         this.reply = reply(handler.path("response"));
     }
 
@@ -87,17 +75,6 @@ final class RestEndpoint implements Handler {
         return new ParamSet(Location.PATH, properties, Schemas.compile(schema), false);
     }
 
-    private static BodyRule bodyRule(JsonNode spec) {
-        String media = spec.path("media").asText();
-        JsonNode schema = spec.get("schema");
-        return new BodyRule(
-                media,
-                spec.path("required").asBoolean(true),
-                spec.has("max_bytes") ? spec.get("max_bytes").asInt() : DEFAULT_MAX_BODY_BYTES,
-                schema == null ? null : Schemas.compile(schema),
-                media.equals("form") ? ParamSet.of(Location.BODY, schema, false) : null);
-    }
-
     private static Reply reply(JsonNode spec) {
         Map<String, String> headers = new LinkedHashMap<>();
         spec.path("headers").fields().forEachRemaining(e -> headers.put(e.getKey(), e.getValue().asText()));
@@ -115,8 +92,12 @@ final class RestEndpoint implements Handler {
         } else if (spec.path("echo").asBoolean(false)) {
             contentType = "application/json";
             echo = true;
+        } else if (spec.has("stream")) {
+            contentType = StreamReply.contentType(spec.get("stream"));
         }
-        return new Reply(spec.path("status").asInt(200), headers, cookies, contentType, body, echo);
+        StreamReply stream = spec.has("stream") ? new StreamReply(spec.get("stream")) : null;
+        Compression compress = spec.has("compress") ? new Compression(spec.get("compress")) : null;
+        return new Reply(spec.path("status").asInt(200), headers, cookies, contentType, body, echo, stream, compress);
     }
 
     /** A Set-Cookie value, attributes in the canonical order. */
@@ -134,9 +115,12 @@ final class RestEndpoint implements Handler {
 
     @Override
     public void handle(Context ctx) throws IOException {
+        if (reply.compress() != null) {
+            Vary.add(ctx, "Accept-Encoding"); // on every reply of the handler, errors included
+        }
         List<FieldError> errors = new ArrayList<>();
         // 413, 415, 400: the body is checked before any parameter.
-        JsonNode bodyValue = body == null ? null : readBody(ctx, errors);
+        JsonNode bodyValue = body == null ? null : body.read(ctx, errors);
 
         JsonNode pathValue = check(path, errors, () -> ctx.pathParamMap().entrySet().stream()
                 .collect(LinkedHashMap::new, (m, e) -> m.put(e.getKey(), List.of(e.getValue())), Map::putAll));
@@ -151,8 +135,13 @@ final class RestEndpoint implements Handler {
         if (reply.contentType() != null) {
             ctx.contentType(reply.contentType());
         }
-        reply.headers().forEach(ctx::header);
+        reply.headers().forEach(ctx::header); // may name another content type
         reply.cookies().forEach(cookie -> ctx.res().addHeader("Set-Cookie", cookie));
+        if (reply.stream() != null) {
+            reply.stream().write(ctx);
+            return;
+        }
+        byte[] bytes = reply.body();
         if (reply.echo()) {
             ObjectNode doc = Json.object();
             if (echoPath) doc.set("path", pathValue);
@@ -160,10 +149,24 @@ final class RestEndpoint implements Handler {
             if (headersValue != null) doc.set("headers", headersValue);
             if (cookiesValue != null) doc.set("cookies", cookiesValue);
             if (bodyValue != null) doc.set("body", bodyValue);
-            ctx.result(Json.bytes(doc));
-        } else if (reply.body() != null) {
-            ctx.result(reply.body());
+            bytes = Json.bytes(doc);
         }
+        if (bytes != null) {
+            ctx.result(encoded(ctx, bytes));
+        }
+    }
+
+    /** The body as sent: encoded when the handler compresses, it is long enough and the client accepts a coding. */
+    private byte[] encoded(Context ctx, byte[] bytes) {
+        if (reply.compress() == null || reply.status() >= 400) {
+            return bytes; // error replies are never encoded
+        }
+        String coding = reply.compress().choose(ctx.header("Accept-Encoding"), bytes.length);
+        if (coding == null) {
+            return bytes;
+        }
+        ctx.header("Content-Encoding", coding);
+        return Compression.encode(coding, bytes);
     }
 
     private interface Source {
@@ -197,73 +200,5 @@ final class RestEndpoint implements Handler {
             }
         }
         return values;
-    }
-
-    /**
-     * Reads, checks and decodes the body: the decoded body ({@code null} JSON when absent); a
-     * missing required body or a schema violation is added to {@code errors}.
-     */
-    private JsonNode readBody(Context ctx, List<FieldError> errors) throws IOException {
-        if (ctx.req().getContentLengthLong() > body.maxBytes()) {
-            throw Problem.payloadTooLarge();
-        }
-        byte[] bytes = ctx.bodyInputStream().readNBytes(body.maxBytes() + 1);
-        if (bytes.length > body.maxBytes()) {
-            throw Problem.payloadTooLarge();
-        }
-        if (bytes.length == 0) {
-            if (body.required()) {
-                errors.add(new FieldError(Location.BODY, "", "a request body is required"));
-            }
-            return NullNode.getInstance();
-        }
-        if (!accepts(body.media(), ctx.header("Content-Type"))) {
-            throw Problem.unsupportedMediaType();
-        }
-        JsonNode value = switch (body.media()) {
-            case "json" -> Json.parse(bytes).orElseThrow(Problem::malformedBody);
-            case "text" -> TextNode.valueOf(utf8(bytes));
-            default -> body.form().collect(JavalinServletContextKt.splitKeyValueStringAndGroupByKey(utf8(bytes), "UTF-8"));
-        };
-        if (body.schema() != null) {
-            Schemas.errors(body.schema(), value, (pointer, message) ->
-                    errors.add(new FieldError(Location.BODY, pointer, message)));
-        }
-        return value;
-    }
-
-    private static String utf8(byte[] bytes) {
-        try {
-            return StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes))
-                    .toString();
-        } catch (CharacterCodingException e) {
-            throw Problem.malformedBody();
-        }
-    }
-
-    /**
-     * Whether a content type fits a media: {@code application/json} or {@code *}{@code /*+json}, the
-     * urlencoded form type, or any {@code text/*}. Parameters are ignored; names are case-insensitive.
-     */
-    static boolean accepts(String media, String contentType) {
-        if (contentType == null) {
-            return false;
-        }
-        String essence = contentType.split(";", 2)[0].trim().toLowerCase(Locale.ROOT);
-        int slash = essence.indexOf('/');
-        if (slash <= 0 || slash == essence.length() - 1) {
-            return false;
-        }
-        String type = essence.substring(0, slash);
-        String subtype = essence.substring(slash + 1);
-        return switch (media) {
-            case "json" -> essence.equals("application/json") || (subtype.endsWith("+json") && subtype.length() > 5);
-            case "form" -> essence.equals("application/x-www-form-urlencoded");
-            case "text" -> type.equals("text");
-            default -> false;
-        };
     }
 }
