@@ -7,6 +7,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::snapshot::SnapshotMode;
 
+mod http;
+
+pub use http::{BenchArgs, TransportFlags};
+
 /// Replays REST, WebSocket and SSE fixtures against web framework apps, checks every reply,
 /// and records what happened as reviewable snapshots.
 ///
@@ -31,8 +35,8 @@ use crate::snapshot::SnapshotMode;
     benchmark-harness serve --port 8080\n  \
     benchmark-harness completions bash > ~/.local/share/bash-completion/completions/benchmark-harness\n  \
     benchmark-harness man --out ~/.local/share/man/man1\n\n\
-    Target flags (--url, --ws-url, --sse-url, --runner, --runners-dir, --target-name, and the TLS\n\
-    flags --cacert, --insecure, --client-cert, --client-key) go before or after\n\
+    Target flags (--url, --ws-url, --sse-url, --runner, --runners-dir, --target-name, the TLS\n\
+    flags --cacert, --insecure, --client-cert, --client-key, and --http2) go before or after\n\
     the subcommand; a command they mean nothing to refuses them (exit 2).\n\
     Output: --report DIR (alias --out) writes a folder, --output FILE one document.")]
 pub struct Cli {
@@ -49,23 +53,9 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "URL", requires = "url")]
     pub sse_url: Option<String>,
 
-    /// With an https:// or wss:// URL (run): trust the CA certificates in this PEM file too,
-    /// beside the built-in web roots.
-    #[arg(long, global = true, value_name = "FILE", requires = "url")]
-    pub cacert: Option<PathBuf>,
-
-    /// With an https:// or wss:// URL (run): accept any server certificate (warns once).
-    #[arg(long, global = true, requires = "url")]
-    pub insecure: bool,
-
-    /// With an https:// or wss:// URL (run): the client's PEM certificate chain for mutual TLS
-    /// (with --client-key).
-    #[arg(long, global = true, value_name = "FILE", requires_all = ["url", "client_key"])]
-    pub client_cert: Option<PathBuf>,
-
-    /// The PEM private key of --client-cert.
-    #[arg(long, global = true, value_name = "FILE", requires = "client_cert")]
-    pub client_key: Option<PathBuf>,
+    /// TLS and the HTTP version (run, bench; the TLS flags for stream too).
+    #[command(flatten)]
+    pub transport: TransportFlags,
 
     /// Boot the app in runners/NAME/ (set it up first if needed), run, stop it (run, bench, stream).
     #[arg(long, global = true, value_name = "NAME", conflicts_with = "url")]
@@ -110,7 +100,7 @@ pub enum Command {
     /// Run the reference server standalone until interrupted.
     Serve(ServeArgs),
     /// REST load on one fixture's request; latency in HDR histograms.
-    Bench(LoadArgs),
+    Bench(BenchArgs),
     /// WebSocket or SSE load from one fixture's transcript; latency in HDR histograms.
     Stream(StreamArgs),
     /// Print a shell completion script on stdout (bash, zsh, fish, elvish, powershell).
@@ -140,14 +130,8 @@ pub struct ManArgs {
     pub out: Option<PathBuf>,
 }
 
-/// `bench`: load on one REST fixture.
+/// The load flags of `bench` and `stream`.
 #[derive(Debug, Args)]
-#[command(
-    after_help = "Exit codes: 0 no errors (or within --max-error-rate); 1 errors above it; \
-    2 usage or fixture error; 3 target unreachable.\n\nExamples:\n  \
-    benchmark-harness bench --fixture fixtures/rest/bench/hello.json --duration 10s\n  \
-    benchmark-harness bench --fixture fixtures/rest/bench/hello.json --rate 20000 --output result.json --hlog result.hlog"
-)]
 pub struct LoadArgs {
     /// The fixture to load.
     #[arg(long, value_name = "FILE")]

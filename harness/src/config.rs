@@ -10,7 +10,6 @@ use crate::error::HarnessError;
 use crate::replay::plan::{Plan, Selection};
 use crate::target::runner::Runner;
 use crate::wire::tls::{TlsFiles, TlsSettings};
-use crate::wire::transport::is_tls;
 
 /// A folder the harness finds by name: `./NAME` when there is one, else the repository's.
 pub(crate) fn default_dir(name: &str) -> PathBuf {
@@ -68,10 +67,11 @@ pub(crate) fn refuse_unused_target_flags(cli: &Cli) -> Result<(), HarnessError> 
         ("--runner", cli.runner.is_some()),
         ("--runners-dir", cli.runners_dir.is_some()),
         ("--target-name", cli.target_name.is_some()),
-        ("--cacert", cli.cacert.is_some()),
-        ("--insecure", cli.insecure),
-        ("--client-cert", cli.client_cert.is_some()),
-        ("--client-key", cli.client_key.is_some()),
+        ("--cacert", cli.transport.cacert.is_some()),
+        ("--insecure", cli.transport.insecure),
+        ("--client-cert", cli.transport.client_cert.is_some()),
+        ("--client-key", cli.transport.client_key.is_some()),
+        ("--http2", cli.transport.http2),
     ];
     let takes: &[&str] = match &cli.command {
         Command::Run(_) => &[
@@ -85,10 +85,29 @@ pub(crate) fn refuse_unused_target_flags(cli: &Cli) -> Result<(), HarnessError> 
             "--insecure",
             "--client-cert",
             "--client-key",
+            "--http2",
         ],
-        Command::Bench(_) | Command::Stream(_) => {
-            &["--url", "--runner", "--runners-dir", "--target-name"]
-        }
+        Command::Bench(_) => &[
+            "--url",
+            "--runner",
+            "--runners-dir",
+            "--target-name",
+            "--cacert",
+            "--insecure",
+            "--client-cert",
+            "--client-key",
+            "--http2",
+        ],
+        Command::Stream(_) => &[
+            "--url",
+            "--runner",
+            "--runners-dir",
+            "--target-name",
+            "--cacert",
+            "--insecure",
+            "--client-cert",
+            "--client-key",
+        ],
         Command::Matrix(_) | Command::Runners(_) => &["--runners-dir"],
         _ => &[],
     };
@@ -98,7 +117,7 @@ pub(crate) fn refuse_unused_target_flags(cli: &Cli) -> Result<(), HarnessError> 
         .map(|(flag, _)| *flag)
         .collect();
     if refused.is_empty() {
-        return refuse_tls_load(cli);
+        return Ok(());
     }
     let name = command_name(&cli.command);
     let what = match &cli.command {
@@ -117,34 +136,21 @@ pub(crate) fn refuse_unused_target_flags(cli: &Cli) -> Result<(), HarnessError> 
     )))
 }
 
-/// `bench` and `stream` load plain HTTP only: an `https://` or `wss://` `--url` is refused.
-fn refuse_tls_load(cli: &Cli) -> Result<(), HarnessError> {
-    let (Command::Bench(_) | Command::Stream(_), Some(url)) = (&cli.command, &cli.url) else {
-        return Ok(());
-    };
-    let scheme = url.split_once("://").map_or("", |(scheme, _)| scheme);
-    if !is_tls(&scheme.to_ascii_lowercase()) {
-        return Ok(());
-    }
-    Err(HarnessError::Usage(format!(
-        "`{}` --url {url:?}: load over TLS comes later; `run` replays https:// targets, \
-         `{}` takes http:// ones for now",
-        command_name(&cli.command),
-        command_name(&cli.command)
-    )))
-}
-
 /// The TLS client configuration of `--cacert`, `--insecure`, `--client-cert`/`--client-key`;
 /// `--insecure` warns once on stderr. A file that cannot be used is a usage error naming it.
 pub(crate) fn tls_settings(cli: &Cli) -> Result<TlsSettings, HarnessError> {
+    let flags = &cli.transport;
     let files = TlsFiles {
-        cacert: cli.cacert.as_deref(),
-        insecure: cli.insecure,
-        client_identity: cli.client_cert.as_deref().zip(cli.client_key.as_deref()),
+        cacert: flags.cacert.as_deref(),
+        insecure: flags.insecure,
+        client_identity: flags
+            .client_cert
+            .as_deref()
+            .zip(flags.client_key.as_deref()),
     };
     let settings =
         TlsSettings::from_files(files).map_err(|e| HarnessError::Usage(e.to_string()))?;
-    if cli.insecure {
+    if flags.insecure {
         eprintln!("warning: --insecure: the target's TLS certificate is not checked");
     }
     Ok(settings)
@@ -242,4 +248,27 @@ pub(crate) fn fixtures_dir_for_app(
         })?;
     }
     Ok((copies.path().to_path_buf(), Some(copies)))
+}
+
+/// With `--http2`: checks that every base URL in `bases` speaks HTTP/2 (ALPN `h2` over TLS,
+/// prior knowledge over plain TCP); one that does not makes the target unreachable (exit 3),
+/// in words.
+pub(crate) async fn require_http2(
+    cli: &Cli,
+    bases: &[&url::Url],
+    tls: &TlsSettings,
+    timeout: std::time::Duration,
+) -> Result<(), HarnessError> {
+    if !cli.transport.http2 {
+        return Ok(());
+    }
+    for base in bases {
+        crate::wire::http2::check_http2(base, tls, timeout)
+            .await
+            .map_err(|refused| HarnessError::Unreachable {
+                address: base.to_string(),
+                reason: refused.to_string(),
+            })?;
+    }
+    Ok(())
 }

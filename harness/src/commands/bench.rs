@@ -17,19 +17,22 @@ use std::time::Duration;
 
 use harness_fixture::{Protocol, Spec};
 
-use crate::cli::{Cli, FixtureSelection, Format, LoadArgs, StreamArgs};
-use crate::config::{open_target, selection};
+use crate::cli::{BenchArgs, Cli, FixtureSelection, Format, LoadArgs, StreamArgs};
+use crate::config::{open_target, require_http2, selection, tls_settings};
 use crate::error::{HarnessError, OutputProblem, exit};
 use crate::fsutil::write_atomically;
 use crate::load::Outcome;
 use crate::load::{
-    self, LiveFigures, LoadConfig, LoadError, LoadProgress, LoadResult, RunInfo, Schedule,
+    self, HttpVersion, LiveFigures, LoadConfig, LoadError, LoadProgress, LoadResult, RunInfo,
+    Schedule,
 };
 use crate::replay::plan::{Plan, plan};
 use crate::report::human::load::write_load;
 use crate::report::progress::LoadBar;
 use crate::report::terminal::Style;
+use crate::target::Target;
 use crate::wire::DEFAULT_MAX_EVENT_SIZE;
+use crate::wire::tls::TlsSettings;
 
 /// The two load commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,14 +64,49 @@ impl LoadCommand {
     }
 }
 
-pub(super) async fn bench(cli: &Cli, args: &LoadArgs) -> Result<i32, HarnessError> {
-    let command = LoadCommand::Bench;
-    load(cli, args, Duration::ZERO, DEFAULT_MAX_EVENT_SIZE, command).await
+/// What a load command adds to the shared load flags.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    command: LoadCommand,
+    /// `--ramp` (stream).
+    ramp: Duration,
+    /// `--max-event-size` (stream).
+    max_event_size: usize,
+    /// `--http2` and `--streams` (bench).
+    http: HttpVersion,
+}
+
+pub(super) async fn bench(cli: &Cli, args: &BenchArgs) -> Result<i32, HarnessError> {
+    let shape = Shape {
+        command: LoadCommand::Bench,
+        ramp: Duration::ZERO,
+        max_event_size: DEFAULT_MAX_EVENT_SIZE,
+        http: http_version(cli.transport.http2, args.streams)?,
+    };
+    load(cli, &args.load, shape).await
 }
 
 pub(super) async fn stream(cli: &Cli, args: &StreamArgs) -> Result<i32, HarnessError> {
-    let command = LoadCommand::Stream;
-    load(cli, &args.load, args.ramp, args.max_event_size, command).await
+    let shape = Shape {
+        command: LoadCommand::Stream,
+        ramp: args.ramp,
+        max_event_size: args.max_event_size,
+        http: HttpVersion::Http1,
+    };
+    load(cli, &args.load, shape).await
+}
+
+/// The HTTP version of `--http2` and `--streams`: more than one stream needs HTTP/2.
+fn http_version(http2: bool, streams: u16) -> Result<HttpVersion, HarnessError> {
+    match (http2, streams) {
+        (true, streams) => Ok(HttpVersion::Http2 {
+            streams: usize::from(streams),
+        }),
+        (false, 1) => Ok(HttpVersion::Http1),
+        (false, _) => Err(HarnessError::Usage(
+            "--streams needs --http2 (HTTP/1.1 has one request in flight per connection)".into(),
+        )),
+    }
 }
 
 /// The schedule the flags ask for, or why they make no sense.
@@ -216,13 +254,8 @@ fn check_protocol(
     )))
 }
 
-async fn load(
-    cli: &Cli,
-    args: &LoadArgs,
-    ramp: Duration,
-    max_event_size: usize,
-    command: LoadCommand,
-) -> Result<i32, HarnessError> {
+async fn load(cli: &Cli, args: &LoadArgs, shape: Shape) -> Result<i32, HarnessError> {
+    let command = shape.command;
     let schedule = schedule(args)?;
     if let Some(path) = &args.output {
         check_writable("--output", path)?;
@@ -233,17 +266,11 @@ async fn load(
     let (plan, schedule) = plan_load(cli, args, command, schedule)?;
     let fixture = &plan.loaded[0];
     let protocol = fixture.protocol();
-    // TLS load comes later: `https://` targets are refused before this (config).
-    let tls = crate::wire::tls::TlsSettings::default();
+    let tls = tls_settings(cli)?;
     let (target, _copies) = open_target(cli, &plan, &tls, args.timeout).await?;
-    if let Some(protocols) = target.protocols()
-        && !protocols.contains(&protocol)
-    {
+    if let Err(e) = check_target(cli, &target, protocol, &tls, args.timeout).await {
         target.shutdown().await;
-        return Err(HarnessError::Usage(format!(
-            "runner {} does not declare the {protocol} protocol",
-            cli.runner.as_deref().unwrap_or_default()
-        )));
+        return Err(e);
     }
     let info = target.info(cli.target_name.as_deref());
     let config = LoadConfig {
@@ -252,11 +279,13 @@ async fn load(
         warmup: args.warmup,
         duration: args.duration,
         timeout: args.timeout,
-        max_event_size,
-        ramp,
+        max_event_size: shape.max_event_size,
+        ramp: shape.ramp,
         keep_intervals: args.hlog.is_some(),
         progress: Some(Arc::new(LoadBar::default())),
         sample_group: target.runner_process_group(),
+        tls,
+        http: shape.http,
     };
     let outcome = load::run(fixture, &target.base_url(), &config).await;
     target.shutdown().await;
@@ -282,6 +311,8 @@ async fn load(
             rate: schedule.rate(),
             duration_s: args.duration.as_secs_f64(),
             warmup_s: args.warmup.as_secs_f64(),
+            http_version: shape.http.label(),
+            streams: shape.http.streams(),
             body_timing: matches!(&fixture.spec, Spec::Rest(rest) if rest.expected.chunks.is_some()),
         },
         &outcome.tally,
@@ -296,6 +327,26 @@ async fn load(
         return Err(error);
     }
     verdict(args, &result, &outcome)
+}
+
+/// Checks that a runner target declares `protocol`, and with `--http2` that the target speaks
+/// HTTP/2 (exit 3 in words when it does not).
+async fn check_target(
+    cli: &Cli,
+    target: &Target,
+    protocol: Protocol,
+    tls: &TlsSettings,
+    timeout: Duration,
+) -> Result<(), HarnessError> {
+    if let Some(protocols) = target.protocols()
+        && !protocols.contains(&protocol)
+    {
+        return Err(HarnessError::Usage(format!(
+            "runner {} does not declare the {protocol} protocol",
+            cli.runner.as_deref().unwrap_or_default()
+        )));
+    }
+    require_http2(cli, &[&target.base_url()], tls, timeout).await
 }
 
 /// The one fixture of `--fixture`, checked to be one this command loads and that the machine
@@ -448,7 +499,7 @@ mod tests {
         let mut argv = vec!["benchmark-harness", "bench", "--fixture", "f.json"];
         argv.extend_from_slice(extra);
         match Cli::try_parse_from(argv).unwrap().command {
-            crate::cli::Command::Bench(args) => args,
+            crate::cli::Command::Bench(args) => args.load,
             _ => unreachable!(),
         }
     }
@@ -482,6 +533,44 @@ mod tests {
         assert_eq!(defaults.max_error_rate, 0.0);
         assert_eq!(args(&["--max-error-rate", "1%"]).max_error_rate, 0.01);
         assert_eq!(args(&["--warmup", "0s"]).warmup, Duration::ZERO);
+    }
+
+    #[test]
+    fn streams_need_http2() {
+        assert_eq!(http_version(false, 1).unwrap(), HttpVersion::Http1);
+        assert_eq!(
+            http_version(true, 10).unwrap(),
+            HttpVersion::Http2 { streams: 10 }
+        );
+        assert_eq!(
+            http_version(true, 1).unwrap(),
+            HttpVersion::Http2 { streams: 1 }
+        );
+        let refused = http_version(false, 2).unwrap_err();
+        assert_eq!(refused.exit_code(), exit::USAGE);
+        assert!(
+            refused.to_string().contains("--streams needs --http2"),
+            "{refused}"
+        );
+        let cli = Cli::try_parse_from(["benchmark-harness", "bench", "--fixture", "f"]).unwrap();
+        match cli.command {
+            crate::cli::Command::Bench(args) => assert_eq!(args.streams, 1),
+            _ => unreachable!(),
+        }
+        for bad in ["0", "1001"] {
+            let argv = [
+                "benchmark-harness",
+                "bench",
+                "--fixture",
+                "f",
+                "--streams",
+                bad,
+            ];
+            assert_eq!(
+                Cli::try_parse_from(argv).unwrap_err().exit_code(),
+                exit::USAGE
+            );
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 use harness_fixture::{Fixture, Spec};
 
 use crate::cli::{Cli, Format, RunArgs};
-use crate::config::{open_target, protocol_urls, selection, tls_settings};
+use crate::config::{open_target, protocol_urls, require_http2, selection, tls_settings};
 use crate::error::{HarnessError, exit};
 use crate::replay::conformance::replay_all;
 use crate::replay::driver::Driver;
@@ -49,8 +49,20 @@ pub(super) async fn run(cli: &Cli, args: &RunArgs) -> Result<i32, HarnessError> 
         .map_err(HarnessError::HttpClient)?
         .with_tls(tls.clone())
         .map_err(HarnessError::HttpClient)?
+        .with_http2(cli.transport.http2)
+        .map_err(HarnessError::HttpClient)?
         .with_max_event_size(args.max_event_size);
     let (ws_url, sse_url) = protocol_urls(cli, &tls, args.replay.timeout).await?;
+    // WebSocket fixtures keep the HTTP/1.1 upgrade: their base is not asked.
+    let http2_bases: Vec<url::Url> = [Some(target.base_url()), sse_url.clone()]
+        .into_iter()
+        .flatten()
+        .collect();
+    let asked: Vec<&url::Url> = http2_bases.iter().collect();
+    if let Err(e) = require_http2(cli, &asked, &tls, args.replay.timeout).await {
+        target.shutdown().await;
+        return Err(e);
+    }
     let driver = driver.with_protocol_bases(ws_url, sse_url);
     let snapshots_dir = args
         .replay

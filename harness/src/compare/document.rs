@@ -272,7 +272,7 @@ pub fn add(side: &mut Side, value: &Value) -> Result<(), DocumentProblem> {
             add_fixtures(side, &target, value);
         }
         Some(Document::Load) => {
-            let fixture = value["fixture"].as_str().unwrap_or("?").to_string();
+            let fixture = load_name(value);
             let target = value
                 .pointer("/target/name")
                 .and_then(Value::as_str)
@@ -316,6 +316,20 @@ pub fn add(side: &mut Side, value: &Value) -> Result<(), DocumentProblem> {
         None => return Err(DocumentProblem::NotAResult),
     }
     Ok(())
+}
+
+/// The name a load run is compared under: its fixture's, with the HTTP version and streams when
+/// it ran over HTTP/2 (`bench-hello (HTTP/2, 10 streams)`), so that runs over HTTP/1.1 and
+/// HTTP/2 are never taken for repeats of one another.
+fn load_name(value: &Value) -> String {
+    let fixture = value["fixture"].as_str().unwrap_or("?");
+    match value["http_version"].as_str() {
+        Some("2") => {
+            let streams = value["streams"].as_u64().unwrap_or(1);
+            format!("{fixture} (HTTP/2, {streams} streams)")
+        }
+        _ => fixture.to_string(),
+    }
 }
 
 fn add_fixtures(side: &mut Side, target: &str, run: &Value) {
@@ -362,6 +376,26 @@ mod tests {
             Some(Document::Report)
         );
         assert_eq!(kind(&json!({"hello": 1})), None);
+    }
+
+    #[test]
+    fn http2_runs_are_compared_apart_from_http1_runs() {
+        let mut side = Side::default();
+        let run = |http: Option<(&str, u64)>| {
+            let mut doc = json!({"fixture": "bench-hello", "target": {"name": "t"},
+                "summary": {"throughput_per_s": 10.0, "latency_us": null, "errors": 0}});
+            if let Some((version, streams)) = http {
+                doc["http_version"] = version.into();
+                doc["streams"] = streams.into();
+            }
+            doc
+        };
+        for http in [None, Some(("1.1", 1)), Some(("2", 10)), Some(("2", 10))] {
+            add(&mut side, &run(http)).unwrap();
+        }
+        let key = |name: &str| (name.to_string(), "t".to_string());
+        assert_eq!(side.load[&key("bench-hello")].len(), 2);
+        assert_eq!(side.load[&key("bench-hello (HTTP/2, 10 streams)")].len(), 2);
     }
 
     #[test]

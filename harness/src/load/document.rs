@@ -29,6 +29,10 @@ pub struct RunInfo {
     pub duration_s: f64,
     /// Warmup seconds.
     pub warmup_s: f64,
+    /// `1.1` or `2`.
+    pub http_version: &'static str,
+    /// Requests in flight per connection (HTTP/2 streams; 1 on HTTP/1.1).
+    pub streams: usize,
     /// Whether reply bodies were timed (a REST fixture with `chunks`).
     pub body_timing: bool,
 }
@@ -54,6 +58,8 @@ impl LoadResult {
             rate: info.rate,
             duration_s: info.duration_s,
             warmup_s: info.warmup_s,
+            http_version: info.http_version.to_string(),
+            streams: info.streams,
             summary: Summary {
                 operations: tally.operations,
                 errors: tally.errors,
@@ -104,6 +110,8 @@ pub(crate) fn test_info(protocol: harness_fixture::Protocol, rate: Option<f64>) 
         rate,
         duration_s: 2.0,
         warmup_s: 0.0,
+        http_version: "1.1",
+        streams: 1,
         body_timing: false,
     }
 }

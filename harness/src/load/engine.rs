@@ -11,15 +11,17 @@ use harness_fixture::{Fixture, Spec};
 use url::Url;
 
 use super::measurement::{Measurement, Outcome};
-use super::proto::{RestLoad, SseLoad, WsLoad, broadcast};
+use super::proto::{RestH2Load, RestLoad, SseLoad, WsLoad, broadcast};
 use super::recorder::Recorder;
 use super::schedule::{Pacer, Schedule};
-use super::worker::{LoadConfig, LoadError, Unloadable, Worker};
+use super::worker::{HttpVersion, LoadConfig, LoadError, Unloadable, Worker};
+use crate::wire::tls::ALPN_H2;
 
 /// A fixture prepared for load, by protocol (one per run, behind an `Arc`: sizes do not matter).
 #[allow(clippy::large_enum_variant)]
 enum Load {
     Rest(RestLoad),
+    RestH2(RestH2Load),
     WebSocket(WsLoad),
     Sse(SseLoad),
 }
@@ -31,14 +33,22 @@ impl Load {
         config: &LoadConfig,
     ) -> Result<Load, LoadError> {
         let max = config.max_event_size;
+        let tls = config.http1_tls();
         Ok(match &fixture.spec {
-            Spec::Rest(rest) => Load::Rest(RestLoad::prepare(rest, base).await?),
-            Spec::WebSocket(ws) => Load::WebSocket(WsLoad::prepare(ws, base, max).await?),
+            Spec::Rest(rest) => match config.http {
+                HttpVersion::Http1 => Load::Rest(RestLoad::prepare(rest, base, &tls).await?),
+                HttpVersion::Http2 { streams } => {
+                    let h2 = config.tls.with_alpn(&[ALPN_H2]);
+                    Load::RestH2(RestH2Load::prepare(rest, base, &h2, streams).await?)
+                }
+            },
+            // `stream` (WebSocket, SSE) refuses --http2 before this: HTTP/1.1.
+            Spec::WebSocket(ws) => Load::WebSocket(WsLoad::prepare(ws, base, &tls, max).await?),
             Spec::Sse(sse) => {
                 if config.schedule != Schedule::Closed {
                     return Err(Unloadable::PacedByServer.into());
                 }
-                Load::Sse(SseLoad::prepare(sse, base, max).await?)
+                Load::Sse(SseLoad::prepare(sse, base, &tls, max).await?)
             }
             Spec::Broadcast(_) => {
                 return Err(Unloadable::OwnEngine.into());
@@ -49,6 +59,7 @@ impl Load {
     async fn worker(&self, worker: &mut Worker) {
         match self {
             Load::Rest(load) => load.worker(worker).await,
+            Load::RestH2(load) => load.worker(worker).await,
             Load::WebSocket(load) => load.worker(worker).await,
             Load::Sse(load) => load.worker(worker).await,
         }

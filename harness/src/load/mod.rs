@@ -46,4 +46,4 @@ pub use open_files::raise_open_files_limit;
 pub use progress::{LiveFigures, LoadProgress};
 pub use proto::broadcast::DEFAULT_RATE as BROADCAST_DEFAULT_RATE;
 pub use schedule::Schedule;
-pub use worker::{LoadConfig, LoadError};
+pub use worker::{HttpVersion, LoadConfig, LoadError};

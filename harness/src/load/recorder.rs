@@ -365,10 +365,11 @@ impl Shard {
     }
 }
 
-/// One connection's recorder: a handle on its shard, and whether an operation is in flight.
+/// One connection's recorder: a handle on its shard, and how many operations are in flight
+/// (one at most on HTTP/1.1, up to `--streams` on HTTP/2).
 pub struct Recorder {
     shard: Arc<Shard>,
-    in_flight: bool,
+    in_flight: u64,
 }
 
 impl Recorder {
@@ -376,7 +377,7 @@ impl Recorder {
     pub fn new(shard: Arc<Shard>) -> Recorder {
         Recorder {
             shard,
-            in_flight: false,
+            in_flight: 0,
         }
     }
 
@@ -385,14 +386,15 @@ impl Recorder {
         &self.shard.window
     }
 
-    /// Marks an operation as started (so that one cut off by the end of the run is reported).
+    /// Marks an operation as started (so that one cut off by the end of the run is reported);
+    /// its success or failure ends it.
     pub fn begin(&mut self) {
-        self.in_flight = true;
+        self.in_flight += 1;
     }
 
     /// An operation intended to start at `at` succeeded after `latency`.
     pub fn success(&mut self, at: Instant, latency: Duration) {
-        self.in_flight = false;
+        self.in_flight = self.in_flight.saturating_sub(1);
         if !self.shard.window.measures(at) {
             return;
         }
@@ -402,6 +404,29 @@ impl Recorder {
         state.tally.operations += 1;
         self.shard
             .record_latency(&mut state, micros(latency), second);
+    }
+
+    /// Operations that succeeded together (the replies an HTTP/2 connection read at once), each
+    /// intended to start at its instant and taking its latency: one lock for the batch.
+    pub fn successes(&mut self, batch: &[(Instant, Duration)]) {
+        self.in_flight = self.in_flight.saturating_sub(batch.len() as u64);
+        let window = self.shard.window;
+        let measured = batch.iter().filter(|(at, _)| window.measures(*at));
+        let count = measured.clone().count() as u64;
+        if count == 0 {
+            return;
+        }
+        self.shard
+            .live
+            .operations
+            .fetch_add(count, Ordering::Relaxed);
+        let second = self.shard.second_now();
+        let mut state = self.shard.state();
+        state.tally.operations += count;
+        for (_, latency) in measured {
+            self.shard
+                .record_latency(&mut state, micros(*latency), second);
+        }
     }
 
     /// Measured SSE events read since the last call, batched by the reader (one lock per
@@ -430,7 +455,7 @@ impl Recorder {
     /// An operation intended to start at `at` failed; `latency` when a reply came (recorded
     /// apart from the latency of successes, in no interval).
     pub fn failure(&mut self, at: Instant, kind: ErrorKind, latency: Option<Duration>) {
-        self.in_flight = false;
+        self.in_flight = self.in_flight.saturating_sub(1);
         if !self.shard.window.measures(at) {
             return;
         }
@@ -503,9 +528,7 @@ impl Recorder {
         lag.final_us = lag.final_us.max(final_us);
         lag.max_us = lag.max_us.max(final_us);
         lag.unsent += unsent;
-        if self.in_flight {
-            state.tally.unfinished += 1;
-        }
+        state.tally.unfinished += self.in_flight;
     }
 }
 
@@ -577,21 +600,42 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_of_successes_counts_its_measured_ones_and_ends_them() {
+        let w = window();
+        let at = w.measure_from + Duration::from_millis(1);
+        let warmup = w.measure_from - Duration::from_millis(1);
+        let (shard, mut r) = recorder(w);
+        for _ in 0..3 {
+            r.begin();
+        }
+        let micros = Duration::from_micros;
+        r.successes(&[(at, micros(10)), (warmup, micros(20)), (at, micros(30))]);
+        r.successes(&[]);
+        r.finish(&Pacer::new(Schedule::Closed, w.start, 0, 1));
+        let tally = shard.take();
+        assert_eq!(tally.operations, 2);
+        assert_eq!(tally.latency.len(), 2);
+        assert_eq!(tally.latency.max(), 30);
+        assert_eq!(tally.unfinished, 0);
+    }
+
+    #[test]
     fn connections_share_a_shard() {
         let w = window();
         let at = w.measure_from + Duration::from_millis(1);
         let shard = Shard::new(w, Arc::default(), None);
         let (mut a, mut b) = (Recorder::new(shard.clone()), Recorder::new(shard.clone()));
         a.success(at, Duration::from_micros(10));
-        b.begin();
         b.events(&[20, 30, 40], &[5, 0, 0]);
         b.begin();
+        b.begin();
+        b.success(at, Duration::from_micros(60));
         let pacer = Pacer::new(Schedule::Open { rate: 10.0 }, w.start, 0, 1);
         a.finish(&pacer);
         b.finish(&pacer);
         let tally = shard.take();
-        assert_eq!(tally.operations, 4);
-        assert_eq!(tally.latency.len(), 4);
+        assert_eq!(tally.operations, 5);
+        assert_eq!(tally.latency.len(), 5);
         assert_eq!(tally.event_gap.len(), 3);
         assert_eq!(tally.event_gap.max(), 5);
         assert_eq!(tally.unfinished, 1);

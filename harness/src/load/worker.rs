@@ -13,6 +13,7 @@ use url::Url;
 use super::progress::LoadProgress;
 use super::recorder::Recorder;
 use super::schedule::{Pacer, Schedule};
+use crate::wire::tls::{ALPN_HTTP1, TlsSettings};
 
 /// Pause after a failed connection attempt, so that a dead target is not hammered in a loop.
 pub(crate) const RECONNECT_PAUSE: Duration = Duration::from_millis(50);
@@ -160,6 +161,9 @@ pub enum Unresolved {
         /// The host.
         host: String,
     },
+    /// The host of an `https://` URL is no name a TLS certificate can be checked against.
+    #[error("the host is not a name TLS can check")]
+    NoTlsName,
 }
 
 /// How to load.
@@ -186,6 +190,50 @@ pub struct LoadConfig {
     pub progress: Option<Arc<dyn LoadProgress>>,
     /// Sample the CPU and memory of this process group (a runner's app) while measuring.
     pub sample_group: Option<i32>,
+    /// The TLS client configuration of `https://` targets (`--cacert`, `--insecure`,
+    /// `--client-cert`), one for every connection of the run.
+    pub tls: TlsSettings,
+    /// HTTP/1.1, or HTTP/2 with this many streams per connection (REST only).
+    pub http: HttpVersion,
+}
+
+impl LoadConfig {
+    /// The TLS configuration of HTTP/1.1 connections (REST, the WebSocket upgrade, SSE):
+    /// `--cacert` and the others, offering ALPN `http/1.1`.
+    pub(crate) fn http1_tls(&self) -> TlsSettings {
+        self.tls.with_alpn(&[ALPN_HTTP1])
+    }
+}
+
+/// The HTTP version REST load speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HttpVersion {
+    /// HTTP/1.1, one request in flight per connection.
+    #[default]
+    Http1,
+    /// HTTP/2 (h2c with prior knowledge for `http://`, ALPN `h2` for `https://`).
+    Http2 {
+        /// Requests in flight per connection (concurrent streams), at least one.
+        streams: usize,
+    },
+}
+
+impl HttpVersion {
+    /// `1.1` or `2`, as result documents say it.
+    pub fn label(self) -> &'static str {
+        match self {
+            HttpVersion::Http1 => "1.1",
+            HttpVersion::Http2 { .. } => "2",
+        }
+    }
+
+    /// Requests in flight per connection.
+    pub fn streams(self) -> usize {
+        match self {
+            HttpVersion::Http1 => 1,
+            HttpVersion::Http2 { streams } => streams,
+        }
+    }
 }
 
 /// One connection's state, handed to the protocol's worker loop.

@@ -36,6 +36,13 @@ pub struct LoadResult {
     pub duration_s: f64,
     /// Warmup seconds, not measured.
     pub warmup_s: f64,
+    /// The HTTP version of the load: `1.1`, or `2` (`bench --http2`); documents written before
+    /// it read as `1.1`.
+    #[serde(default = "http_1_1")]
+    pub http_version: String,
+    /// Requests in flight per connection: HTTP/2 streams (`--streams`), 1 on HTTP/1.1.
+    #[serde(default = "one")]
+    pub streams: usize,
     /// Counts and latency percentiles.
     pub summary: Summary,
     /// Latency histogram of successful operations (microseconds), HdrHistogram V2 compressed,
@@ -78,6 +85,14 @@ pub struct LoadResult {
     /// reference server, which runs in the same process.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub harness_peak_rss_bytes: Option<u64>,
+}
+
+fn http_1_1() -> String {
+    "1.1".into()
+}
+
+fn one() -> usize {
+    1
 }
 
 /// The summary block.

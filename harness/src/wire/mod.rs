@@ -3,10 +3,11 @@
 //! of bodies both ways ([`coding`]); one incremental SSE parser ([`sse_parser`]) for both paths, size limits on what a
 //! server may make the harness hold ([`DEFAULT_MAX_EVENT_SIZE`]), and deadlines that fire even
 //! when the peer keeps the socket busy ([`deadline`]). [`tls`] and [`transport`] open plain or TLS
-//! connections for `run`. [`parse_size`] reads `--max-event-size`.
+//! connections for `run` and load; [`http2`] asks a target whether it speaks HTTP/2. [`parse_size`] reads `--max-event-size`.
 
 pub mod coding;
 pub mod deadline;
+pub mod http2;
 pub mod multipart;
 pub mod request;
 pub mod sse_parser;

@@ -91,10 +91,34 @@ impl TlsSettings {
         (*self.config).clone()
     }
 
-    /// A connector for a TLS stream of our own (the WebSocket upgrade, the attach check).
+    /// A connector for a TLS stream of our own (the WebSocket upgrade, the attach check, load).
     pub fn connector(&self) -> tokio_rustls::TlsConnector {
         tokio_rustls::TlsConnector::from(self.config.clone())
     }
+
+    /// These settings offering `protocols` by ALPN (in order of preference) instead. The copy
+    /// keeps the session cache of the original (rustls shares it between clones), so that
+    /// connections of either resume each other's sessions.
+    pub fn with_alpn(&self, protocols: &[&[u8]]) -> TlsSettings {
+        let mut config = (*self.config).clone();
+        config.alpn_protocols = protocols.iter().map(|p| p.to_vec()).collect();
+        TlsSettings {
+            config: Arc::new(config),
+        }
+    }
+}
+
+/// The ALPN name of HTTP/1.1.
+pub const ALPN_HTTP1: &[u8] = b"http/1.1";
+/// The ALPN name of HTTP/2 over TLS.
+pub const ALPN_H2: &[u8] = b"h2";
+
+/// An ALPN protocol name as text: `h2`, `http/1.1`, or `none` when none was agreed.
+pub fn alpn_name(protocol: Option<&[u8]>) -> String {
+    protocol.map_or_else(
+        || "none".to_string(),
+        |p| String::from_utf8_lossy(p).into_owned(),
+    )
 }
 
 /// The crypto provider of every configuration here: ring (reqwest's own default, aws-lc-rs,

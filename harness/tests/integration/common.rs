@@ -130,3 +130,61 @@ where
     });
     receiver.recv().unwrap()
 }
+
+/// The reference server run by the binary (`serve --port 0`), plain or with
+/// `--tls-self-signed` (HTTP/1.1 and HTTP/2 either way), stopped when dropped.
+pub struct Served {
+    child: std::process::Child,
+    /// Its base URL, as it printed it: `http://127.0.0.1:PORT` or `https://127.0.0.1:PORT`.
+    pub url: String,
+    /// Where `--tls-self-signed` wrote `ca.pem`.
+    dir: tempfile::TempDir,
+    /// Kept open: the server may still write to it.
+    _stdout: std::process::ChildStdout,
+}
+
+impl Served {
+    /// Starts `serve` over the repository's fixtures, over TLS when `tls`; waits for its address.
+    pub fn start(tls: bool) -> Served {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().unwrap();
+        let mut command = bin();
+        command.args(["serve", "--port", "0", "--fixtures"]);
+        command.arg(repo().join("fixtures"));
+        if tls {
+            command.arg("--tls-self-signed").arg(dir.path());
+        }
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the binary runs");
+        let stdout = child.stdout.take().unwrap();
+        let mut reader = std::io::BufReader::new(stdout);
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let url = line.trim_end().to_string();
+        assert!(
+            url.starts_with("http"),
+            "an address on stdout, got {line:?}"
+        );
+        Served {
+            child,
+            url,
+            dir,
+            _stdout: reader.into_inner(),
+        }
+    }
+
+    /// The CA certificate of a TLS server, as a command-line argument.
+    pub fn ca(&self) -> String {
+        self.dir.path().join("ca.pem").display().to_string()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

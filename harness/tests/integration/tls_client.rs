@@ -18,20 +18,20 @@ use tokio_rustls::server::TlsStream;
 
 use crate::common::{corpus_file, run_within, serve_on_thread, text};
 
-const FIXTURES: [&str; 3] = [
+pub(crate) const FIXTURES: [&str; 3] = [
     "rest/bench/hello.json",
     "sse/basic/data-events.json",
     "websocket/bench/echo.json",
 ];
 
 /// The certificates of one test, as PEM files in a temp folder.
-struct Pki {
+pub(crate) struct Pki {
     dir: tempfile::TempDir,
     ca: CertifiedIssuer<'static, KeyPair>,
 }
 
 impl Pki {
-    fn new() -> Pki {
+    pub(crate) fn new() -> Pki {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params
@@ -46,17 +46,17 @@ impl Pki {
         pki
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    fn arg(&self, name: &str) -> String {
+    pub(crate) fn arg(&self, name: &str) -> String {
         self.path(name).display().to_string()
     }
 
     /// A certificate for `names` signed by the CA, valid when `validity` says, written as
     /// `NAME.pem` and `NAME.key`.
-    fn issue(&self, name: &str, names: &[&str], validity: Validity) {
+    pub(crate) fn issue(&self, name: &str, names: &[&str], validity: Validity) {
         let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
         let mut params = CertificateParams::new(names).unwrap();
         params.distinguished_name.push(DnType::CommonName, name);
@@ -79,7 +79,7 @@ impl Pki {
 
     /// The server configuration presenting `NAME.pem`; with `client_ca`, it requires a client
     /// certificate signed by the CA.
-    fn server_config(&self, name: &str, client_ca: bool) -> rustls::ServerConfig {
+    pub(crate) fn server_config(&self, name: &str, client_ca: bool) -> rustls::ServerConfig {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let chain: Vec<CertificateDer<'static>> =
             CertificateDer::pem_file_iter(self.path(&format!("{name}.pem")))
@@ -135,7 +135,7 @@ impl axum::serve::Listener for TlsListener {
 
 /// Serves the reference app for [`FIXTURES`] over TLS on a loopback port, on its own thread
 /// for the rest of the test process; returns the port.
-fn serve_tls(config: rustls::ServerConfig) -> u16 {
+pub(crate) fn serve_tls(config: rustls::ServerConfig) -> u16 {
     let paths: Vec<PathBuf> = FIXTURES.iter().map(|f| corpus_file(f)).collect();
     let fixtures = harness_fixture::load_paths(&paths).unwrap().fixtures;
     let app = reference_server::app(&fixtures).unwrap();
@@ -299,29 +299,9 @@ fn an_unusable_tls_file_is_a_usage_error_naming_it() {
     assert!(stderr.contains("--client-cert"), "{stderr}");
 }
 
-#[test]
-fn bench_refuses_https_until_tls_load_comes() {
-    let (out, _) = run_within(
-        &[
-            "bench",
-            "--url",
-            "https://127.0.0.1:1",
-            "--fixture",
-            corpus_file("rest/bench/hello.json").to_str().unwrap(),
-        ],
-        Duration::from_secs(30),
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("TLS comes later"),
-        "{}",
-        text(&out.stderr)
-    );
-}
-
 /// When an issued certificate is valid.
 #[derive(Clone, Copy)]
-enum Validity {
+pub(crate) enum Validity {
     /// From now on (rcgen's default window).
     Now,
     /// In 2000 only: expired.

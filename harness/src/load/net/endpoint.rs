@@ -1,16 +1,22 @@
 //! Where load goes: a target's base URL resolved once into the address connections open to,
 //! the `Host` header and request targets ([`Endpoint`]); the one place a connection opens
-//! ([`Endpoint::connect`]: plain TCP, no delay); request header names and values from a fixture.
+//! ([`Endpoint::connect`]: TCP without delay, then TLS for an `https://` base, every connection
+//! of the run sharing one rustls client configuration and so its session cache); request
+//! header names and values from a fixture.
 
 use std::net::SocketAddr;
 
 use hyper::Uri;
 use hyper::header::{HeaderName, HeaderValue};
+use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
 use url::Url;
 
 use crate::load::recorder::ErrorKind;
 use crate::load::worker::{LoadError, Unloadable, Unresolved};
+use crate::wire::tls::{TlsSettings, tls_failure};
+use crate::wire::transport::{Stream, is_tls};
 
 /// Where requests go: the resolved address, the Host header and the URL's base.
 #[derive(Debug, Clone)]
@@ -20,11 +26,27 @@ pub(crate) struct Endpoint {
     /// The Host header.
     pub(crate) host: HeaderValue,
     base: Url,
+    /// TLS, for an `https://` base.
+    tls: Option<Secure>,
+}
+
+/// How a TLS connection opens: the run's one client configuration, the server's name.
+#[derive(Clone)]
+struct Secure {
+    connector: TlsConnector,
+    name: ServerName<'static>,
+}
+
+impl std::fmt::Debug for Secure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secure").field("name", &self.name).finish()
+    }
 }
 
 impl Endpoint {
-    /// Resolves the target's base URL.
-    pub(crate) async fn resolve(base: &Url) -> Result<Endpoint, LoadError> {
+    /// Resolves the target's base URL; an `https://` (or `wss://`) base is loaded over TLS
+    /// with `tls` (its ALPN offer included).
+    pub(crate) async fn resolve(base: &Url, tls: &TlsSettings) -> Result<Endpoint, LoadError> {
         let unreachable = |reason: Unresolved| LoadError::Unreachable {
             base: base.clone(),
             reason,
@@ -49,6 +71,17 @@ impl Endpoint {
                     host: host.to_string(),
                 })
             })?;
+        let secure = if is_tls(base.scheme()) {
+            let bare = host.trim_start_matches('[').trim_end_matches(']');
+            let name = ServerName::try_from(bare.to_string())
+                .map_err(|_| unreachable(Unresolved::NoTlsName))?;
+            Some(Secure {
+                connector: tls.connector(),
+                name,
+            })
+        } else {
+            None
+        };
         let authority = match base.port() {
             Some(port) => format!("{host}:{port}"),
             None => host.to_string(),
@@ -61,7 +94,18 @@ impl Endpoint {
             addr,
             host,
             base: base.clone(),
+            tls: secure,
         })
+    }
+
+    /// Whether connections open over TLS.
+    pub(crate) fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// The URL's scheme and authority, as HTTP/2 requests carry them.
+    pub(crate) fn scheme(&self) -> &str {
+        if self.is_tls() { "https" } else { "http" }
     }
 
     /// The URL of `path` (which may carry a query) with `query` pairs appended, as the driver
@@ -95,13 +139,21 @@ impl Endpoint {
 }
 
 impl Endpoint {
-    /// Opens a connection to the target: the transport every protocol's load goes over.
-    pub(crate) async fn connect(&self) -> Result<TcpStream, ErrorKind> {
-        let stream = TcpStream::connect(self.addr)
+    /// Opens a connection to the target: the transport every protocol's load goes over (TCP,
+    /// and TLS over it for an `https://` base). A failed TLS handshake is an error kind in
+    /// words (`the server's certificate is not accepted: ...`, `TLS failed: ...`).
+    pub(crate) async fn connect(&self) -> Result<Stream, ErrorKind> {
+        let tcp = TcpStream::connect(self.addr)
             .await
             .map_err(|e| ErrorKind::of_io(&e))?;
-        stream.set_nodelay(true).ok();
-        Ok(stream)
+        tcp.set_nodelay(true).ok();
+        let Some(secure) = &self.tls else {
+            return Ok(Stream::Plain(tcp));
+        };
+        match secure.connector.connect(secure.name.clone(), tcp).await {
+            Ok(tls) => Ok(Stream::Tls(Box::new(tls))),
+            Err(e) => Err(tls_failure(&e).map_or_else(|| ErrorKind::of_io(&e), ErrorKind::Other)),
+        }
     }
 }
 

@@ -2,13 +2,13 @@
 //! the body themselves): the request written as is, interim replies skipped, the head checked.
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use super::chunked::Framing;
 use super::endpoint::Endpoint;
 use super::http1::{MAX_HEAD, framing};
 use crate::load::expect::{HeaderExpect, raw_header_difference};
 use crate::load::recorder::ErrorKind;
+use crate::wire::transport::Stream;
 
 /// Bytes read at once while the head comes.
 const HEAD_READ: usize = 32 * 1024;
@@ -23,12 +23,13 @@ pub(crate) async fn open_stream(
     refused: impl Fn(u16) -> ErrorKind,
     expect_headers: &[HeaderExpect],
     buffer: &mut Vec<u8>,
-) -> Result<(TcpStream, Framing), ErrorKind> {
+) -> Result<(Stream, Framing), ErrorKind> {
     let mut stream = endpoint.connect().await?;
     stream
         .write_all(request)
         .await
         .map_err(|e| ErrorKind::of_io(&e))?;
+    stream.flush().await.map_err(|e| ErrorKind::of_io(&e))?;
     loop {
         if buffer.len() >= MAX_HEAD {
             return Err(ErrorKind::Garbage);

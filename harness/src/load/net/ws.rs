@@ -3,7 +3,6 @@
 //! bounded by a deadline, and what a tungstenite error means ([`classify`]).
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 use tokio_tungstenite::tungstenite::handshake::client::Request;
@@ -12,10 +11,11 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::endpoint::Endpoint;
 use crate::load::recorder::ErrorKind;
+use crate::wire::transport::Stream;
 use crate::wire::{DEFAULT_MAX_EVENT_SIZE, Deadline};
 
 /// An open WebSocket connection.
-pub(crate) type Socket = WebSocketStream<TcpStream>;
+pub(crate) type Socket = WebSocketStream<Stream>;
 
 /// Opens a WebSocket connection to `endpoint` with `request` (its URL and headers): a refused
 /// upgrade (status `got`) is the error `refused` makes of it.

@@ -1,14 +1,19 @@
 //! One module per protocol: a fixture prepared once (request bytes, compiled expectations),
 //! then one worker loop per connection, every reply checked. Each takes its connections from
-//! [`super::net`] and its state from [`super::worker`]; none imports another.
+//! [`super::net`] and its state from [`super::worker`]; none imports another, except that
+//! REST's two clients (`rest`: HTTP/1.1 on a raw socket; `rest_h2`: HTTP/2 with the h2 crate)
+//! share the fixture as they both take it (`rest_fixture`: the request, the one reply check).
 
 pub(crate) mod broadcast;
 mod rest;
 mod rest_body;
+mod rest_fixture;
+mod rest_h2;
 mod sse;
 mod ws;
 
 pub(crate) use rest::RestLoad;
 pub(crate) use rest_body::BodyTimes;
+pub(crate) use rest_h2::RestH2Load;
 pub(crate) use sse::SseLoad;
 pub(crate) use ws::WsLoad;

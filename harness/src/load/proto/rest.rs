@@ -3,30 +3,24 @@
 //! its head parsed in place (httparse), its body framed by `Content-Length` or chunked, and
 //! checked against the fixture's precompiled expectations without a copy.
 
-use std::borrow::Cow;
 use std::time::Instant;
 
-use bytes::Bytes;
-use harness_fixture::matcher::BinaryMatch;
-use harness_fixture::model::{RequestBody, RestFixture};
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, COOKIE, HOST, HeaderValue};
-use hyper::{HeaderMap, Method};
+use harness_fixture::model::RestFixture;
+use hyper::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use url::Url;
 
-use crate::check::binary::{base64_difference, length_difference};
-use crate::load::expect::{
-    DIFFERENT_TEXT, HeaderExpect, JsonExpect, SchemaExpect, TextExpect, raw_header_difference,
-};
+use super::rest_body::{self, BodyTimes};
+use super::rest_fixture::{RestExpect, RestRequest, too_large};
+use crate::load::expect::raw_header_difference;
 use crate::load::net::chunked::{Decoder, Framing};
-use crate::load::net::endpoint::{Endpoint, header_name, header_value};
+use crate::load::net::endpoint::Endpoint;
 use crate::load::net::http1::{MAX_HEAD, framing, keep_alive};
 use crate::load::recorder::ErrorKind;
-use crate::load::worker::{LoadError, RECONNECT_PAUSE, Unloadable, Worker};
-
-use super::rest_body::{self, BodyTimes, ChunksExpect};
-use crate::wire::request::{Base64Error, MAX_BODY};
+use crate::load::worker::{LoadError, RECONNECT_PAUSE, Worker};
+use crate::wire::request::MAX_BODY;
+use crate::wire::tls::TlsSettings;
+use crate::wire::transport::Stream;
 
 /// The initial size of a connection's read buffer.
 const READ_BUFFER: usize = 16 * 1024;
@@ -53,7 +47,7 @@ impl Failure {
 /// One worker's connection and its reusable buffers: a reply is read into `buffer` and checked
 /// there (a chunked body is first joined into `body`), so the common case allocates nothing.
 struct Connection {
-    stream: Option<TcpStream>,
+    stream: Option<Stream>,
     /// Bytes read; `buffer[start..end]` are not consumed yet.
     buffer: Vec<u8>,
     start: usize,
@@ -127,101 +121,24 @@ pub(crate) struct RestLoad {
     request: Vec<u8>,
     /// The request is a HEAD: replies have no body.
     head_only: bool,
-    status: u16,
-    expect_headers: Vec<HeaderExpect>,
-    json: Option<JsonExpect>,
-    text: Option<TextExpect>,
-    bytes: Option<BinaryMatch>,
-    length: Option<u64>,
-    schema: Option<SchemaExpect>,
-    chunks: ChunksExpect,
+    /// What every reply must be.
+    expect: RestExpect,
 }
 
 impl RestLoad {
     /// Builds the request and compiles the expectations of `fixture` against `base`.
-    pub(crate) async fn prepare(fixture: &RestFixture, base: &Url) -> Result<RestLoad, LoadError> {
-        let endpoint = Endpoint::resolve(base).await?;
-        let request = &fixture.request;
-        let method =
-            Method::from_bytes(request.method.as_bytes()).map_err(|source| Unloadable::Method {
-                method: request.method.clone(),
-                source,
-            })?;
-        let uri = endpoint.target(&request.path, &request.query.pairs())?;
-        let mut headers = HeaderMap::new();
-        headers.insert(HOST, endpoint.host.clone());
-        for (name, value) in &request.headers {
-            headers.append(header_name(name)?, header_value(name, value)?);
-        }
-        if !request.cookies.is_empty() {
-            let cookie = request
-                .cookies
-                .iter()
-                .map(|(n, v)| format!("{n}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            headers.insert(COOKIE, header_value("cookie", &cookie)?);
-        }
-        if !headers.contains_key(hyper::header::USER_AGENT) {
-            let agent = HeaderValue::from_static(crate::wire::request::USER_AGENT);
-            headers.insert(hyper::header::USER_AGENT, agent);
-        }
-        let (body, default_type) =
-            encode_body(request.body(), request.multipart_boundary.as_deref())
-                .map_err(Unloadable::from)?;
-        let body = rest_body::encode_request(request.content_encoding, body, &mut headers)?;
-        if let Some(content_type) = default_type
-            && !headers.contains_key(CONTENT_TYPE)
-        {
-            let value = HeaderValue::try_from(content_type)
-                .expect("a default content type is a valid header value");
-            headers.insert(CONTENT_TYPE, value);
-        }
-        // As hyper frames a request: a body (or a method that expects one) gets its length.
-        let wants_body = matches!(method, Method::POST | Method::PUT | Method::PATCH);
-        if (!body.is_empty() || wants_body) && !headers.contains_key(CONTENT_LENGTH) {
-            headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
-        }
-        let mut bytes = format!("{method} {uri} HTTP/1.1\r\n").into_bytes();
-        for (name, value) in &headers {
-            bytes.extend_from_slice(name.as_str().as_bytes());
-            bytes.extend_from_slice(b": ");
-            bytes.extend_from_slice(value.as_bytes());
-            bytes.extend_from_slice(b"\r\n");
-        }
-        bytes.extend_from_slice(b"\r\n");
-        bytes.extend_from_slice(&body);
-
-        let expected = &fixture.expected;
+    pub(crate) async fn prepare(
+        fixture: &RestFixture,
+        base: &Url,
+        tls: &TlsSettings,
+    ) -> Result<RestLoad, LoadError> {
+        let endpoint = Endpoint::resolve(base, tls).await?;
+        let request = RestRequest::build(&fixture.request, &endpoint)?;
         Ok(RestLoad {
             endpoint,
-            request: bytes,
-            head_only: method == Method::HEAD,
-            status: expected.status,
-            expect_headers: HeaderExpect::rest(expected)?,
-            json: expected
-                .body
-                .as_ref()
-                .map(|v| JsonExpect::new(v, expected.body_match)),
-            text: expected
-                .body_text
-                .as_deref()
-                .map(TextExpect::new)
-                .transpose()
-                .map_err(Unloadable::from)?,
-            bytes: expected
-                .body_base64
-                .as_deref()
-                .map(BinaryMatch::parse)
-                .transpose()
-                .map_err(|reason| Unloadable::BodyBase64 { reason })?,
-            length: expected.body_length,
-            schema: expected
-                .body_schema
-                .as_ref()
-                .map(SchemaExpect::new)
-                .transpose()?,
-            chunks: ChunksExpect::new(expected),
+            request: request.http1_bytes(),
+            head_only: request.method == Method::HEAD,
+            expect: RestExpect::new(&fixture.expected)?,
         })
     }
 
@@ -309,12 +226,14 @@ impl RestLoad {
             connection.start = 0;
             connection.end = 0;
         }
-        let sent = self.chunks.timed().then(Instant::now);
+        let sent = self.expect.chunks.timed().then(Instant::now);
         if let Some(stream) = connection.stream.as_mut() {
-            stream
-                .write_all(&self.request)
-                .await
-                .map_err(|e| Failure::transport(ErrorKind::of_io(&e)))?;
+            // The flush sends what TLS may still hold; on plain TCP it does nothing.
+            let written = match stream.write_all(&self.request).await {
+                Ok(()) => stream.flush().await,
+                Err(e) => Err(e),
+            };
+            written.map_err(|e| Failure::transport(ErrorKind::of_io(&e)))?;
         }
         let head = self
             .read_head(connection)
@@ -331,7 +250,9 @@ impl RestLoad {
         let done = Instant::now();
         let body_read = !body_with_head && !body.is_empty();
         let decoded = rest_body::decode(&head.codings, body);
-        let checked = self.check(head.status, head.header_difference, decoded);
+        let checked = self
+            .expect
+            .check(head.status, head.header_difference, decoded);
         let times = sent.zip(head_at).map(|(sent, head_at)| {
             let first = match connection.first_read {
                 Some(read) if body_read => read,
@@ -373,7 +294,7 @@ impl RestLoad {
                             || status == 304;
                         return Ok(Head {
                             status,
-                            header_difference: raw_header_difference(&self.expect_headers, headers),
+                            header_difference: raw_header_difference(&self.expect.headers, headers),
                             codings: rest_body::reply_codings(headers),
                             framing: if no_body {
                                 Framing::Length(0)
@@ -458,75 +379,12 @@ impl RestLoad {
             }
         }
     }
-
-    /// Checks a reply against the fixture: status, headers, then the body, cheapest first; a
-    /// difference is the first one `run` reports of the same reply.
-    fn check(
-        &self,
-        status: u16,
-        header_difference: Option<ErrorKind>,
-        body: Result<Cow<'_, [u8]>, ErrorKind>,
-    ) -> Result<(), ErrorKind> {
-        if status != self.status {
-            return Err(ErrorKind::status("/status", status));
-        }
-        if let Some(difference) = header_difference {
-            return Err(difference);
-        }
-        let body = &*body?;
-        if let Some(json) = &self.json
-            && let Some(difference) = json.check(body, "/body", "reply body is not JSON")
-        {
-            return Err(difference);
-        }
-        if let Some(text) = &self.text {
-            match std::str::from_utf8(body) {
-                Err(_) => {
-                    return Err(ErrorKind::differs("/body_text", "reply body is not UTF-8"));
-                }
-                Ok(got) if !text.matches(Some(got)) => {
-                    return Err(ErrorKind::differs("/body_text", DIFFERENT_TEXT));
-                }
-                Ok(_) => {}
-            }
-        }
-        if let Some(message) = self.bytes.as_ref().and_then(|b| base64_difference(b, body)) {
-            return Err(ErrorKind::differs("/body_base64", message));
-        }
-        if let Some(message) = self.length.and_then(|want| length_difference(want, body)) {
-            return Err(ErrorKind::differs("/body_length", message));
-        }
-        if let Some(schema) = &self.schema
-            && let Some(difference) = schema.check(body, "/body", "reply body is not JSON")
-        {
-            return Err(difference);
-        }
-        if let Some(difference) = self.chunks.check(body) {
-            return Err(difference);
-        }
-        Ok(())
-    }
-}
-
-fn too_large() -> ErrorKind {
-    ErrorKind::Other(format!("reply body larger than {MAX_BODY} bytes"))
-}
-
-/// The bytes of a request body (as replay sends them) and their default content type.
-fn encode_body(
-    body: RequestBody<'_>,
-    boundary: Option<&str>,
-) -> Result<(Bytes, Option<String>), Base64Error> {
-    let (bytes, default_type) = crate::wire::request::encode_body(body, boundary)?;
-    Ok((
-        bytes.map_or_else(Bytes::new, |body| Bytes::from(body.0)),
-        default_type,
-    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::borrow::Cow;
 
     /// A reply body that needed no decoding.
     fn ok(body: &[u8]) -> Result<Cow<'_, [u8]>, ErrorKind> {
@@ -550,7 +408,9 @@ mod tests {
             "body": {"id": "<<uuid>>", "name": "x"}
         }));
         let base = Url::parse("http://127.0.0.1:9/prefix/").unwrap();
-        let load = RestLoad::prepare(&f, &base).await.unwrap();
+        let load = RestLoad::prepare(&f, &base, &TlsSettings::default())
+            .await
+            .unwrap();
         let request = String::from_utf8(load.request.clone()).unwrap();
         assert!(
             request.starts_with("POST /prefix/items?q=a+b HTTP/1.1\r\n"),
@@ -566,23 +426,26 @@ mod tests {
             value: b"application/json",
         }];
         let differs =
-            |headers: &[httparse::Header<'_>]| raw_header_difference(&load.expect_headers, headers);
+            |headers: &[httparse::Header<'_>]| raw_header_difference(&load.expect.headers, headers);
         let good = br#"{"id":"67e55044-10b1-426f-9247-bb680e5fe0c8","name":"x"}"#;
-        assert_eq!(load.check(201, differs(&json), ok(good)), Ok(()));
+        assert_eq!(load.expect.check(201, differs(&json), ok(good)), Ok(()));
         assert_eq!(
-            load.check(500, differs(&json), ok(good))
+            load.expect
+                .check(500, differs(&json), ok(good))
                 .unwrap_err()
                 .to_string(),
             "/status: different status, got 500"
         );
         assert_eq!(
-            load.check(201, differs(&[]), ok(good))
+            load.expect
+                .check(201, differs(&[]), ok(good))
                 .unwrap_err()
                 .to_string(),
             "/headers/content-type: missing"
         );
         assert_eq!(
-            load.check(201, None, ok(br#"{"id":"nope","name":"x"}"#))
+            load.expect
+                .check(201, None, ok(br#"{"id":"nope","name":"x"}"#))
                 .unwrap_err()
                 .to_string(),
             "/body/id: expected a UUID"
@@ -599,9 +462,12 @@ mod tests {
             "body_length": 6
         }));
         let base = Url::parse("http://127.0.0.1:9/").unwrap();
-        let load = RestLoad::prepare(&f, &base).await.unwrap();
+        let load = RestLoad::prepare(&f, &base, &TlsSettings::default())
+            .await
+            .unwrap();
         let said = |body: &[u8]| {
-            load.check(200, None, ok(body))
+            load.expect
+                .check(200, None, ok(body))
                 .map_err(|kind| kind.to_string())
         };
         assert_eq!(said(b"\x89PNG\r\n"), Ok(()));
@@ -624,7 +490,9 @@ mod tests {
         }))
         .unwrap();
         let base = Url::parse("http://127.0.0.1:9/").unwrap();
-        let load = RestLoad::prepare(&f, &base).await.unwrap();
+        let load = RestLoad::prepare(&f, &base, &TlsSettings::default())
+            .await
+            .unwrap();
         let head_end = load
             .request
             .windows(4)
@@ -644,7 +512,9 @@ mod tests {
         );
 
         let said = |body: Result<Cow<'_, [u8]>, ErrorKind>| {
-            load.check(200, None, body).map_err(|kind| kind.to_string())
+            load.expect
+                .check(200, None, body)
+                .map_err(|kind| kind.to_string())
         };
         assert_eq!(said(ok(b"{\"n\":1}\n{\"n\":2}\n")), Ok(()));
         assert_eq!(
@@ -663,7 +533,8 @@ mod tests {
         );
         // A reply with another status is counted by its status first, as run reports it.
         assert_eq!(
-            load.check(500, None, rest_body::decode(&codings, b"x"))
+            load.expect
+                .check(500, None, rest_body::decode(&codings, b"x"))
                 .map_err(|kind| kind.to_string()),
             Err("/status: different status, got 500".into())
         );

@@ -21,7 +21,6 @@ use harness_fixture::model::{BodyMatch, ExpectedEvent, SseFixture};
 use hyper::HeaderMap;
 use hyper::header::{ACCEPT, HOST, HeaderValue};
 use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
 use url::Url;
 
 use crate::check::matcher::InvalidMatcher;
@@ -34,6 +33,8 @@ use crate::load::recorder::{ErrorKind, micros};
 use crate::load::worker::{LoadError, RECONNECT_PAUSE, Unloadable, Worker};
 use crate::wire::Deadline;
 use crate::wire::sse_parser::{EventRef, SseParser};
+use crate::wire::tls::TlsSettings;
+use crate::wire::transport::Stream;
 
 /// Measured events are handed to the recorder at least this often (and every [`BATCH`] events).
 const FLUSH_EVERY: Duration = Duration::from_millis(20);
@@ -139,9 +140,10 @@ impl SseLoad {
     pub(crate) async fn prepare(
         fixture: &SseFixture,
         base: &Url,
+        tls: &TlsSettings,
         max_event_size: usize,
     ) -> Result<SseLoad, LoadError> {
-        let endpoint = Endpoint::resolve(base).await?;
+        let endpoint = Endpoint::resolve(base, tls).await?;
         let request = &fixture.request;
         let uri = endpoint.target(&request.path, &request.query.pairs())?;
         let mut headers = HeaderMap::new();
@@ -232,7 +234,7 @@ impl SseLoad {
 
     /// Opens a connection, sends the request, reads and checks the reply's head. On success
     /// `buffer` holds the first bytes of the body.
-    async fn subscribe(&self, buffer: &mut Vec<u8>) -> Result<(TcpStream, Framing), ErrorKind> {
+    async fn subscribe(&self, buffer: &mut Vec<u8>) -> Result<(Stream, Framing), ErrorKind> {
         open_stream(
             &self.endpoint,
             &self.request,
@@ -250,7 +252,7 @@ impl SseLoad {
     /// with a timeout error, counted, and the worker subscribes again.
     async fn read(
         &self,
-        mut stream: TcpStream,
+        mut stream: Stream,
         framing: Framing,
         buffer: &mut Vec<u8>,
         requested: Instant,

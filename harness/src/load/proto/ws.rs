@@ -25,6 +25,7 @@ use crate::load::recorder::ErrorKind;
 use crate::load::worker::{LoadError, RECONNECT_PAUSE, Unloadable, Worker};
 use crate::wire::Deadline;
 use crate::wire::request::{Base64Error, encode_ws_message};
+use crate::wire::tls::TlsSettings;
 
 /// What one received message must be.
 #[derive(Debug)]
@@ -119,9 +120,10 @@ impl WsLoad {
     pub(crate) async fn prepare(
         fixture: &WsFixture,
         base: &Url,
+        tls: &TlsSettings,
         max_message_size: usize,
     ) -> Result<WsLoad, LoadError> {
-        let endpoint = Endpoint::resolve(base).await?;
+        let endpoint = Endpoint::resolve(base, tls).await?;
         let connect = &fixture.connect;
         let mut url = endpoint.url(&connect.path, &connect.query.pairs())?;
         let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
@@ -303,7 +305,7 @@ mod tests {
             {"send": {"text": "after the close"}}
         ]));
         let base = Url::parse("http://127.0.0.1:9").unwrap();
-        let load = WsLoad::prepare(&f, &base, DEFAULT_MAX_EVENT_SIZE)
+        let load = WsLoad::prepare(&f, &base, &TlsSettings::default(), DEFAULT_MAX_EVENT_SIZE)
             .await
             .unwrap();
         assert_eq!(load.url.as_str(), "ws://127.0.0.1:9/ws");
@@ -333,7 +335,7 @@ mod tests {
         let f = fixture(serde_json::json!([{"send": {"text": "x"}}]));
         let base = Url::parse("http://127.0.0.1:9").unwrap();
         assert!(matches!(
-            WsLoad::prepare(&f, &base, DEFAULT_MAX_EVENT_SIZE).await,
+            WsLoad::prepare(&f, &base, &TlsSettings::default(), DEFAULT_MAX_EVENT_SIZE).await,
             Err(LoadError::Fixture(_))
         ));
     }

@@ -24,7 +24,7 @@ use harness_fixture::model::RequestBody;
 use crate::results::transcript::{Headers, ReceivedResponse, SentRequest, Transcript};
 use crate::wire::Deadline;
 use crate::wire::request::{USER_AGENT, encode_body};
-use crate::wire::tls::TlsSettings;
+use crate::wire::tls::{ALPN_H2, ALPN_HTTP1, TlsSettings};
 
 pub use error::StepError;
 use reply::{read_body, reply_headers, send_and_read_by};
@@ -41,6 +41,8 @@ pub struct Driver {
     client: reqwest::Client,
     /// The TLS client configuration of `client`, for the WebSocket upgrade too.
     tls: TlsSettings,
+    /// `client` speaks HTTP/2 only (`--http2`); the WebSocket upgrade stays HTTP/1.1.
+    http2: bool,
     timeout: Duration,
     max_event_size: usize,
 }
@@ -53,8 +55,9 @@ impl Driver {
             base,
             ws_base: None,
             sse_base: None,
-            client: http_client(timeout, &tls)?,
+            client: http_client(timeout, &tls, false)?,
             tls,
+            http2: false,
             timeout,
             max_event_size: crate::wire::DEFAULT_MAX_EVENT_SIZE,
         })
@@ -63,8 +66,17 @@ impl Driver {
     /// The driver with another TLS client configuration (`--cacert`, `--insecure`,
     /// `--client-cert`) for `https://` and `wss://` targets.
     pub fn with_tls(mut self, tls: TlsSettings) -> Result<Driver, reqwest::Error> {
-        self.client = http_client(self.timeout, &tls)?;
+        self.client = http_client(self.timeout, &tls, self.http2)?;
         self.tls = tls;
+        Ok(self)
+    }
+
+    /// The driver speaking HTTP/2 only (`--http2`): with prior knowledge to `http://` targets,
+    /// offering ALPN `h2` alone over TLS. REST, SSE and the broadcast's REST publish go over
+    /// it; WebSocket fixtures keep the HTTP/1.1 upgrade.
+    pub fn with_http2(mut self, http2: bool) -> Result<Driver, reqwest::Error> {
+        self.client = http_client(self.timeout, &self.tls, http2)?;
+        self.http2 = http2;
         Ok(self)
     }
 
@@ -122,12 +134,17 @@ impl Driver {
     }
 }
 
-/// The HTTP client of a driver: no redirects followed, connections kept 5 s, TLS by `tls`. It
-/// neither sends `Accept-Encoding` nor decodes replies itself (whatever features another crate
-/// turns on): a fixture's headers say what is accepted, and the driver decodes what came
+/// The HTTP client of a driver: no redirects followed, connections kept 5 s, TLS by `tls`;
+/// HTTP/1.1 (ALPN `http/1.1`), or HTTP/2 only (prior knowledge, ALPN `h2`). It neither sends
+/// `Accept-Encoding` nor decodes replies itself (whatever features another crate turns on): a
+/// fixture's headers say what is accepted, and the driver decodes what came
 /// ([`crate::wire::coding`]).
-fn http_client(timeout: Duration, tls: &TlsSettings) -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
+fn http_client(
+    timeout: Duration,
+    tls: &TlsSettings,
+    http2: bool,
+) -> Result<reqwest::Client, reqwest::Error> {
+    let builder = reqwest::Client::builder()
         .no_gzip()
         .no_brotli()
         .no_zstd()
@@ -135,9 +152,18 @@ fn http_client(timeout: Duration, tls: &TlsSettings) -> Result<reqwest::Client, 
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(USER_AGENT)
         .connect_timeout(timeout)
-        .pool_idle_timeout(Duration::from_secs(5))
-        .tls_backend_preconfigured(tls.client_config())
-        .build()
+        .pool_idle_timeout(Duration::from_secs(5));
+    if http2 {
+        builder
+            .http2_prior_knowledge()
+            .tls_backend_preconfigured(tls.with_alpn(&[ALPN_H2]).client_config())
+            .build()
+    } else {
+        builder
+            .http1_only()
+            .tls_backend_preconfigured(tls.with_alpn(&[ALPN_HTTP1]).client_config())
+            .build()
+    }
 }
 
 /// A fixture's request headers, names in lower case.

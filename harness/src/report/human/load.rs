@@ -27,9 +27,14 @@ fn operations_of(protocol: &str) -> &'static str {
 pub fn write_load(out: &mut dyn Write, style: Style, result: &LoadResult) -> io::Result<()> {
     let r = result;
     let rate = r.rate.map_or(String::new(), |r| format!(" at {r} ops/s"));
+    let http2 = if r.http_version == "2" {
+        format!(" over HTTP/2 ({} streams each)", r.streams)
+    } else {
+        String::new()
+    };
     writeln!(
         out,
-        "{} {} ({}) against {} ({}): {} loop, {} connections{rate}, {:.1} s measured after {:.1} s warmup",
+        "{} {} ({}) against {} ({}): {} loop, {} connections{http2}{rate}, {:.1} s measured after {:.1} s warmup",
         r.command,
         escape_controls(&r.fixture),
         r.protocol,
@@ -216,10 +221,24 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("no successful operation"), "{text}");
+        assert!(text.contains("closed loop, 4 connections, 2.0 s"), "{text}");
         assert!(!text.contains("p50 0us"), "{text}");
         assert!(text.contains("failed in   p50 900us"), "{text}");
         assert!(
             text.contains("error: /status: different status, got 500 x482"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn an_http2_run_says_so_with_its_streams() {
+        let mut info = info(Protocol::Rest, None);
+        info.http_version = "2";
+        info.streams = 10;
+        let result = LoadResult::new(info, &Tally::default());
+        let text = text(&result);
+        assert!(
+            text.contains("closed loop, 4 connections over HTTP/2 (10 streams each), 2.0 s"),
             "{text}"
         );
     }

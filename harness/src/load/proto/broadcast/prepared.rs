@@ -9,7 +9,6 @@ use harness_fixture::model::{
 };
 use hyper::header::{CONTENT_TYPE, HOST, HeaderMap, HeaderValue};
 use hyper::{Method, Uri};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use url::Url;
 
@@ -22,6 +21,8 @@ use crate::load::net::sse::open_stream;
 use crate::load::net::ws::{self, Socket, next_data, ws_config};
 use crate::load::recorder::ErrorKind;
 use crate::load::worker::{LoadError, Unloadable};
+use crate::wire::tls::TlsSettings;
+use crate::wire::transport::Stream;
 
 /// The key the harness adds to every message it publishes.
 pub(super) const SEQ: &str = "seq";
@@ -154,11 +155,12 @@ impl BroadcastLoad {
     pub(super) async fn prepare(
         fixture: &BroadcastFixture,
         base: &Url,
+        tls: &TlsSettings,
     ) -> Result<BroadcastLoad, LoadError> {
         if fixture.subscribers.is_empty() {
             return Err(Unloadable::NoSubscriber.into());
         }
-        let endpoint = Endpoint::resolve(base).await?;
+        let endpoint = Endpoint::resolve(base, tls).await?;
         let expected = &fixture.expected;
         let targets = subscriber_targets(&endpoint, &fixture.subscribers, expected)?;
         let publisher = match &fixture.publish {
@@ -355,7 +357,7 @@ fn message_prefix(publish: &Publish) -> String {
 pub(super) enum Connection {
     Ws(Box<Socket>),
     Sse {
-        stream: TcpStream,
+        stream: Stream,
         framing: Framing,
         /// The body's first bytes, read with the head.
         pending: Vec<u8>,
@@ -383,6 +385,7 @@ mod tests {
         let load = BroadcastLoad::prepare(
             &fixture(serde_json::json!({"json": {"payload": "tick"}})),
             &base,
+            &TlsSettings::default(),
         )
         .await
         .unwrap();

@@ -5,7 +5,6 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
 
 use super::prepared::{Connection, Paths, READ_BUFFER};
 use super::seq::{Arrival, SeqTracker};
@@ -15,6 +14,7 @@ use crate::load::net::ws::{Socket, next_data};
 use crate::load::recorder::{ErrorKind, Recorder};
 use crate::load::worker::RECONNECT_PAUSE;
 use crate::wire::sse_parser::SseParser;
+use crate::wire::transport::Stream;
 
 /// The seqs a subscription was owed up to now: measured ones are expected deliveries, and those
 /// missing are `not delivered` errors.
@@ -145,7 +145,7 @@ pub(super) async fn read_ws(
 pub(super) async fn read_sse(
     shared: &Shared,
     paths: &Paths,
-    mut stream: TcpStream,
+    mut stream: Stream,
     framing: Framing,
     mut pending: Vec<u8>,
     tracker: &mut SeqTracker,
