@@ -71,14 +71,17 @@ pub(crate) fn serve_http2_only(fixtures: &[&str], tls: Option<rustls::ServerConf
 
 #[test]
 fn run_http2_passes_on_the_reference_in_h2c_and_over_tls() {
-    assert_passes(&run(&FIXTURES, &["--http2"]), 3);
+    assert_passes(&run(&FIXTURES, &["--http2"]), FIXTURES.len());
     let plain = Served::start(false);
-    assert_passes(&run(&FIXTURES, &["--http2", "--url", &plain.url]), 3);
+    assert_passes(
+        &run(&FIXTURES, &["--http2", "--url", &plain.url]),
+        FIXTURES.len(),
+    );
     let tls = Served::start(true);
     let ca = tls.ca();
     assert_passes(
         &run(&FIXTURES, &["--http2", "--url", &tls.url, "--cacert", &ca]),
-        3,
+        FIXTURES.len(),
     );
 }
 
@@ -123,7 +126,10 @@ fn a_tls_server_without_h2_is_unreachable_in_words() {
         "{stderr}"
     );
     // The same server over HTTP/1.1 passes.
-    assert_passes(&run(&FIXTURES, &["--url", &url, "--cacert", &ca]), 3);
+    assert_passes(
+        &run(&FIXTURES, &["--url", &url, "--cacert", &ca]),
+        FIXTURES.len(),
+    );
 }
 
 #[test]

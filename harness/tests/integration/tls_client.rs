@@ -18,10 +18,12 @@ use tokio_rustls::server::TlsStream;
 
 use crate::common::{corpus_file, run_within, serve_on_thread, text};
 
-pub(crate) const FIXTURES: [&str; 3] = [
+pub(crate) const FIXTURES: [&str; 4] = [
     "rest/bench/hello.json",
     "sse/basic/data-events.json",
     "websocket/bench/echo.json",
+    // A server that drops the connection without a close frame (nor TLS close_notify): 1006.
+    "websocket/lifecycle/drop-after-one.json",
 ];
 
 /// The certificates of one test, as PEM files in a temp folder.
@@ -169,7 +171,7 @@ fn localhost_server(pki: &Pki, client_ca: bool) -> u16 {
 fn assert_passes((code, stdout, stderr): &(Option<i32>, String, String)) {
     assert_eq!(*code, Some(0), "{stdout}{stderr}");
     assert!(
-        stdout.contains("ok: 3 passed, 0 failed, 0 skipped, 0 errored"),
+        stdout.contains("ok: 4 passed, 0 failed, 0 skipped, 0 errored"),
         "{stdout}"
     );
 }

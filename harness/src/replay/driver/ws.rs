@@ -210,6 +210,10 @@ async fn receive(
             Some(Err(WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake))) => {
                 Frame::Ended
             }
+            // Over TLS the same end reads as a stream cut short (no close_notify): 1006 too.
+            Some(Err(WsError::Io(e))) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                Frame::Ended
+            }
             Some(Err(WsError::Io(e))) => return Err(StepError::Transport(e)),
             Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
                 return Err(StepError::MessageTooLarge { size, max_size });
