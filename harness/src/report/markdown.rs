@@ -15,6 +15,7 @@ use crate::compare::{Comparison, Verdict};
 use crate::humanize::escape_controls;
 use crate::humanize::human_us;
 use crate::humanize::{counted, percent};
+use crate::results::load::Percentiles;
 use crate::results::matrix::{MatrixReport, RunnerStatus, cell};
 use crate::results::{Outcome, RunReport};
 
@@ -187,16 +188,21 @@ fn load(out: &mut String, runs: &[LoadEntry]) {
             ),
             None => "**no successful operation** | - | - | -".to_string(),
         };
+        let protocol = match r.transport_note() {
+            Some(note) => format!("{} ({note})", r.protocol),
+            None => r.protocol.clone(),
+        };
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} | {:.0} | {latency} | {errors} |",
             cell_text(&entry.label),
-            cell_text(&r.protocol),
+            cell_text(&protocol),
             cell_text(&r.mode),
             r.connections,
             r.summary.throughput_per_s,
         );
     }
+    body_timing(out, runs);
     for entry in runs.iter().filter(|e| !e.result.errors_by_kind.is_empty()) {
         let _ = writeln!(out, "\nErrors of {}:", cell_text(&entry.label));
         for (kind, count) in &entry.result.errors_by_kind {
@@ -204,6 +210,32 @@ fn load(out: &mut String, runs: &[LoadEntry]) {
         }
     }
     out.push('\n');
+}
+
+/// Streamed replies (`expected.chunks`): when their first and last bytes came, per run.
+fn body_timing(out: &mut String, runs: &[LoadEntry]) {
+    let timed: Vec<_> = runs
+        .iter()
+        .filter_map(|e| Some((e, e.result.body_timing.as_ref()?)))
+        .collect();
+    if timed.is_empty() {
+        return;
+    }
+    out.push_str("\nStreamed replies, time to their first and last byte:\n\n| run | replies | first byte p50 | first byte p99 | last byte p50 | last byte p99 |\n| --- | --- | --- | --- | --- | --- |\n");
+    let figures = |p: &Option<Percentiles>| match p {
+        Some(p) => format!("{} | {}", human_us(p.p50), human_us(p.p99)),
+        None => "- | -".to_string(),
+    };
+    for (entry, timing) in timed {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            cell_text(&entry.label),
+            timing.count,
+            figures(&timing.first_byte_us),
+            figures(&timing.last_byte_us),
+        );
+    }
 }
 
 fn compared(out: &mut String, c: &Comparison) {
@@ -330,6 +362,44 @@ fn longest_run(text: &str, c: char) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn load_entry(http_version: &str, body_timing: serde_json::Value) -> LoadEntry {
+        let latency = serde_json::json!({"min": 1, "p50": 900, "p90": 1, "p99": 1200, "p999": 1, "max": 1, "mean": 1.0});
+        serde_json::from_value(serde_json::json!({
+            "label": "axum stream", "source": "x.json",
+            "command": "bench", "fixture": "f", "protocol": "rest",
+            "target": {"name": "axum", "kind": "runner", "url": ""},
+            "mode": "closed", "connections": 2, "rate": null, "duration_s": 1.0, "warmup_s": 0.0,
+            "http_version": http_version, "streams": 8,
+            "summary": {"operations": 1, "errors": 0, "throughput_per_s": 1.0, "latency_us": latency},
+            "histogram": "", "errors_by_kind": {}, "body_timing": body_timing
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn load_rows_name_http2_and_streamed_replies_get_their_byte_timings() {
+        let timing = serde_json::json!({
+            "count": 12,
+            "first_byte_us": {"min": 1, "p50": 300, "p90": 1, "p99": 700, "p999": 1, "max": 1, "mean": 1.0},
+            "last_byte_us": {"min": 1, "p50": 2000, "p90": 1, "p99": 4000, "p999": 1, "max": 1, "mean": 1.0}
+        });
+        let mut out = String::new();
+        load(&mut out, &[load_entry("2", timing)]);
+        assert!(
+            out.contains("| rest (HTTP/2, 8 streams per connection) | closed | 2 |"),
+            "{out}"
+        );
+        assert!(
+            out.contains("| axum stream | 12 | 300us | 700us | 2.00ms | 4.00ms |"),
+            "{out}"
+        );
+
+        let mut plain = String::new();
+        load(&mut plain, &[load_entry("1.1", serde_json::Value::Null)]);
+        assert!(plain.contains("| rest | closed | 2 |"), "{plain}");
+        assert!(!plain.contains("Streamed replies"), "{plain}");
+    }
 
     #[test]
     fn a_code_block_is_fenced_longer_than_any_backtick_run_inside() {

@@ -243,6 +243,12 @@ pub struct ScheduleLag {
 }
 
 impl LoadResult {
+    /// How the requests travelled when it was not HTTP/1.1: `HTTP/2, 10 streams per connection`.
+    pub fn transport_note(&self) -> Option<String> {
+        (self.http_version == "2")
+            .then(|| format!("HTTP/2, {} streams per connection", self.streams))
+    }
+
     /// The share of operations that failed (0 when there were none).
     pub fn error_rate(&self) -> f64 {
         if self.summary.operations == 0 {

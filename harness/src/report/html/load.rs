@@ -19,7 +19,7 @@ use crate::humanize::human_us;
 use crate::report::charts::{self, Bar, ChartError, Series};
 use crate::report::document::LoadEntry;
 use crate::results::hdr::decode;
-use crate::results::load::{Block, LoadResult};
+use crate::results::load::{Block, BodyTiming, LoadResult, Percentiles};
 
 /// The protocols in page order, with what one operation is and what its latency means.
 const KINDS: [(Protocol, &str, &str); 4] = [
@@ -176,7 +176,11 @@ fn table(runs: &[LoadEntry]) -> Markup {
                     @let l = &r.summary.latency_us;
                     tr {
                         td {
-                            (e.label) br; small { (r.command) " " (r.protocol) }
+                            (e.label) br; small { (r.command) " " (r.protocol)
+                                @if let Some(note) = r.transport_note() { ", " (note) } }
+                            @if let Some(t) = &r.body_timing {
+                                br; small { (body_timing(t)) }
+                            }
                             @if let Some(b) = &r.broadcast {
                                 br; small { (b.deliveries) " of " (b.deliveries_expected) " deliveries to "
                                     (b.subscribers.websocket) " WebSocket and " (b.subscribers.sse) " SSE subscribers" }
@@ -213,6 +217,20 @@ fn table(runs: &[LoadEntry]) -> Markup {
             }
         }
     }
+}
+
+/// When the first and last bytes of streamed replies came (`expected.chunks`).
+fn body_timing(t: &BodyTiming) -> String {
+    let figures = |p: &Option<Percentiles>| match p {
+        Some(p) => format!("p50 {}, p99 {}", human_us(p.p50), human_us(p.p99)),
+        None => "none".to_string(),
+    };
+    format!(
+        "{} streamed replies: first byte {}; last byte {}",
+        t.count,
+        figures(&t.first_byte_us),
+        figures(&t.last_byte_us)
+    )
 }
 
 /// The runner's CPU and RSS over time, for the runs that sampled them (`--runner`).
@@ -265,6 +283,32 @@ mod tests {
             "histogram": "", "errors_by_kind": {}
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn an_http2_run_with_streamed_replies_shows_its_transport_and_body_timing() {
+        let mut entry = run("axum", "rest");
+        entry.result.http_version = "2".into();
+        entry.result.streams = 10;
+        entry.result.body_timing = Some(serde_json::from_value(serde_json::json!({
+            "count": 40,
+            "first_byte_us": {"min": 1, "p50": 1500, "p90": 1, "p99": 2500, "p999": 1, "max": 1, "mean": 1.0},
+            "last_byte_us": null
+        })).unwrap());
+        let page = table(std::slice::from_ref(&entry)).into_string();
+        assert!(
+            page.contains("bench rest, HTTP/2, 10 streams per connection"),
+            "{page}"
+        );
+        assert!(
+            page.contains("40 streamed replies: first byte p50 1.50ms, p99 2.50ms; last byte none"),
+            "{page}"
+        );
+        let plain = table(&[run("axum", "rest")]).into_string();
+        assert!(
+            !plain.contains("HTTP/2") && !plain.contains("streamed"),
+            "{plain}"
+        );
     }
 
     #[test]
