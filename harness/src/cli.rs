@@ -8,8 +8,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::snapshot::SnapshotMode;
 
 mod http;
+mod protocol;
 
 pub use http::{BenchArgs, TransportFlags};
+pub use protocol::{ProtocolArgs, Suite};
 
 /// Replays REST, WebSocket and SSE fixtures against web framework apps, checks every reply,
 /// and records what happened as reviewable snapshots.
@@ -103,6 +105,9 @@ pub enum Command {
     Bench(BenchArgs),
     /// WebSocket or SSE load from one fixture's transcript; latency in HDR histograms.
     Stream(StreamArgs),
+    /// Protocol conformance, frame by frame: the WebSocket suite (RFC 6455, Autobahn-class
+    /// cases) against an echo endpoint, or the SSE suite (WHATWG event stream) against a stream.
+    Protocol(ProtocolArgs),
     /// Print a shell completion script on stdout (bash, zsh, fish, elvish, powershell).
     #[command(after_help = "Examples:\n  \
         benchmark-harness completions bash > ~/.local/share/bash-completion/completions/benchmark-harness\n  \
@@ -358,7 +363,7 @@ pub enum RunnersCommand {
 }
 
 /// Where fixtures come from.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct FixtureSelection {
     /// Fixtures directory (default: ./fixtures, else the repository's fixtures/).
     #[arg(long, value_name = "DIR")]

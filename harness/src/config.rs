@@ -50,6 +50,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Serve(_) => "serve",
         Command::Bench(_) => "bench",
         Command::Stream(_) => "stream",
+        Command::Protocol(_) => "protocol",
         Command::Completions(_) => "completions",
         Command::Man(_) => "man",
     }
@@ -99,6 +100,16 @@ pub(crate) fn refuse_unused_target_flags(cli: &Cli) -> Result<(), HarnessError> 
             "--http2",
         ],
         Command::Stream(_) => &[
+            "--url",
+            "--runner",
+            "--runners-dir",
+            "--target-name",
+            "--cacert",
+            "--insecure",
+            "--client-cert",
+            "--client-key",
+        ],
+        Command::Protocol(_) => &[
             "--url",
             "--runner",
             "--runners-dir",

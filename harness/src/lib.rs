@@ -21,6 +21,7 @@ pub(crate) mod fsutil;
 pub mod fuzz;
 pub(crate) mod humanize;
 pub(crate) mod load;
+pub(crate) mod protocol;
 pub(crate) mod replay;
 pub(crate) mod report;
 pub(crate) mod results;

@@ -6,6 +6,7 @@ mod compare;
 mod docs;
 mod fixtures;
 mod matrix;
+mod protocol;
 mod report;
 mod run;
 mod runners;
@@ -28,6 +29,7 @@ pub async fn dispatch(cli: Cli) -> Result<i32, HarnessError> {
         Command::Report(args) => report::report(args),
         Command::Bench(args) => bench::bench(&cli, args).await,
         Command::Stream(args) => bench::stream(&cli, args).await,
+        Command::Protocol(args) => protocol::protocol(&cli, args).await,
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(args),
     }

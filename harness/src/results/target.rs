@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// How a target is described in results.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetInfo {
     /// Name used for snapshots and reports (`rust-axum`, `url-127.0.0.1-8080`, a runner's name).
     pub name: String,

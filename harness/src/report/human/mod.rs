@@ -16,4 +16,5 @@ pub mod compare;
 pub mod listing;
 pub mod load;
 pub mod matrix;
+pub mod protocol;
 pub mod run;

@@ -1,0 +1,73 @@
+//! `protocol websocket|sse`: a protocol suite against one target (`--url`, `--runner`, or the
+//! embedded reference), its verdicts on stdout (human or the JSON document) and in `--output`.
+
+use std::time::Instant;
+
+use crate::cli::{Cli, Format, ProtocolArgs};
+use crate::cli::{FixtureSelection, Suite};
+use crate::config::{open_target, selection, tls_settings};
+use crate::error::HarnessError;
+use crate::fsutil::write_atomically;
+use crate::protocol::{SuiteError, SuiteOptions, sse, websocket};
+use crate::replay::plan::plan;
+use crate::report::human::protocol::write_suite;
+use crate::report::terminal::Style;
+use crate::report::write_json;
+use crate::results::protocol::SuiteReport;
+
+pub(super) async fn protocol(cli: &Cli, args: &ProtocolArgs) -> Result<i32, HarnessError> {
+    let tls = tls_settings(cli)?;
+    let Some(path) = args.path.clone() else {
+        return Err(HarnessError::Usage(format!(
+            "`protocol {}` needs --path: the endpoint to test",
+            args.suite.as_str()
+        )));
+    };
+    // A runner and the embedded reference serve the corpus: the endpoint is one of its handlers.
+    let plan = plan(&selection(&FixtureSelection::default()))?;
+    let (target, _copies) = open_target(cli, &plan, &tls, args.case_timeout).await?;
+    let info = target.info(cli.target_name.as_deref());
+    let options = SuiteOptions {
+        base: target.base_url(),
+        path: path.clone(),
+        tls,
+        case_timeout: args.case_timeout,
+        only: args.cases.clone(),
+    };
+    let started = Instant::now();
+    let outcome = match args.suite {
+        Suite::Websocket => websocket::run_suite(&options).await,
+        Suite::Sse => sse::run_suite(&options).await,
+    };
+    target.shutdown().await;
+    let cases = outcome.map_err(|e| match e {
+        SuiteError::Unreachable { url, reason } => HarnessError::Unreachable {
+            address: url,
+            reason,
+        },
+        e @ SuiteError::NotBuilt(_) => HarnessError::Usage(e.to_string()),
+    })?;
+    let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+    let report = SuiteReport::new(args.suite.as_str(), info, &path, cases, elapsed);
+    let mut stdout = std::io::stdout().lock();
+    match args.format {
+        Format::Human => {
+            let _ = write_suite(&mut stdout, Style::stdout(), &report);
+        }
+        Format::Json => {
+            let _ = write_json(&mut stdout, &report);
+        }
+    }
+    if let Some(file) = &args.output {
+        let text =
+            serde_json::to_string_pretty(&report).map_err(|source| HarnessError::Encode {
+                what: "the suite's result",
+                source,
+            })?;
+        write_atomically(file, &format!("{text}\n")).map_err(|source| HarnessError::Write {
+            path: file.clone(),
+            source,
+        })?;
+    }
+    Ok(report.exit_code())
+}
