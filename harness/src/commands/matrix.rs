@@ -187,9 +187,9 @@ fn refuse_running_flags(cli: &Cli) -> Result<(), HarnessError> {
         ("--http2", cli.transport.http2),
     ]
     .into_iter()
-        .filter(|(_, set)| *set)
-        .map(|(flag, _)| flag)
-        .collect();
+    .filter(|(_, set)| *set)
+    .map(|(flag, _)| flag)
+    .collect();
     if given.is_empty() {
         return Ok(());
     }

@@ -71,9 +71,7 @@ impl Transport {
             Transport::H2c => {
                 "HTTP/2 with prior knowledge (h2c) over plain TCP; WebSocket fixtures over HTTP/1.1"
             }
-            Transport::H2 => {
-                "HTTP/2 over TLS (ALPN h2); WebSocket fixtures over HTTP/1.1 (wss)"
-            }
+            Transport::H2 => "HTTP/2 over TLS (ALPN h2); WebSocket fixtures over HTTP/1.1 (wss)",
             Transport::Mixed => "several (merged documents made with different transports)",
         }
     }

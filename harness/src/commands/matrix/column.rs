@@ -139,7 +139,10 @@ pub(super) fn needed_capabilities(tls: bool, http2: bool) -> Vec<Capability> {
 /// Opens the column, replays its fixtures, closes it: its block.
 pub(super) async fn run_column(context: &Context<'_>, column: Column<'_>) -> RunnerReport {
     let (header, opened) = match column {
-        Column::Runner(runner) => (Header::of_runner(runner), open_runner(context, runner).await),
+        Column::Runner(runner) => (
+            Header::of_runner(runner),
+            open_runner(context, runner).await,
+        ),
         Column::Outside(outside) => (
             Header::of_outside(outside),
             open_outside(context, outside).await,
@@ -232,7 +235,11 @@ async fn open_outside(context: &Context<'_>, outside: &Outside) -> Result<Opened
 }
 
 /// A driver for `base` over the run's HTTP version, trusting what `tls` trusts.
-fn driver(context: &Context<'_>, base: url::Url, tls: TlsSettings) -> Result<Driver, reqwest::Error> {
+fn driver(
+    context: &Context<'_>,
+    base: url::Url,
+    tls: TlsSettings,
+) -> Result<Driver, reqwest::Error> {
     Driver::new(base, timeout(context))?
         .with_tls(tls)?
         .with_http2(context.http2)

@@ -251,7 +251,10 @@ mod tests {
         );
         assert!(grid[1].starts_with("runner "), "{text}");
         assert!(grid[2].ends_with("(over h2)"), "{text}");
-        assert!(grid[4].starts_with("rust-axum") && !grid[4].contains("over"), "{text}");
+        assert!(
+            grid[4].starts_with("rust-axum") && !grid[4].contains("over"),
+            "{text}"
+        );
     }
 
     #[test]
