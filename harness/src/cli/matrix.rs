@@ -32,7 +32,7 @@ server that does not agree to HTTP/2 (the reason is in its block). The other col
 Examples:
   benchmark-harness matrix --report reports/matrix
   benchmark-harness matrix --runners go-nethttp,rust-axum --filter 'rest/**'
-  benchmark-harness matrix --tls --http2                # HTTP/2 over TLS, runners that declare http2
+  benchmark-harness matrix --tls --http2                # HTTP/2 over TLS (runners with http2)
   benchmark-harness matrix --url http://127.0.0.1:8080  # your server beside rust-axum
   benchmark-harness matrix --url https://localhost:8443 --cacert ca.pem --target-name mine --http2
   benchmark-harness matrix --merge a.json b.json --report reports/all")]
