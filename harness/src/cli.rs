@@ -8,9 +8,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::snapshot::SnapshotMode;
 
 mod http;
+mod matrix;
 mod protocol;
 
 pub use http::{BenchArgs, TransportFlags};
+pub use matrix::MatrixArgs;
 pub use protocol::{ProtocolArgs, Suite};
 
 /// Replays REST, WebSocket and SSE fixtures against web framework apps, checks every reply,
@@ -29,6 +31,7 @@ pub use protocol::{ProtocolArgs, Suite};
     benchmark-harness run --url http://127.0.0.1:8080 --fixtures my-fixtures/\n  \
     benchmark-harness run --runner go-nethttp              # boot runners/go-nethttp, replay, stop it\n  \
     benchmark-harness matrix --report reports/matrix       # every runner: the parity table\n  \
+    benchmark-harness matrix --url http://127.0.0.1:8080   # your server beside the reference runner\n  \
     benchmark-harness bench --fixture fixtures/rest/bench/hello.json --rate 5000 --output r.json\n  \
     benchmark-harness stream --fixture fixtures/websocket/bench/echo.json --connections 200\n  \
     benchmark-harness report reports/matrix/matrix.json results/   # report folder with index.html\n  \
@@ -43,19 +46,20 @@ pub use protocol::{ProtocolArgs, Suite};
     Output: --report DIR (alias --out) writes a folder, --output FILE one document.")]
 pub struct Cli {
     /// Attach to a server already running at this base URL instead of the embedded reference
-    /// (run, bench, stream).
+    /// (run, bench, stream); matrix: add it as one more column.
     #[arg(long, global = true, value_name = "URL")]
     pub url: Option<String>,
 
-    /// With --url (run): WebSocket fixtures go to this base URL instead (e.g. another port).
+    /// With --url (run, matrix): WebSocket fixtures go to this base URL instead (e.g. another
+    /// port).
     #[arg(long, global = true, value_name = "URL", requires = "url")]
     pub ws_url: Option<String>,
 
-    /// With --url (run): SSE fixtures go to this base URL instead (e.g. another port).
+    /// With --url (run, matrix): SSE fixtures go to this base URL instead (e.g. another port).
     #[arg(long, global = true, value_name = "URL", requires = "url")]
     pub sse_url: Option<String>,
 
-    /// TLS and the HTTP version (run, bench; the TLS flags for stream too).
+    /// TLS and the HTTP version (run, bench, matrix; the TLS flags for stream too).
     #[command(flatten)]
     pub transport: TransportFlags,
 
@@ -69,7 +73,7 @@ pub struct Cli {
     pub runners_dir: Option<PathBuf>,
 
     /// Name of the target in snapshots and reports (default: rust-axum, the runner's name, or
-    /// url-HOST-PORT) (run, bench, stream).
+    /// url-HOST-PORT) (run, bench, stream; matrix: the --url column).
     /// Letters, digits, '.', '_' and '-', starting with a letter or digit.
     #[arg(long, global = true, value_name = "NAME", value_parser = crate::target::parse_target_name)]
     pub target_name: Option<String>,
@@ -205,48 +209,6 @@ pub struct StreamArgs {
     /// 1000000); past it the operation fails with `event too large` or `message too large`.
     #[arg(long, visible_alias = "max-message-size", default_value = "16MiB", value_parser = crate::wire::parse_size, value_name = "SIZE")]
     pub max_event_size: usize,
-}
-
-/// `matrix`.
-#[derive(Debug, Args)]
-pub struct MatrixArgs {
-    /// Runners to include, comma-separated (default: every runner).
-    #[arg(long, value_delimiter = ',', value_name = "A,B,...")]
-    pub runners: Vec<String>,
-
-    /// Which fixtures.
-    #[command(flatten)]
-    pub selection: FixtureSelection,
-
-    /// How fixtures are replayed (against each runner).
-    #[command(flatten)]
-    pub replay: ReplayArgs,
-
-    /// Runners run at once.
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
-    pub parallel: u16,
-
-    /// Over TLS: the harness makes a CA and a certificate for this run, starts each runner
-    /// that declares `tls` with it (TLS_CERT_FILE, TLS_KEY_FILE) and trusts only that CA;
-    /// runners that do not declare it are listed as not run.
-    #[arg(long, conflicts_with = "merge")]
-    pub tls: bool,
-
-    /// Write summary.md, junit.xml, matrix.json and index.html into this folder.
-    #[arg(long, visible_alias = "out", value_name = "DIR")]
-    pub report: Option<PathBuf>,
-
-    /// Output format on stdout.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
-
-    /// Join matrix results (--format json) made on several machines instead of running.
-    #[arg(long, num_args = 1.., value_name = "RESULT.json", conflicts_with_all = ["runners", "fixtures", "fixture_files", "filter"])]
-    pub merge: Vec<PathBuf>,
-
-    /// Credentials.
-    #[command(flatten)]
-    pub redaction: RedactArgs,
 }
 
 /// `compare`.

@@ -119,7 +119,19 @@ pub(crate) fn refuse_unused_target_flags(cli: &Cli) -> Result<(), HarnessError> 
             "--client-cert",
             "--client-key",
         ],
-        Command::Matrix(_) | Command::Runners(_) => &["--runners-dir"],
+        Command::Matrix(_) => &[
+            "--url",
+            "--ws-url",
+            "--sse-url",
+            "--runners-dir",
+            "--target-name",
+            "--cacert",
+            "--insecure",
+            "--client-cert",
+            "--client-key",
+            "--http2",
+        ],
+        Command::Runners(_) => &["--runners-dir"],
         _ => &[],
     };
     let refused: Vec<&str> = given
@@ -133,7 +145,9 @@ pub(crate) fn refuse_unused_target_flags(cli: &Cli) -> Result<(), HarnessError> 
     let name = command_name(&cli.command);
     let what = match &cli.command {
         Command::Serve(_) => " (it serves the reference server)",
-        Command::Matrix(_) => " (it boots every runner itself; choose them with --runners)",
+        Command::Matrix(_) => {
+            " (it boots every runner itself; choose them with --runners, add a server with --url)"
+        }
         _ => "",
     };
     let takes = if takes.is_empty() {

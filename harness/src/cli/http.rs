@@ -10,18 +10,18 @@ use super::LoadArgs;
 /// TLS (`https://` and `wss://` URLs) and the HTTP version.
 #[derive(Debug, Clone, Default, Args)]
 pub struct TransportFlags {
-    /// With an https:// or wss:// URL (run, bench, stream): trust the CA certificates in this
-    /// PEM file too, beside the built-in web roots.
+    /// With an https:// or wss:// URL (run, bench, stream, matrix): trust the CA certificates
+    /// in this PEM file too, beside the built-in web roots.
     #[arg(long, global = true, value_name = "FILE", requires = "url")]
     pub cacert: Option<PathBuf>,
 
-    /// With an https:// or wss:// URL (run, bench, stream): accept any server certificate
-    /// (warns once).
+    /// With an https:// or wss:// URL (run, bench, stream, matrix): accept any server
+    /// certificate (warns once).
     #[arg(long, global = true, requires = "url")]
     pub insecure: bool,
 
-    /// With an https:// or wss:// URL (run, bench, stream): the client's PEM certificate chain
-    /// for mutual TLS (with --client-key).
+    /// With an https:// or wss:// URL (run, bench, stream, matrix): the client's PEM
+    /// certificate chain for mutual TLS (with --client-key).
     #[arg(long, global = true, value_name = "FILE", requires_all = ["url", "client_key"])]
     pub client_cert: Option<PathBuf>,
 
@@ -29,9 +29,10 @@ pub struct TransportFlags {
     #[arg(long, global = true, value_name = "FILE", requires = "client_cert")]
     pub client_key: Option<PathBuf>,
 
-    /// Speak HTTP/2 (run, bench): with prior knowledge (h2c) to http:// targets, by ALPN `h2`
-    /// over TLS to https:// ones; a server that does not agree is exit 3. WebSocket fixtures
-    /// keep the HTTP/1.1 upgrade.
+    /// Speak HTTP/2 (run, bench, matrix): with prior knowledge (h2c) to http:// targets, by
+    /// ALPN `h2` over TLS to https:// ones; a server that does not agree is exit 3. WebSocket
+    /// fixtures keep the HTTP/1.1 upgrade. matrix: runners that declare `h2c` (with --tls:
+    /// `http2`), and the --url column.
     #[arg(long, global = true)]
     pub http2: bool,
 }

@@ -1,30 +1,28 @@
 //! `matrix`: every runner on every fixture of the protocols it declares; `--merge` joins results.
 
+mod column;
+
 use std::path::Path;
 use std::time::Instant;
 
 use futures_util::StreamExt;
-use harness_fixture::Fixture;
 
 use crate::cli::{Cli, Format, MatrixArgs};
-use crate::config::{all_runners, fixtures_dir_for_app, selection};
+use crate::config::{all_runners, fixtures_dir_for_app, runners_dir, selection, tls_settings};
 use crate::error::HarnessError;
-use crate::replay::conformance::replay_all;
-use crate::replay::driver::Driver;
-use crate::replay::plan::{Plan, plan};
+use crate::replay::plan::plan;
 use crate::report::human::matrix::write_matrix;
-use crate::report::progress::{
-    report_written, runner_done, runner_not_run, runner_started, runner_unavailable,
-};
+use crate::report::progress::report_written;
 use crate::report::terminal::Style;
 use crate::report::write_json;
 use crate::report::{bundle, check_replaceable, junit, markdown, write_folder};
-use crate::results::RunReport;
-use crate::results::matrix::{MatrixReport, RunnerReport, RunnerStatus};
-use crate::results::{TargetInfo, TargetKind};
-use crate::snapshot::SnapshotStore;
-use crate::target::Target;
-use crate::target::runner::{Capability, Runner, RunnerTls, setup};
+use crate::results::matrix::{MatrixReport, RunnerReport, Transport};
+use crate::target::runner::{Runner, RunnerTls, setup};
+use crate::target::{REFERENCE_NAME, url_name};
+use column::{
+    Column, Context, Outside, needed_capabilities, not_declared_report, run_column,
+    unavailable_report,
+};
 
 pub(super) async fn matrix(cli: &Cli, args: &MatrixArgs) -> Result<i32, HarnessError> {
     crate::target::supervise::guard_process();
@@ -34,6 +32,7 @@ pub(super) async fn matrix(cli: &Cli, args: &MatrixArgs) -> Result<i32, HarnessE
     let mut report = if args.merge.is_empty() {
         run_matrix(cli, args).await?
     } else {
+        refuse_running_flags(cli)?;
         merge(&args.merge)?
     };
     // Checked on real values; shown, written and kept with credentials redacted (merged
@@ -56,15 +55,8 @@ pub(super) async fn matrix(cli: &Cli, args: &MatrixArgs) -> Result<i32, HarnessE
 
 async fn run_matrix(cli: &Cli, args: &MatrixArgs) -> Result<MatrixReport, HarnessError> {
     let plan = plan(&selection(&args.selection))?;
-    let mut runners = all_runners(cli)?;
-    if !args.runners.is_empty() {
-        for name in &args.runners {
-            if !runners.iter().any(|r| &r.manifest.name == name) {
-                return Err(HarnessError::Usage(format!("no runner {name:?}")));
-            }
-        }
-        runners.retain(|r| args.runners.contains(&r.manifest.name));
-    }
+    let mut runners = chosen_runners(cli, args)?;
+    let outside = outside_column(cli, &runners)?;
     let (fixtures_dir, _copies) = fixtures_dir_for_app(&plan)?;
     let snapshots_dir = args
         .replay
@@ -90,7 +82,8 @@ async fn run_matrix(cli: &Cli, args: &MatrixArgs) -> Result<MatrixReport, Harnes
     } else {
         None
     };
-    let needed: Vec<Capability> = tls.iter().map(|_| Capability::Tls).collect();
+    let http2 = cli.transport.http2;
+    let needed = needed_capabilities(args.tls, http2);
     runners.retain(|runner| {
         let missing = needed
             .iter()
@@ -103,116 +96,107 @@ async fn run_matrix(cli: &Cli, args: &MatrixArgs) -> Result<MatrixReport, Harnes
 
     let started = Instant::now();
     let context = Context {
+        cli,
         args,
         plan: &plan,
         fixtures_dir: &fixtures_dir,
         snapshots_dir: &snapshots_dir,
         tls: tls.as_ref(),
+        http2,
     };
-    let mut reports: Vec<RunnerReport> = futures_util::stream::iter(runners.iter())
-        .map(|runner| run_runner(&context, runner))
+    let columns = outside
+        .iter()
+        .map(Column::Outside)
+        .chain(runners.iter().map(Column::Runner));
+    let mut reports: Vec<RunnerReport> = futures_util::stream::iter(columns)
+        .map(|column| run_column(&context, column))
         .buffer_unordered(usize::from(args.parallel))
         .collect()
         .await;
     reports.extend(unavailable);
-    Ok(MatrixReport::new(
-        reports,
-        started.elapsed().as_secs_f64() * 1000.0,
-    ))
+    Ok(
+        MatrixReport::new(reports, started.elapsed().as_secs_f64() * 1000.0)
+            .with_transport(Transport::of(args.tls, http2)),
+    )
 }
 
-struct Context<'a> {
-    args: &'a MatrixArgs,
-    plan: &'a Plan,
-    fixtures_dir: &'a Path,
-    snapshots_dir: &'a Path,
-    tls: Option<&'a RunnerTls>,
-}
-
-async fn run_runner(context: &Context<'_>, runner: &Runner) -> RunnerReport {
-    let manifest = &runner.manifest;
-    let mut target = match Target::runner(runner, context.fixtures_dir, context.tls).await {
-        Ok(target) => target,
-        Err(e) => return unavailable_report(runner, e.to_string()),
-    };
-    runner_started(&manifest.name);
-    let info = target.info(None);
-    let driver =
-        Driver::new(target.base_url(), context.args.replay.timeout).and_then(
-            |driver| match context.tls {
-                Some(tls) => driver.with_tls(tls.client().clone()),
-                None => Ok(driver),
-            },
-        );
-    let driver = match driver {
-        Ok(driver) => driver,
-        Err(e) => return unavailable_report(runner, format!("cannot build the HTTP client: {e}")),
-    };
-    let store = SnapshotStore::new(context.snapshots_dir, &manifest.name)
-        .with_redactor(context.args.redaction.redactor());
-    let fixtures: Vec<&Fixture> = context
-        .plan
-        .selected()
-        .filter(|f| manifest.protocols.contains(&f.protocol()))
-        .collect();
-    let settings = context.args.replay.settings();
-    let started = Instant::now();
-    let mut results = Vec::with_capacity(fixtures.len());
-    let mut replays = std::pin::pin!(replay_all(&driver, &store, fixtures, settings));
-    while let Some(mut result) = replays.next().await {
-        result.expected_failure = target.expects_failure(&result.name);
-        if result.error.is_some()
-            && let Some(Err(e)) = target.revive().await
-        {
-            tracing::error!(runner = %manifest.name, "{e}");
+/// The runners of `--runners`; without it every runner, or with `--url` the reference runner
+/// (the server's parity against the oracle).
+fn chosen_runners(cli: &Cli, args: &MatrixArgs) -> Result<Vec<Runner>, HarnessError> {
+    let mut runners = all_runners(cli)?;
+    let names: Vec<String> = match (&cli.url, args.runners.is_empty()) {
+        (_, false) => args.runners.clone(),
+        (Some(_), true) => {
+            if !runners.iter().any(|r| r.manifest.name == REFERENCE_NAME) {
+                return Err(HarnessError::Usage(format!(
+                    "--url without --runners puts the server beside the reference runner \
+                     {REFERENCE_NAME}, which is not in {}: choose runners with --runners",
+                    runners_dir(cli).display()
+                )));
+            }
+            vec![REFERENCE_NAME.to_string()]
         }
-        results.push(result);
-    }
-    target.shutdown().await;
-    runner_done(&manifest.name, started.elapsed());
-    RunnerReport {
-        runner: manifest.name.clone(),
-        language: manifest.language.clone(),
-        framework: manifest.framework.clone(),
-        protocols: manifest.protocols.clone(),
-        status: RunnerStatus::Ran,
-        error: None,
-        run: RunReport::new(info, results, started.elapsed().as_secs_f64() * 1000.0),
-    }
-}
-
-/// A runner left out because it does not declare a transport the run asks for.
-fn not_declared_report(runner: &Runner, capability: Capability) -> RunnerReport {
-    let why = format!(
-        "not run: its runner.toml does not declare the `{}` capability",
-        capability.name()
-    );
-    runner_not_run(&runner.manifest.name, &why);
-    report_without_run(runner, RunnerStatus::NotDeclared, why)
-}
-
-fn unavailable_report(runner: &Runner, error: String) -> RunnerReport {
-    runner_unavailable(&runner.manifest.name, &error);
-    report_without_run(runner, RunnerStatus::Unavailable, error)
-}
-
-/// The block of a runner whose fixtures were not replayed, and why.
-fn report_without_run(runner: &Runner, status: RunnerStatus, why: String) -> RunnerReport {
-    let manifest = &runner.manifest;
-    let info = TargetInfo {
-        name: manifest.name.clone(),
-        kind: TargetKind::Runner,
-        url: String::new(),
+        (None, true) => return Ok(runners),
     };
-    RunnerReport {
-        runner: manifest.name.clone(),
-        language: manifest.language.clone(),
-        framework: manifest.framework.clone(),
-        protocols: manifest.protocols.clone(),
-        status,
-        error: Some(why),
-        run: RunReport::new(info, Vec::new(), 0.0),
+    for name in &names {
+        if !runners.iter().any(|r| &r.manifest.name == name) {
+            return Err(HarnessError::Usage(format!("no runner {name:?}")));
+        }
     }
+    runners.retain(|r| names.contains(&r.manifest.name));
+    Ok(runners)
+}
+
+/// The `--url` column: its name (`--target-name`, else `url-HOST-PORT` as `run` names it,
+/// which no chosen runner may have) and the TLS flags. `None` without `--url`.
+fn outside_column(cli: &Cli, runners: &[Runner]) -> Result<Option<Outside>, HarnessError> {
+    let Some(url) = &cli.url else {
+        if cli.target_name.is_some() {
+            return Err(HarnessError::Usage(
+                "`matrix --target-name` names the --url column: give --url too".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    let name = match &cli.target_name {
+        Some(name) => name.clone(),
+        None => {
+            let parsed = url::Url::parse(url)
+                .map_err(|e| HarnessError::Usage(format!("--url {url:?}: {e}")))?;
+            url_name(&parsed)
+        }
+    };
+    if runners.iter().any(|r| r.manifest.name == name) {
+        return Err(HarnessError::Usage(format!(
+            "the --url column is named {name:?}, like a runner of the matrix: \
+             give it another name with --target-name"
+        )));
+    }
+    Ok(Some(Outside {
+        name,
+        url: url.clone(),
+        tls: tls_settings(cli)?,
+    }))
+}
+
+/// `--merge` runs nothing: the flags that say what to run against are refused (exit 2).
+fn refuse_running_flags(cli: &Cli) -> Result<(), HarnessError> {
+    let given: Vec<&str> = [
+        ("--url", cli.url.is_some()),
+        ("--target-name", cli.target_name.is_some()),
+        ("--http2", cli.transport.http2),
+    ]
+    .into_iter()
+    .filter(|(_, set)| *set)
+    .map(|(flag, _)| flag)
+    .collect();
+    if given.is_empty() {
+        return Ok(());
+    }
+    Err(HarnessError::Usage(format!(
+        "`matrix --merge` joins results and runs nothing: it does not use {}",
+        given.join(", ")
+    )))
 }
 
 fn merge(files: &[std::path::PathBuf]) -> Result<MatrixReport, HarnessError> {

@@ -70,6 +70,7 @@ pub fn runner_of(run: RunReport) -> RunnerReport {
         protocols: protocols.into_iter().collect(),
         status: RunnerStatus::Ran,
         error: None,
+        transport: None,
         run,
     }
 }

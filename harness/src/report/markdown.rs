@@ -84,11 +84,23 @@ fn matrix_at(report: &MatrixReport, level: usize) -> String {
         s.skipped,
         report.runners.len()
     );
+    if let Some(transport) = report.transport {
+        let _ = writeln!(
+            out,
+            "Transport: `{}` ({}).\n",
+            transport.name(),
+            transport.describe()
+        );
+    }
     out.push_str("| runner | language | framework | rest | websocket | sse | broadcast |\n| --- | --- | --- | --- | --- | --- | --- |\n");
     for r in &report.runners {
+        let own = r
+            .transport
+            .filter(|own| Some(*own) != report.transport)
+            .map_or(String::new(), |own| format!(" (over `{}`)", own.name()));
         let _ = write!(
             out,
-            "| {} | {} | {} |",
+            "| {}{own} | {} | {} |",
             inline(&r.runner),
             inline(&r.language),
             inline(&r.framework)
@@ -399,6 +411,50 @@ mod tests {
         load(&mut plain, &[load_entry("1.1", serde_json::Value::Null)]);
         assert!(plain.contains("| rest | closed | 2 |"), "{plain}");
         assert!(!plain.contains("Streamed replies"), "{plain}");
+    }
+
+    #[test]
+    fn the_matrix_summary_names_its_transport_and_a_column_over_another() {
+        use crate::results::matrix::{RunnerReport, RunnerStatus, Transport};
+        use crate::results::{RunReport, TargetInfo, TargetKind};
+        let column = |name: &str, transport: Transport| RunnerReport {
+            runner: name.into(),
+            language: "-".into(),
+            framework: "-".into(),
+            protocols: vec![Protocol::Rest],
+            status: RunnerStatus::Ran,
+            error: None,
+            transport: Some(transport),
+            run: RunReport::new(
+                TargetInfo {
+                    name: name.into(),
+                    kind: TargetKind::Url,
+                    url: String::new(),
+                },
+                Vec::new(),
+                0.0,
+            ),
+        };
+        let report = MatrixReport::new(
+            vec![
+                column("rust-axum", Transport::H2c),
+                column("url-localhost-8443", Transport::H2),
+            ],
+            1.0,
+        )
+        .with_transport(Transport::H2c);
+        let text = matrix(&report);
+        assert!(
+            text.contains("Transport: `h2c` (HTTP/2 with prior knowledge (h2c) over plain TCP;"),
+            "{text}"
+        );
+        assert!(text.contains("| rust-axum | - | - |"), "{text}");
+        assert!(
+            text.contains("| url-localhost-8443 (over `h2`) | - | - |"),
+            "{text}"
+        );
+        let without = matrix(&MatrixReport::new(Vec::new(), 1.0));
+        assert!(!without.contains("Transport"), "{without}");
     }
 
     #[test]

@@ -15,9 +15,66 @@ pub enum RunnerStatus {
     Ran,
     /// It could not be set up or started.
     Unavailable,
-    /// Not run: it does not declare a transport the run asks for (`matrix --tls`); `error`
-    /// says which. Not a failure.
+    /// Not run: it does not declare a transport the run asks for (`matrix --tls`, `--http2`);
+    /// `error` says which. Not a failure.
     NotDeclared,
+}
+
+/// How a matrix column was spoken to: HTTP/1.1 or HTTP/2, over plain TCP or TLS. WebSocket
+/// fixtures keep the HTTP/1.1 upgrade under HTTP/2 (RFC 8441 is not used).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Transport {
+    /// HTTP/1.1 over plain TCP.
+    #[serde(rename = "http/1.1")]
+    Http1,
+    /// HTTP/1.1 over TLS (`matrix --tls`, an `https://` `--url`).
+    #[serde(rename = "https")]
+    Https,
+    /// HTTP/2 with prior knowledge over plain TCP (`matrix --http2`).
+    #[serde(rename = "h2c")]
+    H2c,
+    /// HTTP/2 over TLS, agreed by ALPN `h2` (`matrix --tls --http2`).
+    #[serde(rename = "h2")]
+    H2,
+    /// Several of the above: a merge of documents made with different transports.
+    #[serde(rename = "mixed")]
+    Mixed,
+}
+
+impl Transport {
+    /// The transport of a TLS or plain connection speaking HTTP/2 or HTTP/1.1.
+    pub fn of(tls: bool, http2: bool) -> Transport {
+        match (tls, http2) {
+            (false, false) => Transport::Http1,
+            (true, false) => Transport::Https,
+            (false, true) => Transport::H2c,
+            (true, true) => Transport::H2,
+        }
+    }
+
+    /// The name in documents (`http/1.1`, `https`, `h2c`, `h2`, `mixed`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Http1 => "http/1.1",
+            Transport::Https => "https",
+            Transport::H2c => "h2c",
+            Transport::H2 => "h2",
+            Transport::Mixed => "mixed",
+        }
+    }
+
+    /// What it means, for people.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Transport::Http1 => "HTTP/1.1 over plain TCP",
+            Transport::Https => "HTTP/1.1 over TLS",
+            Transport::H2c => {
+                "HTTP/2 with prior knowledge (h2c) over plain TCP; WebSocket fixtures over HTTP/1.1"
+            }
+            Transport::H2 => "HTTP/2 over TLS (ALPN h2); WebSocket fixtures over HTTP/1.1 (wss)",
+            Transport::Mixed => "several (merged documents made with different transports)",
+        }
+    }
 }
 
 /// One runner's block.
@@ -36,6 +93,10 @@ pub struct RunnerReport {
     /// Why it is unavailable, with the app's last output.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// How its fixtures were replayed (absent when it did not run, and in documents made before
+    /// this field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<Transport>,
     /// The run: target, summary, fixtures.
     #[serde(flatten)]
     pub run: RunReport,
@@ -46,6 +107,10 @@ pub struct RunnerReport {
 pub struct MatrixReport {
     /// `{"name": "matrix", ...}`.
     pub target: TargetInfo,
+    /// How the runners were spoken to (`--tls`, `--http2`); a `--url` column says its own in
+    /// its block. Absent in documents made before this field and in `report`'s grid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<Transport>,
     /// Totals over every runner.
     pub summary: Summary,
     /// Every runner's fixture results in one list, each tagged with its runner (the `run`
@@ -100,16 +165,32 @@ impl MatrixReport {
             .collect();
         MatrixReport {
             target,
+            transport: None,
             summary,
             fixtures,
             runners,
         }
     }
 
-    /// Joins documents made on several machines; a runner present twice is an error.
+    /// The document saying how its runners were spoken to.
+    pub fn with_transport(mut self, transport: Transport) -> MatrixReport {
+        self.transport = Some(transport);
+        self
+    }
+
+    /// Joins documents made on several machines; a runner present twice is an error. The
+    /// transport is the documents' when they all say the same, else `mixed`.
     pub fn merge(documents: Vec<MatrixReport>) -> Result<MatrixReport, HarnessError> {
         let mut runners: Vec<RunnerReport> = Vec::new();
         let mut duration_ms: f64 = 0.0;
+        let mut transports: Vec<Option<Transport>> =
+            documents.iter().map(|d| d.transport).collect();
+        transports.dedup();
+        let transport = match transports.as_slice() {
+            [] => None,
+            [only] => *only,
+            _ => Some(Transport::Mixed),
+        };
         for document in documents {
             duration_ms = duration_ms.max(document.summary.duration_ms);
             for runner in document.runners {
@@ -121,7 +202,9 @@ impl MatrixReport {
                 runners.push(runner);
             }
         }
-        Ok(MatrixReport::new(runners, duration_ms))
+        let mut merged = MatrixReport::new(runners, duration_ms);
+        merged.transport = transport;
+        Ok(merged)
     }
 
     /// The exit code: 3 when a runner was unavailable, 1 on an unexpected failure or changed
@@ -162,4 +245,77 @@ pub fn cell(report: &RunnerReport, protocol: Protocol) -> Option<(usize, usize)>
         }
     }
     Some((passed, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn document(runner: &str, transport: Option<Transport>) -> MatrixReport {
+        let block = RunnerReport {
+            runner: runner.into(),
+            language: "rust".into(),
+            framework: "axum".into(),
+            protocols: vec![Protocol::Rest],
+            status: RunnerStatus::Ran,
+            error: None,
+            transport,
+            run: RunReport::new(
+                TargetInfo {
+                    name: runner.into(),
+                    kind: TargetKind::Runner,
+                    url: String::new(),
+                },
+                Vec::new(),
+                1.0,
+            ),
+        };
+        let report = MatrixReport::new(vec![block], 1.0);
+        match transport {
+            Some(transport) => report.with_transport(transport),
+            None => report,
+        }
+    }
+
+    #[test]
+    fn the_transport_is_written_by_name_and_absent_from_older_documents() {
+        let json = serde_json::to_value(document("a", Some(Transport::H2c))).unwrap();
+        assert_eq!(json["transport"], "h2c");
+        assert_eq!(json["runners"][0]["transport"], "h2c");
+        let json = serde_json::to_value(document("a", None)).unwrap();
+        assert!(json.get("transport").is_none(), "{json}");
+        assert!(json["runners"][0].get("transport").is_none(), "{json}");
+        // A document made before the field reads back without it.
+        let read: MatrixReport = serde_json::from_value(json).unwrap();
+        assert_eq!(read.transport, None);
+        for (tls, http2, name) in [
+            (false, false, "http/1.1"),
+            (true, false, "https"),
+            (false, true, "h2c"),
+            (true, true, "h2"),
+        ] {
+            let transport = Transport::of(tls, http2);
+            assert_eq!(transport.name(), name);
+            assert_eq!(serde_json::to_value(transport).unwrap(), name);
+        }
+    }
+
+    #[test]
+    fn a_merge_keeps_one_transport_and_says_mixed_for_several() {
+        let same = MatrixReport::merge(vec![
+            document("a", Some(Transport::H2)),
+            document("b", Some(Transport::H2)),
+        ])
+        .unwrap();
+        assert_eq!(same.transport, Some(Transport::H2));
+        let mixed = MatrixReport::merge(vec![
+            document("a", Some(Transport::H2)),
+            document("b", Some(Transport::Http1)),
+            document("c", Some(Transport::H2)),
+        ])
+        .unwrap();
+        assert_eq!(mixed.transport, Some(Transport::Mixed));
+        let older = MatrixReport::merge(vec![document("a", None), document("b", None)]).unwrap();
+        assert_eq!(older.transport, None);
+    }
 }

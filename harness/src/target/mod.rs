@@ -126,9 +126,9 @@ async fn check_tls(
     Ok(())
 }
 
-/// `url-HOST-PORT`, the host's characters outside `A-Z a-z 0-9 . _ -` replaced by `_` (an IPv6
+/// The default name of a `--url` target: `url-HOST-PORT`, the host's characters outside `A-Z a-z 0-9 . _ -` replaced by `_` (an IPv6
 /// address loses its brackets): always a valid target name, one path component.
-fn url_name(url: &Url) -> String {
+pub fn url_name(url: &Url) -> String {
     let host = url.host_str().unwrap_or("host");
     let host: String = host
         .trim_start_matches('[')

@@ -86,7 +86,7 @@ fn target_flags_are_refused_by_commands_that_do_not_use_them() {
         &["fixtures", "validate", "--url", "http://127.0.0.1:1"],
         &["--url", "http://127.0.0.1:1", "fixtures", "list"],
         &["runners", "list", "--url", "http://127.0.0.1:1"],
-        &["matrix", "--url", "http://127.0.0.1:1"],
+        &["matrix", "--runner", "go-nethttp"],
         &["completions", "bash", "--target-name", "x"],
         &[
             "bench",

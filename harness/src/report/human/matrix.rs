@@ -75,17 +75,32 @@ fn write_failures(out: &mut dyn Write, style: Style, r: &RunnerReport) -> io::Re
     Ok(())
 }
 
-/// Runners by protocol (passed/total), then the summary line.
+/// The transport line (when the document says it), runners by protocol (passed/total), then
+/// the summary line.
 fn write_grid(out: &mut dyn Write, report: &MatrixReport) -> io::Result<()> {
+    if let Some(transport) = report.transport {
+        writeln!(
+            out,
+            "transport: {} ({})",
+            transport.name(),
+            transport.describe()
+        )?;
+    }
+    // A column's name (a `--url` column's `url-HOST-PORT`) may be wider than a runner's.
+    let width = report
+        .runners
+        .iter()
+        .map(|r| escape_controls(&r.runner).chars().count())
+        .fold(16, usize::max);
     writeln!(
         out,
-        "{:<16} {:<10} {:>10} {:>10} {:>10} {:>10}",
+        "{:<width$} {:<10} {:>10} {:>10} {:>10} {:>10}",
         "runner", "language", "rest", "websocket", "sse", "broadcast"
     )?;
     for r in &report.runners {
         write!(
             out,
-            "{:<16} {:<10}",
+            "{:<width$} {:<10}",
             escape_controls(&r.runner),
             escape_controls(&r.language)
         )?;
@@ -110,6 +125,9 @@ fn write_grid(out: &mut dyn Write, report: &MatrixReport) -> io::Result<()> {
         let known = r.run.summary.expected_failures;
         if known > 0 {
             write!(out, "   ({known} known divergences)")?;
+        }
+        if let Some(own) = r.transport.filter(|own| Some(*own) != report.transport) {
+            write!(out, "   (over {})", own.name())?;
         }
         writeln!(out)?;
     }
@@ -153,6 +171,7 @@ mod tests {
             protocols: protocols.to_vec(),
             status: RunnerStatus::Ran,
             error: None,
+            transport: None,
             run,
         }
     }
@@ -209,6 +228,33 @@ mod tests {
         let mut out = Vec::new();
         write_matrix(&mut out, style, &sample()).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_transport_is_named_above_the_grid_and_beside_a_column_that_differs() {
+        use crate::results::matrix::Transport;
+        let mut report = sample().with_transport(Transport::H2c);
+        // Sorted by name: go-chi, py (unavailable), rust-axum.
+        report.runners[0].transport = Some(Transport::H2);
+        report.runners[2].transport = Some(Transport::H2c);
+        let mut out = Vec::new();
+        write_matrix(&mut out, Style::plain(), &report).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let grid: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("transport: "))
+            .collect();
+        assert_eq!(
+            grid[0],
+            "transport: h2c (HTTP/2 with prior knowledge (h2c) over plain TCP; WebSocket \
+             fixtures over HTTP/1.1)"
+        );
+        assert!(grid[1].starts_with("runner "), "{text}");
+        assert!(grid[2].ends_with("(over h2)"), "{text}");
+        assert!(
+            grid[4].starts_with("rust-axum") && !grid[4].contains("over"),
+            "{text}"
+        );
     }
 
     #[test]
