@@ -23,6 +23,7 @@ mod load;
 mod load_http2;
 mod load_tls;
 mod load_trust;
+mod protocol_websocket;
 mod report;
 mod rest_bodies;
 mod runners;
