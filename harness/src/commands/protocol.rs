@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crate::cli::{Cli, Format, ProtocolArgs};
 use crate::cli::{FixtureSelection, Suite};
-use crate::config::{open_target, selection, tls_settings};
+use crate::config::{find_runner, open_target, selection, tls_settings};
 use crate::error::HarnessError;
 use crate::fsutil::write_atomically;
 use crate::protocol::{SuiteError, SuiteOptions, sse, websocket};
@@ -17,12 +17,7 @@ use crate::results::protocol::SuiteReport;
 
 pub(super) async fn protocol(cli: &Cli, args: &ProtocolArgs) -> Result<i32, HarnessError> {
     let tls = tls_settings(cli)?;
-    let Some(path) = args.path.clone() else {
-        return Err(HarnessError::Usage(format!(
-            "`protocol {}` needs --path: the endpoint to test",
-            args.suite.as_str()
-        )));
-    };
+    let path = endpoint_path(cli, args)?;
     // A runner and the embedded reference serve the corpus: the endpoint is one of its handlers.
     let plan = plan(&selection(&FixtureSelection::default()))?;
     let (target, _copies) = open_target(cli, &plan, &tls, args.case_timeout).await?;
@@ -70,4 +65,37 @@ pub(super) async fn protocol(cli: &Cli, args: &ProtocolArgs) -> Result<i32, Harn
         })?;
     }
     Ok(report.exit_code())
+}
+
+/// The echo endpoint the reference server serves (fixtures/websocket/bench/echo.json).
+pub(crate) const REFERENCE_WEBSOCKET_ECHO: &str = "/ws/bench/echo";
+
+/// The endpoint under test: `--path`; else the one the runner's manifest names
+/// (`[protocol_paths]`); else, for the embedded reference, its own. `--url` needs `--path`.
+fn endpoint_path(cli: &Cli, args: &ProtocolArgs) -> Result<String, HarnessError> {
+    if let Some(path) = &args.path {
+        return Ok(path.clone());
+    }
+    let suite = args.suite.as_str();
+    let missing =
+        |why: String| HarnessError::Usage(format!("`protocol {suite}` needs --path: {why}"));
+    if cli.url.is_some() {
+        return Err(missing("the endpoint to test at --url".into()));
+    }
+    if let Some(name) = &cli.runner {
+        let paths = find_runner(cli, name)?.manifest.protocol_paths;
+        let named = match args.suite {
+            Suite::Websocket => paths.websocket,
+            Suite::Sse => paths.sse,
+        };
+        return named.ok_or_else(|| {
+            missing(format!(
+                "runner {name:?} names no {suite} endpoint (add `[protocol_paths] {suite} = \"/...\"` to its runner.toml)"
+            ))
+        });
+    }
+    match args.suite {
+        Suite::Websocket => Ok(REFERENCE_WEBSOCKET_ECHO.to_string()),
+        Suite::Sse => Err(missing("the endpoint to test".into())),
+    }
 }

@@ -74,6 +74,20 @@ pub struct Manifest {
     /// Extra: how long the app may take to become ready (default 60 s).
     #[serde(default, with = "humantime_serde_opt")]
     pub start_timeout: Option<Duration>,
+    /// Extra: the endpoints the protocol suites test (`protocol websocket|sse --runner NAME`
+    /// without `--path`).
+    #[serde(default)]
+    pub protocol_paths: ProtocolPaths,
+}
+
+/// `[protocol_paths]`: the endpoints `protocol websocket|sse` test by default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolPaths {
+    /// An echo endpoint (text echoed as text, binary as binary): `/ws/bench/echo`.
+    pub websocket: Option<String>,
+    /// An event stream.
+    pub sse: Option<String>,
 }
 
 fn default_stop_signal() -> String {
@@ -225,6 +239,22 @@ stop_signal = "SIGTERM"
             m.capabilities,
             vec![Capability::Tls, Capability::Http2, Capability::H2c]
         );
+    }
+
+    #[test]
+    fn protocol_paths_are_optional_and_checked() {
+        let m = parse(Path::new("runner.toml"), GOOD).unwrap();
+        assert_eq!(m.protocol_paths, ProtocolPaths::default());
+        let with = format!("{GOOD}[protocol_paths]\nwebsocket = \"/ws/bench/echo\"\n");
+        let m = parse(Path::new("runner.toml"), &with).unwrap();
+        assert_eq!(
+            m.protocol_paths.websocket.as_deref(),
+            Some("/ws/bench/echo")
+        );
+        assert_eq!(m.protocol_paths.sse, None);
+        let typo = format!("{GOOD}[protocol_paths]\nwebsockets = \"/ws\"\n");
+        let e = parse(Path::new("runner.toml"), &typo).unwrap_err();
+        assert!(e.message.contains("websockets"), "{}", e.message);
     }
 
     #[test]
