@@ -22,19 +22,6 @@ pub enum Verdict {
     Unimplemented,
 }
 
-impl Verdict {
-    /// As written in documents and output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Ok => "ok",
-            Verdict::NonStrict => "non_strict",
-            Verdict::Failed => "failed",
-            Verdict::Informational => "informational",
-            Verdict::Unimplemented => "unimplemented",
-        }
-    }
-}
-
 /// Who wrote a line of a case's trace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
