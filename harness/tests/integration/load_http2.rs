@@ -157,9 +157,39 @@ enum Behaviour {
     GoAway,
     /// Nothing: no answer; counts the streams the client resets with CANCEL.
     Silent(Arc<AtomicU64>),
-    /// Hello, World! as the fixture expects, two streams at a time at most
-    /// (SETTINGS_MAX_CONCURRENT_STREAMS 2).
-    TwoAtATime,
+    /// Hello, World! as the fixture expects, so many streams at a time at most
+    /// (SETTINGS_MAX_CONCURRENT_STREAMS): a stream past them is refused.
+    AtATime(u32),
+    /// Hello, World! to so many requests per connection, then a graceful GOAWAY (NO_ERROR):
+    /// the streams it took are answered, the connection then ends.
+    GoAwayAfter(usize),
+    /// Hello, World! to a request whose body (of so many bytes) came whole, through windows
+    /// of 16 bytes (SETTINGS_INITIAL_WINDOW_SIZE, and the connection's): the client's DATA wait
+    /// for the server's WINDOW_UPDATEs.
+    TinyWindow(usize),
+}
+
+/// Answers Hello, World! as the fixture expects.
+fn say_hello(respond: &mut h2::server::SendResponse<bytes::Bytes>) {
+    let reply = hyper::Response::builder()
+        .header("content-type", "application/json")
+        .body(())
+        .unwrap();
+    if let Ok(mut body) = respond.send_response(reply, false) {
+        let hello = br#"{"message":"Hello, World!"}"#;
+        let _ = body.send_data(bytes::Bytes::from_static(hello), true);
+    }
+}
+
+/// Reads a request body whole (giving its window back as it comes): its length.
+async fn body_length(mut body: h2::RecvStream) -> Option<usize> {
+    let mut length = 0;
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk.ok()?;
+        length += chunk.len();
+        body.flow_control().release_capacity(chunk.len()).ok()?;
+    }
+    Some(length)
 }
 
 /// An HTTP/2 server (h2c) of the h2 crate behaving as `behaviour` says.
@@ -172,27 +202,44 @@ fn serve_h2(behaviour: Behaviour) -> String {
             let behaviour = behaviour.clone();
             tokio::spawn(async move {
                 let mut builder = h2::server::Builder::new();
-                if matches!(behaviour, Behaviour::TwoAtATime) {
-                    builder.max_concurrent_streams(2);
+                match behaviour {
+                    Behaviour::AtATime(streams) => {
+                        builder.max_concurrent_streams(streams);
+                    }
+                    Behaviour::TinyWindow(_) => {
+                        builder
+                            .initial_window_size(16)
+                            .initial_connection_window_size(16);
+                    }
+                    _ => {}
                 }
                 let Ok(mut connection) = builder.handshake(socket).await else {
                     return;
                 };
-                while let Some(Ok((_request, mut respond))) = connection.accept().await {
+                let mut answered = 0;
+                while let Some(Ok((request, mut respond))) = connection.accept().await {
+                    answered += 1;
                     match &behaviour {
                         Behaviour::Refuse => respond.send_reset(h2::Reason::REFUSED_STREAM),
                         Behaviour::GoAway => {
                             connection.abrupt_shutdown(h2::Reason::ENHANCE_YOUR_CALM)
                         }
-                        Behaviour::TwoAtATime => {
-                            let reply = hyper::Response::builder()
-                                .header("content-type", "application/json")
-                                .body(())
-                                .unwrap();
-                            if let Ok(mut body) = respond.send_response(reply, false) {
-                                let hello = br#"{"message":"Hello, World!"}"#;
-                                let _ = body.send_data(bytes::Bytes::from_static(hello), true);
+                        Behaviour::AtATime(_) => say_hello(&mut respond),
+                        Behaviour::GoAwayAfter(limit) => {
+                            say_hello(&mut respond);
+                            if answered == *limit {
+                                connection.graceful_shutdown();
                             }
+                        }
+                        Behaviour::TinyWindow(want) => {
+                            let want = *want;
+                            tokio::spawn(async move {
+                                if body_length(request.into_body()).await == Some(want) {
+                                    say_hello(&mut respond);
+                                } else {
+                                    respond.send_reset(h2::Reason::INTERNAL_ERROR);
+                                }
+                            });
                         }
                         Behaviour::Silent(cancelled) => {
                             let cancelled = cancelled.clone();
@@ -264,14 +311,171 @@ fn reset_streams_goaways_and_silence_are_errors_by_kind() {
 
 #[test]
 fn more_streams_than_the_server_takes_wait_for_their_turn() {
-    let url = serve_h2(Behaviour::TwoAtATime);
-    let (code, document, stderr) = bench(
+    for streams in [1, 2] {
+        let url = serve_h2(Behaviour::AtATime(streams));
+        let (code, document, stderr) = bench(
+            &hello(),
+            &["--url", &url, "--connections", "1", "--streams", "8"],
+        );
+        assert_eq!(code, Some(0), "{stderr}");
+        assert_eq!(document["summary"]["errors"], 0, "{document}");
+        assert!(document["summary"]["operations"].as_u64().unwrap() > 0);
+    }
+}
+
+#[test]
+fn a_graceful_goaway_mid_run_ends_the_connection_and_the_next_one_goes_on() {
+    // 50 requests a connection, 8 streams: the streams the GOAWAY leaves out fail as it says,
+    // the run goes on over new connections.
+    let url = serve_h2(Behaviour::GoAwayAfter(50));
+    let (_, document, stderr) = bench(
         &hello(),
         &["--url", &url, "--connections", "1", "--streams", "8"],
     );
-    assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(document["summary"]["errors"], 0, "{document}");
-    assert!(document["summary"]["operations"].as_u64().unwrap() > 0);
+    let summary = &document["summary"];
+    let operations = summary["operations"].as_u64().unwrap_or(0);
+    let errors = summary["errors"].as_u64().unwrap_or(0);
+    assert!(operations - errors > 150, "{document} {stderr}");
+    let kinds = document["errors_by_kind"].as_object().unwrap();
+    assert!(kinds.keys().all(|k| k == "GOAWAY NO_ERROR"), "{document}");
+}
+
+#[test]
+fn a_request_body_goes_within_the_server_s_tiny_windows() {
+    let mut fixture = corpus_json(HELLO);
+    let text = "0123456789".repeat(100);
+    fixture["request"]["method"] = "POST".into();
+    fixture["request"]["body_text"] = text.clone().into();
+    let (_dir, files) = write_fixtures(&[fixture]);
+    let file = files[0].display().to_string();
+    let url = serve_h2(Behaviour::TinyWindow(text.len()));
+    let run = bench(
+        &file,
+        &["--url", &url, "--connections", "2", "--streams", "4"],
+    );
+    assert_loaded(&run, 4);
+    // A server that wants another length resets every stream: the body is checked.
+    let url = serve_h2(Behaviour::TinyWindow(text.len() + 1));
+    let (code, document, stderr) = bench(&file, &["--url", &url, "--connections", "1"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let kinds = document["errors_by_kind"].as_object().unwrap();
+    assert_eq!(
+        kinds.keys().collect::<Vec<_>>(),
+        ["RST_STREAM INTERNAL_ERROR"],
+        "{document}"
+    );
+}
+
+/// A frame header and payload.
+fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let length = payload.len().to_be_bytes();
+    let mut bytes = length[length.len() - 3..].to_vec();
+    bytes.extend_from_slice(&[kind, flags]);
+    bytes.extend_from_slice(&stream.to_be_bytes());
+    bytes.extend_from_slice(payload);
+    bytes
+}
+
+/// An HTTP/2 server on raw frames (h2c): its SETTINGS (none set), then what `reply` says to
+/// each request (by its stream); it answers PINGs, and reads and drops every other frame.
+fn serve_raw(reply: fn(u32) -> Vec<u8>) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let served = serve_on_thread(move |tcp| async move {
+        loop {
+            let Ok((mut socket, _)) = tcp.accept().await else {
+                continue;
+            };
+            tokio::spawn(async move {
+                let mut preface = [0; 24];
+                if socket.read_exact(&mut preface).await.is_err() {
+                    return;
+                }
+                if socket.write_all(&frame(4, 0, 0, &[])).await.is_err() {
+                    return;
+                }
+                let mut head = [0; 9];
+                while socket.read_exact(&mut head).await.is_ok() {
+                    let length = usize::from(head[0]) << 16
+                        | usize::from(head[1]) << 8
+                        | usize::from(head[2]);
+                    let mut payload = vec![0; length];
+                    if socket.read_exact(&mut payload).await.is_err() {
+                        return;
+                    }
+                    let stream = u32::from_be_bytes([head[5], head[6], head[7], head[8]]);
+                    let answer = match (head[3], head[4] & 1) {
+                        (1, _) => reply(stream),
+                        // PINGs are answered (the harness asks one before it loads).
+                        (6, 0) => frame(6, 1, 0, &payload),
+                        _ => continue,
+                    };
+                    if socket.write_all(&answer).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    format!("http://{served}")
+}
+
+/// The head of Hello, World! in HPACK: `:status 200` (indexed), then `content-type:
+/// application/json` (literal without indexing, its name indexed).
+const HELLO_HEAD: &[u8] = b"\x88\x0f\x10\x10application/json";
+const HELLO_BODY: &[u8] = br#"{"message":"Hello, World!"}"#;
+
+#[test]
+fn padding_priority_continuation_and_pings_are_taken_as_rfc_9113_says() {
+    let url = serve_raw(|stream| {
+        // A PING first (answered), then HEADERS padded and with priority, their block ending in
+        // a CONTINUATION, then the body in two DATA frames, the last padded.
+        let mut bytes = frame(6, 0, 0, &[7; 8]);
+        let (first, rest) = HELLO_HEAD.split_at(4);
+        let mut headers = vec![3, 0, 0, 0, 0, 16];
+        headers.extend_from_slice(first);
+        headers.extend_from_slice(&[0; 3]);
+        bytes.extend(frame(1, 0x8 | 0x20, stream, &headers));
+        bytes.extend(frame(9, 0x4, stream, rest));
+        let (a, b) = HELLO_BODY.split_at(10);
+        bytes.extend(frame(0, 0, stream, a));
+        let mut padded = vec![5];
+        padded.extend_from_slice(b);
+        padded.extend_from_slice(&[0; 5]);
+        bytes.extend(frame(0, 0x8 | 0x1, stream, &padded));
+        bytes
+    });
+    assert_loaded(&bench(&hello(), &["--url", &url, "--streams", "3"]), 3);
+}
+
+#[test]
+fn malformed_or_oversized_frames_are_connection_errors() {
+    // A PING of 7 bytes; a DATA frame larger than the client's SETTINGS_MAX_FRAME_SIZE; a
+    // reply on a stream the client never opened.
+    let short_ping: fn(u32) -> Vec<u8> = |_| frame(6, 0, 0, &[0; 7]);
+    let too_large: fn(u32) -> Vec<u8> = |stream| {
+        let mut bytes = frame(1, 0x4, stream, HELLO_HEAD);
+        bytes.extend(frame(0, 0x1, stream, &vec![b' '; 20_000]));
+        bytes
+    };
+    let idle: fn(u32) -> Vec<u8> = |stream| frame(1, 0x4 | 0x1, stream + 100, HELLO_HEAD);
+    for (reply, kind) in [
+        (short_ping, "GOAWAY FRAME_SIZE_ERROR"),
+        (too_large, "GOAWAY FRAME_SIZE_ERROR"),
+        (idle, "GOAWAY PROTOCOL_ERROR"),
+    ] {
+        let kinds = kinds_against(&serve_raw(reply), &[]);
+        assert_eq!(kinds.keys().collect::<Vec<_>>(), [kind], "{kinds:?}");
+    }
+    // A reply head without `:status` is a stream error: that stream is reset.
+    let kinds = kinds_against(
+        &serve_raw(|stream| frame(1, 0x4 | 0x1, stream, b"\x0f\x10\x10application/json")),
+        &[],
+    );
+    assert_eq!(
+        kinds.keys().collect::<Vec<_>>(),
+        ["RST_STREAM PROTOCOL_ERROR"],
+        "{kinds:?}"
+    );
 }
 
 #[test]

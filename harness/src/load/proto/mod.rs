@@ -1,8 +1,9 @@
 //! One module per protocol: a fixture prepared once (request bytes, compiled expectations),
 //! then one worker loop per connection, every reply checked. Each takes its connections from
 //! [`super::net`] and its state from [`super::worker`]; none imports another, except that
-//! REST's two clients (`rest`: HTTP/1.1 on a raw socket; `rest_h2`: HTTP/2 with the h2 crate)
-//! share the fixture as they both take it (`rest_fixture`: the request, the one reply check).
+//! REST's two clients (`rest`: HTTP/1.1 on a raw socket; `rest_h2`: HTTP/2 on the load path's
+//! own client, `net::http2`) share the fixture as they both take it (`rest_fixture`: the
+//! request, the one reply check).
 
 pub(crate) mod broadcast;
 mod rest;

@@ -44,16 +44,6 @@ pub(super) fn reply_codings(headers: &[httparse::Header<'_>]) -> Vec<String> {
     )
 }
 
-/// The codings a reply head read as a map (HTTP/2) names in `Content-Encoding`.
-pub(super) fn reply_codings_map(headers: &HeaderMap) -> Vec<String> {
-    coding::codings(
-        headers
-            .get_all(CONTENT_ENCODING)
-            .iter()
-            .map(|v| v.to_str().unwrap_or("(not text)")),
-    )
-}
-
 /// The body with `codings` undone (the body itself when there are none), or the difference as
 /// `run` reports it: a body that does not decode at `/body`, one past the cap as `run`'s reason.
 pub(super) fn decode<'b>(codings: &[String], body: &'b [u8]) -> Result<Cow<'b, [u8]>, ErrorKind> {
@@ -149,9 +139,6 @@ mod tests {
             value: b"gzip",
         }];
         let codings = reply_codings(&head);
-        let mut map = HeaderMap::new();
-        map.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        assert_eq!(reply_codings_map(&map), codings);
         let gzipped = coding::encode(Coding::Gzip, b"{}").unwrap();
         assert_eq!(decode(&codings, &gzipped).unwrap().as_ref(), b"{}");
         assert_eq!(decode(&[], b"{}").unwrap().as_ref(), b"{}");
