@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crate::cli::{Cli, Format, ProtocolArgs};
 use crate::cli::{FixtureSelection, Suite};
-use crate::config::{open_target, selection, tls_settings};
+use crate::config::{find_runner, open_target, selection, tls_settings};
 use crate::error::HarnessError;
 use crate::fsutil::write_atomically;
 use crate::protocol::{SuiteError, SuiteOptions, sse, websocket};
@@ -17,12 +17,7 @@ use crate::results::protocol::SuiteReport;
 
 pub(super) async fn protocol(cli: &Cli, args: &ProtocolArgs) -> Result<i32, HarnessError> {
     let tls = tls_settings(cli)?;
-    let Some(path) = args.path.clone() else {
-        return Err(HarnessError::Usage(format!(
-            "`protocol {}` needs --path: the endpoint to test",
-            args.suite.as_str()
-        )));
-    };
+    let path = endpoint_path(cli, args)?;
     // A runner and the embedded reference serve the corpus: the endpoint is one of its handlers.
     let plan = plan(&selection(&FixtureSelection::default()))?;
     let (target, _copies) = open_target(cli, &plan, &tls, args.case_timeout).await?;
@@ -70,4 +65,28 @@ pub(super) async fn protocol(cli: &Cli, args: &ProtocolArgs) -> Result<i32, Harn
         })?;
     }
     Ok(report.exit_code())
+}
+
+/// The endpoint under test: `--path`; else, for SSE, the runner manifest's
+/// `protocol_paths.sse`, or the corpus stream the reference serves (a runner serves the corpus
+/// too). `--url` names a server the harness knows nothing of: it needs `--path`.
+fn endpoint_path(cli: &Cli, args: &ProtocolArgs) -> Result<String, HarnessError> {
+    if let Some(path) = &args.path {
+        return Ok(path.clone());
+    }
+    let needs_path = || {
+        HarnessError::Usage(format!(
+            "`protocol {}` needs --path: the endpoint to test",
+            args.suite.as_str()
+        ))
+    };
+    match (args.suite, &cli.url, &cli.runner) {
+        (Suite::Sse, None, Some(name)) => Ok(find_runner(cli, name)?
+            .manifest
+            .protocol_paths
+            .sse
+            .unwrap_or_else(|| sse::REFERENCE_STREAM_PATH.to_string())),
+        (Suite::Sse, None, None) => Ok(sse::REFERENCE_STREAM_PATH.to_string()),
+        _ => Err(needs_path()),
+    }
 }

@@ -74,6 +74,20 @@ pub struct Manifest {
     /// Extra: how long the app may take to become ready (default 60 s).
     #[serde(default, with = "humantime_serde_opt")]
     pub start_timeout: Option<Duration>,
+    /// Extra: the endpoints the protocol suites test (`[protocol_paths]`); unset ones default
+    /// to the corpus endpoints the reference serves.
+    #[serde(default)]
+    pub protocol_paths: ProtocolPaths,
+}
+
+/// `[protocol_paths]` in `runner.toml`: the endpoints `protocol websocket|sse` test.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolPaths {
+    /// The WebSocket echo endpoint.
+    pub websocket: Option<String>,
+    /// The SSE stream endpoint.
+    pub sse: Option<String>,
 }
 
 fn default_stop_signal() -> String {
@@ -145,6 +159,13 @@ pub fn parse(file: &Path, text: &str) -> Result<Manifest, ManifestError> {
                 "ready: give exactly one of { http = \"/path\" } or { tcp = true }".into(),
             ));
         }
+    }
+    if let Some(path) = &manifest.protocol_paths.sse
+        && !path.starts_with('/')
+    {
+        return Err(error(
+            "protocol_paths.sse: the path must start with '/'".into(),
+        ));
     }
     if manifest.capabilities.contains(&Capability::Http2)
         && !manifest.capabilities.contains(&Capability::Tls)
@@ -225,6 +246,23 @@ stop_signal = "SIGTERM"
             m.capabilities,
             vec![Capability::Tls, Capability::Http2, Capability::H2c]
         );
+    }
+
+    #[test]
+    fn protocol_paths_name_the_suites_endpoints() {
+        let m = parse(Path::new("runner.toml"), GOOD).unwrap();
+        assert_eq!(m.protocol_paths, ProtocolPaths::default());
+        let m = parse(
+            Path::new("runner.toml"),
+            &format!("{GOOD}[protocol_paths]\nsse = \"/events\"\n"),
+        )
+        .unwrap();
+        assert_eq!(m.protocol_paths.sse.as_deref(), Some("/events"));
+        for bad in ["sse = \"events\"", "gopher = \"/g\""] {
+            let text = format!("{GOOD}[protocol_paths]\n{bad}\n");
+            let e = parse(Path::new("r.toml"), &text).unwrap_err().to_string();
+            assert!(e.contains("sse") || e.contains("gopher"), "{e}");
+        }
     }
 
     #[test]
