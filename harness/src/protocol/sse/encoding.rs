@@ -175,11 +175,11 @@ fn torn_crlf(capture: &Capture) -> Finding {
     }
 }
 
-/// The events (type, data, id) dispatched from `body` read with `lines`.
-fn events_of(
-    body: &[u8],
-    lines: &[Line],
-) -> Vec<(Option<String>, Option<String>, Option<Vec<u8>>)> {
+/// An event as compared: its type, data and id.
+type EventKey = (Option<String>, Option<String>, Option<Vec<u8>>);
+
+/// The events dispatched from `body` read with `lines`.
+fn events_of(body: &[u8], lines: &[Line]) -> Vec<EventKey> {
     blocks(body, lines)
         .into_iter()
         .filter(dispatched)

@@ -73,7 +73,7 @@ fn flag_fields(
     let body = &capture.body;
     let mut flagged = Vec::new();
     for index in 0..capture.lines.len() {
-        if let Field::Field { name, value } = field(body, &capture.lines, index)
+        if let Field::Named { name, value } = field(body, &capture.lines, index)
             && pick(name, value)
         {
             flagged.push(index);

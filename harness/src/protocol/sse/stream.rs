@@ -116,7 +116,7 @@ pub enum Field<'b> {
     /// `:` and anything.
     Comment(&'b [u8]),
     /// `name: value` (one space after the colon dropped), or `name` alone (empty value).
-    Field {
+    Named {
         /// The name, as bytes.
         name: &'b [u8],
         /// The value, as bytes.
@@ -138,13 +138,13 @@ pub fn field<'b>(body: &'b [u8], lines: &[Line], index: usize) -> Field<'b> {
         return Field::Comment(&text[1..]);
     }
     match text.iter().position(|&b| b == b':') {
-        None => Field::Field {
+        None => Field::Named {
             name: text,
             value: b"",
         },
         Some(colon) => {
             let value = &text[colon + 1..];
-            Field::Field {
+            Field::Named {
                 name: &text[..colon],
                 value: value.strip_prefix(b" ").unwrap_or(value),
             }
@@ -194,7 +194,7 @@ pub fn blocks(body: &[u8], lines: &[Line]) -> Vec<Block> {
             }
             continue;
         }
-        let block = current.get_or_insert_with(|| Block {
+        let block = current.get_or_insert(Block {
             first: index,
             blank: None,
             data: None,
@@ -204,7 +204,7 @@ pub fn blocks(body: &[u8], lines: &[Line]) -> Vec<Block> {
             first_at_ms: line.at_ms,
             end_at_ms: None,
         });
-        if let Field::Field { name, value } = parsed {
+        if let Field::Named { name, value } = parsed {
             let value_text = String::from_utf8_lossy(value);
             match name {
                 b"data" => match &mut block.data {
@@ -304,7 +304,7 @@ mod tests {
         let (body, lines) = split(&[text]);
         assert_eq!(
             field(&body, &lines, 0),
-            Field::Field {
+            Field::Named {
                 name: b"data",
                 value: b"a"
             }
