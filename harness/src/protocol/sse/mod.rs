@@ -39,6 +39,8 @@ const RESUMED_EVENTS_WANTED: usize = 5;
 const MAX_BODY: usize = 256 * 1024;
 /// After the body's end, how long the reader watches for the close or stray bytes.
 const LINGER: Duration = Duration::from_millis(500);
+/// Once an event is in, a silence this long ends a reading (a stream held open).
+const IDLE: Duration = Duration::from_secs(1);
 
 /// Which reading a case judges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,6 +192,7 @@ fn request<'a>(
         max_events,
         max_bytes: MAX_BODY,
         linger: LINGER,
+        idle: IDLE,
     }
 }
 

@@ -38,6 +38,8 @@ pub struct Request<'a> {
     pub max_bytes: usize,
     /// After the body's framing is complete, how long to watch for the close (or stray bytes).
     pub linger: Duration,
+    /// Once an event is in, a silence this long ends the reading.
+    pub idle: Duration,
 }
 
 /// The reply's status line and header fields.
@@ -106,6 +108,8 @@ pub enum End {
     TimeLimit,
     /// Enough events were read.
     Enough,
+    /// After an event, nothing more came for the request's `idle` time.
+    Quiet,
     /// The size cap was reached.
     SizeCap,
     /// The reply head was not HTTP, in words.
@@ -245,6 +249,7 @@ impl Capture {
             End::Failed(why) => format!("connection failed: {why}"),
             End::TimeLimit => "the time limit passed; the harness left".into(),
             End::Enough => "enough events read; the harness left".into(),
+            End::Quiet => "quiet after an event; the harness left".into(),
             End::SizeCap => "the size cap was reached; the harness left".into(),
             End::BadHead(why) => format!("not an HTTP reply: {why}"),
             End::FramingBroken => "the chunked framing broke; the harness left".into(),
@@ -521,10 +526,20 @@ impl Reading<'_> {
     async fn read_all(&mut self) -> End {
         let mut buffer = vec![0u8; 16 * 1024];
         let mut linger: Option<Deadline> = None;
+        // Once an event is in, a silence of `idle` ends the reading (a held-open stream).
+        let mut quiet_after: Option<Instant> = None;
         loop {
-            let wait = linger.unwrap_or(self.deadline);
+            let quiet = quiet_after.map(|at| at + self.request.idle);
+            let wait = match (linger, quiet) {
+                (Some(linger), _) => linger,
+                (None, Some(quiet)) if quiet < self.started + self.request.time_limit => {
+                    Deadline::at(quiet)
+                }
+                _ => self.deadline,
+            };
             let read = match wait.run(self.stream.read(&mut buffer)).await {
                 Err(_) if linger.is_some() => return End::Enough,
+                Err(_) if wait != self.deadline => return End::Quiet,
                 Err(_) => return End::TimeLimit,
                 Ok(Ok(0)) => return End::Closed,
                 Ok(Ok(n)) => n,
@@ -543,19 +558,34 @@ impl Reading<'_> {
             let capture = &self.decoder.capture;
             if capture.framing_complete {
                 if linger.is_none() {
+                    // A server that said it would close gets the whole linger to do so; on a
+                    // kept-alive connection stray bytes would follow at once.
+                    let says_close = capture
+                        .head
+                        .as_ref()
+                        .is_some_and(|h| h.lists("connection", "close") || h.minor_version == 0);
+                    let wait = if says_close {
+                        self.request.linger
+                    } else {
+                        self.request.linger / 5
+                    };
                     let left = self
                         .request
                         .time_limit
                         .saturating_sub(self.started.elapsed());
-                    linger = Some(Deadline::after(self.request.linger.min(left)));
+                    linger = Some(Deadline::after(wait.min(left)));
                 }
                 continue;
             }
             if capture.body.len() >= self.request.max_bytes {
                 return End::SizeCap;
             }
-            if self.request.max_events > 0 && self.decoder.events() >= self.request.max_events {
+            let events = self.decoder.events();
+            if self.request.max_events > 0 && events >= self.request.max_events {
                 return End::Enough;
+            }
+            if events > 0 {
+                quiet_after = Some(Instant::now());
             }
         }
     }
@@ -601,5 +631,89 @@ pub fn framing_of(head: &Head) -> Framing {
     match head.text("content-length").map(|v| v.trim().parse::<u64>()) {
         Some(Ok(n)) => Framing::Length(n),
         _ => Framing::Close,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server on loopback that answers every connection with `reply`, then holds it open.
+    async fn holding(reply: &'static [u8]) -> Url {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = [0u8; 1024];
+                    let _ = conn.read(&mut request).await;
+                    let _ = conn.write_all(reply).await;
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                });
+            }
+        });
+        url
+    }
+
+    fn request<'a>(base: &'a Url, tls: &'a TlsSettings, limit: Duration) -> Request<'a> {
+        Request {
+            base,
+            path: "/events",
+            tls,
+            last_event_id: Some("7"),
+            time_limit: limit,
+            max_events: 20,
+            max_bytes: 1 << 20,
+            linger: Duration::from_millis(100),
+            idle: Duration::from_millis(150),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_held_stream_ends_quiet_and_a_silent_one_at_the_time_limit() {
+        let tls = TlsSettings::default();
+        let held =
+            holding(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n9\r\ndata: a\n\n\r\n")
+                .await;
+        let started = Instant::now();
+        let capture = read_stream(&request(&held, &tls, Duration::from_secs(5)))
+            .await
+            .unwrap();
+        assert_eq!(capture.end, End::Quiet);
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(capture.body, b"data: a\n\n");
+        assert!(
+            capture.request.contains("Last-Event-ID: 7\r\n"),
+            "{}",
+            capture.request
+        );
+        assert!(capture.request.starts_with("GET /events HTTP/1.1\r\n"));
+        let silent = holding(b"HTTP/1.1 200 OK\r\n\r\n").await;
+        let capture = read_stream(&request(&silent, &tls, Duration::from_millis(300)))
+            .await
+            .unwrap();
+        assert_eq!(capture.end, End::TimeLimit);
+        assert!(capture.head.is_some() && capture.body.is_empty());
+    }
+
+    #[tokio::test]
+    async fn garbage_instead_of_a_head_and_a_refused_connection() {
+        let tls = TlsSettings::default();
+        let garbage = holding(b"SSH-2.0-OpenSSH\r\n\r\n").await;
+        let capture = read_stream(&request(&garbage, &tls, Duration::from_secs(2)))
+            .await
+            .unwrap();
+        assert!(matches!(capture.end, End::BadHead(_)), "{:?}", capture.end);
+        let closed = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            drop(listener);
+            Url::parse(&format!("http://{addr}")).unwrap()
+        };
+        assert!(
+            read_stream(&request(&closed, &tls, Duration::from_secs(2)))
+                .await
+                .is_err()
+        );
     }
 }

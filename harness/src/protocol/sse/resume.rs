@@ -62,10 +62,10 @@ fn with_ids(capture: &Capture) -> Vec<(String, Block)> {
 }
 
 /// The id the resumed reading names: the second id seen (so that a restart from the first
-/// event is told apart from a resume), or the only one.
+/// event is told apart from a repeat of the given one), or the only one.
 pub(super) fn resume_point(capture: &Capture) -> Option<String> {
     let ids = with_ids(capture);
-    let pick = if ids.len() >= 3 { 1 } else { 0 };
+    let pick = usize::from(ids.len() >= 2);
     ids.get(pick).map(|(id, _)| id.clone())
 }
 
@@ -127,10 +127,10 @@ fn resume(r: &Readings) -> Result<Resume<'_>, Finding> {
 }
 
 impl Resume<'_> {
-    /// The server ignored the header: it started over from the first event.
+    /// The server ignored the header: it started over from the first event. (Given the first
+    /// id itself, a repeat of it looks the same: the header is taken as ignored.)
     fn restarted(&self) -> bool {
-        self.first_id.as_deref() != Some(self.given)
-            && self.resumed.first() == self.first_id.as_ref()
+        self.first_id.is_some() && self.resumed.first() == self.first_id.as_ref()
     }
 
     fn words(&self) -> String {
@@ -329,6 +329,16 @@ mod tests {
         assert_eq!(verdicts(&no_ids), [U, U, U, U, U, O]);
         let twice = readings(&[1, 2, 2, 3], Some(&[3]));
         assert_eq!(verdicts(&twice)[4], F);
+        // One id only: a restart and a repeat look alike, taken as the header ignored.
+        let single = readings(&[1], Some(&[1]));
+        assert_eq!(verdicts(&single), [O, U, U, O, O, O]);
+        let single = readings(&[1], Some(&[]));
+        assert_eq!(verdicts(&single), [O, O, O, O, O, O]);
+        // Given the last of two ids, a finite stream has nothing left.
+        let last = readings(&[1, 2], Some(&[]));
+        assert_eq!(verdicts(&last), [O, O, O, O, O, O]);
+        let repeats_last = readings(&[1, 2], Some(&[2]));
+        assert_eq!(verdicts(&repeats_last), [O, F, F, O, O, O]);
     }
 
     #[test]
