@@ -90,3 +90,55 @@ fn endpoint_path(cli: &Cli, args: &ProtocolArgs) -> Result<String, HarnessError>
         _ => Err(needs_path()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn path_of(argv: &[&str]) -> Result<String, HarnessError> {
+        let mut full = vec!["benchmark-harness"];
+        full.extend_from_slice(argv);
+        let cli = Cli::try_parse_from(full).unwrap();
+        match &cli.command {
+            crate::cli::Command::Protocol(args) => endpoint_path(&cli, args),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn the_sse_stream_path_comes_from_the_flag_the_manifest_or_the_corpus() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, extra) in [
+            ("named", "[protocol_paths]\nsse = \"/mine\"\n"),
+            ("plain", ""),
+        ] {
+            let folder = dir.path().join(name);
+            std::fs::create_dir(&folder).unwrap();
+            let manifest = format!(
+                "name = \"{name}\"\nlanguage = \"x\"\nframework = \"x\"\nprotocols = [\"sse\"]\nstart = [\"./app\"]\nready = {{ tcp = true }}\n{extra}"
+            );
+            std::fs::write(folder.join("runner.toml"), manifest).unwrap();
+        }
+        let runners = dir.path().to_str().unwrap();
+        let runner = |name| {
+            path_of(&[
+                "--runners-dir",
+                runners,
+                "protocol",
+                "sse",
+                "--runner",
+                name,
+            ])
+        };
+        assert_eq!(runner("named").unwrap(), "/mine");
+        assert_eq!(runner("plain").unwrap(), sse::REFERENCE_STREAM_PATH);
+        assert_eq!(
+            path_of(&["protocol", "sse"]).unwrap(),
+            "/sse/resume/endless"
+        );
+        assert_eq!(path_of(&["protocol", "sse", "--path", "/p"]).unwrap(), "/p");
+        let url = path_of(&["protocol", "sse", "--url", "http://127.0.0.1:1"]);
+        assert!(matches!(url, Err(HarnessError::Usage(m)) if m.contains("--path")));
+    }
+}
