@@ -71,6 +71,28 @@ pub(super) async fn protocol(cli: &Cli, args: &ProtocolArgs) -> Result<i32, Harn
 /// `protocol_paths.sse`, or the corpus stream the reference serves (a runner serves the corpus
 /// too). `--url` names a server the harness knows nothing of: it needs `--path`.
 fn endpoint_path(cli: &Cli, args: &ProtocolArgs) -> Result<String, HarnessError> {
+    let runner = match (args.suite, &cli.url, &cli.runner) {
+        (Suite::Sse, None, Some(name)) => Some(find_runner(cli, name)?),
+        _ => None,
+    };
+    if let Some(runner) = &runner
+        && !runner
+            .manifest
+            .protocols
+            .contains(&harness_fixture::Protocol::Sse)
+    {
+        return Err(HarnessError::Usage(format!(
+            "runner {} does not serve sse (its runner.toml declares protocols = [{}])",
+            runner.manifest.name,
+            runner
+                .manifest
+                .protocols
+                .iter()
+                .map(|p| p.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
     if let Some(path) = &args.path {
         return Ok(path.clone());
     }
@@ -80,8 +102,8 @@ fn endpoint_path(cli: &Cli, args: &ProtocolArgs) -> Result<String, HarnessError>
             args.suite.as_str()
         ))
     };
-    match (args.suite, &cli.url, &cli.runner) {
-        (Suite::Sse, None, Some(name)) => Ok(find_runner(cli, name)?
+    match (args.suite, &cli.url, runner) {
+        (Suite::Sse, None, Some(runner)) => Ok(runner
             .manifest
             .protocol_paths
             .sse
@@ -109,14 +131,15 @@ mod tests {
     #[test]
     fn the_sse_stream_path_comes_from_the_flag_the_manifest_or_the_corpus() {
         let dir = tempfile::tempdir().unwrap();
-        for (name, extra) in [
-            ("named", "[protocol_paths]\nsse = \"/mine\"\n"),
-            ("plain", ""),
+        for (name, protocols, extra) in [
+            ("named", "sse", "[protocol_paths]\nsse = \"/mine\"\n"),
+            ("plain", "sse", ""),
+            ("resty", "rest", ""),
         ] {
             let folder = dir.path().join(name);
             std::fs::create_dir(&folder).unwrap();
             let manifest = format!(
-                "name = \"{name}\"\nlanguage = \"x\"\nframework = \"x\"\nprotocols = [\"sse\"]\nstart = [\"./app\"]\nready = {{ tcp = true }}\n{extra}"
+                "name = \"{name}\"\nlanguage = \"x\"\nframework = \"x\"\nprotocols = [\"{protocols}\"]\nstart = [\"./app\"]\nready = {{ tcp = true }}\n{extra}"
             );
             std::fs::write(folder.join("runner.toml"), manifest).unwrap();
         }
@@ -133,6 +156,11 @@ mod tests {
         };
         assert_eq!(runner("named").unwrap(), "/mine");
         assert_eq!(runner("plain").unwrap(), sse::REFERENCE_STREAM_PATH);
+        let resty = runner("resty");
+        assert!(
+            matches!(&resty, Err(HarnessError::Usage(m)) if m.contains("does not serve sse")),
+            "{resty:?}"
+        );
         assert_eq!(
             path_of(&["protocol", "sse"]).unwrap(),
             "/sse/resume/endless"
