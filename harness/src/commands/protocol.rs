@@ -3,6 +3,8 @@
 
 use std::time::Instant;
 
+use harness_fixture::Protocol;
+
 use crate::cli::{Cli, Format, ProtocolArgs};
 use crate::cli::{FixtureSelection, Suite};
 use crate::config::{find_runner, open_target, selection, tls_settings};
@@ -40,7 +42,6 @@ pub(super) async fn protocol(cli: &Cli, args: &ProtocolArgs) -> Result<i32, Harn
             address: url,
             reason,
         },
-        e @ SuiteError::NotBuilt(_) => HarnessError::Usage(e.to_string()),
     })?;
     let elapsed = started.elapsed().as_secs_f64() * 1000.0;
     let report = SuiteReport::new(args.suite.as_str(), info, &path, cases, elapsed);
@@ -67,19 +68,21 @@ pub(super) async fn protocol(cli: &Cli, args: &ProtocolArgs) -> Result<i32, Harn
     Ok(report.exit_code())
 }
 
-/// The endpoint under test: `--path`; else, for SSE, the runner manifest's
-/// `protocol_paths.sse`, or the corpus stream the reference serves (a runner serves the corpus
-/// too). `--url` names a server the harness knows nothing of: it needs `--path`.
+/// The echo endpoint the reference server serves (fixtures/websocket/bench/echo.json).
+pub(crate) const REFERENCE_WEBSOCKET_ECHO: &str = "/ws/bench/echo";
+
+/// The endpoint under test: `--path`; else the one the runner's manifest names
+/// (`[protocol_paths]`); else, for the embedded reference, its own. `--url` needs `--path`.
+/// A runner that does not declare the suite's protocol is refused.
 fn endpoint_path(cli: &Cli, args: &ProtocolArgs) -> Result<String, HarnessError> {
-    let runner = match (args.suite, &cli.url, &cli.runner) {
-        (Suite::Sse, None, Some(name)) => Some(find_runner(cli, name)?),
+    let suite = args.suite.as_str();
+    let runner = match (&cli.url, &cli.runner) {
+        (None, Some(name)) => Some(find_runner(cli, name)?),
         _ => None,
     };
     if let Some(runner) = &runner
-        && !runner
-            .manifest
-            .protocols
-            .contains(&harness_fixture::Protocol::Sse)
+        && args.suite == Suite::Sse
+        && !runner.manifest.protocols.contains(&Protocol::Sse)
     {
         return Err(HarnessError::Usage(format!(
             "runner {} does not serve sse (its runner.toml declares protocols = [{}])",
@@ -96,21 +99,28 @@ fn endpoint_path(cli: &Cli, args: &ProtocolArgs) -> Result<String, HarnessError>
     if let Some(path) = &args.path {
         return Ok(path.clone());
     }
-    let needs_path = || {
-        HarnessError::Usage(format!(
-            "`protocol {}` needs --path: the endpoint to test",
-            args.suite.as_str()
-        ))
-    };
-    match (args.suite, &cli.url, runner) {
-        (Suite::Sse, None, Some(runner)) => Ok(runner
-            .manifest
-            .protocol_paths
-            .sse
-            .unwrap_or_else(|| sse::REFERENCE_STREAM_PATH.to_string())),
-        (Suite::Sse, None, None) => Ok(sse::REFERENCE_STREAM_PATH.to_string()),
-        _ => Err(needs_path()),
+    let missing =
+        |why: String| HarnessError::Usage(format!("`protocol {suite}` needs --path: {why}"));
+    if cli.url.is_some() {
+        return Err(missing("the endpoint to test at --url".into()));
     }
+    if let Some(runner) = runner {
+        let name = &runner.manifest.name;
+        let paths = runner.manifest.protocol_paths;
+        let named = match args.suite {
+            Suite::Websocket => paths.websocket,
+            Suite::Sse => paths.sse,
+        };
+        return named.ok_or_else(|| {
+            missing(format!(
+                "runner {name:?} names no {suite} endpoint (add `[protocol_paths] {suite} = \"/...\"` to its runner.toml)"
+            ))
+        });
+    }
+    Ok(match args.suite {
+        Suite::Websocket => REFERENCE_WEBSOCKET_ECHO.to_string(),
+        Suite::Sse => sse::REFERENCE_STREAM_PATH.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -129,7 +139,7 @@ mod tests {
     }
 
     #[test]
-    fn the_sse_stream_path_comes_from_the_flag_the_manifest_or_the_corpus() {
+    fn the_sse_stream_path_comes_from_the_flag_the_manifest_or_the_reference() {
         let dir = tempfile::tempdir().unwrap();
         for (name, protocols, extra) in [
             ("named", "sse", "[protocol_paths]\nsse = \"/mine\"\n"),
@@ -155,7 +165,11 @@ mod tests {
             ])
         };
         assert_eq!(runner("named").unwrap(), "/mine");
-        assert_eq!(runner("plain").unwrap(), sse::REFERENCE_STREAM_PATH);
+        let plain = runner("plain");
+        assert!(
+            matches!(&plain, Err(HarnessError::Usage(m)) if m.contains("names no sse endpoint")),
+            "{plain:?}"
+        );
         let resty = runner("resty");
         assert!(
             matches!(&resty, Err(HarnessError::Usage(m)) if m.contains("does not serve sse")),

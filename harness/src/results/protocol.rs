@@ -22,19 +22,6 @@ pub enum Verdict {
     Unimplemented,
 }
 
-impl Verdict {
-    /// As written in documents and output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Ok => "ok",
-            Verdict::NonStrict => "non_strict",
-            Verdict::Failed => "failed",
-            Verdict::Informational => "informational",
-            Verdict::Unimplemented => "unimplemented",
-        }
-    }
-}
-
 /// Who wrote a line of a case's trace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -241,5 +228,38 @@ mod tests {
         assert_eq!(json["summary"]["non_strict"], 1);
         let back: SuiteReport = serde_json::from_value(json).unwrap();
         assert_eq!(back, report);
+    }
+
+    #[test]
+    fn the_document_is_valid_against_the_published_schema_and_a_wrong_one_is_not() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../reports/schema/protocol.v1.schema.json"
+        );
+        let schema: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let mut failed = case("6.4.1", Verdict::Failed);
+        failed.trace.push(TraceEntry {
+            t_ms: 0.25,
+            direction: TraceDirection::Received,
+            what: "close code=1000".into(),
+        });
+        let report = SuiteReport::new("websocket", target(), "/ws", vec![failed], 2.0);
+        let json = serde_json::to_value(&report).unwrap();
+        let errors: Vec<String> = validator
+            .iter_errors(&json)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+        let mut wrong = json.clone();
+        wrong["cases"][0]["verdict"] = "passed".into();
+        assert!(!validator.is_valid(&wrong));
+        let mut wrong = json;
+        wrong["summary"]
+            .as_object_mut()
+            .unwrap()
+            .remove("non_strict");
+        assert!(!validator.is_valid(&wrong));
     }
 }

@@ -5,6 +5,7 @@
 //! server make `run --http2` exit 3 in words.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -39,6 +40,16 @@ const OVER_HTTP2_ONLY: [&str; 2] = [FIXTURES[0], FIXTURES[1]];
 /// Serves the reference app for `fixtures` with hyper's HTTP/2 server only (no HTTP/1.1), over
 /// TLS when `tls` is given; returns the port.
 pub(crate) fn serve_http2_only(fixtures: &[&str], tls: Option<rustls::ServerConfig>) -> u16 {
+    serve_http2_only_counted(fixtures, tls).0
+}
+
+/// [`serve_http2_only`], with the count of connections accepted.
+fn serve_http2_only_counted(
+    fixtures: &[&str],
+    tls: Option<rustls::ServerConfig>,
+) -> (u16, Arc<AtomicUsize>) {
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
     let paths: Vec<_> = fixtures.iter().map(|f| corpus_file(f)).collect();
     let fixtures = harness_fixture::load_paths(&paths).unwrap().fixtures;
     let app = reference_server::app(&fixtures).unwrap();
@@ -48,6 +59,7 @@ pub(crate) fn serve_http2_only(fixtures: &[&str], tls: Option<rustls::ServerConf
             let Ok((stream, _)) = tcp.accept().await else {
                 continue;
             };
+            counter.fetch_add(1, Ordering::SeqCst);
             let service = TowerToHyperService::new(app.clone());
             let acceptor = acceptor.clone();
             tokio::spawn(async move {
@@ -66,7 +78,7 @@ pub(crate) fn serve_http2_only(fixtures: &[&str], tls: Option<rustls::ServerConf
             });
         }
     });
-    served.port()
+    (served.port(), accepted)
 }
 
 #[test]
@@ -108,6 +120,24 @@ fn run_http2_speaks_http2_to_servers_that_speak_nothing_else() {
         ),
         2,
     );
+}
+
+#[test]
+fn each_sse_fixture_over_http2_has_a_connection_of_its_own() {
+    // An endless flood of small events, no longer read after its third, trips the client's
+    // guard against small DATA frames (GOAWAY ENHANCE_YOUR_CALM): on a shared connection it
+    // ended the other fixtures' streams with it.
+    let fixtures = [
+        "sse/bench/stream.json",
+        "sse/basic/data-events.json",
+        "sse/counter/five.json",
+        "rest/bench/hello.json",
+    ];
+    let (port, accepted) = serve_http2_only_counted(&fixtures, None);
+    let url = format!("http://127.0.0.1:{port}");
+    assert_passes(&run(&fixtures, &["--http2", "--url", &url]), fixtures.len());
+    // The probe and the REST fixture may share one; each of the three streams has its own.
+    assert!(accepted.load(Ordering::SeqCst) >= 4, "{accepted:?}");
 }
 
 #[test]

@@ -113,7 +113,7 @@ fn matrix_over_h2c_runs_the_runners_that_declare_it() {
     assert_eq!(code, Some(3), "{stdout}{stderr}");
     let doc = document(&stdout);
     assert_eq!(doc["transport"], "h2c");
-    assert_ran(&doc, "rust-axum", 3, "h2c");
+    assert_ran(&doc, "rust-axum", FIXTURES.len(), "h2c");
     assert!(
         column(&doc, "rust-axum")["target"]["url"]
             .as_str()
@@ -172,7 +172,7 @@ fn matrix_over_tls_and_http2_runs_the_runners_that_declare_http2() {
             && l.contains("not run: its runner.toml does not declare the `http2` capability")),
         "{stdout}"
     );
-    assert!(stdout.contains("ok: 3 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("ok: 4 passed, 0 failed"), "{stdout}");
 
     let (code, stdout, stderr) = matrix(
         runners.path(),
@@ -189,7 +189,7 @@ fn matrix_over_tls_and_http2_runs_the_runners_that_declare_http2() {
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     let doc = document(&stdout);
     assert_eq!(doc["transport"], "h2");
-    assert_ran(&doc, "rust-axum", 3, "h2");
+    assert_ran(&doc, "rust-axum", FIXTURES.len(), "h2");
     assert!(
         column(&doc, "rust-axum")["target"]["url"]
             .as_str()
@@ -221,8 +221,8 @@ fn matrix_with_url_puts_the_server_beside_the_reference_runner() {
         .map(|r| r["runner"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["rust-axum", name.as_str()], "{doc}");
-    assert_ran(&doc, &name, 3, "http/1.1");
-    assert_ran(&doc, "rust-axum", 3, "http/1.1");
+    assert_ran(&doc, &name, FIXTURES.len(), "http/1.1");
+    assert_ran(&doc, "rust-axum", FIXTURES.len(), "http/1.1");
     let url_column = column(&doc, &name);
     assert_eq!(url_column["target"]["kind"], "url");
     assert_eq!(url_column["target"]["url"], format!("{}/", served.url));
@@ -288,8 +288,13 @@ fn matrix_with_url_honours_ws_url_sse_url_and_http2() {
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     let doc = document(&stdout);
     assert_eq!(doc["transport"], "h2c");
-    assert_ran(&doc, &format!("url-127.0.0.1-{rest}"), 3, "h2c");
-    assert_ran(&doc, "rust-axum", 3, "h2c");
+    assert_ran(
+        &doc,
+        &format!("url-127.0.0.1-{rest}"),
+        FIXTURES.len(),
+        "h2c",
+    );
+    assert_ran(&doc, "rust-axum", FIXTURES.len(), "h2c");
 
     // Without --sse-url the SSE fixture goes to the REST-only server, and fails there.
     let (code, stdout, _) = matrix(
@@ -332,7 +337,7 @@ fn matrix_with_url_to_a_closed_port_has_an_unavailable_column_and_runs_the_other
             .any(|l| l.starts_with("rust-axum ") && l.contains("1/1")),
         "{stdout}"
     );
-    assert!(stdout.contains("FAILED: 3 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("FAILED: 4 passed, 0 failed"), "{stdout}");
 }
 
 #[test]
@@ -357,8 +362,8 @@ fn matrix_with_an_https_url_checks_it_with_the_tls_flags_not_the_runs_certificat
     );
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     let doc = document(&stdout);
-    assert_ran(&doc, &name, 3, "https");
-    assert_ran(&doc, "rust-axum", 3, "https");
+    assert_ran(&doc, &name, FIXTURES.len(), "https");
+    assert_ran(&doc, "rust-axum", FIXTURES.len(), "https");
 
     // Without --cacert the server's issuer is unknown: its column is unavailable, in words.
     let (code, stdout, stderr) = matrix(
@@ -377,7 +382,7 @@ fn matrix_with_an_https_url_checks_it_with_the_tls_flags_not_the_runs_certificat
             .contains("issuer is unknown"),
         "{block}"
     );
-    assert_ran(&doc, "rust-axum", 3, "http/1.1");
+    assert_ran(&doc, "rust-axum", FIXTURES.len(), "http/1.1");
     assert_eq!(doc["transport"], "http/1.1");
 }
 

@@ -72,8 +72,19 @@ async fn read(
     transcript: &mut SseTranscript,
 ) -> Result<(), (String, StepError)> {
     let at_request = |error: StepError| ("/request".to_string(), error);
-    let builder =
-        build_request(driver, &fixture.request, &mut transcript.request).map_err(at_request)?;
+    // Over HTTP/2 each stream gets a connection of its own: an endless stream of small events
+    // that is no longer read trips the client's guard against floods of small DATA frames
+    // (GOAWAY ENHANCE_YOUR_CALM), which would end every other fixture on a shared connection.
+    let own_connection = match driver.http2 {
+        true => Some(
+            super::http_client(driver.timeout, &driver.tls, true)
+                .map_err(|e| at_request(StepError::Request(e)))?,
+        ),
+        false => None,
+    };
+    let client = own_connection.as_ref().unwrap_or(&driver.client);
+    let builder = build_request(driver, client, &fixture.request, &mut transcript.request)
+        .map_err(at_request)?;
     let started = Instant::now();
     let waits = Waits::new(driver.timeout, &fixture.expected, started);
     // Servers may hold the reply head until the first event: the head has the first event's
@@ -108,6 +119,7 @@ async fn read(
 /// sends).
 fn build_request(
     driver: &Driver,
+    client: &reqwest::Client,
     request: &SseRequest,
     sent: &mut SentRequest,
 ) -> Result<reqwest::RequestBuilder, StepError> {
@@ -122,7 +134,7 @@ fn build_request(
             source,
         }
     })?;
-    let mut builder = with_headers(driver.client.request(method, url), &sent.headers)?;
+    let mut builder = with_headers(client.request(method, url), &sent.headers)?;
     if let Some(body) = &sent.body {
         builder = builder.body(body.0.clone());
     }

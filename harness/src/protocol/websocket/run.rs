@@ -1,0 +1,273 @@
+//! Runs one case on its own connection: connect, upgrade, play the steps, wait for the server
+//! (Autobahn's `killAfter`/`closeAfter`), close, judge. A server that hangs, resets or dies
+//! fails the case; the next case starts afresh.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::results::protocol::{CaseResult, TraceDirection};
+use crate::wire::tls::TlsSettings;
+use crate::wire::transport::connect;
+
+use super::frame::{self, Head};
+use super::handshake::upgrade;
+use super::model::{Case, Event, Finish, Outcome, Step};
+use super::session::Session;
+use super::trace::{SharedTrace, Trace};
+use super::verdict::judge;
+
+/// Where the echo endpoint is.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// Host to connect to.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// The `Host` header's value.
+    pub authority: String,
+    /// Path and query.
+    pub path: String,
+    /// TLS settings for `https://`/`wss://`.
+    pub tls: Option<TlsSettings>,
+}
+
+/// The time rules of a run.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// The `--case-timeout`.
+    pub case_timeout: Duration,
+    /// How long the harness waits for the server to act (Autobahn's one second; a quarter of
+    /// the case limit when that is shorter).
+    pub settle: Duration,
+}
+
+impl Timing {
+    /// The rules for `--case-timeout`.
+    pub fn new(case_timeout: Duration) -> Timing {
+        Timing {
+            case_timeout,
+            settle: Duration::from_secs(1).min(case_timeout / 4),
+        }
+    }
+
+    /// The limit of `case`: the case timeout, and one more second per 4 MiB it moves.
+    pub fn limit(&self, case: &Case) -> Duration {
+        let per_4mib = Duration::from_secs(1).mul_f64(case.volume as f64 / (4 << 20) as f64);
+        self.case_timeout + per_4mib
+    }
+}
+
+/// Runs `case` against `endpoint`.
+pub async fn run_case(case: &Case, endpoint: &Endpoint, timing: Timing) -> CaseResult {
+    let started = std::time::Instant::now();
+    let trace = Trace::shared();
+    let limit = timing.limit(case);
+    let deadline = Instant::now() + limit;
+    // The session bounds every wait by the deadline; this is the backstop.
+    let outcome = tokio::time::timeout(
+        limit + timing.settle * 2,
+        drive(case, endpoint, timing, &trace, deadline),
+    )
+    .await
+    .unwrap_or_else(|_| Outcome {
+        timed_out: true,
+        ..Outcome::default()
+    });
+    if outcome.timed_out {
+        Trace::record(&trace, TraceDirection::Event, || {
+            format!("the case ran past its limit of {limit:?}")
+        });
+    }
+    let (verdict, expected, observed) = judge(case, &outcome);
+    let trace = if verdict == crate::results::protocol::Verdict::Ok {
+        Vec::new()
+    } else {
+        Trace::take(&trace)
+    };
+    CaseResult {
+        id: case.id.clone(),
+        category: super::catalogue::category_name(&case.id).to_string(),
+        description: case.description.clone(),
+        verdict,
+        expected,
+        observed,
+        duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+        trace,
+    }
+}
+
+async fn drive(
+    case: &Case,
+    endpoint: &Endpoint,
+    timing: Timing,
+    trace: &SharedTrace,
+    deadline: Instant,
+) -> Outcome {
+    let failed = |words: String| Outcome {
+        handshake_error: Some(words),
+        ..Outcome::default()
+    };
+    let opened = tokio::time::timeout_at(deadline, async {
+        let stream = connect(&endpoint.host, endpoint.port, endpoint.tls.as_ref())
+            .await
+            .map_err(|e| e.to_string())?;
+        upgrade(stream, &endpoint.authority, &endpoint.path, None)
+            .await
+            .map_err(|e| e.to_string())
+    })
+    .await;
+    let upgraded = match opened {
+        Ok(Ok(upgraded)) => upgraded,
+        Ok(Err(words)) => return failed(words),
+        Err(_) => return failed(format!("no handshake within {:?}", deadline.elapsed())),
+    };
+    Trace::record(trace, TraceDirection::Event, || {
+        match &upgraded.extensions {
+            Some(agreed) => format!("connection upgraded (101), extensions: {agreed}"),
+            None => "connection upgraded (101)".into(),
+        }
+    });
+    let mut session = Session::start(
+        upgraded.stream,
+        upgraded.leftover,
+        trace.clone(),
+        deadline,
+        timing.settle,
+    );
+    for step in &case.steps {
+        if !play(&mut session, step, case).await {
+            break;
+        }
+        session.drain(case).await;
+    }
+    wait_and_close(&mut session, case).await;
+    session.finish().await
+}
+
+/// Plays one step; `false` when the case cannot go on (the connection ended).
+async fn play(session: &mut Session, step: &Step, case: &Case) -> bool {
+    match step {
+        Step::Frame {
+            head,
+            payload,
+            chop,
+        } => session.send_frame(head, &payload.bytes(), *chop).await,
+        Step::Message {
+            text,
+            payload,
+            fragment,
+        } => send_message(session, *text, &payload.bytes(), *fragment).await,
+        Step::Batch(frames) => {
+            let owned: Vec<(Head, std::borrow::Cow<'_, [u8]>)> = frames
+                .iter()
+                .map(|(head, payload)| (head.clone(), payload.bytes()))
+                .collect();
+            let frames: Vec<(Head, &[u8])> =
+                owned.iter().map(|(h, p)| (h.clone(), &p[..])).collect();
+            session.send_batch(&frames).await
+        }
+        Step::Raw(bytes) => {
+            Trace::record(&session.trace(), TraceDirection::Sent, || {
+                format!("raw bytes {}", frame::preview(bytes))
+            });
+            session.write(bytes, None).await
+        }
+        Step::Wait | Step::Pause(_) => {
+            let until = Instant::now() + session.settle();
+            session.pump(until, case).await;
+            if session.over() || session.outcome.remote_close.is_some() {
+                return false;
+            }
+            if let Step::Pause(label) = step {
+                session.push_event(Event::Timeout(label), case).await;
+            }
+            true
+        }
+        Step::RoundTrips { count, len, binary } => {
+            round_trips(session, case, *count, *len, *binary).await
+        }
+    }
+}
+
+/// Sends `payload` as one message in frames of `fragment` bytes, written at once.
+async fn send_message(
+    session: &mut Session,
+    text: bool,
+    payload: &[u8],
+    fragment: Option<usize>,
+) -> bool {
+    let size = fragment.unwrap_or(payload.len()).max(1);
+    let pieces: Vec<&[u8]> = if payload.is_empty() {
+        vec![payload]
+    } else {
+        payload.chunks(size).collect()
+    };
+    let last = pieces.len() - 1;
+    let frames: Vec<(Head, &[u8])> = pieces
+        .into_iter()
+        .enumerate()
+        .map(|(i, piece)| {
+            let mut head = Head::new(match (i, text) {
+                (0, true) => frame::TEXT,
+                (0, false) => frame::BINARY,
+                _ => frame::CONTINUATION,
+            });
+            head.fin = i == last;
+            (head, piece)
+        })
+        .collect();
+    session.send_batch(&frames).await
+}
+
+/// Autobahn 9.7/9.8: `count` echoes one after the other; one message event when all were right.
+async fn round_trips(
+    session: &mut Session,
+    case: &Case,
+    count: usize,
+    len: usize,
+    binary: bool,
+) -> bool {
+    let payload = vec![if binary { 0xfe } else { b'*' }; len];
+    let opcode = if binary { frame::BINARY } else { frame::TEXT };
+    for _ in 0..count {
+        if !session.send_frame(&Head::new(opcode), &payload, None).await {
+            return false;
+        }
+        match session.next_message(case).await {
+            Some(Event::Message { text, payload: p }) if text != binary && p == payload => {}
+            Some(other) => {
+                session.push_event(other, case).await;
+                return false;
+            }
+            None => return false,
+        }
+    }
+    session.push_event(Event::RoundTrips(count), case).await;
+    true
+}
+
+/// After the steps: waits for the server, then closes if it did not.
+async fn wait_and_close(session: &mut Session, case: &Case) {
+    let settle = session.settle();
+    let until = match case.finish {
+        Finish::Settle => Instant::now() + settle,
+        Finish::Limit => session
+            .deadline()
+            .checked_sub(settle * 2)
+            .unwrap_or_else(Instant::now),
+    };
+    session.pump(until, case).await;
+    if session.over() {
+        return;
+    }
+    if !session.outcome.sent_close {
+        let code = if case.close.closed_by_me {
+            case.close.codes.first().copied().unwrap_or(1000)
+        } else {
+            1000
+        };
+        session.send_close(code).await;
+    }
+    session.pump(Instant::now() + settle, case).await;
+}

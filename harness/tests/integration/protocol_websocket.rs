@@ -1,0 +1,461 @@
+//! `protocol websocket`: the suite against a WebSocket echo server of this test's own (raw tokio
+//! TCP, a hand-written handshake and frame parser) that keeps RFC 6455 by default and breaks one
+//! rule per flag: each category's cases fail exactly where the rule is broken and pass
+//! otherwise. And the real binary against the embedded reference: the whole catalogue.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde_json::Value;
+use sha1::{Digest, Sha1};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::common::{run_within, serve_on_thread, text};
+
+/// The rule the server breaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Broken {
+    /// None: a conforming echo server.
+    Nothing,
+    /// Takes frames with RSV bits and echoes them with the same bits.
+    RsvBits,
+    /// Skips frames with reserved opcodes instead of failing the connection.
+    ReservedOpcodes,
+    /// Echoes text without checking it is UTF-8.
+    Utf8,
+    /// Answers every close with 1001.
+    CloseCode,
+    /// Drops TCP on a close instead of answering it.
+    NoCloseReply,
+    /// Never answers pings.
+    NoPong,
+    /// Reads everything, answers nothing, never closes.
+    Hangs,
+    /// Drops the connection right after the handshake.
+    Drops,
+}
+
+/// Starts the server; returns its base URL.
+fn server(broken: Broken) -> String {
+    let addr = serve_on_thread(move |listener| async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let _ = connection(stream, broken).await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+async fn handshake(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1024];
+    let end = loop {
+        if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+        let n = stream.read(&mut byte).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        head.extend_from_slice(&byte[..n]);
+    };
+    let request = String::from_utf8_lossy(&head[..end]).to_string();
+    let key = request
+        .lines()
+        .find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("sec-websocket-key")
+                .then(|| value.trim().to_string())
+        })
+        .unwrap_or_default();
+    let mut hash = Sha1::new();
+    hash.update(key.as_bytes());
+    hash.update(b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    let accept = base64::engine::general_purpose::STANDARD.encode(hash.finalize());
+    let reply = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {accept}\r\n\r\n"
+    );
+    stream.write_all(reply.as_bytes()).await?;
+    Ok(head[end..].to_vec())
+}
+
+struct Frame {
+    fin: bool,
+    rsv: u8,
+    opcode: u8,
+    payload: Vec<u8>,
+}
+
+async fn read_frame(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<Frame> {
+    loop {
+        if buf.len() >= 2 {
+            let short = usize::from(buf[1] & 0x7F);
+            let (len, at) = match short {
+                126 if buf.len() >= 4 => (usize::from(u16::from_be_bytes([buf[2], buf[3]])), 4),
+                127 if buf.len() >= 10 => {
+                    let mut word = [0u8; 8];
+                    word.copy_from_slice(&buf[2..10]);
+                    (u64::from_be_bytes(word) as usize, 10)
+                }
+                126 | 127 => (usize::MAX, 0),
+                n => (n, 2),
+            };
+            let masked = buf[1] & 0x80 != 0;
+            let start = at + if masked { 4 } else { 0 };
+            if len != usize::MAX && buf.len() >= start + len {
+                let mut payload = buf[start..start + len].to_vec();
+                if masked {
+                    for (i, byte) in payload.iter_mut().enumerate() {
+                        *byte ^= buf[at + i % 4];
+                    }
+                }
+                let frame = Frame {
+                    fin: buf[0] & 0x80 != 0,
+                    rsv: (buf[0] >> 4) & 7,
+                    opcode: buf[0] & 0xF,
+                    payload,
+                };
+                buf.drain(..start + len);
+                return Ok(frame);
+            }
+        }
+        let mut chunk = vec![0u8; 64 * 1024];
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+async fn send(stream: &mut TcpStream, rsv: u8, opcode: u8, payload: &[u8]) -> std::io::Result<()> {
+    let mut out = vec![0x80 | rsv << 4 | opcode];
+    match payload.len() {
+        n if n <= 125 => out.push(n as u8),
+        n if n <= 0xFFFF => {
+            out.push(126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(payload);
+    stream.write_all(&out).await
+}
+
+/// Fails the connection: a close frame with `code`, then the end.
+async fn fail(stream: &mut TcpStream, code: u16) -> std::io::Result<()> {
+    send(stream, 0, 8, &code.to_be_bytes()).await?;
+    stream.shutdown().await
+}
+
+fn valid_close_code(code: u16) -> bool {
+    matches!(code, 1000..=1003 | 1007..=1011 | 3000..=4999)
+}
+
+/// Whether `bytes` so far cannot begin valid UTF-8 (an incomplete last sequence is fine).
+fn invalid_so_far(bytes: &[u8]) -> bool {
+    matches!(std::str::from_utf8(bytes), Err(e) if e.error_len().is_some())
+}
+
+async fn connection(mut stream: TcpStream, broken: Broken) -> std::io::Result<()> {
+    let mut buf = handshake(&mut stream).await?;
+    if broken == Broken::Drops {
+        return Ok(());
+    }
+    let mut message: Option<(u8, Vec<u8>)> = None;
+    loop {
+        let frame = read_frame(&mut stream, &mut buf).await?;
+        if broken == Broken::Hangs {
+            continue;
+        }
+        if frame.rsv != 0 && broken != Broken::RsvBits {
+            return fail(&mut stream, 1002).await;
+        }
+        let control = frame.opcode >= 8;
+        let reserved = matches!(frame.opcode, 3..=7 | 11..=15);
+        if reserved {
+            if broken == Broken::ReservedOpcodes {
+                continue;
+            }
+            return fail(&mut stream, 1002).await;
+        }
+        if control && (!frame.fin || frame.payload.len() > 125) {
+            return fail(&mut stream, 1002).await;
+        }
+        match frame.opcode {
+            8 => return close(&mut stream, &frame.payload, broken).await,
+            9 if broken != Broken::NoPong => send(&mut stream, 0, 10, &frame.payload).await?,
+            9 | 10 => {}
+            opcode => {
+                let text_so_far = match (&mut message, opcode) {
+                    (None, 1 | 2) => {
+                        message = Some((opcode, frame.payload));
+                        message.as_ref().map(|m| m.0 == 1)
+                    }
+                    (Some(m), 0) => {
+                        m.1.extend_from_slice(&frame.payload);
+                        Some(m.0 == 1)
+                    }
+                    _ => return fail(&mut stream, 1002).await,
+                };
+                let bytes = &message.as_ref().map(|m| &m.1[..]).unwrap_or_default();
+                let checks = broken != Broken::Utf8 && text_so_far == Some(true);
+                if checks
+                    && (invalid_so_far(bytes) || frame.fin && std::str::from_utf8(bytes).is_err())
+                {
+                    return fail(&mut stream, 1007).await;
+                }
+                if frame.fin
+                    && let Some((opcode, payload)) = message.take()
+                {
+                    send(&mut stream, frame.rsv, opcode, &payload).await?;
+                }
+            }
+        }
+    }
+}
+
+async fn close(stream: &mut TcpStream, payload: &[u8], broken: Broken) -> std::io::Result<()> {
+    if broken == Broken::NoCloseReply {
+        return Ok(());
+    }
+    let reply: Vec<u8> = match payload {
+        [] => Vec::new(),
+        [_] => 1002u16.to_be_bytes().to_vec(),
+        [a, b, reason @ ..] => {
+            let code = u16::from_be_bytes([*a, *b]);
+            if !valid_close_code(code) {
+                1002u16.to_be_bytes().to_vec()
+            } else if std::str::from_utf8(reason).is_err() {
+                1007u16.to_be_bytes().to_vec()
+            } else {
+                code.to_be_bytes().to_vec()
+            }
+        }
+    };
+    let reply = if broken == Broken::CloseCode {
+        1001u16.to_be_bytes().to_vec()
+    } else {
+        reply
+    };
+    send(stream, 0, 8, &reply).await?;
+    stream.shutdown().await
+}
+
+/// Runs the suite against `url` with `cases`; the exit code and the verdict of each case.
+fn suite(url: &str, cases: &str) -> (i32, BTreeMap<String, String>, Value) {
+    let args = [
+        "protocol",
+        "websocket",
+        "--url",
+        url,
+        "--path",
+        "/echo",
+        "--cases",
+        cases,
+        "--case-timeout",
+        "400ms",
+        "--format",
+        "json",
+    ];
+    let (out, _) = run_within(&args, Duration::from_secs(240));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}\nstdout: {}\nstderr: {}",
+            text(&out.stdout),
+            text(&out.stderr)
+        )
+    });
+    let verdicts = doc["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_string(),
+                c["verdict"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    (out.status.code().unwrap_or(-1), verdicts, doc)
+}
+
+/// The ids whose verdict is `verdict`.
+fn with(verdicts: &BTreeMap<String, String>, verdict: &str) -> Vec<String> {
+    verdicts
+        .iter()
+        .filter(|(_, v)| v.as_str() == verdict)
+        .map(|(id, _)| id.clone())
+        .collect()
+}
+
+#[test]
+fn a_conforming_server_passes_every_category() {
+    let url = server(Broken::Nothing);
+    let (code, verdicts, doc) = suite(&url, "1.,2.,3.,4.,5.,6.,7.,10.");
+    assert_eq!(verdicts.len(), 16 + 11 + 7 + 10 + 20 + 145 + 37 + 1);
+    assert_eq!(with(&verdicts, "failed"), Vec::<String>::new(), "{doc:#}");
+    // A server that sees a frame only whole cannot fail fast inside one frame (Autobahn rates
+    // that non-strict); 7.1.6 and 7.13.x are informational.
+    assert_eq!(with(&verdicts, "non_strict"), ["6.4.3", "6.4.4"]);
+    assert_eq!(
+        with(&verdicts, "informational"),
+        ["7.1.6", "7.13.1", "7.13.2"]
+    );
+    assert_eq!(code, 0);
+    // `ok` cases carry no trace; the others carry theirs.
+    for case in doc["cases"].as_array().unwrap() {
+        let trace = case["trace"].as_array().unwrap();
+        assert_eq!(trace.is_empty(), case["verdict"] == "ok", "{case:#}");
+    }
+}
+
+#[test]
+fn each_broken_rule_fails_exactly_its_cases() {
+    let cases = [
+        (Broken::RsvBits, "3.,1.1.1", "3."),
+        (Broken::ReservedOpcodes, "4.,1.1.1", "4."),
+        (Broken::NoPong, "2.,1.1.1", "2."),
+    ];
+    for (broken, selection, failing) in cases {
+        let (code, verdicts, doc) = suite(&server(broken), selection);
+        let failed = with(&verdicts, "failed");
+        let want: Vec<String> = verdicts
+            .keys()
+            .filter(|id| id.starts_with(failing))
+            // Without pongs, the cases that want no pong back still pass.
+            .filter(|id| {
+                !(broken == Broken::NoPong && ["2.5", "2.7", "2.8"].contains(&id.as_str()))
+            })
+            // A close with RSV bits taken as a close ends the connection all the same: 3.7
+            // cannot tell (nor can Autobahn's).
+            .filter(|id| !(broken == Broken::RsvBits && id.as_str() == "3.7"))
+            .cloned()
+            .collect();
+        assert_eq!(failed, want, "{broken:?}: {doc:#}");
+        assert_eq!(verdicts["1.1.1"], "ok", "{broken:?}");
+        assert_eq!(code, 1);
+    }
+}
+
+#[test]
+fn utf8_and_close_rules() {
+    let (_, verdicts, doc) = suite(&server(Broken::Utf8), "6.2.1,6.3.,6.4.,6.5.1,6.8.");
+    assert_eq!(
+        with(&verdicts, "failed"),
+        [
+            "6.3.1", "6.3.2", "6.4.1", "6.4.2", "6.4.3", "6.4.4", "6.8.1", "6.8.2"
+        ],
+        "{doc:#}"
+    );
+    assert_eq!(with(&verdicts, "ok"), ["6.2.1", "6.5.1"]);
+    let (_, verdicts, doc) = suite(&server(Broken::CloseCode), "1.1.1,7.3.3,7.7.2,7.7.3,7.9.1");
+    // 1001 is the right code only where the harness closed with 1001 (7.7.2).
+    assert_eq!(
+        with(&verdicts, "failed"),
+        ["7.3.3", "7.7.3", "7.9.1"],
+        "{doc:#}"
+    );
+    assert_eq!(with(&verdicts, "non_strict"), ["1.1.1"]);
+    assert_eq!(with(&verdicts, "ok"), ["7.7.2"]);
+    let (_, verdicts, doc) = suite(&server(Broken::NoCloseReply), "1.1.1,3.1,7.9.1");
+    // No close answer: unclean where the RFC wants a clean close, fine where a drop is allowed.
+    assert_eq!(with(&verdicts, "failed"), ["1.1.1"], "{doc:#}");
+    assert_eq!(with(&verdicts, "ok"), ["3.1", "7.9.1"]);
+    let observed = doc["cases"][0]["observed"].as_str().unwrap();
+    assert!(
+        observed.contains("no close frame from the server"),
+        "{observed}"
+    );
+}
+
+#[test]
+fn a_server_that_hangs_or_drops_fails_each_case_and_the_suite_goes_on() {
+    for broken in [Broken::Hangs, Broken::Drops] {
+        let (code, verdicts, doc) = suite(&server(broken), "1.1.1,1.1.2,2.2,5.3,7.3.3");
+        assert_eq!(verdicts.len(), 5);
+        assert_eq!(with(&verdicts, "failed").len(), 5, "{broken:?}: {doc:#}");
+        assert_eq!(code, 1);
+        let first = &doc["cases"][0];
+        assert!(!first["trace"].as_array().unwrap().is_empty());
+        assert!(first["duration_ms"].as_f64().unwrap() < 3000.0, "{first:#}");
+    }
+}
+
+#[test]
+fn the_reference_passes_the_whole_catalogue_within_a_minute() {
+    let (out, took) = run_within(
+        &["protocol", "websocket", "--format", "json"],
+        Duration::from_secs(300),
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}\nstderr: {}", text(&out.stderr)));
+    let cases = doc["cases"].as_array().unwrap();
+    assert!(cases.len() >= 300, "{}", cases.len());
+    assert_eq!(doc["path"], "/ws/bench/echo");
+    let summary = &doc["summary"];
+    let counted: u64 = [
+        "ok",
+        "non_strict",
+        "failed",
+        "informational",
+        "unimplemented",
+    ]
+    .iter()
+    .map(|k| summary[k].as_u64().unwrap())
+    .sum();
+    assert_eq!(counted, cases.len() as u64);
+    let failed: Vec<&Value> = cases.iter().filter(|c| c["verdict"] == "failed").collect();
+    assert_eq!(
+        out.status.code(),
+        Some(i32::from(!failed.is_empty())),
+        "exit 1 exactly when a case failed"
+    );
+    eprintln!("reference: {summary} in {took:?}");
+}
+
+#[test]
+fn selection_usage_and_the_document() {
+    let url = server(Broken::Nothing);
+    let (code, verdicts, doc) = suite(&url, "1.1.");
+    assert_eq!(verdicts.len(), 8);
+    assert!(verdicts.keys().all(|id| id.starts_with("1.1.")));
+    assert_eq!(code, 0);
+    for field in ["suite", "target", "cases", "summary"] {
+        assert!(doc.get(field).is_some(), "{field}");
+    }
+    assert_eq!(doc["suite"], "websocket");
+    let case = &doc["cases"][0];
+    for field in [
+        "id",
+        "category",
+        "description",
+        "verdict",
+        "expected",
+        "observed",
+        "duration_ms",
+        "trace",
+    ] {
+        assert!(case.get(field).is_some(), "{field}");
+    }
+    assert_eq!(case["category"], "Framing");
+    assert_eq!(doc["summary"]["ok"], 8);
+    // --url without --path is a usage error.
+    let (out, _) = run_within(
+        &["protocol", "websocket", "--url", &url],
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--path"),
+        "{}",
+        text(&out.stderr)
+    );
+}
