@@ -135,7 +135,7 @@ fn closes_as_said(capture: &Capture) -> Finding {
             Verdict::Failed,
             format!(
                 "Connection: close, but the connection was still open {:.0} ms after the body",
-                capture.end_ms - capture.first_body_ms.unwrap_or(capture.end_ms)
+                capture.end_ms - capture.body_end_ms.unwrap_or(capture.end_ms)
             ),
         ),
         (false, Some(_)) => Finding::ok("kept alive by default; the server closed after the body"),
@@ -224,6 +224,13 @@ mod tests {
         assert_eq!(
             chunked("9\r\ndata: a\n\n\r\n0\r\n\r\ndata: b\n\n", End::Enough),
             [O, O, F, F, O, O]
+        );
+        let stray = format!("{CHUNKED}9\r\ndata: a\n\n\r\n0\r\n\r\ndata: b\n\n");
+        let kept = closes_as_said(&capture_of(stray.as_bytes(), End::Enough));
+        assert!(
+            kept.observed.contains("still open 1 ms after the body"),
+            "{}",
+            kept.observed
         );
         // Not a clean close; HTTP/1.0.
         assert_eq!(

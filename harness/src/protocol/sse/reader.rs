@@ -153,6 +153,8 @@ pub struct Capture {
     pub after_end: Vec<u8>,
     /// When the server closed the connection after the body was complete (ms).
     pub closed_after_body_ms: Option<f64>,
+    /// When the body's framing was complete (ms).
+    pub body_end_ms: Option<f64>,
     /// Why the reading stopped.
     pub end: End,
     /// When (ms).
@@ -305,7 +307,13 @@ pub async fn read_stream(request: &Request<'_>) -> Result<Capture, Unreachable> 
     let started = Instant::now();
     let deadline = Deadline::after(request.time_limit);
     let tls = is_tls(request.base.scheme());
-    let host = request.base.host_str().unwrap_or("localhost").to_string();
+    let host = request
+        .base
+        .host_str()
+        .unwrap_or("localhost")
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let port = request.base.port_or_known_default().unwrap_or(80);
     let stream = deadline
         .run(connect(&host, port, tls.then_some(request.tls)))
@@ -364,6 +372,7 @@ impl Decoder {
                 unfinished: None,
                 after_end: Vec::new(),
                 closed_after_body_ms: None,
+                body_end_ms: None,
                 end: End::TimeLimit,
                 end_ms: 0.0,
                 tls,
@@ -464,6 +473,9 @@ impl Decoder {
                 if let Framing::Length(n) = self.capture.framing {
                     self.length_left = n;
                     self.capture.framing_complete = n == 0;
+                    if n == 0 {
+                        self.capture.body_end_ms = Some(now);
+                    }
                 }
                 self.capture.head = Some(head);
                 self.capture.head_ms = Some(now);
@@ -501,6 +513,9 @@ impl Decoder {
             Framing::Close => self.capture.body.extend_from_slice(bytes),
         }
         self.splitter.feed(&self.capture.body, now);
+        if self.capture.framing_complete {
+            self.capture.body_end_ms.get_or_insert(now);
+        }
     }
 }
 
