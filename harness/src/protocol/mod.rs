@@ -47,9 +47,6 @@ impl SuiteOptions {
 /// Why a suite could not run at all (a case that fails is a verdict, not this).
 #[derive(Debug, thiserror::Error)]
 pub enum SuiteError {
-    /// The suite is not built yet.
-    #[error("the {0} suite is not built yet")]
-    NotBuilt(&'static str),
     /// The endpoint could not be reached at all (connection refused, TLS refused).
     #[error("{url}: {reason}")]
     Unreachable {

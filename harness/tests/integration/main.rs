@@ -24,6 +24,7 @@ mod load_http2;
 mod load_tls;
 mod load_trust;
 mod matrix;
+mod protocol_sse;
 mod protocol_websocket;
 mod report;
 mod rest_bodies;

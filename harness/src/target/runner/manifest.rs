@@ -160,6 +160,13 @@ pub fn parse(file: &Path, text: &str) -> Result<Manifest, ManifestError> {
             ));
         }
     }
+    if let Some(path) = &manifest.protocol_paths.sse
+        && !path.starts_with('/')
+    {
+        return Err(error(
+            "protocol_paths.sse: the path must start with '/'".into(),
+        ));
+    }
     if manifest.capabilities.contains(&Capability::Http2)
         && !manifest.capabilities.contains(&Capability::Tls)
     {
@@ -255,6 +262,19 @@ stop_signal = "SIGTERM"
         let typo = format!("{GOOD}[protocol_paths]\nwebsockets = \"/ws\"\n");
         let e = parse(Path::new("runner.toml"), &typo).unwrap_err();
         assert!(e.message.contains("websockets"), "{}", e.message);
+    }
+
+    #[test]
+    fn an_sse_path_must_be_a_path() {
+        let m = parse(
+            Path::new("runner.toml"),
+            &format!("{GOOD}[protocol_paths]\nsse = \"/events\"\n"),
+        )
+        .unwrap();
+        assert_eq!(m.protocol_paths.sse.as_deref(), Some("/events"));
+        let text = format!("{GOOD}[protocol_paths]\nsse = \"events\"\n");
+        let e = parse(Path::new("r.toml"), &text).unwrap_err().to_string();
+        assert!(e.contains("protocol_paths.sse"), "{e}");
     }
 
     #[test]
