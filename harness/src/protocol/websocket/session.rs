@@ -46,6 +46,9 @@ pub struct Session {
     pub outcome: Outcome,
     partial: Option<Partial>,
     last_close: Option<Instant>,
+    /// Why a write failed: the connection is gone for writing, but what the server sent before
+    /// it went is still read (a reset can overtake frames not read yet).
+    write_failed: Option<(String, Instant)>,
     deadline: Instant,
     settle: std::time::Duration,
     rng: u64,
@@ -83,6 +86,7 @@ impl Session {
             outcome: Outcome::default(),
             partial: None,
             last_close: None,
+            write_failed: None,
             deadline,
             settle,
             rng: seed,
@@ -120,7 +124,7 @@ impl Session {
     /// Writes `bytes` in pieces of `chop` bytes (one write when `None`); `false` when the
     /// connection is gone or the deadline passed.
     pub async fn write(&mut self, bytes: &[u8], chop: Option<usize>) -> bool {
-        if self.over() {
+        if self.over() || self.write_failed.is_some() {
             return false;
         }
         let piece = chop.unwrap_or(bytes.len()).max(1);
@@ -137,7 +141,7 @@ impl Session {
             Ok(Err(e)) => {
                 let words = format!("write failed: {e}");
                 Trace::record(&self.trace, TraceDirection::Event, || words.clone());
-                self.outcome.ended = Some(words);
+                self.write_failed = Some((words, Instant::now()));
                 false
             }
             Err(_) => {
@@ -207,6 +211,9 @@ impl Session {
             let mut at = until.min(self.deadline);
             if let Some(close) = self.last_close {
                 at = at.min(close + self.settle);
+            }
+            if let Some((_, failed)) = &self.write_failed {
+                at = at.min(*failed + self.settle);
             }
             match Deadline::at(at.into_std()).run(self.incoming.recv()).await {
                 Ok(Some(incoming)) => self.handle(incoming, case).await,
@@ -350,6 +357,11 @@ impl Session {
 
     /// Closes the connection (when still open), hands over what was seen.
     pub async fn finish(mut self) -> Outcome {
+        if !self.over()
+            && let Some((words, _)) = self.write_failed.take()
+        {
+            self.outcome.ended = Some(words);
+        }
         if !self.over() {
             if self.outcome.was_clean() {
                 self.outcome.dropped_by_me = true;
