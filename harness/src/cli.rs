@@ -168,6 +168,11 @@ pub struct LoadArgs {
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
     pub timeout: Duration,
 
+    /// Worker threads of the load generator, as wrk's and h2load's -t (default: one per core).
+    /// With the embedded target the reference server runs on the same threads.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
+
     /// Share of failed operations still counted a success: 0 (default), 0.01 or 1%.
     #[arg(long, default_value = "0", value_parser = parse_share, value_name = "SHARE")]
     pub max_error_rate: f64,

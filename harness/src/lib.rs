@@ -37,10 +37,11 @@ use error::exit;
 /// Runs a parsed command line to its exit code.
 pub fn run(cli: Cli) -> i32 {
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = worker_threads(&cli) {
+        builder.worker_threads(threads);
+    }
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -61,6 +62,17 @@ pub fn run(cli: Cli) -> i32 {
     code
 }
 
+/// The worker threads `bench --threads` and `stream --threads` ask for (tokio's default, one
+/// per core, otherwise).
+fn worker_threads(cli: &Cli) -> Option<usize> {
+    let load = match &cli.command {
+        cli::Command::Bench(args) => &args.load,
+        cli::Command::Stream(args) => &args.load,
+        _ => return None,
+    };
+    load.threads.map(usize::from)
+}
+
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("BENCHMARK_HARNESS_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
@@ -71,4 +83,35 @@ fn init_logging() {
         .with_ansi(!no_color && std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn threads_of(args: &[&str]) -> Option<usize> {
+        let cli = Cli::try_parse_from(args).unwrap();
+        worker_threads(&cli)
+    }
+
+    #[test]
+    fn load_commands_choose_their_worker_threads() {
+        let fixture = ["--fixture", "f.json"];
+        let bench = [&["benchmark-harness", "bench"][..], &fixture].concat();
+        assert_eq!(threads_of(&bench), None);
+        let one = [&bench[..], &["--threads", "1"]].concat();
+        assert_eq!(threads_of(&one), Some(1));
+        let stream = [
+            &["benchmark-harness", "stream"][..],
+            &fixture,
+            &["--threads", "3"],
+        ]
+        .concat();
+        assert_eq!(threads_of(&stream), Some(3));
+        assert_eq!(threads_of(&["benchmark-harness", "run"]), None);
+        let zero = [&bench[..], &["--threads", "0"]].concat();
+        assert!(Cli::try_parse_from(zero).is_err());
+    }
 }
