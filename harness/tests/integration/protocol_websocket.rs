@@ -251,6 +251,11 @@ async fn close(stream: &mut TcpStream, payload: &[u8], broken: Broken) -> std::i
 
 /// Runs the suite against `url` with `cases`; the exit code and the verdict of each case.
 fn suite(url: &str, cases: &str) -> (i32, BTreeMap<String, String>, Value) {
+    suite_within(url, cases, "5s")
+}
+
+/// [`suite`] with `limit` as each case's time limit (short for servers that hang).
+fn suite_within(url: &str, cases: &str, limit: &str) -> (i32, BTreeMap<String, String>, Value) {
     let args = [
         "protocol",
         "websocket",
@@ -261,7 +266,7 @@ fn suite(url: &str, cases: &str) -> (i32, BTreeMap<String, String>, Value) {
         "--cases",
         cases,
         "--case-timeout",
-        "400ms",
+        limit,
         "--format",
         "json",
     ];
@@ -379,7 +384,8 @@ fn utf8_and_close_rules() {
 #[test]
 fn a_server_that_hangs_or_drops_fails_each_case_and_the_suite_goes_on() {
     for broken in [Broken::Hangs, Broken::Drops] {
-        let (code, verdicts, doc) = suite(&server(broken), "1.1.1,1.1.2,2.2,5.3,7.3.3");
+        let (code, verdicts, doc) =
+            suite_within(&server(broken), "1.1.1,1.1.2,2.2,5.3,7.3.3", "400ms");
         assert_eq!(verdicts.len(), 5);
         assert_eq!(with(&verdicts, "failed").len(), 5, "{broken:?}: {doc:#}");
         assert_eq!(code, 1);
@@ -390,7 +396,7 @@ fn a_server_that_hangs_or_drops_fails_each_case_and_the_suite_goes_on() {
 }
 
 #[test]
-fn the_reference_passes_the_whole_catalogue_within_a_minute() {
+fn the_reference_answers_the_whole_catalogue_of_at_least_300_cases() {
     let (out, took) = run_within(
         &["protocol", "websocket", "--format", "json"],
         Duration::from_secs(300),
