@@ -15,6 +15,7 @@ use crate::compare::{Comparison, Verdict};
 use crate::humanize::escape_controls;
 use crate::humanize::human_us;
 use crate::humanize::{counted, percent};
+use crate::report::human::compare::verdict_word;
 use crate::results::load::Percentiles;
 use crate::results::matrix::{MatrixReport, RunnerStatus, cell};
 use crate::results::protocol::{SuiteReport, Verdict as ProtocolVerdict};
@@ -343,6 +344,18 @@ fn compared(out: &mut String, c: &Comparison) {
         if let Some(diff) = &change.snapshot_diff {
             let _ = writeln!(out, "\n{}", indent(&code_block(diff, "diff")));
         }
+    }
+    for change in &c.protocol {
+        let _ = writeln!(
+            out,
+            "- {} case {} on {}: {} -> {}, {}",
+            inline(&change.suite),
+            code_span(&change.case),
+            inline(&change.target),
+            verdict_word(change.baseline),
+            verdict_word(change.candidate),
+            change.kind.describe()
+        );
     }
 }
 

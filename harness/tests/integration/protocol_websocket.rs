@@ -556,3 +556,73 @@ fn a_report_of_suite_documents_has_the_grid_the_links_and_valid_documents() {
         .unwrap_or_else(|| panic!("{junit}"));
     assert_ne!(broken_suite.attribute("failures"), Some("0"), "{junit}");
 }
+
+#[test]
+fn compare_of_suite_documents_names_the_regressed_and_fixed_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let (good, bad) = (dir.path().join("good.json"), dir.path().join("bad.json"));
+    for (broken, file) in [(Broken::Nothing, &good), (Broken::RsvBits, &bad)] {
+        let url = server(broken);
+        let args = [
+            "--url",
+            url.as_str(),
+            "--path",
+            "/echo",
+            "--target-name",
+            "srv",
+        ];
+        suite_to_file(&args, file);
+    }
+    let compare = |baseline: &std::path::Path, candidate: &std::path::Path, json: bool| {
+        let mut args = vec![
+            "compare".to_string(),
+            "--baseline".into(),
+            baseline.display().to_string(),
+            "--candidate".into(),
+            candidate.display().to_string(),
+        ];
+        if json {
+            args.extend(["--format".into(), "json".into()]);
+        }
+        run_within(&args, Duration::from_secs(60)).0
+    };
+    let out = compare(&good, &bad, false);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("websocket / srv / 3.1: ok -> failed  REGRESSED"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("1.1.1:"),
+        "an unchanged case is not listed: {stdout}"
+    );
+
+    let out = compare(&bad, &good, true);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fixed: Vec<&str> = doc["protocol"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "fixed")
+        .map(|c| c["case"].as_str().unwrap())
+        .collect();
+    assert!(fixed.contains(&"3.1"), "{doc:#}");
+    assert_eq!(doc["regressions"], 0);
+
+    // A suite document against a run document: nothing to compare (exit 2).
+    let run = dir.path().join("run.json");
+    std::fs::write(
+        &run,
+        r#"{"target": {"name": "srv", "kind": "url", "url": ""}, "fixtures": []}"#,
+    )
+    .unwrap();
+    let out = compare(&good, &run, false);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("protocol suite results"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -153,6 +153,20 @@ fn compared(c: &Comparison) -> Markup {
                     @if let Some(diff) = &change.snapshot_diff { (grid::unified_diff(diff)) }
                 }
             }
+            @if !c.protocol.is_empty() {
+                table.compare {
+                    thead { tr { th { "suite" } th { "target" } th { "case" } th { "baseline" } th { "candidate" } th { "verdict" } } }
+                    tbody {
+                        @for change in &c.protocol {
+                            tr class=(if change.kind == crate::compare::ChangeKind::Regressed { "bad" } else { "" }) {
+                                td { (change.suite) } td { (change.target) } td { code { (change.case) } }
+                                td { (protocol::word(change.baseline)) } td { (protocol::word(change.candidate)) }
+                                td { (change.kind.describe()) }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }
