@@ -554,4 +554,38 @@ mod tests {
         assert!(md.contains("**passed**"), "{md}");
         assert!(md.contains("| good | 3 | 0 | 0 | 0 | 0 |  |\n"), "{md}");
     }
+
+    #[test]
+    fn the_comparison_lists_protocol_cases_that_regressed_or_were_fixed() {
+        use crate::compare::{CaseChange, ChangeKind};
+        use crate::results::protocol::Verdict as V;
+        let mut c = Comparison {
+            threshold: 0.05,
+            allow_removed: false,
+            load: Vec::new(),
+            behaviour: Vec::new(),
+            protocol: Vec::new(),
+            removed: 0,
+            regressions: 0,
+        };
+        let mut out = String::new();
+        compared(&mut out, &c);
+        assert!(!out.contains("case"), "{out}");
+        c.protocol.push(CaseChange {
+            suite: "websocket".into(),
+            target: "axum".into(),
+            case: "3.1".into(),
+            kind: ChangeKind::Regressed,
+            baseline: V::Ok,
+            candidate: V::Failed,
+        });
+        c.regressions = 1;
+        let mut out = String::new();
+        compared(&mut out, &c);
+        assert!(
+            out.contains("- websocket case `3.1` on axum: ok -> failed, REGRESSED\n"),
+            "{out}"
+        );
+        assert!(out.contains("1 regression"), "{out}");
+    }
 }
