@@ -82,8 +82,16 @@ pub(super) fn write_report(
             counted(c.regressions, "regression")
         )
     });
+    let protocol = if document.protocol.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", {}",
+            counted(document.protocol.len(), "protocol suite run")
+        )
+    };
     eprintln!(
-        "report: conformance of {}, {}{against} -> {}",
+        "report: conformance of {}, {}{protocol}{against} -> {}",
         counted(document.conformance.runners.len(), "runner"),
         counted(document.load.len(), "load run"),
         dir.display()

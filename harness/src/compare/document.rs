@@ -54,6 +54,12 @@ pub struct Side {
     pub has_conformance: bool,
     /// Whether any load result was read.
     pub has_load: bool,
+    /// (suite, target, case id) -> verdict, of `protocol` documents.
+    pub cases: BTreeMap<(String, String, String), crate::results::protocol::Verdict>,
+    /// Targets of protocol suite results.
+    pub protocol_targets: BTreeSet<String>,
+    /// Whether any protocol suite result was read.
+    pub has_protocol: bool,
 }
 
 /// A document that could not be read.
@@ -96,7 +102,7 @@ pub enum DocumentProblem {
         source: crate::results::hdr::HistogramError,
     },
     /// JSON of none of the kinds a result document has.
-    #[error("not a result document of run, matrix, bench, stream or report")]
+    #[error("not a result document of run, matrix, bench, stream, protocol or report")]
     NotAResult,
     /// A load result without a figure that comparing needs.
     #[error("no {0}")]
@@ -125,6 +131,8 @@ pub enum Document {
     Load,
     /// `report.json`: a matrix document plus load results.
     Report,
+    /// `protocol websocket|sse --format json`: one verdict per case.
+    Suite,
 }
 
 /// Which kind `value` is, if any.
@@ -139,6 +147,10 @@ pub fn kind(value: &Value) -> Option<Document> {
         Some(Document::Run)
     } else if value.pointer("/summary/throughput_per_s").is_some() {
         Some(Document::Load)
+    } else if value.get("suite").is_some_and(Value::is_string)
+        && value.get("cases").is_some_and(Value::is_array)
+    {
+        Some(Document::Suite)
     } else {
         None
     }
@@ -251,6 +263,25 @@ pub fn add(side: &mut Side, value: &Value) -> Result<(), DocumentProblem> {
             }
             for load in value["load"].as_array().into_iter().flatten() {
                 add(side, load)?;
+            }
+            for suite in value["protocol"].as_array().into_iter().flatten() {
+                add(side, suite)?;
+            }
+        }
+        Some(Document::Suite) => {
+            let suite: crate::results::protocol::SuiteReport =
+                serde_json::from_value(value.clone()).map_err(|source| DocumentProblem::Shape {
+                    pointer: String::new(),
+                    source,
+                })?;
+            side.documents.insert("protocol".into());
+            side.has_protocol = true;
+            side.protocol_targets.insert(suite.target.name.clone());
+            for case in suite.cases {
+                side.cases.insert(
+                    (suite.suite.clone(), suite.target.name.clone(), case.id),
+                    case.verdict,
+                );
             }
         }
         Some(Document::Matrix) => {

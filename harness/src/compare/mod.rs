@@ -14,6 +14,7 @@
 pub mod behaviour;
 pub mod document;
 pub mod load;
+pub mod protocol;
 
 use std::collections::BTreeSet;
 
@@ -22,6 +23,7 @@ use serde::Serialize;
 pub use behaviour::{BehaviourChange, ChangeKind};
 pub use document::Side;
 pub use load::{LoadDelta, Verdict};
+pub use protocol::CaseChange;
 
 /// The comparison of two sides.
 #[derive(Debug, Clone, Serialize)]
@@ -35,6 +37,9 @@ pub struct Comparison {
     /// Conformance changes, per target and fixture.
     pub behaviour: Vec<BehaviourChange>,
     /// Fixtures and load runs only in the baseline.
+    /// Protocol suite cases that failed in one side and not in the other (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub protocol: Vec<CaseChange>,
     pub removed: usize,
     /// Load regressions plus fixtures that stopped passing, plus removed ones unless allowed.
     pub regressions: usize,
@@ -83,6 +88,7 @@ fn holds(side: &Side) -> String {
         (true, true) => format!("conformance and load results ({})", of(&["report"])),
         (true, false) => format!("conformance results ({})", of(&["run", "matrix", "report"])),
         (false, true) => format!("load results ({})", of(&["bench", "stream", "report"])),
+        (false, false) if side.has_protocol => "protocol suite results (protocol)".into(),
         (false, false) => "no results".into(),
     }
 }
@@ -104,7 +110,8 @@ fn names(targets: &BTreeSet<String>) -> String {
 pub fn comparable(baseline: &Side, candidate: &Side) -> Result<(), Incomparable> {
     let conformance = baseline.has_conformance && candidate.has_conformance;
     let load = baseline.has_load && candidate.has_load;
-    if !conformance && !load {
+    let protocol = baseline.has_protocol && candidate.has_protocol;
+    if !conformance && !load && !protocol {
         return Err(Incomparable::Kinds {
             baseline: holds(baseline),
             candidate: holds(candidate),
@@ -122,6 +129,12 @@ pub fn comparable(baseline: &Side, candidate: &Side) -> Result<(), Incomparable>
             "load",
             &baseline.load_targets,
             &candidate.load_targets,
+        ),
+        (
+            protocol,
+            "protocol suite",
+            &baseline.protocol_targets,
+            &candidate.protocol_targets,
         ),
     ] {
         if shared && b.is_disjoint(c) {
@@ -146,6 +159,7 @@ pub fn compare(
     comparable(baseline, candidate)?;
     let load = load::compare(&baseline.load, &candidate.load, threshold);
     let behaviour = behaviour::compare(&baseline.fixtures, &candidate.fixtures);
+    let protocol = protocol::compare(&baseline.cases, &candidate.cases);
     let removed = load
         .iter()
         .filter(|d| d.verdict == Verdict::Removed)
@@ -162,12 +176,17 @@ pub fn compare(
             .iter()
             .filter(|c| c.kind == ChangeKind::Regressed)
             .count()
+        + protocol
+            .iter()
+            .filter(|c| c.kind == ChangeKind::Regressed)
+            .count()
         + if allow_removed { 0 } else { removed };
     Ok(Comparison {
         threshold,
         allow_removed,
         load,
         behaviour,
+        protocol,
         removed,
         regressions,
     })

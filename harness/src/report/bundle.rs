@@ -2,7 +2,7 @@
 //! place. Conformance results (`run` and `matrix` documents, and earlier reports) become runner
 //! blocks, the shape of the `matrix` document, so the parity grid covers them all; load results
 //! (`bench`, `stream`) are kept whole, histograms included, each with a label that names it in
-//! charts and tables. Pure but for reading the input files.
+//! charts and tables; protocol suite documents (`protocol websocket|sse`) are kept whole too. Pure but for reading the input files.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -14,6 +14,7 @@ use crate::compare::document::{Document, DocumentError, DocumentProblem, kind, r
 use crate::results::RunReport;
 use crate::results::load::LoadResult;
 use crate::results::matrix::{MatrixReport, RunnerReport, RunnerStatus};
+use crate::results::protocol::{SuiteReport, VerdictCounts};
 
 /// Reads files, or every `*.json` in folders, in order.
 pub fn read(paths: &[PathBuf]) -> Result<Inputs, DocumentError> {
@@ -40,6 +41,16 @@ pub fn add(inputs: &mut Inputs, path: &Path, value: Value) -> Result<(), Documen
             for entry in load {
                 push_load(inputs, entry.source, entry.result);
             }
+            if value.get("protocol").is_some() {
+                let suites: Vec<SuiteReport> = typed(&value, "/protocol")?;
+                for suite in suites {
+                    push_suite(inputs, suite);
+                }
+            }
+        }
+        Some(Document::Suite) => {
+            let suite: SuiteReport = typed(&value, "")?;
+            push_suite(inputs, suite);
         }
         Some(Document::Matrix) => {
             let matrix: MatrixReport = typed(&value, "")?;
@@ -132,6 +143,20 @@ fn push_runner(inputs: &mut Inputs, mut runner: RunnerReport) {
     let taken: Vec<&str> = inputs.runners.iter().map(|r| r.runner.as_str()).collect();
     runner.runner = unique(&taken, &runner.runner);
     inputs.runners.push(runner);
+}
+
+/// Adds a protocol suite document; its counts are made again from its cases, and a target whose
+/// name is taken in the same suite gets a numbered name.
+fn push_suite(inputs: &mut Inputs, mut suite: SuiteReport) {
+    suite.summary = VerdictCounts::of(&suite.cases);
+    let taken: Vec<&str> = inputs
+        .protocol
+        .iter()
+        .filter(|s| s.suite == suite.suite)
+        .map(|s| s.target.name.as_str())
+        .collect();
+    suite.target.name = unique(&taken, &suite.target.name);
+    inputs.protocol.push(suite);
 }
 
 fn push_load(inputs: &mut Inputs, source: PathBuf, result: LoadResult) {

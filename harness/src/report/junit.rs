@@ -1,5 +1,6 @@
 //! JUnit XML, written with quick-junit: one testsuite per runner (or target), one testcase per
-//! fixture (a changed snapshot fails it); in a report, one more suite with a testcase per load run.
+//! fixture (a changed snapshot fails it); in a report, one more suite with a testcase per load run,
+//! and one per protocol suite and target with a testcase per case (a `failed` case fails it).
 //! The counts on `<testsuite>` and `<testsuites>` are quick-junit's, taken from the testcases.
 
 use std::fmt::Write;
@@ -10,6 +11,7 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 use super::document::{LoadEntry, ReportDocument};
 use crate::results::SnapshotStatus;
 use crate::results::matrix::{MatrixReport, RunnerStatus};
+use crate::results::protocol::{SuiteReport, Verdict as ProtocolVerdict};
 use crate::results::{FixtureResult, Outcome, RunReport};
 
 /// The JUnit document of a matrix.
@@ -20,11 +22,66 @@ pub fn matrix(report: &MatrixReport) -> String {
 /// The JUnit document of a report: the matrix's suites and one suite of load runs, where a run
 /// with errors fails.
 pub fn report(report: &ReportDocument) -> String {
-    to_xml(&testsuites(
+    let mut out = testsuites(
         "benchmark-harness report",
         &report.conformance,
         &report.load,
-    ))
+    );
+    for suite in &report.protocol {
+        out.add_test_suite(protocol_suite(suite));
+    }
+    to_xml(&out)
+}
+
+/// One protocol suite on one target (`websocket · rust-axum`): a testcase per case, a `failed`
+/// case a failure with what was expected and observed; the other verdicts pass, named in the
+/// testcase's output.
+fn protocol_suite(suite: &SuiteReport) -> TestSuite {
+    let mut out = TestSuite::new(text(&format!(
+        "{} \u{b7} {}",
+        suite.suite, suite.target.name
+    )));
+    if let Some(time) = seconds(suite.duration_ms / 1000.0) {
+        out.set_time(time);
+    }
+    for case in &suite.cases {
+        let status = if case.verdict == ProtocolVerdict::Failed {
+            non_success(
+                NonSuccessKind::Failure,
+                &format!("expected {}; observed {}", case.expected, case.observed),
+                &format!(
+                    "{}\nexpected: {}\nobserved: {}\n",
+                    case.description, case.expected, case.observed
+                ),
+            )
+        } else {
+            TestCaseStatus::success()
+        };
+        let mut test = TestCase::new(text(&case.id), status);
+        test.set_classname(text(&format!("{}.{}", suite.suite, case.category)))
+            .set_system_out(text(&format!(
+                "{}: {} ({})",
+                case.id,
+                verdict_word(case.verdict),
+                case.observed
+            )));
+        if let Some(time) = seconds(case.duration_ms / 1000.0) {
+            test.set_time(time);
+        }
+        out.add_test_case(test);
+    }
+    out
+}
+
+/// A protocol verdict as the documents spell it.
+fn verdict_word(verdict: ProtocolVerdict) -> &'static str {
+    match verdict {
+        ProtocolVerdict::Ok => "ok",
+        ProtocolVerdict::NonStrict => "non_strict",
+        ProtocolVerdict::Failed => "failed",
+        ProtocolVerdict::Informational => "informational",
+        ProtocolVerdict::Unimplemented => "unimplemented",
+    }
 }
 
 /// The JUnit document of one run.
@@ -319,5 +376,48 @@ mod tests {
     #[test]
     fn a_tab_is_a_space_and_line_ends_stay() {
         assert_eq!(text("a\tb\r\nc"), "a b\r\nc");
+    }
+
+    #[test]
+    fn a_protocol_suite_is_a_testsuite_per_target_and_a_failed_case_a_failure() {
+        use crate::report::document::samples::{report, suite};
+        use crate::results::protocol::Verdict as V;
+        let xml = super::report(&report(vec![
+            suite("good", V::Informational),
+            suite("bad", V::Failed),
+        ]));
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let suites: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("testsuite"))
+            .map(|n| {
+                (
+                    n.attribute("name").unwrap(),
+                    n.attribute("tests").unwrap(),
+                    n.attribute("failures").unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            suites,
+            [
+                ("websocket \u{b7} good", "3", "0"),
+                ("websocket \u{b7} bad", "3", "1")
+            ],
+            "{xml}"
+        );
+        let failures: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("failure"))
+            .collect();
+        assert_eq!(failures.len(), 1, "{xml}");
+        assert_eq!(
+            failures[0].attribute("message"),
+            Some("expected echo of 1.1.2; observed close 1002 in 1.1.2")
+        );
+        assert_eq!(
+            failures[0].parent().unwrap().attribute("name"),
+            Some("1.1.2")
+        );
     }
 }

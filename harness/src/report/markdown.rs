@@ -1,5 +1,5 @@
 //! Markdown for a CI step summary: the parity grid, then each failure with its diff; for a
-//! report, the load runs and the comparison with a baseline too.
+//! report, the load runs, the protocol suites and the comparison with a baseline too.
 //!
 //! Nothing from a server, a fixture or an input document can change the document's structure:
 //! code blocks are fenced with more backticks than any run inside them, names in headings, table
@@ -15,8 +15,10 @@ use crate::compare::{Comparison, Verdict};
 use crate::humanize::escape_controls;
 use crate::humanize::human_us;
 use crate::humanize::{counted, percent};
+use crate::report::human::compare::verdict_word;
 use crate::results::load::Percentiles;
 use crate::results::matrix::{MatrixReport, RunnerStatus, cell};
+use crate::results::protocol::{SuiteReport, Verdict as ProtocolVerdict};
 use crate::results::{Outcome, RunReport};
 
 /// The summary of one run.
@@ -170,10 +172,52 @@ pub fn report(document: &ReportDocument) -> String {
     if !document.load.is_empty() {
         load(&mut out, &document.load);
     }
+    if !document.protocol.is_empty() {
+        protocol(&mut out, &document.protocol);
+    }
     if let Some(comparison) = &document.comparison {
         compared(&mut out, comparison);
     }
     out
+}
+
+/// Per protocol suite, a table of its targets by verdict counts, with the ids of failed cases.
+fn protocol(out: &mut String, suites: &[SuiteReport]) {
+    let mut names: Vec<&str> = suites.iter().map(|s| s.suite.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    for name in names {
+        let _ = writeln!(
+            out,
+            "## Protocol suite: {}\n\n| target | ok | non_strict | failed | informational | unimplemented | failed cases |\n| --- | --- | --- | --- | --- | --- | --- |",
+            cell_text(name)
+        );
+        for suite in suites.iter().filter(|s| s.suite == name) {
+            let c = &suite.summary;
+            let failed: Vec<String> = suite
+                .cases
+                .iter()
+                .filter(|case| case.verdict == ProtocolVerdict::Failed)
+                .map(|case| code_span(&case.id))
+                .collect();
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                cell_text(&suite.target.name),
+                c.ok,
+                c.non_strict,
+                if c.failed > 0 {
+                    format!("**{}**", c.failed)
+                } else {
+                    "0".into()
+                },
+                c.informational,
+                c.unimplemented,
+                failed.join(", ")
+            );
+        }
+        out.push('\n');
+    }
 }
 
 /// The load table: throughput counts successful operations; a run with errors says how many
@@ -300,6 +344,18 @@ fn compared(out: &mut String, c: &Comparison) {
         if let Some(diff) = &change.snapshot_diff {
             let _ = writeln!(out, "\n{}", indent(&code_block(diff, "diff")));
         }
+    }
+    for change in &c.protocol {
+        let _ = writeln!(
+            out,
+            "- {} case {} on {}: {} -> {}, {}",
+            inline(&change.suite),
+            code_span(&change.case),
+            inline(&change.target),
+            verdict_word(change.baseline),
+            verdict_word(change.candidate),
+            change.kind.describe()
+        );
     }
 }
 
@@ -477,5 +533,59 @@ mod tests {
         assert_eq!(html_text("<a>\n&\""), "&lt;a&gt; &amp;&quot;");
         assert_eq!(code_span("a`b"), "``a`b``");
         assert_eq!(code_span("`x"), "`` `x ``");
+    }
+
+    #[test]
+    fn protocol_suites_count_verdicts_per_target_and_name_the_failed_cases() {
+        use crate::report::document::samples::{report, suite};
+        use crate::results::protocol::Verdict as V;
+        let md = super::report(&report(vec![
+            suite("good", V::NonStrict),
+            suite("bad", V::Failed),
+        ]));
+        assert!(md.contains("**not passed**"), "{md}");
+        assert!(md.contains("## Protocol suite: websocket"), "{md}");
+        assert!(md.contains("| good | 2 | 1 | 0 | 0 | 0 |  |\n"), "{md}");
+        assert!(
+            md.contains("| bad | 2 | 0 | **1** | 0 | 0 | `1.1.2` |\n"),
+            "{md}"
+        );
+        let md = super::report(&report(vec![suite("good", V::Ok)]));
+        assert!(md.contains("**passed**"), "{md}");
+        assert!(md.contains("| good | 3 | 0 | 0 | 0 | 0 |  |\n"), "{md}");
+    }
+
+    #[test]
+    fn the_comparison_lists_protocol_cases_that_regressed_or_were_fixed() {
+        use crate::compare::{CaseChange, ChangeKind};
+        use crate::results::protocol::Verdict as V;
+        let mut c = Comparison {
+            threshold: 0.05,
+            allow_removed: false,
+            load: Vec::new(),
+            behaviour: Vec::new(),
+            protocol: Vec::new(),
+            removed: 0,
+            regressions: 0,
+        };
+        let mut out = String::new();
+        compared(&mut out, &c);
+        assert!(!out.contains("case"), "{out}");
+        c.protocol.push(CaseChange {
+            suite: "websocket".into(),
+            target: "axum".into(),
+            case: "3.1".into(),
+            kind: ChangeKind::Regressed,
+            baseline: V::Ok,
+            candidate: V::Failed,
+        });
+        c.regressions = 1;
+        let mut out = String::new();
+        compared(&mut out, &c);
+        assert!(
+            out.contains("- websocket case `3.1` on axum: ok -> failed, REGRESSED\n"),
+            "{out}"
+        );
+        assert!(out.contains("1 regression"), "{out}");
     }
 }

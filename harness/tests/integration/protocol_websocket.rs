@@ -465,3 +465,170 @@ fn selection_usage_and_the_document() {
         text(&out.stderr)
     );
 }
+
+/// Runs `protocol websocket` with `args` and `--output FILE`; the exit code.
+fn suite_to_file(args: &[&str], file: &std::path::Path) -> i32 {
+    let file = file.display().to_string();
+    let mut all = vec![
+        "protocol",
+        "websocket",
+        "--cases",
+        "1.1.,3.",
+        "--case-timeout",
+        "400ms",
+    ];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--output", &file]);
+    let (out, _) = run_within(&all, Duration::from_secs(240));
+    assert!(
+        std::path::Path::new(&file).is_file(),
+        "{}",
+        text(&out.stderr)
+    );
+    out.status.code().unwrap_or(-1)
+}
+
+#[test]
+fn a_report_of_suite_documents_has_the_grid_the_links_and_valid_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let (good, bad) = (dir.path().join("a.json"), dir.path().join("b.json"));
+    assert_eq!(suite_to_file(&[], &good), 0);
+    let url = server(Broken::RsvBits);
+    let broken = [
+        "--url",
+        url.as_str(),
+        "--path",
+        "/echo",
+        "--target-name",
+        "broken",
+    ];
+    assert_eq!(suite_to_file(&broken, &bad), 1);
+    let out = dir.path().join("report");
+    let args = [
+        "report".to_string(),
+        good.display().to_string(),
+        bad.display().to_string(),
+        "--report".into(),
+        out.display().to_string(),
+    ];
+    let (run, _) = run_within(&args, Duration::from_secs(60));
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap();
+
+    let html = read("index.html");
+    assert!(html.contains("Suite: websocket"), "{html}");
+    assert!(html.contains("<strong>Reserved Bits</strong>"), "{html}");
+    // 3.1 is the first case of category 3 after the eight of 1.1: case 8 of document 1.
+    assert!(html.contains(r##"<a href="#protocol-1-8">"##), "{html}");
+    assert!(html.contains(r#"id="protocol-1-8""#), "{html}");
+    assert!(
+        !html.contains("href=\"#protocol-0-"),
+        "the reference passes: {html}"
+    );
+
+    let document: Value = serde_json::from_str(&read("report.json")).unwrap();
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            super::common::repo().join("reports/schema/report.v1.schema.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&document)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(document["protocol"].as_array().unwrap().len(), 2);
+    let mut wrong = document.clone();
+    wrong["protocol"][0]["cases"][0]["verdict"] = "passed".into();
+    assert!(!validator.is_valid(&wrong));
+
+    let summary = read("summary.md");
+    assert!(
+        summary.contains("## Protocol suite: websocket"),
+        "{summary}"
+    );
+    assert!(summary.contains("`3.1`"), "{summary}");
+
+    let junit = read("junit.xml");
+    let xml = roxmltree::Document::parse(&junit).unwrap();
+    let broken_suite = xml
+        .descendants()
+        .find(|n| {
+            n.has_tag_name("testsuite") && n.attribute("name") == Some("websocket \u{b7} broken")
+        })
+        .unwrap_or_else(|| panic!("{junit}"));
+    assert_ne!(broken_suite.attribute("failures"), Some("0"), "{junit}");
+}
+
+#[test]
+fn compare_of_suite_documents_names_the_regressed_and_fixed_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let (good, bad) = (dir.path().join("good.json"), dir.path().join("bad.json"));
+    for (broken, file) in [(Broken::Nothing, &good), (Broken::RsvBits, &bad)] {
+        let url = server(broken);
+        let args = [
+            "--url",
+            url.as_str(),
+            "--path",
+            "/echo",
+            "--target-name",
+            "srv",
+        ];
+        suite_to_file(&args, file);
+    }
+    let compare = |baseline: &std::path::Path, candidate: &std::path::Path, json: bool| {
+        let mut args = vec![
+            "compare".to_string(),
+            "--baseline".into(),
+            baseline.display().to_string(),
+            "--candidate".into(),
+            candidate.display().to_string(),
+        ];
+        if json {
+            args.extend(["--format".into(), "json".into()]);
+        }
+        run_within(&args, Duration::from_secs(60)).0
+    };
+    let out = compare(&good, &bad, false);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.contains("websocket / srv / 3.1: ok -> failed  REGRESSED"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("1.1.1:"),
+        "an unchanged case is not listed: {stdout}"
+    );
+
+    let out = compare(&bad, &good, true);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fixed: Vec<&str> = doc["protocol"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["kind"] == "fixed")
+        .map(|c| c["case"].as_str().unwrap())
+        .collect();
+    assert!(fixed.contains(&"3.1"), "{doc:#}");
+    assert_eq!(doc["regressions"], 0);
+
+    // A suite document against a run document: nothing to compare (exit 2).
+    let run = dir.path().join("run.json");
+    std::fs::write(
+        &run,
+        r#"{"target": {"name": "srv", "kind": "url", "url": ""}, "fixtures": []}"#,
+    )
+    .unwrap();
+    let out = compare(&good, &run, false);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("protocol suite results"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -1,10 +1,11 @@
 //! `index.html`: one self-contained page (inline style, inline SVG charts, a few lines of inline
 //! script; a Content-Security-Policy forbids loading anything else) showing a report: verdict,
-//! parity grid with the differences, load runs with their charts, and the comparison with a
-//! baseline.
+//! parity grid with the differences, load runs with their charts, the protocol suites' grids,
+//! and the comparison with a baseline.
 
 mod grid;
 mod load;
+mod protocol;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
@@ -52,6 +53,7 @@ pub fn page(report: &ReportDocument) -> String {
                         @if !report.conformance.runners.is_empty() { a href="#parity" { "parity" } }
                         @if !report.load.is_empty() { a href="#load" { "load" } }
                         @if !report.conformance.runners.is_empty() { a href="#grid" { "by fixture" } }
+                        @if !report.protocol.is_empty() { a href="#protocol" { "protocol suites" } }
                         @if report.comparison.is_some() { a href="#comparison" { "against the baseline" } }
                     }
                 }
@@ -60,6 +62,7 @@ pub fn page(report: &ReportDocument) -> String {
                     @if !report.conformance.runners.is_empty() { (grid::summary(&report.conformance)) }
                     (load::section(&report.load))
                     @if !report.conformance.runners.is_empty() { (grid::grid(&report.conformance)) }
+                    (protocol::section(&report.protocol))
                 }
                 footer {
                     "Generated " (report.report.generated_at)
@@ -104,6 +107,10 @@ fn verdict(report: &ReportDocument) -> Markup {
             @if !report.load.is_empty() {
                 " \u{00b7} " (counted(report.load.len(), "load run")) ", " (counted(load_errors as usize, "error"))
             }
+            @if !report.protocol.is_empty() {
+                " \u{00b7} " (counted(report.protocol.len(), "protocol suite run")) ", "
+                (counted(report.protocol.iter().map(|s| s.summary.failed).sum(), "failed case"))
+            }
             @if let Some(c) = &report.comparison {
                 " \u{00b7} " (counted(c.regressions, "regression")) " against the baseline"
             }
@@ -144,6 +151,20 @@ fn compared(c: &Comparison) -> Markup {
                         ", " (change.kind.describe())
                     }
                     @if let Some(diff) = &change.snapshot_diff { (grid::unified_diff(diff)) }
+                }
+            }
+            @if !c.protocol.is_empty() {
+                table.compare {
+                    thead { tr { th { "suite" } th { "target" } th { "case" } th { "baseline" } th { "candidate" } th { "verdict" } } }
+                    tbody {
+                        @for change in &c.protocol {
+                            tr class=(if change.kind == crate::compare::ChangeKind::Regressed { "bad" } else { "" }) {
+                                td { (change.suite) } td { (change.target) } td { code { (change.case) } }
+                                td { (protocol::word(change.baseline)) } td { (protocol::word(change.candidate)) }
+                                td { (change.kind.describe()) }
+                            }
+                        }
+                    }
                 }
             }
         }

@@ -1,9 +1,10 @@
 //! The human rendering of a comparison: load figures by fixture and target with their verdict,
-//! behaviour changes with their snapshot diffs, and the verdict line.
+//! behaviour changes with their snapshot diffs, protocol suite cases that regressed or were fixed,
+//! and the verdict line.
 
 use std::io::{self, Write};
 
-use crate::compare::{BehaviourChange, ChangeKind, Comparison, LoadDelta, Verdict};
+use crate::compare::{BehaviourChange, CaseChange, ChangeKind, Comparison, LoadDelta, Verdict};
 use crate::humanize::{escape_controls, percent};
 use crate::report::terminal::Style;
 
@@ -28,6 +29,15 @@ pub fn write_comparison(out: &mut dyn Write, style: Style, c: &Comparison) -> io
             write_behaviour_change(out, style, c.allow_removed, change)?;
         }
     }
+    if !c.protocol.is_empty() {
+        writeln!(
+            out,
+            "protocol suites (a case counts when it failed on one side only):"
+        )?;
+        for change in &c.protocol {
+            write_case_change(out, style, change)?;
+        }
+    }
     let verdict = if c.regressions == 0 {
         style.paint("32;1", "ok")
     } else {
@@ -40,13 +50,48 @@ pub fn write_comparison(out: &mut dyn Write, style: Style, c: &Comparison) -> io
         ),
         (n, true) => format!(" ({n} removed, allowed)"),
     };
+    let protocol = if c.protocol.is_empty() {
+        String::new()
+    } else {
+        format!(", {} protocol case changes", c.protocol.len())
+    };
     writeln!(
         out,
-        "{verdict}: {} regressions{removed}; {} load comparisons, {} behaviour changes",
+        "{verdict}: {} regressions{removed}; {} load comparisons, {} behaviour changes{protocol}",
         c.regressions,
         c.load.len(),
         c.behaviour.len()
     )
+}
+
+/// `  websocket / rust-axum / 3.1: ok -> failed  REGRESSED`.
+fn write_case_change(out: &mut dyn Write, style: Style, change: &CaseChange) -> io::Result<()> {
+    let what = match change.kind {
+        ChangeKind::Regressed => style.paint("31;1", change.kind.describe()),
+        ChangeKind::Fixed => style.paint("32", change.kind.describe()),
+        other => other.describe().into(),
+    };
+    writeln!(
+        out,
+        "  {} / {} / {}: {} -> {}  {what}",
+        escape_controls(&change.suite),
+        escape_controls(&change.target),
+        escape_controls(&change.case),
+        verdict_word(change.baseline),
+        verdict_word(change.candidate)
+    )
+}
+
+/// A protocol verdict as the documents spell it.
+pub fn verdict_word(verdict: crate::results::protocol::Verdict) -> &'static str {
+    use crate::results::protocol::Verdict as V;
+    match verdict {
+        V::Ok => "ok",
+        V::NonStrict => "non_strict",
+        V::Failed => "failed",
+        V::Informational => "informational",
+        V::Unimplemented => "unimplemented",
+    }
 }
 
 fn write_load_delta(
@@ -202,6 +247,7 @@ mod tests {
                 change("n", ChangeKind::Added, None),
                 change("m", ChangeKind::Removed, Some("-gone\u{1b}[2J".into())),
             ],
+            protocol: Vec::new(),
             removed: 2,
             regressions,
         }
@@ -211,6 +257,41 @@ mod tests {
         let mut out = Vec::new();
         write_comparison(&mut out, style, comparison).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn protocol_case_changes_are_listed_and_counted_only_when_there_are_some() {
+        use crate::results::protocol::Verdict as V;
+        let case = |id: &str, kind, baseline, candidate| CaseChange {
+            suite: "websocket".into(),
+            target: "axum".into(),
+            case: id.into(),
+            kind,
+            baseline,
+            candidate,
+        };
+        let with = Comparison {
+            load: Vec::new(),
+            behaviour: Vec::new(),
+            protocol: vec![
+                case("3.1", ChangeKind::Regressed, V::NonStrict, V::Failed),
+                case("6.4.1", ChangeKind::Fixed, V::Failed, V::Ok),
+            ],
+            removed: 0,
+            ..sample(false, 1)
+        };
+        assert_eq!(
+            text(Style::plain(), &with),
+            "protocol suites (a case counts when it failed on one side only):\n  \
+             websocket / axum / 3.1: non_strict -> failed  REGRESSED\n  \
+             websocket / axum / 6.4.1: failed -> ok  fixed\n\
+             FAILED: 1 regressions; 0 load comparisons, 0 behaviour changes, 2 protocol case changes\n"
+        );
+        let without = Comparison {
+            protocol: Vec::new(),
+            ..with
+        };
+        assert!(!text(Style::plain(), &without).contains("protocol"));
     }
 
     #[test]
