@@ -99,17 +99,7 @@ pub(crate) fn refuse_unused_target_flags(cli: &Cli) -> Result<(), HarnessError> 
             "--client-key",
             "--http2",
         ],
-        Command::Stream(_) => &[
-            "--url",
-            "--runner",
-            "--runners-dir",
-            "--target-name",
-            "--cacert",
-            "--insecure",
-            "--client-cert",
-            "--client-key",
-        ],
-        Command::Protocol(_) => &[
+        Command::Stream(_) | Command::Protocol(_) => &[
             "--url",
             "--runner",
             "--runners-dir",

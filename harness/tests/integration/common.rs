@@ -188,3 +188,34 @@ impl Drop for Served {
         let _ = self.child.wait();
     }
 }
+
+/// Asserts that a `protocol` suite document has the contract's fields (docs/contract.md, 5.6):
+/// its own, a count per verdict, and every case's.
+pub fn assert_suite_fields(document: &serde_json::Value) {
+    for field in ["suite", "target", "cases", "summary"] {
+        assert!(document.get(field).is_some(), "{field}");
+    }
+    for field in [
+        "ok",
+        "non_strict",
+        "failed",
+        "informational",
+        "unimplemented",
+    ] {
+        assert!(document["summary"][field].is_u64(), "{field}");
+    }
+    for case in document["cases"].as_array().unwrap() {
+        for field in [
+            "id",
+            "category",
+            "description",
+            "verdict",
+            "expected",
+            "observed",
+            "duration_ms",
+            "trace",
+        ] {
+            assert!(case.get(field).is_some(), "{field} in {case}");
+        }
+    }
+}

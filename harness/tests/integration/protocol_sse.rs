@@ -11,7 +11,7 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::common::{Served, run_within, serve_on_thread, text};
+use crate::common::{Served, assert_suite_fields, run_within, serve_on_thread, text};
 
 /// The events the test server sends (ids 1 to this).
 const EVENTS: u64 = 6;
@@ -271,29 +271,7 @@ fn the_embedded_reference_passes_with_the_contract_fields() {
     let document: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(document["suite"], "sse");
     assert_eq!(document["path"], "/sse/resume/endless");
-    for field in [
-        "ok",
-        "non_strict",
-        "failed",
-        "informational",
-        "unimplemented",
-    ] {
-        assert!(document["summary"][field].is_u64(), "{field}");
-    }
-    for case in document["cases"].as_array().unwrap() {
-        for field in [
-            "id",
-            "category",
-            "description",
-            "verdict",
-            "expected",
-            "observed",
-            "duration_ms",
-            "trace",
-        ] {
-            assert!(case.get(field).is_some(), "{field} in {case}");
-        }
-    }
+    assert_suite_fields(&document);
     let schema_file = crate::common::repo().join("reports/schema/protocol.v1.schema.json");
     let schema: Value =
         serde_json::from_str(&std::fs::read_to_string(schema_file).unwrap()).unwrap();

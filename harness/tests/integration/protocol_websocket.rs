@@ -12,7 +12,7 @@ use sha1::{Digest, Sha1};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::common::{run_within, serve_on_thread, text};
+use super::common::{assert_suite_fields, run_within, serve_on_thread, text};
 
 /// The rule the server breaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -434,23 +434,9 @@ fn selection_usage_and_the_document() {
     assert_eq!(verdicts.len(), 8);
     assert!(verdicts.keys().all(|id| id.starts_with("1.1.")));
     assert_eq!(code, 0);
-    for field in ["suite", "target", "cases", "summary"] {
-        assert!(doc.get(field).is_some(), "{field}");
-    }
+    assert_suite_fields(&doc);
     assert_eq!(doc["suite"], "websocket");
     let case = &doc["cases"][0];
-    for field in [
-        "id",
-        "category",
-        "description",
-        "verdict",
-        "expected",
-        "observed",
-        "duration_ms",
-        "trace",
-    ] {
-        assert!(case.get(field).is_some(), "{field}");
-    }
     assert_eq!(case["category"], "Framing");
     assert_eq!(doc["summary"]["ok"], 8);
     // --url without --path is a usage error.
