@@ -27,8 +27,8 @@ use crate::results::protocol::{CaseResult, Verdict};
 
 /// The stream the suite reads from the embedded reference (and from a runner whose manifest
 /// names none): the corpus's resumable endless counter (`fixtures/sse/resume/endless.json`:
-/// ids, `Last-Event-ID` honoured, an event every 5 ms). No corpus stream has ids, resume and
-/// server timestamps together, so case 4.3 is `unimplemented` on it.
+/// ids, `Last-Event-ID` honoured, an event every 5 ms stamped with the server's time in
+/// `at_us`), so that every case, 4.3 included, is judged on it.
 pub const REFERENCE_STREAM_PATH: &str = "/sse/resume/endless";
 
 /// The main reading stops after this many events (an endless stream is left then).

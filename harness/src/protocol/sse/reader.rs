@@ -529,7 +529,14 @@ struct Reading<'r> {
 
 impl Reading<'_> {
     async fn run(&mut self, request: &[u8]) -> End {
-        match self.deadline.run(self.stream.write_all(request)).await {
+        // The flush sends what TLS may still hold (a write can leave it buffered when the
+        // task's budget runs out); on plain TCP it does nothing.
+        let stream = &mut self.stream;
+        let sending = async move {
+            stream.write_all(request).await?;
+            stream.flush().await
+        };
+        match self.deadline.run(sending).await {
             Err(_) => End::TimeLimit,
             Ok(Err(e)) => End::Failed(format!("sending the request: {e}")),
             Ok(Ok(())) => self.read_all().await,
