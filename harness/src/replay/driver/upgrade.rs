@@ -68,6 +68,9 @@ async fn upgrade_inner(
         .write_all(request.as_bytes())
         .await
         .map_err(StepError::SendUpgrade)?;
+    // Over TLS, write_all may leave the last record in the session's buffer (tokio-rustls
+    // stops writing when the socket or the task's budget says wait): the flush sends it.
+    stream.flush().await.map_err(StepError::SendUpgrade)?;
     let (reply, rest) = read_reply_head(&mut stream).await?;
     if reply.status != 101 {
         return Ok(refused(&mut stream, reply, rest).await);
