@@ -129,6 +129,7 @@ pub(crate) mod samples {
                     what: "close code=1002".into(),
                 }]
             },
+            expected_failure: false,
         }
     }
 
