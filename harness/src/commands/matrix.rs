@@ -239,7 +239,11 @@ fn write_report(dir: &Path, report: &MatrixReport) -> Result<(), HarnessError> {
             ("junit.xml", junit::matrix(report)),
             (
                 "index.html",
-                bundle::conformance_page(report.runners.clone()),
+                bundle::conformance_page(
+                    report.runners.clone(),
+                    report.protocol.clone(),
+                    report.protocol_not_run.clone(),
+                ),
             ),
             (
                 "matrix.json",
