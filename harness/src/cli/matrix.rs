@@ -166,3 +166,46 @@ fn parse_endpoint_path(text: &str) -> Result<String, String> {
         Err(format!("{text:?}: the path must start with '/'"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(argv: &[&str]) -> MatrixArgs {
+        let mut full = vec!["benchmark-harness", "matrix", "--protocol-suites"];
+        full.extend_from_slice(argv);
+        match crate::cli::Cli::try_parse_from(full).unwrap().command {
+            crate::cli::Command::Matrix(args) => args,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn protocol_cases_apply_to_both_suites_or_to_the_one_named() {
+        let all = args(&[]);
+        assert_eq!(all.protocol_cases_of(Suite::Websocket), Some(vec![]));
+        let mixed = args(&["--protocol-cases", "1.,websocket:5.9,sse:4"]);
+        assert_eq!(
+            mixed.protocol_cases_of(Suite::Websocket),
+            Some(vec!["1.".to_string(), "5.9".to_string()])
+        );
+        assert_eq!(
+            mixed.protocol_cases_of(Suite::Sse),
+            Some(vec!["1.".to_string(), "4".to_string()])
+        );
+        let one = args(&["--protocol-cases", "sse:1."]);
+        assert_eq!(one.protocol_cases_of(Suite::Websocket), None);
+        assert_eq!(one.protocol_cases_of(Suite::Sse), Some(vec!["1.".into()]));
+        for bad in ["gopher:1", "sse:", ""] {
+            let argv = [
+                "benchmark-harness",
+                "matrix",
+                "--protocol-suites",
+                "--protocol-cases",
+                bad,
+            ];
+            assert!(crate::cli::Cli::try_parse_from(argv).is_err(), "{bad:?}");
+        }
+    }
+}

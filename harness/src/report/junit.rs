@@ -460,4 +460,52 @@ mod tests {
             Some("1.1.2")
         );
     }
+
+    #[test]
+    fn a_matrix_has_its_suites_a_known_failure_says_so_and_a_suite_not_run_is_skipped_or_errored() {
+        use crate::report::document::samples::suite;
+        use crate::results::matrix::{MatrixReport, SuiteNotRun, SuiteSkip};
+        use crate::results::protocol::Verdict as V;
+        let mut known = suite("known", V::Failed);
+        known.cases[1].expected_failure = true;
+        let not_run = |runner: &str, status| SuiteNotRun {
+            suite: "sse".into(),
+            runner: runner.into(),
+            status,
+            reason: "why\nmore".into(),
+        };
+        let report = MatrixReport::new(Vec::new(), 1.0).with_protocol(
+            vec![known],
+            vec![
+                not_run("a", SuiteSkip::Skipped),
+                not_run("b", SuiteSkip::Unavailable),
+            ],
+        );
+        let xml = super::matrix(&report);
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let failure = doc
+            .descendants()
+            .find(|n| n.has_tag_name("failure"))
+            .unwrap();
+        assert!(
+            failure
+                .attribute("message")
+                .unwrap()
+                .ends_with("(expected failure: a known failure of this runner's framework)"),
+            "{xml}"
+        );
+        let of = |name: &str| {
+            doc.descendants()
+                .find(|n| n.has_tag_name("testsuite") && n.attribute("name") == Some(name))
+                .unwrap_or_else(|| panic!("{name}: {xml}"))
+        };
+        let skipped = of("sse \u{b7} a");
+        assert!(skipped.descendants().any(|n| n.has_tag_name("skipped")));
+        let errored = of("sse \u{b7} b");
+        let error = errored
+            .descendants()
+            .find(|n| n.has_tag_name("error"))
+            .unwrap();
+        assert_eq!(error.attribute("message"), Some("why"));
+    }
 }

@@ -379,4 +379,74 @@ mod tests {
         let older = MatrixReport::merge(vec![document("a", None), document("b", None)]).unwrap();
         assert_eq!(older.transport, None);
     }
+
+    fn suite(runner: &str, failed: bool, known: bool) -> SuiteReport {
+        use crate::results::protocol::{CaseResult, Verdict};
+        let case = CaseResult {
+            id: "5.9".into(),
+            category: "Fragmentation".into(),
+            description: "d".into(),
+            verdict: if failed { Verdict::Failed } else { Verdict::Ok },
+            expected: "e".into(),
+            observed: "o".into(),
+            duration_ms: 1.0,
+            trace: Vec::new(),
+            expected_failure: known,
+        };
+        let target = TargetInfo {
+            name: runner.into(),
+            kind: TargetKind::Runner,
+            url: String::new(),
+        };
+        SuiteReport::new("websocket", target, "/ws", vec![case], 1.0)
+    }
+
+    fn not_run(runner: &str, status: SuiteSkip) -> SuiteNotRun {
+        SuiteNotRun {
+            suite: "sse".into(),
+            runner: runner.into(),
+            status,
+            reason: "r".into(),
+        }
+    }
+
+    #[test]
+    fn a_protocol_case_failed_unlisted_exits_1_listed_0_and_an_unreachable_suite_3() {
+        let with = |suites, skipped| document("a", None).with_protocol(suites, skipped);
+        assert_eq!(with(vec![suite("a", false, false)], vec![]).exit_code(), 0);
+        assert_eq!(with(vec![suite("a", true, false)], vec![]).exit_code(), 1);
+        assert_eq!(with(vec![suite("a", true, true)], vec![]).exit_code(), 0);
+        let skipped = vec![not_run("a", SuiteSkip::Skipped)];
+        assert_eq!(with(vec![], skipped).exit_code(), 0);
+        let unreachable = vec![not_run("a", SuiteSkip::Unavailable)];
+        assert_eq!(
+            with(vec![suite("a", true, false)], unreachable).exit_code(),
+            3
+        );
+    }
+
+    #[test]
+    fn a_merge_keeps_the_suites_sorted_by_runner() {
+        let a = document("a", None).with_protocol(
+            vec![suite("a", true, true)],
+            vec![not_run("a", SuiteSkip::Skipped)],
+        );
+        let b = document("b", None).with_protocol(vec![suite("b", false, false)], vec![]);
+        let merged = MatrixReport::merge(vec![b, a]).unwrap();
+        let names: Vec<&str> = merged
+            .protocol
+            .iter()
+            .map(|s| s.target.name.as_str())
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(merged.protocol_not_run.len(), 1);
+        assert_eq!(merged.exit_code(), 0);
+        // Without suites, the document has neither array (older readers see nothing new).
+        let json = serde_json::to_value(document("c", None)).unwrap();
+        assert!(json.get("protocol").is_none() && json.get("protocol_not_run").is_none());
+        let json = serde_json::to_value(&merged).unwrap();
+        let back: MatrixReport = serde_json::from_value(json).unwrap();
+        assert_eq!(back.protocol, merged.protocol);
+        assert_eq!(back.protocol_not_run, merged.protocol_not_run);
+    }
 }

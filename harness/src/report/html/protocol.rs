@@ -245,4 +245,41 @@ mod tests {
         assert!(!page.contains("href=\"#protocol-"), "{page}");
         assert!(page.contains("<strong>passed</strong>"), "{page}");
     }
+
+    #[test]
+    fn a_known_failure_is_marked_known_and_suites_not_run_are_listed() {
+        use crate::results::matrix::{SuiteNotRun, SuiteSkip};
+        let mut known = suite("listed", Verdict::Failed);
+        known.cases[1].expected_failure = true;
+        let known = crate::results::protocol::SuiteReport::new(
+            &known.suite,
+            known.target.clone(),
+            &known.path,
+            known.cases.clone(),
+            1.0,
+        );
+        let not_run = [SuiteNotRun {
+            suite: "sse".into(),
+            runner: "quiet".into(),
+            status: SuiteSkip::Unavailable,
+            reason: "connection refused".into(),
+        }];
+        let section = super::section(&[known], &not_run).into_string();
+        assert!(
+            section.contains(
+                r#"<td class="cell known" title="case 1.1.2: failed (listed as a known failure)">"#
+            ),
+            "{section}"
+        );
+        assert!(section.contains("1 (1 known)"), "{section}");
+        assert!(
+            section
+                .contains("<strong>quiet</strong> / sse: unavailable \u{2013} connection refused"),
+            "{section}"
+        );
+        let plain = super::section(&[suite("bad", Verdict::Failed)], &[]).into_string();
+        assert!(plain.contains(r#"class="cell fail""#), "{plain}");
+        assert!(!plain.contains("known"), "{plain}");
+        assert!(!plain.contains("Suites not run"), "{plain}");
+    }
 }
