@@ -39,7 +39,9 @@ framing of the stream). The suite documents go into the JSON document's `protoco
 cases grid in index.html, verdict counts in summary.md, a testcase per case in junit.xml. Cases \
 a framework is known to fail are listed in its runner.toml: [expected_protocol_failures] \
 websocket = [\"6.4.1\", \"7.5.\"] (ids, or groups ending in a dot); they stay in the documents, \
-marked expected_failure, and do not fail the run.
+marked expected_failure, and do not fail the run. The endpoints are corpus fixtures the runners \
+serve from the run's fixtures folder: narrow the fixtures with --filter, not --fixture FILE (only \
+the files given are served then).
 
 Exit codes: 0 every column passed (known divergences aside); 1 a fixture failed or a snapshot \
 changed, or a protocol case failed that its runner does not list; 2 usage or fixture error; 3 a \
@@ -55,7 +57,7 @@ Examples:
   benchmark-harness matrix --url http://127.0.0.1:8080  # your server beside rust-axum
   benchmark-harness matrix --url https://localhost:8443 --cacert ca.pem --target-name mine --http2
   benchmark-harness matrix --protocol-suites --report reports/matrix  # fixtures and suites
-  benchmark-harness matrix --protocol-suites --protocol-cases websocket:1.,sse:1. --runners go-nethttp
+  benchmark-harness matrix --protocol-suites --protocol-cases websocket:1.,sse:1. --filter 'rest/**'
   benchmark-harness matrix --merge a.json b.json --report reports/all")]
 pub struct MatrixArgs {
     /// Runners to include, comma-separated (default: every runner; with --url: rust-axum).
