@@ -14,7 +14,7 @@ use crate::protocol::{SuiteError, SuiteOptions, sse, websocket};
 use crate::report::progress::runner_note;
 use crate::results::TargetInfo;
 use crate::results::matrix::{SuiteNotRun, SuiteSkip};
-use crate::results::protocol::{SuiteReport, VerdictCounts};
+use crate::results::protocol::{SuiteReport, Verdict, VerdictCounts};
 use crate::target::Target;
 use crate::target::runner::Runner;
 use crate::target::runner::manifest::ExpectedProtocolFailures;
@@ -178,7 +178,11 @@ pub(super) async fn run_suites(
             Suite::Websocket => websocket::run_suite(&options).await,
             Suite::Sse => sse::run_suite(&options).await,
         };
-        if let Some(Err(e)) = target.revive().await {
+        // A suite that failed something may have made the app crash: restart it for the next.
+        let failed = outcome.as_ref().map_or(true, |cases| {
+            cases.iter().any(|c| c.verdict == Verdict::Failed)
+        });
+        if failed && let Some(Err(e)) = target.revive().await {
             tracing::error!(runner = %info.name, "{e}");
         }
         match outcome {
