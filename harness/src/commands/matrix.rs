@@ -1,6 +1,7 @@
 //! `matrix`: every runner on every fixture of the protocols it declares; `--merge` joins results.
 
 mod column;
+mod suites;
 
 use std::path::Path;
 use std::time::Instant;
@@ -20,7 +21,7 @@ use crate::results::matrix::{MatrixReport, RunnerReport, Transport};
 use crate::target::runner::{Runner, RunnerTls, setup};
 use crate::target::{REFERENCE_NAME, url_name};
 use column::{
-    Column, Context, Outside, needed_capabilities, not_declared_report, run_column,
+    Column, ColumnResult, Context, Outside, needed_capabilities, not_declared_report, run_column,
     unavailable_report,
 };
 
@@ -54,6 +55,13 @@ pub(super) async fn matrix(cli: &Cli, args: &MatrixArgs) -> Result<i32, HarnessE
 }
 
 async fn run_matrix(cli: &Cli, args: &MatrixArgs) -> Result<MatrixReport, HarnessError> {
+    if cli.url.is_none() && (args.protocol_ws_path.is_some() || args.protocol_sse_path.is_some()) {
+        return Err(HarnessError::Usage(
+            "--protocol-ws-path and --protocol-sse-path name the --url column's endpoints: \
+             give --url too (runners name theirs in runner.toml, [protocol_paths])"
+                .into(),
+        ));
+    }
     let plan = plan(&selection(&args.selection))?;
     let mut runners = chosen_runners(cli, args)?;
     let outside = outside_column(cli, &runners)?;
@@ -108,15 +116,22 @@ async fn run_matrix(cli: &Cli, args: &MatrixArgs) -> Result<MatrixReport, Harnes
         .iter()
         .map(Column::Outside)
         .chain(runners.iter().map(Column::Runner));
-    let mut reports: Vec<RunnerReport> = futures_util::stream::iter(columns)
+    let results: Vec<ColumnResult> = futures_util::stream::iter(columns)
         .map(|column| run_column(&context, column))
         .buffer_unordered(usize::from(args.parallel))
         .collect()
         .await;
+    let (mut reports, mut suites, mut not_run) = (Vec::new(), Vec::new(), Vec::new());
+    for result in results {
+        reports.push(result.block);
+        suites.extend(result.suites.documents);
+        not_run.extend(result.suites.not_run);
+    }
     reports.extend(unavailable);
     Ok(
         MatrixReport::new(reports, started.elapsed().as_secs_f64() * 1000.0)
-            .with_transport(Transport::of(args.tls, http2)),
+            .with_transport(Transport::of(args.tls, http2))
+            .with_protocol(suites, not_run),
     )
 }
 
@@ -224,7 +239,11 @@ fn write_report(dir: &Path, report: &MatrixReport) -> Result<(), HarnessError> {
             ("junit.xml", junit::matrix(report)),
             (
                 "index.html",
-                bundle::conformance_page(report.runners.clone()),
+                bundle::conformance_page(
+                    report.runners.clone(),
+                    report.protocol.clone(),
+                    report.protocol_not_run.clone(),
+                ),
             ),
             (
                 "matrix.json",

@@ -37,12 +37,19 @@ pub(super) async fn protocol(cli: &Cli, args: &ProtocolArgs) -> Result<i32, Harn
         Suite::Sse => sse::run_suite(&options).await,
     };
     target.shutdown().await;
-    let cases = outcome.map_err(|e| match e {
+    let mut cases = outcome.map_err(|e| match e {
         SuiteError::Unreachable { url, reason } => HarnessError::Unreachable {
             address: url,
             reason,
         },
     })?;
+    // A runner's manifest may list cases its framework is known to fail.
+    if let (None, Some(name)) = (&cli.url, &cli.runner) {
+        let expected = find_runner(cli, name)?.manifest.expected_protocol_failures;
+        for case in &mut cases {
+            case.expected_failure = expected.lists(args.suite.as_str(), &case.id);
+        }
+    }
     let elapsed = started.elapsed().as_secs_f64() * 1000.0;
     let report = SuiteReport::new(args.suite.as_str(), info, &path, cases, elapsed);
     let mut stdout = std::io::stdout().lock();

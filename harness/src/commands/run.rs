@@ -172,7 +172,11 @@ fn write_report(
             ("junit.xml", junit::run(report)),
             (
                 "index.html",
-                bundle::conformance_page(vec![bundle::runner_of(report.clone())]),
+                bundle::conformance_page(
+                    vec![bundle::runner_of(report.clone())],
+                    Vec::new(),
+                    Vec::new(),
+                ),
             ),
             (
                 "run.json",

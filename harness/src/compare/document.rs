@@ -291,6 +291,10 @@ pub fn add(side: &mut Side, value: &Value) -> Result<(), DocumentProblem> {
                 let target = runner["runner"].as_str().unwrap_or("?").to_string();
                 add_fixtures(side, &target, runner);
             }
+            // `matrix --protocol-suites`: its suite documents, compared case by case.
+            for suite in value["protocol"].as_array().into_iter().flatten() {
+                add(side, suite)?;
+            }
         }
         Some(Document::Run) => {
             side.documents.insert("run".into());

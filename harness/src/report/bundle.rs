@@ -13,7 +13,7 @@ use super::document::{Inputs, LoadEntry, ReportDocument};
 use crate::compare::document::{Document, DocumentError, DocumentProblem, kind, read_documents};
 use crate::results::RunReport;
 use crate::results::load::LoadResult;
-use crate::results::matrix::{MatrixReport, RunnerReport, RunnerStatus};
+use crate::results::matrix::{MatrixReport, RunnerReport, RunnerStatus, SuiteNotRun};
 use crate::results::protocol::{SuiteReport, VerdictCounts};
 
 /// Reads files, or every `*.json` in folders, in order.
@@ -41,12 +41,7 @@ pub fn add(inputs: &mut Inputs, path: &Path, value: Value) -> Result<(), Documen
             for entry in load {
                 push_load(inputs, entry.source, entry.result);
             }
-            if value.get("protocol").is_some() {
-                let suites: Vec<SuiteReport> = typed(&value, "/protocol")?;
-                for suite in suites {
-                    push_suite(inputs, suite);
-                }
-            }
+            push_protocol(inputs, &value)?;
         }
         Some(Document::Suite) => {
             let suite: SuiteReport = typed(&value, "")?;
@@ -57,6 +52,7 @@ pub fn add(inputs: &mut Inputs, path: &Path, value: Value) -> Result<(), Documen
             for runner in matrix.runners {
                 push_runner(inputs, runner);
             }
+            push_protocol(inputs, &value)?;
         }
         Some(Document::Run) => {
             let run: RunReport = typed(&value, "")?;
@@ -91,10 +87,33 @@ pub fn now() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
 }
 
-/// The page of a `run` or `matrix` that wrote a `--report` folder: its runner blocks, no load.
-pub fn conformance_page(runners: Vec<RunnerReport>) -> String {
+/// The suite documents of a `matrix --protocol-suites` or a report (`protocol`), and the suites
+/// a matrix did not run (`protocol_not_run`), when the document has them.
+fn push_protocol(inputs: &mut Inputs, value: &Value) -> Result<(), DocumentProblem> {
+    if value.get("protocol").is_some() {
+        let suites: Vec<SuiteReport> = typed(value, "/protocol")?;
+        for suite in suites {
+            push_suite(inputs, suite);
+        }
+    }
+    if value.get("protocol_not_run").is_some() {
+        let not_run: Vec<SuiteNotRun> = typed(value, "/protocol_not_run")?;
+        inputs.protocol_not_run.extend(not_run);
+    }
+    Ok(())
+}
+
+/// The page of a `run` or `matrix` that wrote a `--report` folder: its runner blocks and, of a
+/// `matrix --protocol-suites`, its suites; no load.
+pub fn conformance_page(
+    runners: Vec<RunnerReport>,
+    protocol: Vec<SuiteReport>,
+    protocol_not_run: Vec<SuiteNotRun>,
+) -> String {
     let inputs = Inputs {
         runners,
+        protocol,
+        protocol_not_run,
         ..Inputs::default()
     };
     super::html::page(&ReportDocument::new(inputs, None, now()))

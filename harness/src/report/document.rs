@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::compare::Comparison;
 use crate::results::load::LoadResult;
-use crate::results::matrix::{MatrixReport, RunnerReport};
+use crate::results::matrix::{MatrixReport, RunnerReport, SuiteNotRun};
 use crate::results::protocol::SuiteReport;
 
 /// The version of the `report.json` format (`reports/schema/report.v1.schema.json`).
@@ -65,6 +65,8 @@ pub struct Inputs {
     pub load: Vec<LoadEntry>,
     /// Protocol suite documents, each target's name unique within its suite.
     pub protocol: Vec<SuiteReport>,
+    /// Protocol suites a matrix did not run, and why.
+    pub protocol_not_run: Vec<SuiteNotRun>,
     /// Every file read.
     pub files: Vec<PathBuf>,
 }
@@ -83,7 +85,9 @@ impl ReportDocument {
                 generated_at,
                 inputs: inputs.files,
             },
-            conformance: MatrixReport::new(inputs.runners, duration_ms),
+            // The suites' documents are the report's own `protocol`, not the matrix part's.
+            conformance: MatrixReport::new(inputs.runners, duration_ms)
+                .with_protocol(Vec::new(), inputs.protocol_not_run),
             load: inputs.load,
             protocol: inputs.protocol,
             comparison,
@@ -129,6 +133,7 @@ pub(crate) mod samples {
                     what: "close code=1002".into(),
                 }]
             },
+            expected_failure: false,
         }
     }
 

@@ -10,13 +10,45 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::document::{LoadEntry, ReportDocument};
 use crate::results::SnapshotStatus;
-use crate::results::matrix::{MatrixReport, RunnerStatus};
+use crate::results::matrix::{MatrixReport, RunnerStatus, SuiteNotRun, SuiteSkip};
 use crate::results::protocol::{SuiteReport, Verdict as ProtocolVerdict};
 use crate::results::{FixtureResult, Outcome, RunReport};
 
-/// The JUnit document of a matrix.
+/// The JUnit document of a matrix: with `--protocol-suites`, a suite per protocol suite and
+/// runner too (a testcase per case), and one per suite not run (skipped, or an error when its
+/// endpoint was unavailable).
 pub fn matrix(report: &MatrixReport) -> String {
-    to_xml(&testsuites("benchmark-harness matrix", report, &[]))
+    let mut out = testsuites("benchmark-harness matrix", report, &[]);
+    for suite in &report.protocol {
+        out.add_test_suite(protocol_suite(suite));
+    }
+    for skipped in &report.protocol_not_run {
+        out.add_test_suite(suite_not_run(skipped));
+    }
+    to_xml(&out)
+}
+
+/// A protocol suite a matrix did not run: one `run` testcase, skipped, or an error when the
+/// endpoint could not be reached.
+fn suite_not_run(skipped: &SuiteNotRun) -> TestSuite {
+    let status = match skipped.status {
+        SuiteSkip::Skipped => {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(text(&skipped.reason));
+            status
+        }
+        SuiteSkip::Unavailable => non_success(
+            NonSuccessKind::Error,
+            first_line(&skipped.reason),
+            &skipped.reason,
+        ),
+    };
+    let name = format!("{} \u{b7} {}", skipped.suite, skipped.runner);
+    let mut run = TestCase::new("run", status);
+    run.set_classname(text(&name));
+    let mut out = TestSuite::new(text(&name));
+    out.add_test_case(run);
+    out
 }
 
 /// The JUnit document of a report: the matrix's suites and one suite of load runs, where a run
@@ -45,10 +77,18 @@ fn protocol_suite(suite: &SuiteReport) -> TestSuite {
         out.set_time(time);
     }
     for case in &suite.cases {
+        let known = if case.expected_failure {
+            " (expected failure: a known failure of this runner's framework)"
+        } else {
+            ""
+        };
         let status = if case.verdict == ProtocolVerdict::Failed {
             non_success(
                 NonSuccessKind::Failure,
-                &format!("expected {}; observed {}", case.expected, case.observed),
+                &format!(
+                    "expected {}; observed {}{known}",
+                    case.expected, case.observed
+                ),
                 &format!(
                     "{}\nexpected: {}\nobserved: {}\n",
                     case.description, case.expected, case.observed
@@ -419,5 +459,53 @@ mod tests {
             failures[0].parent().unwrap().attribute("name"),
             Some("1.1.2")
         );
+    }
+
+    #[test]
+    fn a_matrix_has_its_suites_a_known_failure_says_so_and_a_suite_not_run_is_skipped_or_errored() {
+        use crate::report::document::samples::suite;
+        use crate::results::matrix::{MatrixReport, SuiteNotRun, SuiteSkip};
+        use crate::results::protocol::Verdict as V;
+        let mut known = suite("known", V::Failed);
+        known.cases[1].expected_failure = true;
+        let not_run = |runner: &str, status| SuiteNotRun {
+            suite: "sse".into(),
+            runner: runner.into(),
+            status,
+            reason: "why\nmore".into(),
+        };
+        let report = MatrixReport::new(Vec::new(), 1.0).with_protocol(
+            vec![known],
+            vec![
+                not_run("a", SuiteSkip::Skipped),
+                not_run("b", SuiteSkip::Unavailable),
+            ],
+        );
+        let xml = super::matrix(&report);
+        let doc = roxmltree::Document::parse(&xml).unwrap();
+        let failure = doc
+            .descendants()
+            .find(|n| n.has_tag_name("failure"))
+            .unwrap();
+        assert!(
+            failure
+                .attribute("message")
+                .unwrap()
+                .ends_with("(expected failure: a known failure of this runner's framework)"),
+            "{xml}"
+        );
+        let of = |name: &str| {
+            doc.descendants()
+                .find(|n| n.has_tag_name("testsuite") && n.attribute("name") == Some(name))
+                .unwrap_or_else(|| panic!("{name}: {xml}"))
+        };
+        let skipped = of("sse \u{b7} a");
+        assert!(skipped.descendants().any(|n| n.has_tag_name("skipped")));
+        let errored = of("sse \u{b7} b");
+        let error = errored
+            .descendants()
+            .find(|n| n.has_tag_name("error"))
+            .unwrap();
+        assert_eq!(error.attribute("message"), Some("why"));
     }
 }

@@ -17,7 +17,7 @@ use crate::humanize::human_us;
 use crate::humanize::{counted, percent};
 use crate::report::human::compare::verdict_word;
 use crate::results::load::Percentiles;
-use crate::results::matrix::{MatrixReport, RunnerStatus, cell};
+use crate::results::matrix::{MatrixReport, RunnerStatus, SuiteNotRun, SuiteSkip, cell};
 use crate::results::protocol::{SuiteReport, Verdict as ProtocolVerdict};
 use crate::results::{Outcome, RunReport};
 
@@ -66,9 +66,14 @@ fn failures(out: &mut String, run: &RunReport) {
     }
 }
 
-/// The summary of a matrix.
+/// The summary of a matrix, with its protocol suites (`--protocol-suites`).
 pub fn matrix(report: &MatrixReport) -> String {
-    matrix_at(report, 1)
+    let mut out = matrix_at(report, 1);
+    if !report.protocol.is_empty() || !report.protocol_not_run.is_empty() {
+        out.push('\n');
+        protocol(&mut out, &report.protocol, &report.protocol_not_run);
+    }
+    out
 }
 
 /// The summary of a matrix, its title a heading of `level`.
@@ -172,8 +177,9 @@ pub fn report(document: &ReportDocument) -> String {
     if !document.load.is_empty() {
         load(&mut out, &document.load);
     }
-    if !document.protocol.is_empty() {
-        protocol(&mut out, &document.protocol);
+    let not_run = &document.conformance.protocol_not_run;
+    if !document.protocol.is_empty() || !not_run.is_empty() {
+        protocol(&mut out, &document.protocol, not_run);
     }
     if let Some(comparison) = &document.comparison {
         compared(&mut out, comparison);
@@ -181,8 +187,9 @@ pub fn report(document: &ReportDocument) -> String {
     out
 }
 
-/// Per protocol suite, a table of its targets by verdict counts, with the ids of failed cases.
-fn protocol(out: &mut String, suites: &[SuiteReport]) {
+/// Per protocol suite, a table of its targets by verdict counts, with the ids of failed cases
+/// (those listed as known failures marked so); then the suites a matrix did not run, and why.
+fn protocol(out: &mut String, suites: &[SuiteReport], not_run: &[SuiteNotRun]) {
     let mut names: Vec<&str> = suites.iter().map(|s| s.suite.as_str()).collect();
     names.sort_unstable();
     names.dedup();
@@ -198,7 +205,14 @@ fn protocol(out: &mut String, suites: &[SuiteReport]) {
                 .cases
                 .iter()
                 .filter(|case| case.verdict == ProtocolVerdict::Failed)
-                .map(|case| code_span(&case.id))
+                .map(|case| {
+                    let known = if case.expected_failure {
+                        " (known)"
+                    } else {
+                        ""
+                    };
+                    format!("{}{known}", code_span(&case.id))
+                })
                 .collect();
             let _ = writeln!(
                 out,
@@ -206,14 +220,32 @@ fn protocol(out: &mut String, suites: &[SuiteReport]) {
                 cell_text(&suite.target.name),
                 c.ok,
                 c.non_strict,
-                if c.failed > 0 {
-                    format!("**{}**", c.failed)
-                } else {
-                    "0".into()
+                match (c.failed, c.expected_failures) {
+                    (0, _) => "0".to_string(),
+                    (failed, known) if failed == known => format!("{failed} ({known} known)"),
+                    (failed, 0) => format!("**{failed}**"),
+                    (failed, known) => format!("**{failed}** ({known} known)"),
                 },
                 c.informational,
                 c.unimplemented,
                 failed.join(", ")
+            );
+        }
+        out.push('\n');
+    }
+    if !not_run.is_empty() {
+        out.push_str("## Protocol suites not run\n\n");
+        for s in not_run {
+            let status = match s.status {
+                SuiteSkip::Skipped => "skipped",
+                SuiteSkip::Unavailable => "**unavailable**",
+            };
+            let _ = writeln!(
+                out,
+                "- {} / {}: {status}: {}",
+                inline(&s.runner),
+                inline(&s.suite),
+                inline(&s.reason)
             );
         }
         out.push('\n');

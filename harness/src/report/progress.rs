@@ -145,6 +145,11 @@ pub fn runner_not_run(runner: &str, why: &str) {
     eprintln!("[{runner}] {}", escape_controls(why));
 }
 
+/// `matrix`: a note about a runner (a protocol suite's verdict counts, or why it did not run).
+pub fn runner_note(runner: &str, note: &str) {
+    eprintln!("[{runner}] {}", escape_controls(note));
+}
+
 /// A report folder was written.
 pub fn report_written(dir: &Path) {
     eprintln!("report: {}", dir.display());

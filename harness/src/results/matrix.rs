@@ -3,6 +3,7 @@
 use harness_fixture::Protocol;
 use serde::{Deserialize, Serialize};
 
+use super::protocol::SuiteReport;
 use super::run::{FixtureResult, Outcome, RunReport, Summary};
 use super::target::{TargetInfo, TargetKind};
 use crate::error::HarnessError;
@@ -77,6 +78,31 @@ impl Transport {
     }
 }
 
+/// Why a protocol suite of `matrix --protocol-suites` has no document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SuiteSkip {
+    /// Not run, not a failure: the runner declares the protocol but names no endpoint
+    /// (`[protocol_paths]`), the `--url` column was given no path, or `--protocol-cases`
+    /// selects none of the suite's cases.
+    Skipped,
+    /// The endpoint could not be reached at all while the runner was up (exit 3).
+    Unavailable,
+}
+
+/// A protocol suite that `matrix --protocol-suites` did not run on a column, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuiteNotRun {
+    /// `websocket` or `sse`.
+    pub suite: String,
+    /// The column (runner name, or the `--url` column's name).
+    pub runner: String,
+    /// Skipped or unavailable.
+    pub status: SuiteSkip,
+    /// Why, in words.
+    pub reason: String,
+}
+
 /// One runner's block.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunnerReport {
@@ -119,6 +145,14 @@ pub struct MatrixReport {
     pub fixtures: Vec<MatrixFixture>,
     /// One block per runner, sorted by name.
     pub runners: Vec<RunnerReport>,
+    /// `--protocol-suites`: every suite document (the `protocol websocket|sse` document, its
+    /// `target.name` the runner's), sorted by runner then suite; absent without it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protocol: Vec<SuiteReport>,
+    /// `--protocol-suites`: the suites of declared protocols that did not run, and why; absent
+    /// when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub protocol_not_run: Vec<SuiteNotRun>,
 }
 
 /// A fixture result and the runner it is of.
@@ -169,7 +203,23 @@ impl MatrixReport {
             summary,
             fixtures,
             runners,
+            protocol: Vec::new(),
+            protocol_not_run: Vec::new(),
         }
+    }
+
+    /// The document with the protocol suites' documents and those that did not run, each
+    /// sorted by runner, then suite.
+    pub fn with_protocol(
+        mut self,
+        mut suites: Vec<SuiteReport>,
+        mut not_run: Vec<SuiteNotRun>,
+    ) -> MatrixReport {
+        suites.sort_by(|a, b| (&a.target.name, &a.suite).cmp(&(&b.target.name, &b.suite)));
+        not_run.sort_by(|a, b| (&a.runner, &a.suite).cmp(&(&b.runner, &b.suite)));
+        self.protocol = suites;
+        self.protocol_not_run = not_run;
+        self
     }
 
     /// The document saying how its runners were spoken to.
@@ -182,6 +232,8 @@ impl MatrixReport {
     /// transport is the documents' when they all say the same, else `mixed`.
     pub fn merge(documents: Vec<MatrixReport>) -> Result<MatrixReport, HarnessError> {
         let mut runners: Vec<RunnerReport> = Vec::new();
+        let mut suites = Vec::new();
+        let mut not_run = Vec::new();
         let mut duration_ms: f64 = 0.0;
         let mut transports: Vec<Option<Transport>> =
             documents.iter().map(|d| d.transport).collect();
@@ -193,6 +245,8 @@ impl MatrixReport {
         };
         for document in documents {
             duration_ms = duration_ms.max(document.summary.duration_ms);
+            suites.extend(document.protocol);
+            not_run.extend(document.protocol_not_run);
             for runner in document.runners {
                 if runners.iter().any(|r| r.runner == runner.runner) {
                     return Err(HarnessError::RunnerTwice {
@@ -202,21 +256,28 @@ impl MatrixReport {
                 runners.push(runner);
             }
         }
-        let mut merged = MatrixReport::new(runners, duration_ms);
+        let mut merged = MatrixReport::new(runners, duration_ms).with_protocol(suites, not_run);
         merged.transport = transport;
         Ok(merged)
     }
 
-    /// The exit code: 3 when a runner was unavailable, 1 on an unexpected failure or changed
-    /// snapshot, else 0.
+    /// The exit code: 3 when a runner (or a protocol suite's endpoint) was unavailable, 1 on an
+    /// unexpected failure, a changed snapshot or a protocol case `failed` and not listed as a
+    /// known failure, else 0.
     pub fn exit_code(&self) -> i32 {
-        if self
+        let unavailable = self
             .runners
             .iter()
             .any(|r| r.status == RunnerStatus::Unavailable)
-        {
+            || self
+                .protocol_not_run
+                .iter()
+                .any(|s| s.status == SuiteSkip::Unavailable);
+        if unavailable {
             crate::error::exit::TARGET
-        } else if self.runners.iter().all(|r| r.run.passed()) {
+        } else if self.runners.iter().all(|r| r.run.passed())
+            && self.protocol.iter().all(|s| s.exit_code() == 0)
+        {
             crate::error::exit::OK
         } else {
             crate::error::exit::FAILED
@@ -317,5 +378,75 @@ mod tests {
         assert_eq!(mixed.transport, Some(Transport::Mixed));
         let older = MatrixReport::merge(vec![document("a", None), document("b", None)]).unwrap();
         assert_eq!(older.transport, None);
+    }
+
+    fn suite(runner: &str, failed: bool, known: bool) -> SuiteReport {
+        use crate::results::protocol::{CaseResult, Verdict};
+        let case = CaseResult {
+            id: "5.9".into(),
+            category: "Fragmentation".into(),
+            description: "d".into(),
+            verdict: if failed { Verdict::Failed } else { Verdict::Ok },
+            expected: "e".into(),
+            observed: "o".into(),
+            duration_ms: 1.0,
+            trace: Vec::new(),
+            expected_failure: known,
+        };
+        let target = TargetInfo {
+            name: runner.into(),
+            kind: TargetKind::Runner,
+            url: String::new(),
+        };
+        SuiteReport::new("websocket", target, "/ws", vec![case], 1.0)
+    }
+
+    fn not_run(runner: &str, status: SuiteSkip) -> SuiteNotRun {
+        SuiteNotRun {
+            suite: "sse".into(),
+            runner: runner.into(),
+            status,
+            reason: "r".into(),
+        }
+    }
+
+    #[test]
+    fn a_protocol_case_failed_unlisted_exits_1_listed_0_and_an_unreachable_suite_3() {
+        let with = |suites, skipped| document("a", None).with_protocol(suites, skipped);
+        assert_eq!(with(vec![suite("a", false, false)], vec![]).exit_code(), 0);
+        assert_eq!(with(vec![suite("a", true, false)], vec![]).exit_code(), 1);
+        assert_eq!(with(vec![suite("a", true, true)], vec![]).exit_code(), 0);
+        let skipped = vec![not_run("a", SuiteSkip::Skipped)];
+        assert_eq!(with(vec![], skipped).exit_code(), 0);
+        let unreachable = vec![not_run("a", SuiteSkip::Unavailable)];
+        assert_eq!(
+            with(vec![suite("a", true, false)], unreachable).exit_code(),
+            3
+        );
+    }
+
+    #[test]
+    fn a_merge_keeps_the_suites_sorted_by_runner() {
+        let a = document("a", None).with_protocol(
+            vec![suite("a", true, true)],
+            vec![not_run("a", SuiteSkip::Skipped)],
+        );
+        let b = document("b", None).with_protocol(vec![suite("b", false, false)], vec![]);
+        let merged = MatrixReport::merge(vec![b, a]).unwrap();
+        let names: Vec<&str> = merged
+            .protocol
+            .iter()
+            .map(|s| s.target.name.as_str())
+            .collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(merged.protocol_not_run.len(), 1);
+        assert_eq!(merged.exit_code(), 0);
+        // Without suites, the document has neither array (older readers see nothing new).
+        let json = serde_json::to_value(document("c", None)).unwrap();
+        assert!(json.get("protocol").is_none() && json.get("protocol_not_run").is_none());
+        let json = serde_json::to_value(&merged).unwrap();
+        let back: MatrixReport = serde_json::from_value(json).unwrap();
+        assert_eq!(back.protocol, merged.protocol);
+        assert_eq!(back.protocol_not_run, merged.protocol_not_run);
     }
 }

@@ -24,6 +24,7 @@ mod load_http2;
 mod load_tls;
 mod load_trust;
 mod matrix;
+mod matrix_protocol;
 mod protocol_sse;
 mod protocol_websocket;
 mod report;

@@ -22,6 +22,8 @@ use crate::target::runner::{Capability, Runner, RunnerTls};
 use crate::wire::tls::TlsSettings;
 use crate::wire::transport::is_tls;
 
+use super::suites::{SuitePlan, SuiteResults, run_suites};
+
 /// What every column of one run shares.
 pub(super) struct Context<'a> {
     pub cli: &'a Cli,
@@ -136,8 +138,25 @@ pub(super) fn needed_capabilities(tls: bool, http2: bool) -> Vec<Capability> {
     }
 }
 
-/// Opens the column, replays its fixtures, closes it: its block.
-pub(super) async fn run_column(context: &Context<'_>, column: Column<'_>) -> RunnerReport {
+/// What a column yields: its block, and with `--protocol-suites` its suites' documents.
+pub(super) struct ColumnResult {
+    /// The column's block.
+    pub block: RunnerReport,
+    /// Its protocol suites.
+    pub suites: SuiteResults,
+}
+
+impl From<RunnerReport> for ColumnResult {
+    fn from(block: RunnerReport) -> Self {
+        ColumnResult {
+            block,
+            suites: SuiteResults::default(),
+        }
+    }
+}
+
+/// Opens the column, replays its fixtures, runs its protocol suites, closes it.
+pub(super) async fn run_column(context: &Context<'_>, column: Column<'_>) -> ColumnResult {
     let (header, opened) = match column {
         Column::Runner(runner) => (
             Header::of_runner(runner),
@@ -150,7 +169,7 @@ pub(super) async fn run_column(context: &Context<'_>, column: Column<'_>) -> Run
     };
     match opened {
         Ok(opened) => replay(context, header, opened).await,
-        Err(why) => header.unavailable(why),
+        Err(why) => header.unavailable(why).into(),
     }
 }
 
@@ -159,6 +178,7 @@ struct Opened {
     target: Target,
     driver: Driver,
     transport: Transport,
+    suites: SuitePlan,
 }
 
 fn timeout(context: &Context<'_>) -> Duration {
@@ -189,10 +209,12 @@ async fn open_runner(context: &Context<'_>, runner: &Runner) -> Result<Opened, S
                     )
                 })?;
         }
-        driver(context, base.clone(), tls).map_err(|e| format!("cannot build the HTTP client: {e}"))
+        driver(context, base.clone(), tls.clone())
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))
     };
     match checked.await {
         Ok(driver) => Ok(Opened {
+            suites: SuitePlan::of_runner(context.args, runner, &target.base_url(), tls),
             target,
             driver,
             transport: Transport::of(context.tls.is_some(), context.http2),
@@ -224,6 +246,13 @@ async fn open_outside(context: &Context<'_>, outside: &Outside) -> Result<Opened
         .await
         .map_err(|e| e.to_string())?;
     let transport = Transport::of(is_tls(base.scheme()), context.http2);
+    let suites = SuitePlan::of_outside(
+        context.args,
+        &base,
+        ws_url.as_ref(),
+        sse_url.as_ref(),
+        outside.tls.clone(),
+    );
     let driver = driver(context, base, outside.tls.clone())
         .map_err(|e| format!("cannot build the HTTP client: {e}"))?
         .with_protocol_bases(ws_url, sse_url);
@@ -231,6 +260,7 @@ async fn open_outside(context: &Context<'_>, outside: &Outside) -> Result<Opened
         target,
         driver,
         transport,
+        suites,
     })
 }
 
@@ -245,12 +275,14 @@ fn driver(
         .with_http2(context.http2)
 }
 
-/// Replays the plan's fixtures of the column's protocols, reviving a runner that crashed.
-async fn replay(context: &Context<'_>, header: Header, opened: Opened) -> RunnerReport {
+/// Replays the plan's fixtures of the column's protocols, reviving a runner that crashed, then
+/// runs its protocol suites.
+async fn replay(context: &Context<'_>, header: Header, opened: Opened) -> ColumnResult {
     let Opened {
         mut target,
         driver,
         transport,
+        suites,
     } = opened;
     runner_started(&header.name);
     let mut info = target.info(None);
@@ -275,9 +307,11 @@ async fn replay(context: &Context<'_>, header: Header, opened: Opened) -> Runner
         }
         results.push(result);
     }
+    let replayed = started.elapsed();
+    let suites = run_suites(context.args, &info, suites, &mut target).await;
     target.shutdown().await;
     runner_done(&header.name, started.elapsed());
-    RunnerReport {
+    let block = RunnerReport {
         runner: header.name,
         language: header.language,
         framework: header.framework,
@@ -285,6 +319,7 @@ async fn replay(context: &Context<'_>, header: Header, opened: Opened) -> Runner
         status: RunnerStatus::Ran,
         error: None,
         transport: Some(transport),
-        run: RunReport::new(info, results, started.elapsed().as_secs_f64() * 1000.0),
-    }
+        run: RunReport::new(info, results, replayed.as_secs_f64() * 1000.0),
+    };
+    ColumnResult { block, suites }
 }

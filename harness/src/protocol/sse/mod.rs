@@ -213,6 +213,7 @@ fn judge(case: &Case, readings: &Readings) -> CaseResult {
         observed: finding.observed,
         duration_ms: (capture.end_ms * 1000.0).round() / 1000.0,
         trace,
+        expected_failure: false,
     }
 }
 

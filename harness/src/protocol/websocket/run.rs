@@ -94,6 +94,7 @@ pub async fn run_case(case: &Case, endpoint: &Endpoint, timing: Timing) -> CaseR
         observed,
         duration_ms: started.elapsed().as_secs_f64() * 1000.0,
         trace,
+        expected_failure: false,
     }
 }
 

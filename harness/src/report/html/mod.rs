@@ -53,7 +53,7 @@ pub fn page(report: &ReportDocument) -> String {
                         @if !report.conformance.runners.is_empty() { a href="#parity" { "parity" } }
                         @if !report.load.is_empty() { a href="#load" { "load" } }
                         @if !report.conformance.runners.is_empty() { a href="#grid" { "by fixture" } }
-                        @if !report.protocol.is_empty() { a href="#protocol" { "protocol suites" } }
+                        @if !report.protocol.is_empty() || !report.conformance.protocol_not_run.is_empty() { a href="#protocol" { "protocol suites" } }
                         @if report.comparison.is_some() { a href="#comparison" { "against the baseline" } }
                     }
                 }
@@ -62,7 +62,7 @@ pub fn page(report: &ReportDocument) -> String {
                     @if !report.conformance.runners.is_empty() { (grid::summary(&report.conformance)) }
                     (load::section(&report.load))
                     @if !report.conformance.runners.is_empty() { (grid::grid(&report.conformance)) }
-                    (protocol::section(&report.protocol))
+                    (protocol::section(&report.protocol, &report.conformance.protocol_not_run))
                 }
                 footer {
                     "Generated " (report.report.generated_at)

@@ -6,15 +6,17 @@
 use maud::{Markup, html};
 
 use crate::humanize::counted;
+use crate::results::matrix::{SuiteNotRun, SuiteSkip};
 use crate::results::protocol::{CaseResult, SuiteReport, TraceDirection, Verdict};
 
-/// The section of every suite; nothing when there is none.
-pub fn section(suites: &[SuiteReport]) -> Markup {
+/// The section of every suite, and of the suites a matrix did not run; nothing when there is
+/// none.
+pub fn section(suites: &[SuiteReport], not_run: &[SuiteNotRun]) -> Markup {
     let mut names: Vec<&str> = suites.iter().map(|s| s.suite.as_str()).collect();
     names.sort_unstable();
     names.dedup();
     html! {
-        @if !suites.is_empty() {
+        @if !suites.is_empty() || !not_run.is_empty() {
             section #protocol {
                 h2 { "Protocol suites" }
                 p.note {
@@ -23,6 +25,18 @@ pub fn section(suites: &[SuiteReport]) -> Markup {
                     "what was observed and the wire trace."
                 }
                 @for name in names { (suite(name, suites)) }
+                @if !not_run.is_empty() {
+                    h3 { "Suites not run" }
+                    ul {
+                        @for s in not_run {
+                            li class=(if s.status == SuiteSkip::Unavailable { "bad" } else { "" }) {
+                                strong { (s.runner) } " / " (s.suite) ": "
+                                (if s.status == SuiteSkip::Unavailable { "unavailable" } else { "skipped" })
+                                " \u{2013} " (s.reason)
+                            }
+                        }
+                    }
+                }
             }
         }
     }
@@ -84,7 +98,10 @@ fn counts(targets: &[(usize, &SuiteReport)]) -> Markup {
                     tr {
                         td { (report.target.name) }
                         td.num { (c.ok) } td.num { (c.non_strict) }
-                        td.num class=(if c.failed > 0 { "num bad" } else { "num" }) { (c.failed) }
+                        td.num class=(if c.failed > c.expected_failures { "num bad" } else { "num" }) {
+                            (c.failed)
+                            @if c.expected_failures > 0 { " (" (c.expected_failures) " known)" }
+                        }
                         td.num { (c.informational) } td.num { (c.unimplemented) }
                     }
                 }
@@ -124,9 +141,17 @@ fn cell(document: usize, report: &SuiteReport, id: &str) -> Markup {
     let Some((case_index, case)) = report.cases.iter().enumerate().find(|(_, c)| c.id == id) else {
         return html! { td.cell.none { "" } };
     };
-    let (class, mark) = look(case.verdict);
+    let (class, mark) = match look(case.verdict) {
+        ("fail", mark) if case.expected_failure => ("known", mark),
+        look => look,
+    };
+    let known = if case.expected_failure {
+        " (listed as a known failure)"
+    } else {
+        ""
+    };
     html! {
-        td class=(format!("cell {class}")) title=(format!("{}: {}", case.description, word(case.verdict))) {
+        td class=(format!("cell {class}")) title=(format!("{}: {}{known}", case.description, word(case.verdict))) {
             @if case.verdict == Verdict::Ok { (mark) }
             @else { a href=(format!("#{}", anchor(document, case_index))) { (mark) } }
         }
@@ -172,6 +197,7 @@ fn details(document: usize, case_index: usize, report: &SuiteReport, case: &Case
         details.difference id=(anchor(document, case_index)) open[case.verdict == Verdict::Failed] {
             summary {
                 strong { (report.target.name) } " / " code { (case.id) } ": " (word(case.verdict))
+                @if case.expected_failure { " (listed as a known failure)" }
                 " \u{00b7} " (case.description)
             }
             p { strong { "expected: " } (case.expected) }
@@ -218,5 +244,42 @@ mod tests {
         assert!(page.contains("Suite: websocket"), "{page}");
         assert!(!page.contains("href=\"#protocol-"), "{page}");
         assert!(page.contains("<strong>passed</strong>"), "{page}");
+    }
+
+    #[test]
+    fn a_known_failure_is_marked_known_and_suites_not_run_are_listed() {
+        use crate::results::matrix::{SuiteNotRun, SuiteSkip};
+        let mut known = suite("listed", Verdict::Failed);
+        known.cases[1].expected_failure = true;
+        let known = crate::results::protocol::SuiteReport::new(
+            &known.suite,
+            known.target.clone(),
+            &known.path,
+            known.cases.clone(),
+            1.0,
+        );
+        let not_run = [SuiteNotRun {
+            suite: "sse".into(),
+            runner: "quiet".into(),
+            status: SuiteSkip::Unavailable,
+            reason: "connection refused".into(),
+        }];
+        let section = super::section(&[known], &not_run).into_string();
+        assert!(
+            section.contains(
+                r#"<td class="cell known" title="case 1.1.2: failed (listed as a known failure)">"#
+            ),
+            "{section}"
+        );
+        assert!(section.contains("1 (1 known)"), "{section}");
+        assert!(
+            section
+                .contains("<strong>quiet</strong> / sse: unavailable \u{2013} connection refused"),
+            "{section}"
+        );
+        let plain = super::section(&[suite("bad", Verdict::Failed)], &[]).into_string();
+        assert!(plain.contains(r#"class="cell fail""#), "{plain}");
+        assert!(!plain.contains("known"), "{plain}");
+        assert!(!plain.contains("Suites not run"), "{plain}");
     }
 }

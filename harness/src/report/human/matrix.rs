@@ -8,7 +8,8 @@ use harness_fixture::Protocol;
 use super::run::write_fixture;
 use crate::humanize::escape_controls;
 use crate::report::terminal::Style;
-use crate::results::matrix::{MatrixReport, RunnerReport, RunnerStatus, cell};
+use crate::results::matrix::{MatrixReport, RunnerReport, RunnerStatus, SuiteSkip, cell};
+use crate::results::protocol::{CaseResult, Verdict};
 use crate::results::{Outcome, SnapshotStatus};
 
 /// Writes what `matrix` prints: the failures of every runner, then the grid.
@@ -16,7 +17,67 @@ pub fn write_matrix(out: &mut dyn Write, style: Style, report: &MatrixReport) ->
     for runner in &report.runners {
         write_failures(out, style, runner)?;
     }
+    write_suites(out, report)?;
     write_grid(out, report)
+}
+
+/// With `--protocol-suites`: a line per suite and runner (verdict counts, the failed cases
+/// named, those listed as known failures apart), and one per suite not run, with why.
+fn write_suites(out: &mut dyn Write, report: &MatrixReport) -> io::Result<()> {
+    for suite in &report.protocol {
+        let c = &suite.summary;
+        write!(
+            out,
+            "{} suite on {}: {} ok, {} non_strict, {} failed, {} informational, {} unimplemented",
+            suite.suite,
+            escape_controls(&suite.target.name),
+            c.ok,
+            c.non_strict,
+            c.failed,
+            c.informational,
+            c.unimplemented
+        )?;
+        let failed = suite.cases.iter().filter(|c| c.verdict == Verdict::Failed);
+        let (known, unexpected): (Vec<_>, Vec<_>) = failed.partition(|c| c.expected_failure);
+        let ids = |cases: &[&CaseResult]| {
+            let ids: Vec<&str> = cases.iter().map(|c| c.id.as_str()).collect();
+            escape_controls(&ids.join(", ")).into_owned()
+        };
+        if !unexpected.is_empty() {
+            write!(out, "; failed: {}", ids(&unexpected))?;
+        }
+        if !known.is_empty() {
+            write!(out, "; known failures: {}", ids(&known))?;
+        }
+        let fixed: Vec<&CaseResult> = suite
+            .cases
+            .iter()
+            .filter(|c| c.expected_failure && c.verdict != Verdict::Failed)
+            .collect();
+        if !fixed.is_empty() {
+            write!(
+                out,
+                "; listed as known failures but did not fail (remove them from \
+                 [expected_protocol_failures]): {}",
+                ids(&fixed)
+            )?;
+        }
+        writeln!(out)?;
+    }
+    for skipped in &report.protocol_not_run {
+        let status = match skipped.status {
+            SuiteSkip::Skipped => "skipped",
+            SuiteSkip::Unavailable => "unavailable",
+        };
+        writeln!(
+            out,
+            "{} suite on {}: {status}: {}",
+            skipped.suite,
+            escape_controls(&skipped.runner),
+            escape_controls(&skipped.reason)
+        )?;
+    }
+    Ok(())
 }
 
 /// One runner's unavailability, or its changed snapshots, unexpected failures, known
@@ -132,9 +193,23 @@ fn write_grid(out: &mut dyn Write, report: &MatrixReport) -> io::Result<()> {
         writeln!(out)?;
     }
     let s = &report.summary;
+    let suites = if report.protocol.is_empty() {
+        String::new()
+    } else {
+        let failed: usize = report.protocol.iter().map(|r| r.summary.failed).sum();
+        let known: usize = report
+            .protocol
+            .iter()
+            .map(|r| r.summary.expected_failures)
+            .sum();
+        format!(
+            "; {} run, {failed} cases failed ({known} known)",
+            crate::humanize::counted(report.protocol.len(), "protocol suite")
+        )
+    };
     writeln!(
         out,
-        "{}: {} passed, {} failed, {} skipped, {} errored ({} known divergences) in {:.1} s",
+        "{}: {} passed, {} failed, {} skipped, {} errored ({} known divergences){suites} in {:.1} s",
         if report.exit_code() == 0 {
             "ok"
         } else {

@@ -121,6 +121,7 @@ mod tests {
                     what: "text fin=1 rsv=100 len=5 \"hello\"".into(),
                 }]
             },
+            expected_failure: false,
         }
     }
 

@@ -78,6 +78,10 @@ pub struct Manifest {
     /// without `--path`).
     #[serde(default)]
     pub protocol_paths: ProtocolPaths,
+    /// Extra: protocol suite cases the app's framework is known to fail (`matrix
+    /// --protocol-suites`, `protocol --runner`): reported, but not failing the run.
+    #[serde(default)]
+    pub expected_protocol_failures: ExpectedProtocolFailures,
 }
 
 /// `[protocol_paths]`: the endpoints `protocol websocket|sse` test by default.
@@ -88,6 +92,47 @@ pub struct ProtocolPaths {
     pub websocket: Option<String>,
     /// An event stream.
     pub sse: Option<String>,
+}
+
+/// `[expected_protocol_failures]`: per suite, case ids (`6.4.1`) or groups of them (an entry
+/// ending in `.`, `6.4.` for every case under 6.4) the framework is known to fail.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedProtocolFailures {
+    /// Cases of the WebSocket suite.
+    #[serde(default)]
+    pub websocket: Vec<String>,
+    /// Cases of the SSE suite.
+    #[serde(default)]
+    pub sse: Vec<String>,
+}
+
+impl ExpectedProtocolFailures {
+    /// Whether case `id` of `suite` (`websocket`, `sse`) is listed, by its id or a group.
+    pub fn lists(&self, suite: &str, id: &str) -> bool {
+        let entries = match suite {
+            "websocket" => &self.websocket,
+            "sse" => &self.sse,
+            _ => return false,
+        };
+        entries
+            .iter()
+            .any(|e| e == id || (e.ends_with('.') && id.starts_with(e.as_str())))
+    }
+
+    /// The first entry that is not a case id or a group (`6.4.1`, `6.4.`), with its suite.
+    fn malformed(&self) -> Option<(&'static str, &str)> {
+        let well_formed = |entry: &str| {
+            let id = entry.strip_suffix('.').unwrap_or(entry);
+            !id.is_empty()
+                && id
+                    .split('.')
+                    .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+        };
+        let websocket = self.websocket.iter().map(|e| ("websocket", e.as_str()));
+        let sse = self.sse.iter().map(|e| ("sse", e.as_str()));
+        websocket.chain(sse).find(|(_, entry)| !well_formed(entry))
+    }
 }
 
 fn default_stop_signal() -> String {
@@ -160,12 +205,22 @@ pub fn parse(file: &Path, text: &str) -> Result<Manifest, ManifestError> {
             ));
         }
     }
-    if let Some(path) = &manifest.protocol_paths.sse
-        && !path.starts_with('/')
-    {
-        return Err(error(
-            "protocol_paths.sse: the path must start with '/'".into(),
-        ));
+    for (suite, path) in [
+        ("websocket", &manifest.protocol_paths.websocket),
+        ("sse", &manifest.protocol_paths.sse),
+    ] {
+        if let Some(path) = path
+            && !path.starts_with('/')
+        {
+            return Err(error(format!(
+                "protocol_paths.{suite}: the path must start with '/'"
+            )));
+        }
+    }
+    if let Some((suite, entry)) = manifest.expected_protocol_failures.malformed() {
+        return Err(error(format!(
+            "expected_protocol_failures.{suite}: {entry:?} is not a case id (`6.4.1`) or a group of cases (`6.4.`)"
+        )));
     }
     if manifest.capabilities.contains(&Capability::Http2)
         && !manifest.capabilities.contains(&Capability::Tls)
@@ -275,6 +330,36 @@ stop_signal = "SIGTERM"
         let text = format!("{GOOD}[protocol_paths]\nsse = \"events\"\n");
         let e = parse(Path::new("r.toml"), &text).unwrap_err().to_string();
         assert!(e.contains("protocol_paths.sse"), "{e}");
+    }
+
+    #[test]
+    fn expected_protocol_failures_list_cases_and_groups_and_are_checked() {
+        let m = parse(Path::new("runner.toml"), GOOD).unwrap();
+        assert!(!m.expected_protocol_failures.lists("websocket", "1.1.1"));
+        let text = format!(
+            "{GOOD}[expected_protocol_failures]\nwebsocket = [\"6.4.\", \"1.1.2\"]\nsse = [\"4.3\"]\n"
+        );
+        let listed = parse(Path::new("runner.toml"), &text)
+            .unwrap()
+            .expected_protocol_failures;
+        assert!(listed.lists("websocket", "6.4.1"));
+        assert!(listed.lists("websocket", "6.4.12"));
+        assert!(
+            !listed.lists("websocket", "6.41.1"),
+            "a group ends at its dot"
+        );
+        assert!(listed.lists("websocket", "1.1.2"));
+        assert!(!listed.lists("websocket", "1.1.20"), "an id is exact");
+        assert!(!listed.lists("sse", "1.1.2"), "per suite");
+        assert!(listed.lists("sse", "4.3"));
+        for bad in ["\"6.x\"", "\"\"", "\".\"", "\"6..1\""] {
+            let text = format!("{GOOD}[expected_protocol_failures]\nsse = [{bad}]\n");
+            let e = parse(Path::new("r.toml"), &text).unwrap_err().to_string();
+            assert!(e.contains("expected_protocol_failures.sse"), "{bad}: {e}");
+        }
+        let text = format!("{GOOD}[protocol_paths]\nwebsocket = \"ws\"\n");
+        let e = parse(Path::new("r.toml"), &text).unwrap_err().to_string();
+        assert!(e.contains("protocol_paths.websocket"), "{e}");
     }
 
     #[test]
