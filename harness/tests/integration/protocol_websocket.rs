@@ -83,14 +83,14 @@ async fn handshake(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
     Ok(head[end..].to_vec())
 }
 
-pub(super) struct Frame {
+struct Frame {
     fin: bool,
     rsv: u8,
     opcode: u8,
     payload: Vec<u8>,
 }
 
-pub(super) async fn read_frame(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<Frame> {
+async fn read_frame(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<Frame> {
     loop {
         if buf.len() >= 2 {
             let short = usize::from(buf[1] & 0x7F);
@@ -132,7 +132,7 @@ pub(super) async fn read_frame(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std
     }
 }
 
-pub(super) async fn send(stream: &mut TcpStream, rsv: u8, opcode: u8, payload: &[u8]) -> std::io::Result<()> {
+async fn send(stream: &mut TcpStream, rsv: u8, opcode: u8, payload: &[u8]) -> std::io::Result<()> {
     let mut out = vec![0x80 | rsv << 4 | opcode];
     match payload.len() {
         n if n <= 125 => out.push(n as u8),
