@@ -12,6 +12,7 @@ mod rest;
 mod sse;
 mod timing;
 mod ws;
+pub(crate) mod ws_sets;
 
 use harness_fixture::{Fixture, Spec};
 

@@ -3,7 +3,7 @@
 //! coding, generated multipart boundaries replaced by `<boundary>`, volatile values redacted by pattern
 //! ([`super::volatile`]) and wherever the fixture expects a class matcher (`<<number>>`...).
 
-use harness_fixture::model::{HeaderExpectation, MessageMatch, WsMatch, WsStep};
+use harness_fixture::model::{HeaderExpectation, MessageMatch};
 use harness_fixture::{Fixture, Spec};
 use serde_json::{Map, Value, json};
 
@@ -312,21 +312,8 @@ fn redact_by_fixture(fixture: &Fixture, value: &mut Value) {
             }
         }
         Spec::WebSocket(ws) => {
-            let Some(Value::Array(steps)) = value.get_mut("steps") else {
-                return;
-            };
-            for record in steps {
-                let Some(index) = record.get("step").and_then(Value::as_u64) else {
-                    continue;
-                };
-                let Some(WsStep::Expect(expect)) = ws.transcript.get(index as usize) else {
-                    continue;
-                };
-                if let (WsMatch::Json(want) | WsMatch::JsonPartial(want), Some(got)) =
-                    (&expect.matches, record.pointer_mut("/received/json"))
-                {
-                    redact_matched(want, got);
-                }
+            if let Some(Value::Array(steps)) = value.get_mut("steps") {
+                super::ws_steps::redact_and_sort(ws, steps);
             }
         }
     }
@@ -347,7 +334,7 @@ fn header_expectations(headers: &harness_fixture::model::ExpectedHeaders) -> Val
         .into()
 }
 
-fn redact_matched(expected: &Value, actual: &mut Value) {
+pub(super) fn redact_matched(expected: &Value, actual: &mut Value) {
     match (expected, actual) {
         (Value::String(token), actual) => {
             if let Some(Ok(matcher)) = Matcher::parse(token)
