@@ -248,6 +248,10 @@ pub enum Frame {
     Ended,
 }
 
+fn is_zero(count: &u64) -> bool {
+    *count == 0
+}
+
 fn as_base64<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&BASE64.encode(bytes))
 }
@@ -284,8 +288,12 @@ pub struct SseTranscript {
     pub status: Option<u16>,
     /// Reply headers.
     pub headers: Headers,
-    /// Events dispatched, in order.
+    /// Events dispatched, in order (those skipped by the fixture's `ignore` aside).
     pub events: Vec<ReceivedEvent>,
+    /// Events skipped by the fixture's `ignore` (format 1.1): counted, not listed, so that
+    /// snapshots do not depend on how many heartbeats came.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ignored: u64,
     /// The body of a reply that is not an event stream.
     pub body: Option<Body>,
     /// How reading stopped.

@@ -398,3 +398,75 @@ fn stream_refuses_the_new_steps_by_pointer() {
         "{stderr}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// SSE `ignore`.
+
+/// An SSE server: events `1`, `2`, `3` with a `ping` event (empty data) before each, then the
+/// end of the stream; with `?tick=1`, a `tick` event after `2` that no fixture ignores.
+fn sse_server() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = serve_on_thread(|listener: tokio::net::TcpListener| async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let tick = String::from_utf8_lossy(&head).contains("tick=1");
+                let mut body = String::new();
+                for n in 1..=3 {
+                    body.push_str("event: ping\ndata: \n\n");
+                    body.push_str(&format!("data: {n}\n\n"));
+                    if tick && n == 2 {
+                        body.push_str("event: tick\ndata: t\n\n");
+                    }
+                }
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
+                     connection: close\r\n\r\n{body}"
+                );
+                let _ = stream.write_all(reply.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    format!("http://{address}")
+}
+
+fn sse_fixture(query: Value, ignore: Option<Value>) -> Value {
+    let mut fixture = json!({
+        "name": "feed", "protocol": "sse",
+        "request": {"path": "/feed", "query": query},
+        "expected": {"status": 200, "events": [{"data": "1"}, {"data": "2"}, {"data": "3"}]}
+    });
+    if let Some(ignore) = ignore {
+        fixture["expected"]["ignore"] = ignore;
+    }
+    fixture
+}
+
+#[test]
+fn sse_ignore_skips_heartbeat_events_and_only_those() {
+    let url = sse_server();
+    let pings = json!([{"event": "ping"}]);
+    let result = run_one(&url, &sse_fixture(json!({}), Some(pings.clone())));
+    assert_eq!(result["outcome"], "passed", "{result:#}");
+    // Without ignore, the first ping stands where event 1 was expected.
+    let diff = failed_diff(&run_one(&url, &sse_fixture(json!({}), None)));
+    let first = at(&diff, "/events/0/event");
+    assert_eq!(first.len(), 1, "{diff:#?}");
+    assert_eq!((&first[0]["expected"], &first[0]["actual"]), (&json!("message"), &json!("ping")));
+    // An event that no ignore matches still counts: here, one too many.
+    let diff = failed_diff(&run_one(&url, &sse_fixture(json!({"tick": "1"}), Some(pings))));
+    let tick = at(&diff, "/events/2/event");
+    assert_eq!(tick.len(), 1, "{diff:#?}");
+    assert_eq!(tick[0]["actual"], "tick");
+    let extra = at(&diff, "/events/3");
+    assert_eq!(extra.len(), 1, "{diff:#?}");
+    assert_eq!(extra[0]["message"], "unexpected event");
+}
