@@ -236,9 +236,15 @@ mod tests {
         let got = &stream(&["ping"]).events[0];
         let matcher = |v: Value| serde_json::from_value::<ExpectedEvent>(v).unwrap();
         assert!(event_matches(&matcher(json!({"event": "ping"})), got));
-        assert!(event_matches(&matcher(json!({"event": "<<any>>", "data": "x"})), got));
+        assert!(event_matches(
+            &matcher(json!({"event": "<<any>>", "data": "x"})),
+            got
+        ));
         // No event type means the default "message", as for expected events.
         assert!(!event_matches(&matcher(json!({"data": "x"})), got));
-        assert!(!event_matches(&matcher(json!({"event": "ping", "data": "y"})), got));
+        assert!(!event_matches(
+            &matcher(json!({"event": "ping", "data": "y"})),
+            got
+        ));
     }
 }

@@ -90,9 +90,8 @@ fn check_steps(fixture: &WsFixture, transcript: &WsTranscript, out: &mut Vec<Mis
             let last_at = transcript
                 .steps
                 .iter()
-                .filter(|r| r.step == index)
+                .rfind(|r| r.step == index)
                 .map(|r| r.at_us)
-                .last()
                 .unwrap_or(end.at_us);
             let waited_ms = last_at.saturating_sub(previous_at) / 1000;
             previous_at = end.at_us;

@@ -284,7 +284,10 @@ mod tests {
         assert_eq!(out.len(), 2, "{out:#?}");
         assert_eq!(out[0].path, "/transcript/2/x/0");
         assert_eq!(out[0].expected, json!({"json_partial": {"id": 1}}));
-        assert_eq!(out[0].actual, json!([{"text": "{\"id\":9,\"result\":\"ok\"}"}]));
+        assert_eq!(
+            out[0].actual,
+            json!([{"text": "{\"id\":9,\"result\":\"ok\"}"}])
+        );
         assert!(out[0].message.contains("never matched"));
         assert_eq!(out[1].path, "/transcript/2/x");
         assert_eq!(out[1].expected, json!([{"json_partial": {"id": 1}}]));
@@ -325,7 +328,10 @@ mod tests {
         let out = run(&step, &[item(1), Frame::Text("x".into()), item(2)]);
         assert_eq!(out.len(), 2, "{out:#?}");
         assert_eq!(out[0].path, "/transcript/2/x/count");
-        assert_eq!((out[0].expected.clone(), out[0].actual.clone()), (json!(3), json!(2)));
+        assert_eq!(
+            (out[0].expected.clone(), out[0].actual.clone()),
+            (json!(3), json!(2))
+        );
         assert_eq!(out[1].path, "/transcript/2/x/message");
         assert_eq!(out[1].actual, json!({"text": "x"}));
         // Complete, but later than within_ms.

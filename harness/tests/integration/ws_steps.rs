@@ -75,7 +75,11 @@ fn replies(message: &Value, batch: &mut Vec<u64>, faults: Faults) -> Vec<Value> 
                 if id == first && faults.missing {
                     continue;
                 }
-                let shown = if id == first && faults.wrong_id { id + 100 } else { id };
+                let shown = if id == first && faults.wrong_id {
+                    id + 100
+                } else {
+                    id
+                };
                 out.push(json!({"id": shown, "result": id * 10}));
             }
             batch.clear();
@@ -101,6 +105,7 @@ fn replies(message: &Value, batch: &mut Vec<u64>, faults: Faults) -> Vec<Value> 
 async fn rpc_connection(stream: tokio::net::TcpStream) {
     let query = Arc::new(Mutex::new(String::new()));
     let seen = Arc::clone(&query);
+    #[allow(clippy::result_large_err)] // the library's callback type
     let callback = move |request: &Request, response: Response| {
         *seen.lock().unwrap() = request.uri().query().unwrap_or("").to_string();
         Ok(response)
@@ -219,9 +224,17 @@ fn run_one(url: &str, fixture: &Value) -> Value {
 }
 
 fn run_files(url: &str, files: &[PathBuf], extra: &[&str]) -> Value {
-    let mut args: Vec<String> = ["run", "--url", url, "--snapshots", "off", "--format", "json"]
-        .map(String::from)
-        .to_vec();
+    let mut args: Vec<String> = [
+        "run",
+        "--url",
+        url,
+        "--snapshots",
+        "off",
+        "--format",
+        "json",
+    ]
+    .map(String::from)
+    .to_vec();
     args.extend(["--timeout".to_string(), "1s".to_string()]);
     for file in files {
         args.push("--fixture".into());
@@ -273,14 +286,30 @@ fn a_reply_with_the_wrong_id_is_unexpected_and_its_expectation_never_matched() {
     let set = format!("/transcript/{UNORDERED}/expect_unordered");
     let never = at(&diff, &format!("{set}/0"));
     assert_eq!(never.len(), 1, "{diff:#?}");
-    assert_eq!(never[0]["expected"], json!({"json": {"id": 1, "result": 10}}));
+    assert_eq!(
+        never[0]["expected"],
+        json!({"json": {"id": 1, "result": 10}})
+    );
     assert_eq!(never[0]["actual"], json!([reply_text(101, 10)]));
-    assert!(never[0]["message"].as_str().unwrap().contains("never matched"));
+    assert!(
+        never[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("never matched")
+    );
     let unexpected = at(&diff, &set);
     assert_eq!(unexpected.len(), 1, "{diff:#?}");
     assert_eq!(unexpected[0]["actual"], reply_text(101, 10));
-    assert_eq!(unexpected[0]["expected"], json!([{"json": {"id": 1, "result": 10}}]));
-    assert!(unexpected[0]["message"].as_str().unwrap().contains("arrived unexpected"));
+    assert_eq!(
+        unexpected[0]["expected"],
+        json!([{"json": {"id": 1, "result": 10}}])
+    );
+    assert!(
+        unexpected[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("arrived unexpected")
+    );
     assert_eq!(diff.len(), 2, "only the set differs: {diff:#?}");
 }
 
@@ -291,7 +320,10 @@ fn a_missing_reply_is_named_never_matched_with_nothing_unexpected() {
     let set = format!("/transcript/{UNORDERED}/expect_unordered");
     assert_eq!(diff.len(), 1, "{diff:#?}");
     assert_eq!(diff[0]["path"], format!("{set}/0"));
-    assert_eq!(diff[0]["expected"], json!({"json": {"id": 1, "result": 10}}));
+    assert_eq!(
+        diff[0]["expected"],
+        json!({"json": {"id": 1, "result": 10}})
+    );
     assert_eq!(diff[0]["actual"], json!([]));
 }
 
@@ -305,7 +337,11 @@ fn an_extra_message_in_the_set_arrives_unexpected() {
         format!("/transcript/{UNORDERED}/expect_unordered")
     );
     assert_eq!(diff[0]["actual"], reply_text(999, 0));
-    assert_eq!(diff[0]["expected"], json!([]), "every expectation was matched");
+    assert_eq!(
+        diff[0]["expected"],
+        json!([]),
+        "every expectation was matched"
+    );
 }
 
 #[test]
@@ -328,7 +364,10 @@ fn too_few_subscription_items_are_counted() {
     let diff = failed_diff(&run_one(&url, &conversation("heartbeat=1&few_items=1")));
     let count = at(&diff, &format!("/transcript/{COUNT}/expect_count/count"));
     assert_eq!(count.len(), 1, "{diff:#?}");
-    assert_eq!((&count[0]["expected"], &count[0]["actual"]), (&json!(3), &json!(2)));
+    assert_eq!(
+        (&count[0]["expected"], &count[0]["actual"]),
+        (&json!(3), &json!(2))
+    );
     assert_eq!(diff.len(), 1, "{diff:#?}");
 }
 
@@ -337,10 +376,16 @@ fn a_reply_that_fits_no_alternative_fails_expect_any_of() {
     let url = rpc_server();
     let diff = failed_diff(&run_one(&url, &conversation("bad_either=1")));
     assert_eq!(diff.len(), 1, "{diff:#?}");
-    assert_eq!(diff[0]["path"], format!("/transcript/{ANY_OF}/expect_any_of"));
+    assert_eq!(
+        diff[0]["path"],
+        format!("/transcript/{ANY_OF}/expect_any_of")
+    );
     let nope = json!({"text": json!({"id": 5, "result": "nope"}).to_string()});
     assert_eq!(diff[0]["actual"], json!([nope]));
-    assert_eq!(diff[0]["message"], "no message matched any of the alternatives");
+    assert_eq!(
+        diff[0]["message"],
+        "no message matched any of the alternatives"
+    );
     assert_eq!(diff[0]["expected"].as_array().unwrap().len(), 2);
 }
 
@@ -372,8 +417,17 @@ fn stream_refuses_the_new_steps_by_pointer() {
     let (_dir, files) = write_fixtures(&[conversation("")]);
     let file = files[0].display().to_string();
     let args = [
-        "stream", "--url", &url, "--fixture", &file, "--connections", "1", "--warmup", "0s",
-        "--duration", "1s",
+        "stream",
+        "--url",
+        &url,
+        "--fixture",
+        &file,
+        "--connections",
+        "1",
+        "--warmup",
+        "0s",
+        "--duration",
+        "1s",
     ];
     let (output, _) = run_within(&args, Duration::from_secs(30));
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
@@ -387,8 +441,17 @@ fn stream_refuses_the_new_steps_by_pointer() {
     let (_dir, files) = write_fixtures(&[without_ignore]);
     let file = files[0].display().to_string();
     let args = [
-        "stream", "--url", &url, "--fixture", &file, "--connections", "1", "--warmup", "0s",
-        "--duration", "1s",
+        "stream",
+        "--url",
+        &url,
+        "--fixture",
+        &file,
+        "--connections",
+        "1",
+        "--warmup",
+        "0s",
+        "--duration",
+        "1s",
     ];
     let (output, _) = run_within(&args, Duration::from_secs(30));
     assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
@@ -460,9 +523,15 @@ fn sse_ignore_skips_heartbeat_events_and_only_those() {
     let diff = failed_diff(&run_one(&url, &sse_fixture(json!({}), None)));
     let first = at(&diff, "/events/0/event");
     assert_eq!(first.len(), 1, "{diff:#?}");
-    assert_eq!((&first[0]["expected"], &first[0]["actual"]), (&json!("message"), &json!("ping")));
+    assert_eq!(
+        (&first[0]["expected"], &first[0]["actual"]),
+        (&json!("message"), &json!("ping"))
+    );
     // An event that no ignore matches still counts: here, one too many.
-    let diff = failed_diff(&run_one(&url, &sse_fixture(json!({"tick": "1"}), Some(pings))));
+    let diff = failed_diff(&run_one(
+        &url,
+        &sse_fixture(json!({"tick": "1"}), Some(pings)),
+    ));
     let tick = at(&diff, "/events/2/event");
     assert_eq!(tick.len(), 1, "{diff:#?}");
     assert_eq!(tick[0]["actual"], "tick");

@@ -18,8 +18,8 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::upgrade::{Socket, Upgrade, upgrade};
 use super::{Driver, StepError, fixture_headers, micros, step_wait};
-use crate::results::Interrupted;
 use crate::check::ws_sets;
+use crate::results::Interrupted;
 use crate::results::transcript::{Direction, Frame, WsRecord, WsStepEnd, WsTranscript};
 use crate::wire::Deadline;
 use crate::wire::request::encode_ws_message;
