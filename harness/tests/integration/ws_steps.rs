@@ -38,6 +38,8 @@ struct Faults {
     few_items: bool,
     /// The `either` request is answered with neither of its two shapes.
     bad_either: bool,
+    /// A notification is answered with 150 messages.
+    flood: bool,
 }
 
 impl Faults {
@@ -51,6 +53,7 @@ impl Faults {
             notify_reply: on("notify_reply"),
             few_items: on("few_items"),
             bad_either: on("bad_either"),
+            flood: on("flood"),
         }
     }
 }
@@ -96,6 +99,7 @@ fn replies(message: &Value, batch: &mut Vec<u64>, faults: Faults) -> Vec<Value> 
             vec![json!({"id": id, "result": "nope"})]
         }
         (Some("either"), Some(id)) => vec![json!({"id": id, "error": "busy"})],
+        (Some("notify"), None) if faults.flood => (1..=150).map(|n| json!({"n": n})).collect(),
         (Some("notify"), None) if faults.notify_reply => vec![json!({"id": null, "ack": true})],
         _ => Vec::new(),
     }
@@ -356,6 +360,18 @@ fn a_reply_to_a_notification_breaks_the_silence() {
         json!({"text": json!({"id": null, "ack": true}).to_string()})
     );
     assert_eq!(diff[0]["message"], "arrived during the silence");
+}
+
+#[test]
+fn a_flood_during_a_step_stops_the_replay_past_100_unexpected_messages() {
+    let url = rpc_server();
+    let result = run_one(&url, &conversation("flood=1"));
+    assert_eq!(result["outcome"], "errored", "{result:#}");
+    assert_eq!(result["error"]["at"], format!("/transcript/{NONE}"));
+    assert_eq!(
+        result["error"]["reason"],
+        "more than 100 messages past the expected ones in one step"
+    );
 }
 
 #[test]

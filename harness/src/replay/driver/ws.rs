@@ -24,6 +24,11 @@ use crate::results::transcript::{Direction, Frame, WsRecord, WsStepEnd, WsTransc
 use crate::wire::Deadline;
 use crate::wire::request::encode_ws_message;
 
+/// The most messages a step of format 1.1 reads past those it expects (none for
+/// `expect_none`, one for `expect_any_of`) before the replay stops: a server that floods a step
+/// with messages it does not expect cannot grow the transcript without end.
+pub(super) const MAX_EXTRA_MESSAGES: usize = 100;
+
 /// How long the end of a conversation (the closing handshake) may take.
 const CLOSING: Duration = Duration::from_millis(500);
 
@@ -162,7 +167,16 @@ async fn gather(
     let mut got: Vec<(Direction, Frame, u64)> = Vec::new();
     // Counted as they come: a long subscription is not matched again and again.
     let mut counted = 0;
+    let expected = match step {
+        WsStep::ExpectUnordered(set) => set.messages.len(),
+        WsStep::ExpectAnyOf(_) => 1,
+        WsStep::ExpectCount(count) => count.count,
+        _ => 0,
+    };
     loop {
+        if got.len() > expected + MAX_EXTRA_MESSAGES {
+            return Err(StepError::TooManyMessages);
+        }
         let complete = match step {
             WsStep::ExpectCount(count) => counted >= count.count,
             _ => {
