@@ -184,9 +184,18 @@ fn ws_transcript(input: &mut Unstructured<'_>) -> crate::results::transcript::Ws
             at: "/transcript/0".into(),
             reason: String::arbitrary(input).unwrap_or_default(),
         });
+    let mut step_ends = Vec::new();
+    while bool::arbitrary(input).unwrap_or(false) && step_ends.len() < 16 {
+        step_ends.push(crate::results::transcript::WsStepEnd {
+            step: usize::from(u8::arbitrary(input).unwrap_or(0) % 16),
+            ignored: u64::from(u8::arbitrary(input).unwrap_or(0)),
+            at_us: u64::arbitrary(input).unwrap_or(0),
+        });
+    }
     crate::results::transcript::WsTranscript {
         handshake,
         steps,
+        step_ends,
         interrupted,
     }
 }

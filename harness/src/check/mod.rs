@@ -12,12 +12,13 @@ mod rest;
 mod sse;
 mod timing;
 mod ws;
+pub(crate) mod ws_sets;
 
 use harness_fixture::{Fixture, Spec};
 
 use crate::results::Mismatch;
 pub(crate) use rest::undecodable_message;
-pub(crate) use sse::{DEFAULT_TYPE_DIFFERS, expected_event_type};
+pub(crate) use sse::{DEFAULT_TYPE_DIFFERS, event_matches, expected_event_type};
 pub(crate) use ws::json_expectation;
 
 use crate::results::transcript::{Headers, Transcript, header_values};

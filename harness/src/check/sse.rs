@@ -58,6 +58,13 @@ pub(super) fn check(fixture: &SseFixture, transcript: &SseTranscript) -> Vec<Mis
     out
 }
 
+/// Whether `got` satisfies `want` in every field given (an `ignore` matcher of the fixture).
+pub(crate) fn event_matches(want: &ExpectedEvent, got: &ReceivedEvent) -> bool {
+    let mut out = Vec::new();
+    check_event(want, got, "", &mut out);
+    out.is_empty()
+}
+
 /// One received event against its expectation: type, id, retry, data, JSON.
 fn check_event(want: &ExpectedEvent, got: &ReceivedEvent, path: &str, out: &mut Vec<Mismatch>) {
     check_event_type(
@@ -183,6 +190,7 @@ mod tests {
                     at_us: 0,
                 })
                 .collect(),
+            ignored: 0,
             body: None,
             end: StreamEnd::Closed,
             ended_us: None,
@@ -221,5 +229,22 @@ mod tests {
         );
         let any = fixture(json!([{"event": "<<any>>"}, {"event": "<<any>>"}]));
         assert!(check(&any, &stream(&["tick", "message"])).is_empty());
+    }
+
+    #[test]
+    fn an_ignore_matcher_matches_by_the_fields_given() {
+        let got = &stream(&["ping"]).events[0];
+        let matcher = |v: Value| serde_json::from_value::<ExpectedEvent>(v).unwrap();
+        assert!(event_matches(&matcher(json!({"event": "ping"})), got));
+        assert!(event_matches(
+            &matcher(json!({"event": "<<any>>", "data": "x"})),
+            got
+        ));
+        // No event type means the default "message", as for expected events.
+        assert!(!event_matches(&matcher(json!({"data": "x"})), got));
+        assert!(!event_matches(
+            &matcher(json!({"event": "ping", "data": "y"})),
+            got
+        ));
     }
 }

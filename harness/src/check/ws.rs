@@ -5,7 +5,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use harness_fixture::model::{BodyMatch, WsFixture, WsMatch, WsStep};
 use serde_json::{Value, json};
 
-use super::{Mismatch, check_headers, check_schema, json};
+use super::{Mismatch, check_headers, check_schema, json, ws_sets};
 use crate::results::transcript::{Direction, Frame, WsRecord, WsTranscript};
 
 /// The close code that stands for a close frame without one.
@@ -60,29 +60,65 @@ pub(super) fn check(fixture: &WsFixture, transcript: &WsTranscript) -> Vec<Misma
         );
     }
 
+    check_steps(fixture, transcript, &mut out);
+    out
+}
+
+/// Every step against what it recorded, in order, until the first step not reached.
+fn check_steps(fixture: &WsFixture, transcript: &WsTranscript, out: &mut Vec<Mismatch>) {
     let mut previous_at = 0;
     for (index, step) in fixture.transcript.iter().enumerate() {
         if matches!(step, WsStep::ExpectHandshake(_)) {
             continue;
         }
         let path = format!("/transcript/{index}/{}", step.kind());
+        let end = transcript.step_ends.iter().find(|e| e.step == index);
+        if step.is_multiplexed() {
+            // Reached when it ended; what it read are all the records of the step.
+            let Some(end) = end else {
+                if transcript.interrupted.is_none() {
+                    not_reached(transcript, path, out);
+                }
+                break;
+            };
+            let frames: Vec<&Frame> = transcript
+                .steps
+                .iter()
+                .filter(|r| r.step == index)
+                .map(|r| &r.frame)
+                .collect();
+            let last_at = transcript
+                .steps
+                .iter()
+                .rfind(|r| r.step == index)
+                .map(|r| r.at_us)
+                .unwrap_or(end.at_us);
+            let waited_ms = last_at.saturating_sub(previous_at) / 1000;
+            previous_at = end.at_us;
+            ws_sets::check_set(step, &frames, waited_ms, &path, out);
+            continue;
+        }
         let Some(record) = transcript.steps.iter().find(|r| r.step == index) else {
             if transcript.interrupted.is_none() {
-                let last = transcript.steps.last().map(|r| json!(r.frame));
-                out.push(Mismatch::new(
-                    path,
-                    Value::Null,
-                    last.unwrap_or(Value::Null),
-                    "not reached: the connection had ended",
-                ));
+                not_reached(transcript, path, out);
             }
             break;
         };
         let waited_ms = record.at_us.saturating_sub(previous_at) / 1000;
         previous_at = record.at_us;
-        check_step(step, record, waited_ms, &path, &mut out);
+        check_step(step, record, waited_ms, &path, out);
     }
-    out
+}
+
+/// A step the conversation did not reach: it had ended before (the last frame shown).
+fn not_reached(transcript: &WsTranscript, path: String, out: &mut Vec<Mismatch>) {
+    let last = transcript.steps.last().map(|r| json!(r.frame));
+    out.push(Mismatch::new(
+        path,
+        Value::Null,
+        last.unwrap_or(Value::Null),
+        "not reached: the connection had ended",
+    ));
 }
 
 fn check_step(
@@ -153,7 +189,11 @@ fn check_step(
             }
             check_deadline(expect.within_ms, waited_ms, "closed", path, out);
         }
-        WsStep::ExpectHandshake(_) => {}
+        WsStep::ExpectHandshake(_)
+        | WsStep::ExpectUnordered(_)
+        | WsStep::ExpectAnyOf(_)
+        | WsStep::ExpectCount(_)
+        | WsStep::ExpectNone(_) => {}
     }
 }
 
@@ -178,7 +218,8 @@ fn check_deadline(
     }
 }
 
-fn check_message(want: &WsMatch, frame: &Frame, path: &str, out: &mut Vec<Mismatch>) {
+/// Every difference between the message `want` and `frame`, under `path`.
+pub(super) fn check_message(want: &WsMatch, frame: &Frame, path: &str, out: &mut Vec<Mismatch>) {
     match (want, frame) {
         (WsMatch::BinaryBase64(b64), Frame::Binary(bytes)) => {
             let got = BASE64.encode(bytes);

@@ -115,6 +115,17 @@ pub enum Unloadable {
         /// The status expected instead of 101.
         status: u16,
     },
+    /// A WebSocket step (or `ignore`) of format 1.1, which the load engine does not replay.
+    #[error(
+        "{pointer}: `{kind}` (fixture format 1.1) is not replayed under load, which reads one \
+         reply per `expect`: replay the fixture with `run`, or load a transcript without it"
+    )]
+    UnsupportedStep {
+        /// The JSON pointer of the step (or of the `ignore` list).
+        pointer: String,
+        /// The step's key (`expect_unordered`...) or `ignore`.
+        kind: &'static str,
+    },
     /// A WebSocket transcript without a round trip.
     #[error("the transcript has no `send` answered by an `expect`: nothing to measure")]
     NoRoundTrip,

@@ -186,10 +186,29 @@ pub fn record_arrival(arrivals: &mut Vec<Arrival>, at_ms: u64, bytes: u64) {
 pub struct WsTranscript {
     /// The upgrade reply, if one came.
     pub handshake: Option<Handshake>,
-    /// What each step did or got.
+    /// What each step did or got: one record per frame (several, or none, for the steps of
+    /// format 1.1 that read a set of messages).
     pub steps: Vec<WsRecord>,
+    /// How each step of format 1.1 (`expect_unordered`...) ended, and how many messages each
+    /// step skipped by `ignore`: one entry per such step reached (none for v1 transcripts
+    /// without `ignore`, which serialize as before).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub step_ends: Vec<WsStepEnd>,
     /// Why the conversation stopped early.
     pub interrupted: Option<Interrupted>,
+}
+
+/// The end of one step that read a set of messages (or skipped some): when it stopped reading,
+/// and how many messages it skipped by `ignore` (counted, not listed, so that snapshots do not
+/// depend on how many heartbeats came).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WsStepEnd {
+    /// Index of the step in the fixture's transcript.
+    pub step: usize,
+    /// Messages skipped by `ignore`.
+    pub ignored: u64,
+    /// Microseconds since the connection opened, when the step stopped reading.
+    pub at_us: u64,
 }
 
 /// The reply to the upgrade request.
@@ -229,6 +248,10 @@ pub enum Frame {
     Ended,
 }
 
+fn is_zero(count: &u64) -> bool {
+    *count == 0
+}
+
 fn as_base64<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&BASE64.encode(bytes))
 }
@@ -265,8 +288,12 @@ pub struct SseTranscript {
     pub status: Option<u16>,
     /// Reply headers.
     pub headers: Headers,
-    /// Events dispatched, in order.
+    /// Events dispatched, in order (those skipped by the fixture's `ignore` aside).
     pub events: Vec<ReceivedEvent>,
+    /// Events skipped by the fixture's `ignore` (format 1.1): counted, not listed, so that
+    /// snapshots do not depend on how many heartbeats came.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub ignored: u64,
     /// The body of a reply that is not an event stream.
     pub body: Option<Body>,
     /// How reading stopped.

@@ -15,5 +15,6 @@ pub mod normalize;
 pub mod redact;
 pub mod store;
 pub mod volatile;
+mod ws_steps;
 
 pub use store::{SnapshotMode, SnapshotStore};

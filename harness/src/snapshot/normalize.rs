@@ -3,7 +3,7 @@
 //! coding, generated multipart boundaries replaced by `<boundary>`, volatile values redacted by pattern
 //! ([`super::volatile`]) and wherever the fixture expects a class matcher (`<<number>>`...).
 
-use harness_fixture::model::{HeaderExpectation, MessageMatch, WsMatch, WsStep};
+use harness_fixture::model::{HeaderExpectation, MessageMatch};
 use harness_fixture::{Fixture, Spec};
 use serde_json::{Map, Value, json};
 
@@ -312,21 +312,8 @@ fn redact_by_fixture(fixture: &Fixture, value: &mut Value) {
             }
         }
         Spec::WebSocket(ws) => {
-            let Some(Value::Array(steps)) = value.get_mut("steps") else {
-                return;
-            };
-            for record in steps {
-                let Some(index) = record.get("step").and_then(Value::as_u64) else {
-                    continue;
-                };
-                let Some(WsStep::Expect(expect)) = ws.transcript.get(index as usize) else {
-                    continue;
-                };
-                if let (WsMatch::Json(want) | WsMatch::JsonPartial(want), Some(got)) =
-                    (&expect.matches, record.pointer_mut("/received/json"))
-                {
-                    redact_matched(want, got);
-                }
+            if let Some(Value::Array(steps)) = value.get_mut("steps") {
+                super::ws_steps::redact_and_sort(ws, steps, redact_matched);
             }
         }
     }
@@ -347,6 +334,7 @@ fn header_expectations(headers: &harness_fixture::model::ExpectedHeaders) -> Val
         .into()
 }
 
+/// Replaces `actual` by the class matcher (`<<number>>`...) wherever `expected` holds one.
 fn redact_matched(expected: &Value, actual: &mut Value) {
     match (expected, actual) {
         (Value::String(token), actual) => {
@@ -465,6 +453,10 @@ fn encoded_body(raw: &Body, reply_headers: &Headers) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+
+    use crate::results::transcript::{Frame, Handshake, WsRecord, WsStepEnd};
+    use harness_fixture::parse_fixture_bytes;
 
     fn gzipped(text: &str, mtime: u32) -> Vec<u8> {
         use std::io::Write;
@@ -609,5 +601,70 @@ mod tests {
         );
         let allow = vec![("allow".to_string(), "PATCH,GET, DELETE".to_string())];
         assert_eq!(headers(&allow), json!({"allow": "DELETE, GET, PATCH"}));
+    }
+
+    fn ws_received(step: usize, text: &str) -> WsRecord {
+        WsRecord {
+            step,
+            direction: Direction::Received,
+            frame: Frame::Text(text.into()),
+            at_us: 0,
+        }
+    }
+
+    #[test]
+    fn unordered_replies_show_sorted_redacted_and_ignored_messages_not_at_all() {
+        let doc = json!({"name": "w", "protocol": "websocket", "connect": {"path": "/ws"},
+        "ignore": [{"json_partial": {"type": "heartbeat"}}],
+        "transcript": [
+            {"send": {"text": "go"}},
+            {"expect_unordered": [{"json": {"id": 1, "at": "<<number>>"}}, {"json": {"id": 2}}]},
+            {"expect_count": {"count": 2, "message": {"json_partial": {"n": "<<number>>"}}}}
+        ]});
+        let fixture = parse_fixture_bytes(Path::new("w.json"), doc.to_string().as_bytes())
+            .unwrap_or_else(|e| panic!("{e:#?}"));
+        assert!(matches!(fixture.spec, Spec::WebSocket(_)));
+        let transcript = |first: &str, second: &str| {
+            Transcript::WebSocket(WsTranscript {
+                handshake: Some(Handshake {
+                    status: 101,
+                    subprotocol: None,
+                    headers: Vec::new(),
+                    body: None,
+                }),
+                steps: vec![
+                    WsRecord {
+                        step: 0,
+                        direction: Direction::Sent,
+                        frame: Frame::Text("go".into()),
+                        at_us: 0,
+                    },
+                    ws_received(1, first),
+                    ws_received(1, second),
+                    ws_received(2, r#"{"n":7}"#),
+                    ws_received(2, r#"{"n":8}"#),
+                ],
+                step_ends: vec![WsStepEnd {
+                    step: 1,
+                    ignored: 4,
+                    at_us: 9,
+                }],
+                interrupted: None,
+            })
+        };
+        let one = normalize(&fixture, &transcript(r#"{"id":2}"#, r#"{"id":1,"at":5}"#));
+        let other = normalize(&fixture, &transcript(r#"{"id":1,"at":6}"#, r#"{"id":2}"#));
+        assert_eq!(one, other, "the order of an unordered set does not show");
+        assert_eq!(
+            one["steps"][1]["received"],
+            json!({"json": {"id": 1, "at": "<<number>>"}})
+        );
+        assert_eq!(one["steps"][2]["received"], json!({"json": {"id": 2}}));
+        // expect_count keeps the server's order; its class matchers redact.
+        assert_eq!(
+            one["steps"][3]["received"],
+            json!({"json": {"n": "<<number>>"}})
+        );
+        assert!(one.get("step_ends").is_none(), "{one:#}");
     }
 }

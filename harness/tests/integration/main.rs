@@ -32,3 +32,4 @@ mod rest_bodies;
 mod runners;
 mod tls;
 mod tls_client;
+mod ws_steps;

@@ -100,6 +100,32 @@ struct Exchange {
     expects: Vec<MessageExpect>,
 }
 
+/// Refuses the steps of format 1.1 that read sets of messages, and `ignore`, anywhere in the
+/// transcript: the load engine pairs each `send` with the `expect`s after it, one reply each.
+fn refuse_multiplexed(fixture: &WsFixture) -> Result<(), Unloadable> {
+    if !fixture.ignore.is_empty() {
+        return Err(Unloadable::UnsupportedStep {
+            pointer: "/ignore".into(),
+            kind: "ignore",
+        });
+    }
+    for (index, step) in fixture.transcript.iter().enumerate() {
+        if step.is_multiplexed() {
+            return Err(Unloadable::UnsupportedStep {
+                pointer: format!("/transcript/{index}"),
+                kind: step.kind(),
+            });
+        }
+        if !step.ignore().is_empty() {
+            return Err(Unloadable::UnsupportedStep {
+                pointer: format!("/transcript/{index}/ignore"),
+                kind: "ignore",
+            });
+        }
+    }
+    Ok(())
+}
+
 /// A WebSocket fixture prepared for load.
 #[derive(Debug)]
 pub(crate) struct WsLoad {
@@ -143,6 +169,7 @@ impl WsLoad {
             ));
         }
 
+        refuse_multiplexed(fixture)?;
         let mut greeting = Vec::new();
         let mut exchanges: Vec<Exchange> = Vec::new();
         for (index, step) in fixture.transcript.iter().enumerate() {
@@ -164,6 +191,11 @@ impl WsLoad {
                 // The conversation that is looped ends where the fixture closes.
                 WsStep::Close(_) | WsStep::ExpectClose(_) => break,
                 WsStep::ExpectHandshake(_) | WsStep::Ping(_) | WsStep::ExpectPong(_) => {}
+                // Refused above.
+                WsStep::ExpectUnordered(_)
+                | WsStep::ExpectAnyOf(_)
+                | WsStep::ExpectCount(_)
+                | WsStep::ExpectNone(_) => {}
             }
         }
         if !exchanges.iter().any(|e| !e.expects.is_empty()) {

@@ -172,6 +172,12 @@ pub enum StepError {
     /// An SSE stream expected to close that goes on.
     #[error("more than {max} events past the expected ones", max = super::sse::MAX_EXTRA_EVENTS)]
     TooManyEvents,
+    /// A WebSocket step of format 1.1 read this many messages that did not complete it.
+    #[error(
+        "more than {max} messages past the expected ones in one step",
+        max = super::ws::MAX_EXTRA_MESSAGES
+    )]
+    TooManyMessages,
 }
 
 #[cfg(test)]
@@ -233,6 +239,10 @@ mod tests {
             (
                 StepError::TooManyEvents,
                 "more than 100 events past the expected ones".into(),
+            ),
+            (
+                StepError::TooManyMessages,
+                "more than 100 messages past the expected ones in one step".into(),
             ),
             (
                 StepError::Header { name: "x-a".into() },

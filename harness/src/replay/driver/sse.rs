@@ -14,6 +14,7 @@ use super::{
     Driver, StepError, fixture_headers, micros, read_body, reply_headers, set_body, step_wait,
     target_of, with_headers,
 };
+use crate::check::event_matches;
 use crate::results::Interrupted;
 use crate::results::transcript::{Body, ReceivedEvent, SentRequest, SseTranscript, StreamEnd};
 use crate::wire::{Deadline, EventRef, SseParser};
@@ -38,6 +39,7 @@ pub(super) async fn replay(driver: &Driver, fixture: &SseFixture) -> SseTranscri
         status: None,
         headers: Vec::new(),
         events: Vec::new(),
+        ignored: 0,
         body: None,
         end: StreamEnd::Interrupted,
         ended_us: None,
@@ -62,6 +64,14 @@ fn recorded(event: EventRef<'_>, at_us: u64) -> ReceivedEvent {
         data: event.data.to_string(),
         at_us,
     }
+}
+
+/// Where the events read go: `events` in order, or counted in `ignored` when one of `ignore`
+/// matches them (format 1.1).
+struct Kept<'a> {
+    ignore: &'a [ExpectedEvent],
+    events: &'a mut Vec<ReceivedEvent>,
+    ignored: &'a mut u64,
 }
 
 /// Sends the request and reads the reply into `transcript` until the expected end; an error
@@ -109,8 +119,12 @@ async fn read(
     }
     let mut parser = SseParser::with_limit(driver.max_event_size);
     let ending = Ending::of(&fixture.expected);
-    let events = &mut transcript.events;
-    transcript.end = read_events(&mut response, &mut parser, &waits, &ending, events).await?;
+    let kept = Kept {
+        ignore: &fixture.expected.ignore,
+        events: &mut transcript.events,
+        ignored: &mut transcript.ignored,
+    };
+    transcript.end = read_events(&mut response, &mut parser, &waits, &ending, kept).await?;
     transcript.ended_us = Some(micros(started));
     Ok(())
 }
@@ -240,8 +254,13 @@ async fn read_events(
     parser: &mut SseParser,
     waits: &Waits<'_>,
     ending: &Ending,
-    events: &mut Vec<ReceivedEvent>,
+    kept: Kept<'_>,
 ) -> Result<StreamEnd, (String, StepError)> {
+    let Kept {
+        ignore,
+        events,
+        ignored,
+    } = kept;
     let mut arrived = Vec::new();
     let (mut deadline, mut wait) = waits.event(0);
     loop {
@@ -261,6 +280,11 @@ async fn read_events(
         for event in arrived.drain(..) {
             if let Some(end) = ending.settled(events.len()) {
                 return end;
+            }
+            // Skipped, counted: neither an expected event nor a new deadline.
+            if ignore.iter().any(|want| event_matches(want, &event)) {
+                *ignored += 1;
+                continue;
             }
             events.push(event);
             (deadline, wait) = waits.event(events.len());

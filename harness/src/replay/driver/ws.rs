@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use harness_fixture::model::{WsConnect, WsFixture, WsStep};
+use harness_fixture::model::{WsConnect, WsFixture, WsMatch, WsStep};
 use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -18,10 +18,16 @@ use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use super::upgrade::{Socket, Upgrade, upgrade};
 use super::{Driver, StepError, fixture_headers, micros, step_wait};
+use crate::check::ws_sets;
 use crate::results::Interrupted;
-use crate::results::transcript::{Direction, Frame, WsRecord, WsTranscript};
+use crate::results::transcript::{Direction, Frame, WsRecord, WsStepEnd, WsTranscript};
 use crate::wire::Deadline;
 use crate::wire::request::encode_ws_message;
+
+/// The most messages a step of format 1.1 reads past those it expects (none for
+/// `expect_none`, one for `expect_any_of`) before the replay stops: a server that floods a step
+/// with messages it does not expect cannot grow the transcript without end.
+pub(super) const MAX_EXTRA_MESSAGES: usize = 100;
 
 /// How long the end of a conversation (the closing handshake) may take.
 const CLOSING: Duration = Duration::from_millis(500);
@@ -30,6 +36,7 @@ pub(super) async fn replay(driver: &Driver, fixture: &WsFixture) -> WsTranscript
     let mut transcript = WsTranscript {
         handshake: None,
         steps: Vec::new(),
+        step_ends: Vec::new(),
         interrupted: None,
     };
     let upgraded = match connect(driver, &fixture.connect).await {
@@ -40,13 +47,7 @@ pub(super) async fn replay(driver: &Driver, fixture: &WsFixture) -> WsTranscript
     let Some(mut socket) = upgraded.socket else {
         return transcript;
     };
-    let played = play(
-        driver,
-        &fixture.transcript,
-        &mut socket,
-        &mut transcript.steps,
-    )
-    .await;
+    let played = play(driver, fixture, &mut socket, &mut transcript).await;
     match played {
         Ok(ended) => {
             end_conversation(socket, ended).await;
@@ -80,18 +81,22 @@ async fn connect(driver: &Driver, connect: &WsConnect) -> Result<Upgrade, StepEr
     .await
 }
 
-/// Performs the `steps` in order on the open `socket`, recording each into `records`, until
-/// the server ends the connection; returns whether it did. The error says at which step the
-/// replay stopped, and why.
+/// Performs the fixture's steps in order on the open `socket`, recording each frame into the
+/// `transcript`, until the server ends the connection; returns whether it did. The error says
+/// at which step the replay stopped, and why.
+///
+/// A step of format 1.1 that reads a set (`expect_unordered`...) records every frame it read
+/// (none, for a silent `expect_none`) and its end in `step_ends`; messages skipped by `ignore`
+/// are counted there, not recorded.
 async fn play(
     driver: &Driver,
-    steps: &[WsStep],
+    fixture: &WsFixture,
     socket: &mut Socket,
-    records: &mut Vec<WsRecord>,
+    transcript: &mut WsTranscript,
 ) -> Result<bool, (usize, StepError)> {
     let opened = std::time::Instant::now();
     let mut ended = false;
-    for (index, step) in steps.iter().enumerate() {
+    for (index, step) in fixture.transcript.iter().enumerate() {
         if matches!(step, WsStep::ExpectHandshake(_)) {
             continue;
         }
@@ -99,34 +104,111 @@ async fn play(
             break;
         }
         let wait = match step {
-            WsStep::Expect(expect) => step_wait(driver.timeout, expect.within_ms),
-            WsStep::ExpectClose(expect) => step_wait(driver.timeout, expect.within_ms),
-            _ => driver.timeout,
+            // The silence lasts exactly its window, longer or shorter than the timeout.
+            WsStep::ExpectNone(none) => Duration::from_millis(none.within_ms),
+            _ => step_wait(driver.timeout, step.within_ms()),
         };
-        let deadline = Deadline::after(wait);
-        let (direction, frame) = perform(socket, step, deadline, wait)
-            .await
-            .map_err(|reason| (index, reason))?;
-        ended |= matches!(frame, Frame::Ended)
-            || (direction == Direction::Received && matches!(frame, Frame::Close { .. }));
-        records.push(WsRecord {
-            step: index,
-            direction,
-            frame,
-            at_us: micros(opened),
-        });
+        let mut reader = Reader {
+            socket: &mut *socket,
+            deadline: Deadline::after(wait),
+            wait,
+            ignore: [&fixture.ignore, step.ignore()],
+            ignored: 0,
+        };
+        let frames = if step.is_multiplexed() {
+            let frames = gather(&mut reader, step, opened).await;
+            frames.map_err(|reason| (index, reason))?
+        } else {
+            let performed = perform(&mut reader, step).await;
+            let (direction, frame) = performed.map_err(|reason| (index, reason))?;
+            vec![(direction, frame, micros(opened))]
+        };
+        let ignored = reader.ignored;
+        for (direction, frame, at_us) in frames {
+            ended |= matches!(frame, Frame::Ended)
+                || (direction == Direction::Received && matches!(frame, Frame::Close { .. }));
+            transcript.steps.push(WsRecord {
+                step: index,
+                direction,
+                frame,
+                at_us,
+            });
+        }
+        if step.is_multiplexed() || ignored > 0 {
+            transcript.step_ends.push(WsStepEnd {
+                step: index,
+                ignored,
+                at_us: micros(opened),
+            });
+        }
     }
     Ok(ended)
 }
 
-/// Performs one step (not `expect_handshake`, which the upgrade answered) before `deadline`
-/// (`wait` is how long that was, for the message).
-async fn perform(
-    socket: &mut Socket,
-    step: &WsStep,
+/// What one step reads with: the socket, the step's deadline (`wait` is how long that was, for
+/// the message), the `ignore` lists that apply (the transcript's, the step's) and how many
+/// messages they skipped.
+struct Reader<'a> {
+    socket: &'a mut Socket,
     deadline: Deadline,
     wait: Duration,
-) -> Result<(Direction, Frame), StepError> {
+    ignore: [&'a [WsMatch]; 2],
+    ignored: u64,
+}
+
+/// Reads the frames of a step of format 1.1 until its set is complete, the connection ends or
+/// the deadline passes (which ends the step: the check says what was missing); each frame with
+/// when it came.
+async fn gather(
+    reader: &mut Reader<'_>,
+    step: &WsStep,
+    opened: std::time::Instant,
+) -> Result<Vec<(Direction, Frame, u64)>, StepError> {
+    let mut got: Vec<(Direction, Frame, u64)> = Vec::new();
+    // Counted as they come: a long subscription is not matched again and again.
+    let mut counted = 0;
+    let expected = match step {
+        WsStep::ExpectUnordered(set) => set.messages.len(),
+        WsStep::ExpectAnyOf(_) => 1,
+        WsStep::ExpectCount(count) => count.count,
+        _ => 0,
+    };
+    loop {
+        if got.len() > expected + MAX_EXTRA_MESSAGES {
+            return Err(StepError::TooManyMessages);
+        }
+        let complete = match step {
+            WsStep::ExpectCount(count) => counted >= count.count,
+            _ => {
+                let frames: Vec<&Frame> = got.iter().map(|(_, f, _)| f).collect();
+                ws_sets::set_complete(step, &frames)
+            }
+        };
+        if complete {
+            return Ok(got);
+        }
+        let frame = match receive(reader, false).await {
+            Ok((_, frame)) => frame,
+            Err(StepError::NothingReceived(_)) => return Ok(got),
+            Err(error) => return Err(error),
+        };
+        if let WsStep::ExpectCount(count) = step
+            && ws_sets::message_matches(&count.message, &frame)
+        {
+            counted += 1;
+        }
+        let end = matches!(frame, Frame::Close { .. } | Frame::Ended);
+        got.push((Direction::Received, frame, micros(opened)));
+        if end {
+            return Ok(got);
+        }
+    }
+}
+
+/// Performs one step (not `expect_handshake`, which the upgrade answered, nor a step of format
+/// 1.1, which [`gather`] reads) before the reader's deadline.
+async fn perform(reader: &mut Reader<'_>, step: &WsStep) -> Result<(Direction, Frame), StepError> {
+    let (socket, deadline, wait) = (&mut *reader.socket, reader.deadline, reader.wait);
     match step {
         WsStep::Send(message) => match encode_ws_message(message) {
             Ok(message) => send(socket, message, deadline, wait).await,
@@ -143,9 +225,13 @@ async fn perform(
             };
             send(socket, Message::Close(Some(frame)), deadline, wait).await
         }
-        WsStep::Expect(_) | WsStep::ExpectClose(_) => receive(socket, deadline, wait, false).await,
-        WsStep::ExpectPong(_) => receive(socket, deadline, wait, true).await,
-        WsStep::ExpectHandshake(_) => unreachable!("play skips expect_handshake steps"),
+        WsStep::Expect(_) | WsStep::ExpectClose(_) => receive(reader, false).await,
+        WsStep::ExpectPong(_) => receive(reader, true).await,
+        WsStep::ExpectHandshake(_)
+        | WsStep::ExpectUnordered(_)
+        | WsStep::ExpectAnyOf(_)
+        | WsStep::ExpectCount(_)
+        | WsStep::ExpectNone(_) => unreachable!("play skips these steps or gathers them"),
     }
 }
 
@@ -188,14 +274,11 @@ async fn send(
     }
 }
 
-/// Waits, until `deadline`, for the next frame that matters: data, close or the end; with
-/// `pong`, pongs too. Pings are answered by the library and skipped, however many come.
-async fn receive(
-    socket: &mut Socket,
-    deadline: Deadline,
-    wait: Duration,
-    pong: bool,
-) -> Result<(Direction, Frame), StepError> {
+/// Waits, until the reader's deadline, for the next frame that matters: data (not skipped by
+/// `ignore`, which counts it), close or the end; with `pong`, pongs too. Pings are answered by
+/// the library and skipped, however many come, and so are pongs when not expected.
+async fn receive(reader: &mut Reader<'_>, pong: bool) -> Result<(Direction, Frame), StepError> {
+    let (socket, deadline, wait) = (&mut *reader.socket, reader.deadline, reader.wait);
     loop {
         let next = deadline
             .run(socket.next())
@@ -223,6 +306,7 @@ async fn receive(
         match frame {
             Frame::Ping(_) => continue,
             Frame::Pong(_) if !pong => continue,
+            frame if ws_sets::is_ignored(&reader.ignore, &frame) => reader.ignored += 1,
             frame => return Ok((Direction::Received, frame)),
         }
     }
