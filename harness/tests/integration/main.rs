@@ -26,6 +26,7 @@ mod load_trust;
 mod matrix;
 mod protocol_sse;
 mod protocol_websocket;
+mod protocol_websocket_deflate;
 mod report;
 mod rest_bodies;
 mod runners;

@@ -83,14 +83,19 @@ async fn handshake(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
     Ok(head[end..].to_vec())
 }
 
-struct Frame {
-    fin: bool,
-    rsv: u8,
-    opcode: u8,
-    payload: Vec<u8>,
+/// A frame as the test servers read it.
+pub(super) struct Frame {
+    pub(super) fin: bool,
+    pub(super) rsv: u8,
+    pub(super) opcode: u8,
+    pub(super) payload: Vec<u8>,
 }
 
-async fn read_frame(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<Frame> {
+/// Reads one frame (unmasked) from `stream`, after what `buf` holds.
+pub(super) async fn read_frame(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Frame> {
     loop {
         if buf.len() >= 2 {
             let short = usize::from(buf[1] & 0x7F);
@@ -132,7 +137,13 @@ async fn read_frame(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Resul
     }
 }
 
-async fn send(stream: &mut TcpStream, rsv: u8, opcode: u8, payload: &[u8]) -> std::io::Result<()> {
+/// Sends one final, unmasked frame.
+pub(super) async fn send(
+    stream: &mut TcpStream,
+    rsv: u8,
+    opcode: u8,
+    payload: &[u8],
+) -> std::io::Result<()> {
     let mut out = vec![0x80 | rsv << 4 | opcode];
     match payload.len() {
         n if n <= 125 => out.push(n as u8),
