@@ -137,25 +137,7 @@ async fn drive(
     });
     let agreed = match negotiate(&case.deflate, upgraded.extensions.as_deref()) {
         Ok(agreed) => agreed,
-        Err(reason) => {
-            // The client must fail the connection (RFC 6455 9.1, RFC 7692 5).
-            Trace::record(trace, TraceDirection::Event, || {
-                format!(
-                    "the extension reply breaks the rules: {reason}; the harness fails the connection"
-                )
-            });
-            let mut stream = upgraded.stream;
-            let _ = tokio::time::timeout(timing.settle, async {
-                use tokio::io::AsyncWriteExt;
-                stream.shutdown().await
-            })
-            .await;
-            return Outcome {
-                negotiation_error: Some(reason),
-                ended: Some("the harness failed the connection".into()),
-                ..Outcome::default()
-            };
-        }
+        Err(reason) => return fail_negotiation(upgraded.stream, reason, trace, timing).await,
     };
     let mut session = Session::start(
         upgraded.stream,
@@ -183,6 +165,29 @@ async fn drive(
     }
     wait_and_close(&mut session, case).await;
     session.finish().await
+}
+
+/// The extension reply breaks the rules: the client fails the connection (RFC 6455 9.1,
+/// RFC 7692 5).
+async fn fail_negotiation(
+    mut stream: crate::wire::transport::Stream,
+    reason: String,
+    trace: &SharedTrace,
+    timing: Timing,
+) -> Outcome {
+    Trace::record(trace, TraceDirection::Event, || {
+        format!("the extension reply breaks the rules: {reason}; the harness fails the connection")
+    });
+    let _ = tokio::time::timeout(timing.settle, async {
+        use tokio::io::AsyncWriteExt;
+        stream.shutdown().await
+    })
+    .await;
+    Outcome {
+        negotiation_error: Some(reason),
+        ended: Some("the harness failed the connection".into()),
+        ..Outcome::default()
+    }
 }
 
 /// Plays one step; `false` when the case cannot go on (the connection ended).
