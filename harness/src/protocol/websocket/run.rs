@@ -319,12 +319,22 @@ async fn deflate_round_trips(session: &mut Session, case: &Case, run: &DeflateRu
         {
             return false;
         }
+        let fresh = session
+            .agreed()
+            .is_some_and(|agreed| agreed.server_no_context_takeover);
         let wrong = match session.next_message(case).await {
             Some(Event::Message {
                 text,
                 payload: echo,
-            }) => echo_differs(text == run.binary, &payload, &echo)
-                .map(|words| Event::Unexpected(format!("echo {index} of {}: {words}", run.count))),
+            }) => echo_differs(text == run.binary, &payload, &echo).map(|words| {
+                let hint = if fresh {
+                    " (server_no_context_takeover was agreed: a server that keeps its context \
+                     anyway refers to bytes a fresh inflater does not have)"
+                } else {
+                    ""
+                };
+                Event::Unexpected(format!("echo {index} of {}: {words}{hint}", run.count))
+            }),
             Some(other) => Some(other),
             None => return false,
         };

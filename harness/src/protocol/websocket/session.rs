@@ -110,6 +110,11 @@ impl Session {
         }
     }
 
+    /// What permessage-deflate agreed, when it did.
+    pub fn agreed(&self) -> Option<super::deflate::Agreed> {
+        self.deflate.as_ref().map(|deflate| deflate.codec.agreed())
+    }
+
     /// Uses `codec` from now on: the server's RSV1 messages are inflated (to at most `cap`
     /// bytes), and [`Session::send_compressed`] compresses.
     pub fn use_deflate(&mut self, codec: Codec, cap: usize) {
