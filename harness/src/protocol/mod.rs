@@ -34,13 +34,14 @@ pub struct SuiteOptions {
 }
 
 impl SuiteOptions {
-    /// Whether the case `id` is selected.
+    /// Whether the case `id` is selected: its id starts with one of the prefixes (a trailing
+    /// `*`, as in `12.*`, is the same as none).
     pub fn selects(&self, id: &str) -> bool {
         self.only.is_empty()
             || self
                 .only
                 .iter()
-                .any(|prefix| id.starts_with(prefix.as_str()))
+                .any(|prefix| id.starts_with(prefix.trim_end_matches('*')))
     }
 }
 
@@ -59,3 +60,26 @@ pub enum SuiteError {
 
 /// Runs the cases of one suite.
 pub type SuiteOutcome = Result<Vec<CaseResult>, SuiteError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cases_are_selected_by_prefix_with_or_without_a_trailing_star() {
+        let options = |only: &[&str]| SuiteOptions {
+            base: Url::parse("http://127.0.0.1:1").unwrap(),
+            path: "/".into(),
+            tls: TlsSettings::default(),
+            case_timeout: Duration::from_secs(1),
+            only: only.iter().map(ToString::to_string).collect(),
+        };
+        assert!(options(&[]).selects("12.1.1"));
+        for selection in [&["12.*"][..], &["12."], &["1.1.", "12"]] {
+            assert!(options(selection).selects("12.1.1"), "{selection:?}");
+        }
+        assert!(!options(&["12.*"]).selects("1.2.1"));
+        assert!(!options(&["1.*"]).selects("12.1.1"));
+        assert!(!options(&["13.*"]).selects("12.1.1"));
+    }
+}

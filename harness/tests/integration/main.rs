@@ -27,6 +27,7 @@ mod matrix;
 mod matrix_protocol;
 mod protocol_sse;
 mod protocol_websocket;
+mod protocol_websocket_deflate;
 mod report;
 mod rest_bodies;
 mod runners;

@@ -155,7 +155,14 @@ pub fn check_reply(head: &[u8], key: &str) -> Result<Option<String>, HandshakeEr
             "Sec-WebSocket-Accept: {accept}, expected {want}"
         )));
     }
-    Ok(header("sec-websocket-extensions"))
+    // The header may come several times: its values are one list (RFC 6455 9.1).
+    let extensions: Vec<String> = reply
+        .headers
+        .iter()
+        .filter(|h| h.name.eq_ignore_ascii_case("sec-websocket-extensions"))
+        .map(|h| String::from_utf8_lossy(h.value).trim().to_string())
+        .collect();
+    Ok((!extensions.is_empty()).then(|| extensions.join(", ")))
 }
 
 #[cfg(test)]
@@ -183,6 +190,14 @@ mod tests {
         let bad_accept = reply("AAAA");
         let err = check_reply(bad_accept.as_bytes(), KEY).unwrap_err();
         assert!(err.to_string().contains("expected s3pPLMBi"), "{err}");
+        let twice = good.replace(
+            "\r\n\r\n",
+            "\r\nSec-WebSocket-Extensions: a\r\nSec-WebSocket-Extensions: b; x=1\r\n\r\n",
+        );
+        assert_eq!(
+            check_reply(twice.as_bytes(), KEY),
+            Ok(Some("a, b; x=1".into()))
+        );
         let not_found = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n";
         assert_eq!(
             check_reply(not_found.as_bytes(), KEY),

@@ -8,6 +8,7 @@
 //! -> [`verdict::judge`] -> a `CaseResult`.
 
 pub mod catalogue;
+pub mod deflate;
 pub mod frame;
 pub mod handshake;
 pub mod model;

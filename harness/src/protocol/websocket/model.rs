@@ -126,6 +126,52 @@ pub enum Step {
         /// Binary rather than text.
         binary: bool,
     },
+    /// Sends messages compressed with the agreed permessage-deflate, each after the echo of
+    /// the last (Autobahn 12/13); records one `message` event when all came back right.
+    DeflateRoundTrips(DeflateRun),
+}
+
+/// The messages of a permessage-deflate case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeflateRun {
+    /// Messages.
+    pub count: usize,
+    /// Payload size of each.
+    pub len: usize,
+    /// Binary rather than text.
+    pub binary: bool,
+    /// The compressed payload sent in frames of this many bytes (one frame when `None`).
+    pub fragment: Option<usize>,
+    /// Where the payloads come from: consecutive slices, wrapping at the end.
+    pub data: Corpus,
+}
+
+/// A test data set, held by reference (its bytes are not printed in debug output).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Corpus(pub &'static [u8]);
+
+impl fmt::Debug for Corpus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Corpus({} bytes)", self.0.len())
+    }
+}
+
+impl Corpus {
+    /// The `len` bytes from `at` on, wrapping at the end; and where the next slice starts.
+    pub fn slice(&self, at: usize, len: usize) -> (Vec<u8>, usize) {
+        let data = self.0;
+        if data.is_empty() {
+            return (Vec::new(), 0);
+        }
+        let mut out = Vec::with_capacity(len);
+        let mut at = at % data.len();
+        while out.len() < len {
+            let take = (len - out.len()).min(data.len() - at);
+            out.extend_from_slice(&data[at..at + take]);
+            at = (at + take) % data.len();
+        }
+        (out, at)
+    }
 }
 
 /// Something the server did that a case compares with what it expects.
@@ -278,6 +324,8 @@ pub struct Case {
     pub finish: Finish,
     /// Bytes it moves each way, for its time limit.
     pub volume: usize,
+    /// The permessage-deflate offers of its handshake, in order (none: no extension offered).
+    pub deflate: Vec<super::deflate::Offer>,
 }
 
 /// What one run of a case saw.
@@ -299,6 +347,10 @@ pub struct Outcome {
     pub ended: Option<String>,
     /// The case ran past its time limit.
     pub timed_out: bool,
+    /// The server accepted none of the extensions offered (the case is `unimplemented`).
+    pub declined: bool,
+    /// The server's extension reply breaks RFC 7692 (or accepts what was not offered): why.
+    pub negotiation_error: Option<String>,
 }
 
 impl Outcome {
@@ -321,5 +373,14 @@ mod tests {
         assert!(!payload.equals(b"abcabc"));
         assert!(Payload::Repeat(b"x", 0).equals(b""));
         assert_eq!(payload.words(), "\"abc\" repeated to 7 bytes");
+    }
+
+    #[test]
+    fn corpus_slices_wrap_at_the_end() {
+        let corpus = Corpus(b"abcde");
+        assert_eq!(corpus.slice(0, 3), (b"abc".to_vec(), 3));
+        assert_eq!(corpus.slice(3, 4), (b"deab".to_vec(), 2));
+        assert_eq!(corpus.slice(4, 12), (b"eabcdeabcdea".to_vec(), 1));
+        assert_eq!(format!("{corpus:?}"), "Corpus(5 bytes)");
     }
 }

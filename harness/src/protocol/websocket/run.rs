@@ -10,9 +10,10 @@ use crate::results::protocol::{CaseResult, TraceDirection};
 use crate::wire::tls::TlsSettings;
 use crate::wire::transport::connect;
 
+use super::deflate::{Codec, negotiate, offer_header};
 use super::frame::{self, Head};
 use super::handshake::upgrade;
-use super::model::{Case, Event, Finish, Outcome, Step};
+use super::model::{Case, DeflateRun, Event, Finish, Outcome, Step};
 use super::session::Session;
 use super::trace::{SharedTrace, Trace};
 use super::verdict::judge;
@@ -109,13 +110,19 @@ async fn drive(
         handshake_error: Some(words),
         ..Outcome::default()
     };
+    let offer = (!case.deflate.is_empty()).then(|| offer_header(&case.deflate));
     let opened = tokio::time::timeout_at(deadline, async {
         let stream = connect(&endpoint.host, endpoint.port, endpoint.tls.as_ref())
             .await
             .map_err(|e| e.to_string())?;
-        upgrade(stream, &endpoint.authority, &endpoint.path, None)
-            .await
-            .map_err(|e| e.to_string())
+        upgrade(
+            stream,
+            &endpoint.authority,
+            &endpoint.path,
+            offer.as_deref(),
+        )
+        .await
+        .map_err(|e| e.to_string())
     })
     .await;
     let upgraded = match opened {
@@ -129,6 +136,10 @@ async fn drive(
             None => "connection upgraded (101)".into(),
         }
     });
+    let agreed = match negotiate(&case.deflate, upgraded.extensions.as_deref()) {
+        Ok(agreed) => agreed,
+        Err(reason) => return fail_negotiation(upgraded.stream, reason, trace, timing).await,
+    };
     let mut session = Session::start(
         upgraded.stream,
         upgraded.leftover,
@@ -136,6 +147,17 @@ async fn drive(
         deadline,
         timing.settle,
     );
+    let declined = !case.deflate.is_empty() && agreed.is_none();
+    if let Some(agreed) = agreed {
+        session.use_deflate(Codec::new(agreed), largest_message(case));
+    }
+    if declined {
+        // A server that accepts no extension: nothing to test, the harness closes (as Autobahn).
+        session.outcome.declined = true;
+        session.send_close(1000).await;
+        session.pump(Instant::now() + timing.settle, case).await;
+        return session.finish().await;
+    }
     for step in &case.steps {
         if !play(&mut session, step, case).await {
             break;
@@ -144,6 +166,29 @@ async fn drive(
     }
     wait_and_close(&mut session, case).await;
     session.finish().await
+}
+
+/// The extension reply breaks the rules: the client fails the connection (RFC 6455 9.1,
+/// RFC 7692 5).
+async fn fail_negotiation(
+    mut stream: crate::wire::transport::Stream,
+    reason: String,
+    trace: &SharedTrace,
+    timing: Timing,
+) -> Outcome {
+    Trace::record(trace, TraceDirection::Event, || {
+        format!("the extension reply breaks the rules: {reason}; the harness fails the connection")
+    });
+    let _ = tokio::time::timeout(timing.settle, async {
+        use tokio::io::AsyncWriteExt;
+        stream.shutdown().await
+    })
+    .await;
+    Outcome {
+        negotiation_error: Some(reason),
+        ended: Some("the harness failed the connection".into()),
+        ..Outcome::default()
+    }
 }
 
 /// Plays one step; `false` when the case cannot go on (the connection ended).
@@ -188,7 +233,21 @@ async fn play(session: &mut Session, step: &Step, case: &Case) -> bool {
         Step::RoundTrips { count, len, binary } => {
             round_trips(session, case, *count, *len, *binary).await
         }
+        Step::DeflateRoundTrips(run) => deflate_round_trips(session, case, run).await,
     }
+}
+
+/// The largest message a case sends: what the server's compressed echoes may inflate to.
+fn largest_message(case: &Case) -> usize {
+    case.steps
+        .iter()
+        .map(|step| match step {
+            Step::DeflateRoundTrips(run) => run.len,
+            Step::Message { payload, .. } | Step::Frame { payload, .. } => payload.len(),
+            _ => 0,
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// Sends `payload` as one message in frames of `fragment` bytes, written at once.
@@ -246,6 +305,61 @@ async fn round_trips(
     }
     session.push_event(Event::RoundTrips(count), case).await;
     true
+}
+
+/// Autobahn 12/13: `run.count` compressed messages one after the other, each checked when its
+/// echo comes back (type, length, bytes); one message event when all were right.
+async fn deflate_round_trips(session: &mut Session, case: &Case, run: &DeflateRun) -> bool {
+    let mut at = 0;
+    for index in 1..=run.count {
+        let (payload, next) = run.data.slice(at, run.len);
+        at = next;
+        if !session
+            .send_compressed(!run.binary, &payload, run.fragment)
+            .await
+        {
+            return false;
+        }
+        let fresh = session
+            .agreed()
+            .is_some_and(|agreed| agreed.server_no_context_takeover);
+        let wrong = match session.next_message(case).await {
+            Some(Event::Message {
+                text,
+                payload: echo,
+            }) => echo_differs(text == run.binary, &payload, &echo).map(|words| {
+                let hint = if fresh {
+                    " (server_no_context_takeover was agreed: a server that keeps its context \
+                     anyway refers to bytes a fresh inflater does not have)"
+                } else {
+                    ""
+                };
+                Event::Unexpected(format!("echo {index} of {}: {words}{hint}", run.count))
+            }),
+            Some(other) => Some(other),
+            None => return false,
+        };
+        if let Some(event) = wrong {
+            session.push_event(event, case).await;
+            return false;
+        }
+    }
+    session.push_event(Event::RoundTrips(run.count), case).await;
+    true
+}
+
+/// How an echo differs from the message sent, in Autobahn's order of checks.
+fn echo_differs(wrong_type: bool, sent: &[u8], echo: &[u8]) -> Option<String> {
+    if wrong_type {
+        return Some("the echo's type (text/binary) differs from the message sent".into());
+    }
+    if echo.len() != sent.len() {
+        return Some(format!("{} bytes echoed, {} sent", echo.len(), sent.len()));
+    }
+    let first = sent.iter().zip(echo).position(|(a, b)| a != b)?;
+    Some(format!(
+        "the echo differs from the message sent from byte {first} on"
+    ))
 }
 
 /// After the steps: waits for the server, then closes if it did not.

@@ -2,7 +2,8 @@
 //! server sends (into the trace, with its time) and hands it over a channel, and the writing
 //! side, which sends frames whole or chopped into pieces. The session turns frames into the
 //! events a case compares (messages, pings, pongs), answers pings, and plays the closing
-//! handshake; every wait is bounded by the case's deadline.
+//! handshake; every wait is bounded by the case's deadline. With permessage-deflate agreed it
+//! compresses what it sends and inflates the server's RSV1 messages ([`Codec`]).
 
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
@@ -14,6 +15,7 @@ use crate::results::protocol::TraceDirection;
 use crate::wire::Deadline;
 use crate::wire::transport::Stream;
 
+use super::deflate::Codec;
 use super::frame::{self, Frame, Head, decode, describe};
 use super::model::{Case, Event, Outcome, same_events};
 use super::trace::{SharedTrace, Trace};
@@ -32,7 +34,20 @@ enum Incoming {
 #[derive(Debug)]
 struct Partial {
     text: bool,
+    /// Its first frame had RSV1 (compressed with the agreed permessage-deflate).
+    compressed: bool,
     payload: Vec<u8>,
+}
+
+/// The RSV1 bit, as in [`Head::rsv`] (RSV1 the highest of three).
+const RSV1: u8 = 0b100;
+
+/// The agreed permessage-deflate of a session.
+#[derive(Debug)]
+struct Deflate {
+    codec: Codec,
+    /// The largest message the server's may inflate to.
+    cap: usize,
 }
 
 /// The connection of one case.
@@ -52,6 +67,7 @@ pub struct Session {
     deadline: Instant,
     settle: std::time::Duration,
     rng: u64,
+    deflate: Option<Deflate>,
 }
 
 impl Drop for Session {
@@ -90,7 +106,19 @@ impl Session {
             deadline,
             settle,
             rng: seed,
+            deflate: None,
         }
+    }
+
+    /// What permessage-deflate agreed, when it did.
+    pub fn agreed(&self) -> Option<super::deflate::Agreed> {
+        self.deflate.as_ref().map(|deflate| deflate.codec.agreed())
+    }
+
+    /// Uses `codec` from now on: the server's RSV1 messages are inflated (to at most `cap`
+    /// bytes), and [`Session::send_compressed`] compresses.
+    pub fn use_deflate(&mut self, codec: Codec, cap: usize) {
+        self.deflate = Some(Deflate { codec, cap });
     }
 
     /// Whether the connection has ended (or the case ran out of time).
@@ -191,6 +219,49 @@ impl Session {
         self.write(&bytes, None).await
     }
 
+    /// Sends `payload` as one message compressed with the agreed permessage-deflate (RSV1 on
+    /// its first frame), the compressed bytes in frames of `fragment` bytes when given.
+    pub async fn send_compressed(
+        &mut self,
+        text: bool,
+        payload: &[u8],
+        fragment: Option<usize>,
+    ) -> bool {
+        let Some(deflate) = self.deflate.as_mut() else {
+            return false;
+        };
+        let compressed = deflate.codec.compress(payload);
+        Trace::record(&self.trace, TraceDirection::Event, || {
+            format!(
+                "a message of {} bytes deflated to {} bytes",
+                payload.len(),
+                compressed.len()
+            )
+        });
+        let size = fragment.unwrap_or(compressed.len()).max(1);
+        let pieces: Vec<&[u8]> = if compressed.is_empty() {
+            vec![&compressed[..]]
+        } else {
+            compressed.chunks(size).collect()
+        };
+        let last = pieces.len() - 1;
+        let frames: Vec<(Head, &[u8])> = pieces
+            .into_iter()
+            .enumerate()
+            .map(|(i, piece)| {
+                let mut head = Head::new(match (i, text) {
+                    (0, true) => frame::TEXT,
+                    (0, false) => frame::BINARY,
+                    _ => frame::CONTINUATION,
+                });
+                head.rsv = if i == 0 { RSV1 } else { 0 };
+                head.fin = i == last;
+                (head, piece)
+            })
+            .collect();
+        self.send_batch(&frames).await
+    }
+
     /// Sends a close frame with `code` (and no reason).
     pub async fn send_close(&mut self, code: u16) -> bool {
         self.send_frame(&Head::new(frame::CLOSE), &code.to_be_bytes(), None)
@@ -228,14 +299,18 @@ impl Session {
         }
     }
 
-    /// Waits for the next message event (the round trips of 9.7/9.8); `None` when the
-    /// connection ended or the deadline passed first.
+    /// Waits for the next message event, or a frame no conforming server sends (the round
+    /// trips of 9.7/9.8, 12 and 13); `None` when the connection ended or the deadline passed
+    /// first.
     pub async fn next_message(&mut self, case: &Case) -> Option<Event> {
         let before = self.outcome.received.len();
         while !self.over() {
-            if let Some(index) = (before..self.outcome.received.len())
-                .find(|i| matches!(self.outcome.received[*i], Event::Message { .. }))
-            {
+            if let Some(index) = (before..self.outcome.received.len()).find(|i| {
+                matches!(
+                    self.outcome.received[*i],
+                    Event::Message { .. } | Event::Unexpected(_)
+                )
+            }) {
                 return Some(self.outcome.received.remove(index));
             }
             match Deadline::at(self.deadline.into_std())
@@ -276,11 +351,7 @@ impl Session {
             }
             Incoming::Frame(frame) => frame,
         };
-        if frame.rsv != 0 || frame.masked {
-            let words = format!(
-                "a frame with {} (no extension was agreed; servers must not mask)",
-                if frame.masked { "a mask" } else { "RSV bits" }
-            );
+        if let Some(words) = self.misused_bits(&frame) {
             return self.push_event(Event::Unexpected(words), case).await;
         }
         match frame.opcode {
@@ -302,11 +373,46 @@ impl Session {
         }
     }
 
+    /// Why `frame`'s mask or RSV bits are wrong, if they are: servers must not mask; RSV1 only
+    /// with permessage-deflate agreed, and then only on the first frame of a data message (RFC
+    /// 7692 6.1); RSV2 and RSV3 never.
+    fn misused_bits(&self, frame: &Frame) -> Option<String> {
+        if frame.masked {
+            return Some("a frame with a mask (servers must not mask)".into());
+        }
+        if frame.rsv == 0 {
+            return None;
+        }
+        if frame.rsv != RSV1 || self.deflate.is_none() {
+            let agreed = if self.deflate.is_some() {
+                "only RSV1 was agreed"
+            } else {
+                "no extension was agreed"
+            };
+            return Some(format!(
+                "a frame with RSV bits {:03b} ({agreed})",
+                frame.rsv
+            ));
+        }
+        match frame.opcode {
+            frame::CONTINUATION => Some(
+                "RSV1 on a continuation frame (permessage-deflate sets it on a message's first                  frame only)"
+                    .into(),
+            ),
+            op if op >= frame::CLOSE => Some(format!(
+                "RSV1 on a {} control frame (permessage-deflate compresses data messages only)",
+                frame::opcode_name(op)
+            )),
+            _ => None,
+        }
+    }
+
     async fn data(&mut self, frame: Frame, case: &Case) {
         let start = frame.opcode != frame::CONTINUATION;
         let partial = match (start, self.partial.take()) {
             (true, None) => Partial {
                 text: frame.opcode == frame::TEXT,
+                compressed: frame.rsv == RSV1,
                 payload: frame.payload,
             },
             (false, Some(mut partial)) => {
@@ -326,6 +432,10 @@ impl Session {
             self.partial = Some(partial);
             return;
         }
+        let partial = match self.inflated(partial) {
+            Ok(partial) => partial,
+            Err(words) => return self.push_event(Event::Unexpected(words), case).await,
+        };
         if partial.text && std::str::from_utf8(&partial.payload).is_err() {
             let words = "a text message that is not UTF-8".to_string();
             return self.push_event(Event::Unexpected(words), case).await;
@@ -335,6 +445,29 @@ impl Session {
             payload: partial.payload,
         };
         self.push_event(event, case).await;
+    }
+
+    /// A whole message, inflated when it came compressed.
+    fn inflated(&mut self, partial: Partial) -> Result<Partial, String> {
+        let (Some(deflate), true) = (self.deflate.as_mut(), partial.compressed) else {
+            return Ok(partial);
+        };
+        let wire = partial.payload.len();
+        let payload = deflate
+            .codec
+            .inflate(&partial.payload, deflate.cap)
+            .map_err(|e| format!("an RSV1 message of {wire} bytes that does not inflate: {e}"))?;
+        Trace::record(&self.trace, TraceDirection::Event, || {
+            format!(
+                "the RSV1 message of {wire} bytes inflated to {} bytes",
+                payload.len()
+            )
+        });
+        Ok(Partial {
+            compressed: false,
+            payload,
+            ..partial
+        })
     }
 
     async fn remote_close(&mut self, frame: Frame) {

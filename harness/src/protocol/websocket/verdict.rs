@@ -37,7 +37,11 @@ pub fn judge(case: &Case, outcome: &Outcome) -> (Verdict, String, String) {
     if case.informational {
         return (Verdict::Informational, expected, observed);
     }
-    if outcome.handshake_error.is_some() || outcome.timed_out {
+    if outcome.declined {
+        return (Verdict::Unimplemented, expected, observed);
+    }
+    if outcome.handshake_error.is_some() || outcome.negotiation_error.is_some() || outcome.timed_out
+    {
         return (Verdict::Failed, expected, observed);
     }
     let mut behaviour = if same_events(&outcome.received, &case.ok) {
@@ -145,6 +149,17 @@ pub fn observed_words(outcome: &Outcome) -> String {
     if let Some(error) = &outcome.handshake_error {
         return format!("no WebSocket connection: {error}");
     }
+    if let Some(error) = &outcome.negotiation_error {
+        return format!(
+            "the extension reply of the 101 breaks RFC 7692: {error}; the harness failed the \
+             connection."
+        );
+    }
+    if outcome.declined {
+        return "the server accepted no extension (no Sec-WebSocket-Extensions in its 101): \
+                permessage-deflate is not implemented there."
+            .into();
+    }
     let mut words = format!("Events: {}", received_words(&outcome.received));
     let started = match (outcome.closed_by_me, outcome.remote_close.is_some()) {
         (true, _) => "the harness closed first",
@@ -198,6 +213,7 @@ mod tests {
             informational: false,
             finish: Finish::Settle,
             volume: 0,
+            deflate: Vec::new(),
         }
     }
 
@@ -293,6 +309,28 @@ mod tests {
             ..by_drop
         };
         assert_eq!(judge(&fail_case(), &echoed).0, Verdict::Failed);
+    }
+
+    #[test]
+    fn a_declined_extension_is_unimplemented_and_a_bad_reply_fails() {
+        let declined = Outcome {
+            declined: true,
+            ..clean_echo()
+        };
+        let (verdict, _, observed) = judge(&echo_case(), &declined);
+        assert_eq!(verdict, Verdict::Unimplemented);
+        assert!(observed.contains("accepted no extension"), "{observed}");
+        let bad = Outcome {
+            negotiation_error: Some("the reply repeats the parameter x".into()),
+            ended: Some("the harness failed the connection".into()),
+            ..Outcome::default()
+        };
+        let (verdict, _, observed) = judge(&echo_case(), &bad);
+        assert_eq!(verdict, Verdict::Failed);
+        assert!(
+            observed.contains("breaks RFC 7692: the reply repeats the parameter x"),
+            "{observed}"
+        );
     }
 
     #[test]

@@ -1,10 +1,12 @@
 //! The case catalogue, after Autobahn|Testsuite's numbering so that results compare (its cases
 //! read and their behaviour translated; nothing of its code is here): 1 framing, 2 pings and
 //! pongs, 3 reserved bits, 4 opcodes, 5 fragmentation, 6 UTF-8, 7 close handling, 9 limits and
-//! performance, 10 auto-fragmentation. Each category file is a table of cases built with the
-//! helpers below.
+//! performance, 10 auto-fragmentation, 12 and 13 permessage-deflate (RFC 7692). Each category
+//! file is a table of cases built with the helpers below.
 
 mod close;
+mod compression;
+mod compression_data;
 mod fragmentation;
 mod framing;
 mod limits;
@@ -21,6 +23,7 @@ pub fn catalogue() -> Vec<Case> {
     cases.extend(utf8::cases());
     cases.extend(close::cases());
     cases.extend(limits::cases());
+    cases.extend(compression::cases());
     cases
 }
 
@@ -36,6 +39,8 @@ pub fn category_name(id: &str) -> &'static str {
         "7" => "Close Handling",
         "9" => "Limits/Performance",
         "10" => "Auto-Fragmentation",
+        "12" => "WebSocket Compression (different payloads)",
+        "13" => "WebSocket Compression (different parameters)",
         _ => "Other",
     }
 }
@@ -54,6 +59,7 @@ fn case(id: &str, description: &str, expectation: &str) -> Case {
         informational: false,
         finish: Finish::Settle,
         volume: 0,
+        deflate: Vec::new(),
     }
 }
 
@@ -205,11 +211,13 @@ mod tests {
             ("7", 37),
             ("9", 54),
             ("10", 1),
+            ("12", 90),
+            ("13", 126),
         ]
         .into_iter()
         .collect();
         assert_eq!(per_category, want);
-        assert!(cases.len() >= 300, "{}", cases.len());
+        assert!(cases.len() >= 517, "{}", cases.len());
         let ids: HashSet<&str> = cases.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids.len(), cases.len(), "ids are unique");
         for case in &cases {
