@@ -26,6 +26,16 @@ class MultipartTest < Minitest::Test
     end.join + "--#{boundary}--\r\n"
   end
 
+  # Digest::SHA256 must be loaded with the runner, not by Digest's const_missing on the first
+  # upload: that load races between Puma's threads ("Digest::Base cannot be directly inherited").
+  # A fresh process (this one has loaded it already) shows whether loading the runner loads it.
+  def test_sha256_is_loaded_with_the_runner_not_on_first_use
+    lib = File.expand_path('../lib', __dir__)
+    script = "require 'rack_runner/multipart'; print Digest.const_defined?(:SHA256, false)"
+    out = IO.popen([RbConfig.ruby, '-I', lib, '-e', script], err: File::NULL, &:read)
+    assert_equal 'true', out
+  end
+
   def post(payload, content_type = 'multipart/form-data; boundary=BOUNDARY')
     reply = RunnerTest.request(RunnerTest.app(HANDLER), 'POST', '/up', { 'CONTENT_TYPE' => content_type }, payload.b)
     [reply.status, JSON.parse(reply.body)]

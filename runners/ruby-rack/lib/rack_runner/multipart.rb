@@ -1,6 +1,9 @@
 # frozen_string_literal: true
 
-require 'digest'
+# digest/sha2 itself, loaded now: Digest::SHA256 left to Digest's const_missing is loaded by the
+# first request that needs it, and that is not thread-safe under Puma's threads (Ruby bug #9494,
+# rails/rails#30705): concurrent first uploads failed with 500.
+require 'digest/sha2'
 require 'stringio'
 require 'rack/request'
 require 'rack/query_parser'
