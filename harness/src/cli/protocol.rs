@@ -47,7 +47,8 @@ pub struct ProtocolArgs {
     #[arg(long, value_name = "PATH")]
     pub path: Option<String>,
 
-    /// Only the cases whose id starts with one of these prefixes, comma-separated (`1.1.,6.4`).
+    /// Only the cases whose id starts with one of these prefixes, comma-separated (`1.1.,6.4`;
+    /// a trailing `*` is allowed: `12.*`).
     #[arg(long, value_delimiter = ',', value_name = "ID,...")]
     pub cases: Vec<String>,
 
