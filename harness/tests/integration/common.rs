@@ -219,3 +219,21 @@ pub fn assert_suite_fields(document: &serde_json::Value) {
         }
     }
 }
+
+/// The published JSON Schema `reports/schema/NAME` (e.g. `report.v1.schema.json`), compiled.
+pub fn published_schema(name: &str) -> jsonschema::Validator {
+    let file = repo().join("reports/schema").join(name);
+    let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{file:?}: {e}"));
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    jsonschema::validator_for(&schema).unwrap()
+}
+
+/// Asserts that `document` is valid against the published schema `name`; the failure lists every
+/// error with its instance path.
+pub fn assert_valid(name: &str, document: &serde_json::Value) {
+    let errors: Vec<String> = published_schema(name)
+        .iter_errors(document)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{name}: {errors:#?}");
+}

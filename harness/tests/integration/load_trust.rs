@@ -13,7 +13,9 @@ use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::common::{bin, corpus_json, repo, run_within, serve_on_thread, text, write_fixtures};
+use crate::common::{
+    assert_valid, bin, corpus_json, repo, run_within, serve_on_thread, text, write_fixtures,
+};
 
 /// A loopback HTTP/1.1 server, on a thread of its own for the rest of the test process, that
 /// answers every request (keep-alive) with `500 Internal Server Error` and an empty body.
@@ -123,14 +125,7 @@ fn a_run_where_every_request_failed_has_no_throughput_and_no_latency_in_any_outp
         .unwrap();
     assert_eq!(report.status.code(), Some(0), "{}", text(&report.stderr));
     let report_json: Value = serde_json::from_str(&read(&folder.join("report.json"))).unwrap();
-    let schema: Value =
-        serde_json::from_str(&read(&repo().join("reports/schema/report.v1.schema.json"))).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let invalid: Vec<String> = validator
-        .iter_errors(&report_json)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(invalid.is_empty(), "{invalid:#?}");
+    assert_valid("report.v1.schema.json", &report_json);
     assert_eq!(report_json["load"][0]["summary"]["latency_us"], Value::Null);
 
     let summary_md = read(&folder.join("summary.md"));

@@ -272,15 +272,7 @@ fn the_embedded_reference_passes_with_the_contract_fields() {
     assert_eq!(document["suite"], "sse");
     assert_eq!(document["path"], "/sse/resume/endless");
     assert_suite_fields(&document);
-    let schema_file = crate::common::repo().join("reports/schema/protocol.v1.schema.json");
-    let schema: Value =
-        serde_json::from_str(&std::fs::read_to_string(schema_file).unwrap()).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&document)
-        .map(|e| e.to_string())
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
+    crate::common::assert_valid("protocol.v1.schema.json", &document);
     // The corpus stream has ids, resume and server timestamps: every case is judged, 4.3 too.
     assert_eq!(not_ok(&document), BTreeMap::new(), "{document:#}");
     let buffering = document["cases"]
