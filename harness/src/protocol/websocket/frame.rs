@@ -60,6 +60,40 @@ impl Head {
     }
 }
 
+/// One message's frames: `payload` in pieces of `fragment` bytes (whole when `None`; one empty
+/// frame for an empty payload), the first text or binary with `first_rsv`, the rest
+/// continuations, the last with FIN.
+pub fn message_frames(
+    text: bool,
+    payload: &[u8],
+    fragment: Option<usize>,
+    first_rsv: u8,
+) -> Vec<(Head, &[u8])> {
+    let size = fragment.unwrap_or(payload.len()).max(1);
+    let pieces: Vec<&[u8]> = if payload.is_empty() {
+        vec![payload]
+    } else {
+        payload.chunks(size).collect()
+    };
+    let last = pieces.len() - 1;
+    pieces
+        .into_iter()
+        .enumerate()
+        .map(|(i, piece)| {
+            let mut head = Head::new(match (i, text) {
+                (0, true) => TEXT,
+                (0, false) => BINARY,
+                _ => CONTINUATION,
+            });
+            if i == 0 {
+                head.rsv = first_rsv;
+            }
+            head.fin = i == last;
+            (head, piece)
+        })
+        .collect()
+}
+
 /// Writes the frame `head` + `payload`, masked with `key` when `head.masked`.
 pub fn encode(head: &Head, key: [u8; 4], payload: &[u8]) -> Vec<u8> {
     let len = head

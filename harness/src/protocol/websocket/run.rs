@@ -257,26 +257,7 @@ async fn send_message(
     payload: &[u8],
     fragment: Option<usize>,
 ) -> bool {
-    let size = fragment.unwrap_or(payload.len()).max(1);
-    let pieces: Vec<&[u8]> = if payload.is_empty() {
-        vec![payload]
-    } else {
-        payload.chunks(size).collect()
-    };
-    let last = pieces.len() - 1;
-    let frames: Vec<(Head, &[u8])> = pieces
-        .into_iter()
-        .enumerate()
-        .map(|(i, piece)| {
-            let mut head = Head::new(match (i, text) {
-                (0, true) => frame::TEXT,
-                (0, false) => frame::BINARY,
-                _ => frame::CONTINUATION,
-            });
-            head.fin = i == last;
-            (head, piece)
-        })
-        .collect();
+    let frames = frame::message_frames(text, payload, fragment, 0);
     session.send_batch(&frames).await
 }
 

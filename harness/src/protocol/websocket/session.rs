@@ -238,27 +238,7 @@ impl Session {
                 compressed.len()
             )
         });
-        let size = fragment.unwrap_or(compressed.len()).max(1);
-        let pieces: Vec<&[u8]> = if compressed.is_empty() {
-            vec![&compressed[..]]
-        } else {
-            compressed.chunks(size).collect()
-        };
-        let last = pieces.len() - 1;
-        let frames: Vec<(Head, &[u8])> = pieces
-            .into_iter()
-            .enumerate()
-            .map(|(i, piece)| {
-                let mut head = Head::new(match (i, text) {
-                    (0, true) => frame::TEXT,
-                    (0, false) => frame::BINARY,
-                    _ => frame::CONTINUATION,
-                });
-                head.rsv = if i == 0 { RSV1 } else { 0 };
-                head.fin = i == last;
-                (head, piece)
-            })
-            .collect();
+        let frames = frame::message_frames(text, &compressed, fragment, RSV1);
         self.send_batch(&frames).await
     }
 
