@@ -79,6 +79,13 @@ impl WsEndpoint {
         handler: &WsHandler,
         shutdown: Shutdown,
     ) -> Result<Self, BuildError> {
+        if handler.behavior == WsBehavior::Rpc {
+            return Err(BuildError::handler(
+                file,
+                "/handler/behavior",
+                "`rpc` handlers are not served by this runner yet".to_string(),
+            ));
+        }
         let validator = handler
             .schema
             .as_ref()
@@ -248,7 +255,8 @@ impl WsEndpoint {
     /// The reply to one data message, per behaviour.
     fn answer(&self, message: Message) -> Option<Message> {
         match self.behavior {
-            WsBehavior::Silent => None,
+            // Refused in `new`.
+            WsBehavior::Silent | WsBehavior::Rpc => None,
             WsBehavior::Echo => Some(message),
             WsBehavior::Validate => Some(Message::Text(self.validate(message).to_string().into())),
         }
