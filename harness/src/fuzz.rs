@@ -196,6 +196,18 @@ fn ws_transcript(input: &mut Unstructured<'_>) -> crate::results::transcript::Ws
         handshake,
         steps,
         step_ends,
+        // Captured values in the shape the fuzzed checks resolve `<<same_as:NAME>>` with.
+        captures: std::iter::from_fn(|| {
+            bool::arbitrary(input).unwrap_or(false).then(|| {
+                let name = format!("c{}", u8::arbitrary(input).unwrap_or(0) % 4);
+                (
+                    name,
+                    serde_json::Value::from(String::arbitrary(input).unwrap_or_default()),
+                )
+            })
+        })
+        .take(4)
+        .collect(),
         interrupted,
     }
 }

@@ -164,10 +164,19 @@ fn or_null(actual: Option<&Value>) -> Value {
 fn describe_failure(matcher: &Matcher, actual: Option<&Value>) -> String {
     match (matcher, actual) {
         (Matcher::Absent, Some(_)) => "expected absent, found a value".into(),
+        (Matcher::Capture(name), None) => format!("missing: capture {name} binds nothing"),
         (_, None) => "missing".into(),
         (Matcher::Number, Some(v)) => format!("expected a number, got {}", kind(v)),
         (Matcher::String, Some(v)) => format!("expected a string, got {}", kind(v)),
         (Matcher::Uuid, Some(_)) => "expected a UUID".into(),
+        (Matcher::SameAs(name, Some(bound)), Some(_)) => {
+            format!("differs from the value captured as {name} ({bound})")
+        }
+        (Matcher::SameAs(name, None), Some(_)) => {
+            format!(
+                "capture {name} was never bound (the step that captures it failed or was not reached)"
+            )
+        }
         _ => "does not match".into(),
     }
 }

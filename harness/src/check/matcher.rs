@@ -1,5 +1,6 @@
 //! Matchers: string tokens such as `<<uuid>>` that stand for a whole class of values.
 
+use harness_fixture::capture::{self, CaptureToken};
 use harness_fixture::matcher::compile_regex;
 use regex::Regex;
 use serde_json::Value;
@@ -35,6 +36,11 @@ pub enum Matcher {
     StartsWith(String),
     /// `<<contains:T>>`.
     Contains(String),
+    /// `<<capture:NAME>>`: any value, but there must be one; the replay binds it.
+    Capture(String),
+    /// `<<same_as:NAME>>`: the value bound to NAME (`None`: never bound, which nothing
+    /// satisfies); written `<<same_as:NAME=JSON>>` once resolved.
+    SameAs(String, Option<Value>),
 }
 
 impl Matcher {
@@ -42,6 +48,13 @@ impl Matcher {
     /// an `Err` with the regex error in one line, the pattern clipped.
     pub fn parse(text: &str) -> Option<Result<Matcher, InvalidMatcher>> {
         let inner = text.strip_prefix("<<")?.strip_suffix(">>")?;
+        match capture::token(text) {
+            Some(CaptureToken::Capture(name)) => return Some(Ok(Matcher::Capture(name.into()))),
+            Some(CaptureToken::SameAs(name, value)) => {
+                return Some(Ok(Matcher::SameAs(name.into(), value)));
+            }
+            None => {}
+        }
         let matcher =
             match inner {
                 "any" => Matcher::Any,
@@ -80,7 +93,8 @@ impl Matcher {
             return matches!(self, Matcher::Any | Matcher::Absent);
         };
         match self {
-            Matcher::Any | Matcher::Present => true,
+            Matcher::Any | Matcher::Present | Matcher::Capture(_) => true,
+            Matcher::SameAs(_, bound) => bound.as_ref().is_some_and(|b| same_json(b, value)),
             Matcher::Absent => false,
             Matcher::Number => value.is_number(),
             Matcher::String => value.is_string(),
@@ -99,7 +113,10 @@ impl Matcher {
             return matches!(self, Matcher::Any | Matcher::Absent);
         };
         match self {
-            Matcher::Any | Matcher::Present | Matcher::String => true,
+            Matcher::Any | Matcher::Present | Matcher::String | Matcher::Capture(_) => true,
+            Matcher::SameAs(_, bound) => {
+                bound.as_ref().is_some_and(|b| capture::text_of(b) == text)
+            }
             Matcher::Absent => false,
             Matcher::Number => text.trim().parse::<f64>().is_ok_and(f64::is_finite),
             Matcher::Uuid => is_uuid(text),
@@ -140,6 +157,25 @@ impl TextExpect {
     /// then a value that is not text, or a header sent several times, satisfies it too.
     pub fn asks_presence_only(&self) -> bool {
         matches!(self, TextExpect::Matcher(Matcher::Any | Matcher::Present))
+    }
+}
+
+/// JSON equality, numbers compared by value (`1` equals `1.0`), as the body comparison does.
+fn same_json(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(x), Some(y)) => x == y,
+            _ => x.as_f64() == y.as_f64(),
+        },
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_json(x, y))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| same_json(v, w)))
+        }
+        _ => a == b,
     }
 }
 

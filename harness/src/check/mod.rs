@@ -27,7 +27,15 @@ use crate::results::transcript::{Headers, Transcript, header_values};
 pub fn check(fixture: &Fixture, transcript: &Transcript) -> Vec<Mismatch> {
     match (&fixture.spec, transcript) {
         (Spec::Rest(f), Transcript::Rest(t)) => rest::check(f, t),
-        (Spec::WebSocket(f), Transcript::WebSocket(t)) => ws::check(f, t),
+        (Spec::WebSocket(f), Transcript::WebSocket(t)) if t.captures.is_empty() => ws::check(f, t),
+        // `<<same_as:NAME>>` compared with what the replay captured (format 1.1).
+        (Spec::WebSocket(f), Transcript::WebSocket(t)) => {
+            let mut resolved = f.clone();
+            for step in &mut resolved.transcript {
+                *step = harness_fixture::capture::resolve_step(step, &t.captures);
+            }
+            ws::check(&resolved, t)
+        }
         (Spec::Sse(f), Transcript::Sse(t)) => sse::check(f, t),
         (Spec::Broadcast(f), Transcript::Broadcast(t)) => broadcast::check(f, t),
         _ => vec![Mismatch::new(

@@ -6,6 +6,7 @@
 //! matching, so the order in which messages arrived never matters) and lists every expectation
 //! never matched and every message that arrived unexpected.
 
+use harness_fixture::capture::{self, Bindings};
 use harness_fixture::model::{WsMatch, WsStep};
 use serde_json::{Value, json};
 
@@ -47,6 +48,46 @@ pub(crate) fn set_complete(step: &WsStep, frames: &[&Frame]) -> bool {
             matched >= count.count
         }
         _ => false,
+    }
+}
+
+/// Binds the captures (`<<capture:NAME>>`) of a receiving `step` from the text `frames` it
+/// read: an `expect` from its message; a list step from the message paired with each matcher
+/// (`expect_any_of`: the one that matched); `expect_count` from the first message that matched.
+pub(crate) fn bind_step(step: &WsStep, frames: &[&Frame], out: &mut Bindings) {
+    let text = |frame: &Frame| match frame {
+        Frame::Text(text) => Some(text.clone()),
+        _ => None,
+    };
+    match step {
+        WsStep::Expect(expect) => {
+            if let Some(text) = frames.first().and_then(|f| text(f)) {
+                capture::bind_message(&expect.matches, &text, out);
+            }
+        }
+        WsStep::ExpectUnordered(set) => {
+            for (frame, want) in frames.iter().zip(pair(&set.messages, frames)) {
+                if let (Some(want), Some(text)) = (want, text(frame)) {
+                    capture::bind_message(&set.messages[want], &text, out);
+                }
+            }
+        }
+        WsStep::ExpectAnyOf(set) => {
+            let matched = frames.iter().find_map(|f| {
+                let want = set.messages.iter().find(|w| message_matches(w, f))?;
+                Some((want, text(f)?))
+            });
+            if let Some((want, text)) = matched {
+                capture::bind_message(want, &text, out);
+            }
+        }
+        WsStep::ExpectCount(count) => {
+            let first = frames.iter().find(|f| message_matches(&count.message, f));
+            if let Some(text) = first.and_then(|f| text(f)) {
+                capture::bind_message(&count.message, &text, out);
+            }
+        }
+        _ => {}
     }
 }
 

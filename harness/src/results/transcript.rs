@@ -194,6 +194,9 @@ pub struct WsTranscript {
     /// without `ignore`, which serialize as before).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub step_ends: Vec<WsStepEnd>,
+    /// The values bound by `<<capture:NAME>>` (format 1.1), by name; absent when none.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub captures: harness_fixture::capture::Bindings,
     /// Why the conversation stopped early.
     pub interrupted: Option<Interrupted>,
 }

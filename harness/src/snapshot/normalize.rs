@@ -16,6 +16,7 @@ use crate::results::transcript::{
 };
 use crate::wire::coding;
 use crate::wire::request::MAX_BODY;
+use harness_fixture::capture;
 
 /// Headers that differ on every run.
 const DROPPED_HEADERS: &[&str] = &["date", "sec-websocket-accept", "keep-alive"];
@@ -137,6 +138,15 @@ fn websocket(t: &WsTranscript) -> Value {
         })
         .collect();
     out.insert("steps".into(), Value::Array(steps));
+    // Captured values by class (`<<string>>`...): they may differ on every run.
+    if !t.captures.is_empty() {
+        let classes = t
+            .captures
+            .iter()
+            .map(|(name, value)| (name.clone(), Value::from(capture::class_of(value))))
+            .collect();
+        out.insert("captures".into(), Value::Object(classes));
+    }
     finish(out, &t.interrupted)
 }
 
@@ -649,6 +659,7 @@ mod tests {
                     ignored: 4,
                     at_us: 9,
                 }],
+                captures: Default::default(),
                 interrupted: None,
             })
         };

@@ -5,8 +5,9 @@
 //! `ignore` never show (the transcript counts them, in `step_ends`): how many heartbeats come
 //! depends on timing.
 
-use harness_fixture::model::{WsFixture, WsMatch, WsStep};
-use serde_json::Value;
+use harness_fixture::capture;
+use harness_fixture::model::{WsFixture, WsMatch, WsMessage, WsStep};
+use serde_json::{Value, json};
 
 use crate::check::ws_sets::message_matches;
 use crate::results::transcript::Frame;
@@ -22,6 +23,21 @@ pub(super) fn redact_and_sort(
         let Some(step) = step_of(ws, record) else {
             continue;
         };
+        // A message sent with captured values substituted shows as written (`{{NAME}}`): the
+        // values may differ on every run.
+        if let (WsStep::Send(message), Some(sent)) = (step, record.get_mut("sent"))
+            && capture::has_placeholders(message)
+        {
+            *sent = match message {
+                WsMessage::Json(value) => json!({ "json": value }),
+                WsMessage::Text(text) => match serde_json::from_str::<Value>(text) {
+                    Ok(value) => json!({ "json": value }),
+                    Err(_) => json!({ "text": text }),
+                },
+                WsMessage::BinaryBase64(_) => continue,
+            };
+            continue;
+        }
         let Some(got) = record.pointer_mut("/received/json") else {
             continue;
         };

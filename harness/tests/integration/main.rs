@@ -8,6 +8,7 @@
 
 mod common;
 
+mod captures;
 mod checks_trust;
 mod cli;
 mod cli_trust;

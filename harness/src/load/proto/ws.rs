@@ -116,6 +116,14 @@ fn refuse_multiplexed(fixture: &WsFixture) -> Result<(), Unloadable> {
                 kind: step.kind(),
             });
         }
+        if let WsStep::Expect(expect) = step
+            && harness_fixture::capture::captures_in(&expect.matches)
+        {
+            return Err(Unloadable::UnsupportedStep {
+                pointer: format!("/transcript/{index}/expect"),
+                kind: "<<capture:…>>",
+            });
+        }
         if !step.ignore().is_empty() {
             return Err(Unloadable::UnsupportedStep {
                 pointer: format!("/transcript/{index}/ignore"),

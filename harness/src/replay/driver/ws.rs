@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
+use harness_fixture::capture::{self, Bindings};
 use harness_fixture::model::{WsConnect, WsFixture, WsMatch, WsStep};
 use tokio_tungstenite::tungstenite::error::{CapacityError, ProtocolError};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
@@ -37,6 +38,7 @@ pub(super) async fn replay(driver: &Driver, fixture: &WsFixture) -> WsTranscript
         handshake: None,
         steps: Vec::new(),
         step_ends: Vec::new(),
+        captures: Bindings::new(),
         interrupted: None,
     };
     let upgraded = match connect(driver, &fixture.connect).await {
@@ -96,13 +98,15 @@ async fn play(
 ) -> Result<bool, (usize, StepError)> {
     let opened = std::time::Instant::now();
     let mut ended = false;
-    for (index, step) in fixture.transcript.iter().enumerate() {
-        if matches!(step, WsStep::ExpectHandshake(_)) {
+    for (index, written) in fixture.transcript.iter().enumerate() {
+        if matches!(written, WsStep::ExpectHandshake(_)) {
             continue;
         }
         if ended {
             break;
         }
+        // Captured values go into what is sent, and `<<same_as:NAME>>` expects them.
+        let step = &bound_step(written, &transcript.captures);
         let wait = match step {
             // The silence lasts exactly its window, longer or shorter than the timeout.
             WsStep::ExpectNone(none) => Duration::from_millis(none.within_ms),
@@ -124,6 +128,12 @@ async fn play(
             vec![(direction, frame, micros(opened))]
         };
         let ignored = reader.ignored;
+        let received: Vec<&Frame> = frames
+            .iter()
+            .filter(|(direction, _, _)| *direction == Direction::Received)
+            .map(|(_, frame, _)| frame)
+            .collect();
+        ws_sets::bind_step(step, &received, &mut transcript.captures);
         for (direction, frame, at_us) in frames {
             ended |= matches!(frame, Frame::Ended)
                 || (direction == Direction::Received && matches!(frame, Frame::Close { .. }));
@@ -143,6 +153,18 @@ async fn play(
         }
     }
     Ok(ended)
+}
+
+/// The step as it is performed once `bindings` are known: a message sent with its `{{NAME}}`
+/// substituted, matchers with `<<same_as:NAME>>` resolved.
+fn bound_step(step: &WsStep, bindings: &Bindings) -> WsStep {
+    if bindings.is_empty() {
+        return step.clone();
+    }
+    match step {
+        WsStep::Send(message) => WsStep::Send(capture::substitute_message(message, bindings)),
+        other => capture::resolve_step(other, bindings),
+    }
 }
 
 /// What one step reads with: the socket, the step's deadline (`wait` is how long that was, for
