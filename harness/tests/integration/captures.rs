@@ -270,3 +270,39 @@ fn files_under(dir: &std::path::Path, out: &mut Vec<String>) {
         }
     }
 }
+
+#[test]
+fn stream_refuses_a_fixture_that_captures() {
+    let url = server();
+    let fixture = json!({
+        "name": "captures-load", "protocol": "websocket", "connect": {"path": "/rpc"},
+        "transcript": [
+            {"send": {"json": {"id": 1, "method": "subscribe"}}},
+            {"expect": {"json_partial": {"id": 1, "result": "<<capture:sub>>"}}}
+        ]
+    });
+    let (_dir, files) = write_fixtures(&[fixture]);
+    let file = files[0].display().to_string();
+    let args = [
+        "stream",
+        "--url",
+        &url,
+        "--fixture",
+        &file,
+        "--connections",
+        "1",
+        "--warmup",
+        "0s",
+        "--duration",
+        "1s",
+    ];
+    let (output, _) = run_within(&args, Duration::from_secs(30));
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains(
+            "/transcript/1/expect: `<<capture:…>>` (fixture format 1.1) is not replayed under load"
+        ),
+        "{stderr}"
+    );
+}
