@@ -9,6 +9,7 @@ pub mod header;
 pub mod json;
 pub mod matcher;
 mod rest;
+pub(crate) mod scenario;
 mod sse;
 mod timing;
 mod ws;
@@ -27,6 +28,7 @@ use crate::results::transcript::{Headers, Transcript, header_values};
 pub fn check(fixture: &Fixture, transcript: &Transcript) -> Vec<Mismatch> {
     match (&fixture.spec, transcript) {
         (Spec::Rest(f), Transcript::Rest(t)) => rest::check(f, t),
+        (Spec::Scenario(f), Transcript::Scenario(t)) => scenario::check(f, t),
         (Spec::WebSocket(f), Transcript::WebSocket(t)) if t.captures.is_empty() => ws::check(f, t),
         // `<<same_as:NAME>>` compared with what the replay captured (format 1.1).
         (Spec::WebSocket(f), Transcript::WebSocket(t)) => {

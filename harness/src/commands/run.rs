@@ -27,6 +27,7 @@ use crate::target::Target;
 fn has_handler(fixture: &Fixture) -> bool {
     match &fixture.spec {
         Spec::Rest(f) => f.handler.is_some(),
+        Spec::Scenario(f) => f.steps.iter().any(|s| s.handler.is_some()),
         Spec::WebSocket(f) => f.handler.is_some(),
         Spec::Sse(f) => f.handler.is_some(),
         Spec::Broadcast(f) => f.handler.is_some(),

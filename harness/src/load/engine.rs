@@ -53,6 +53,7 @@ impl Load {
             Spec::Broadcast(_) => {
                 return Err(Unloadable::OwnEngine.into());
             }
+            Spec::Scenario(_) => return Err(Unloadable::Scenario.into()),
         })
     }
 

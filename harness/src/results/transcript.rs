@@ -71,6 +71,9 @@ impl Serialize for Body {
 pub enum Transcript {
     /// A REST exchange.
     Rest(RestTranscript),
+    /// A REST scenario's exchanges (format 1.1): tagged `rest` too, with `steps`.
+    #[serde(rename = "rest")]
+    Scenario(ScenarioTranscript),
     /// A WebSocket conversation.
     #[serde(rename = "websocket")]
     WebSocket(WsTranscript),
@@ -92,6 +95,17 @@ pub struct RestTranscript {
     pub response: Option<ReceivedResponse>,
     /// Why there is no response.
     pub interrupted: Option<Interrupted>,
+}
+
+/// The exchanges of a REST scenario, one per step reached: a step whose check failed (or that
+/// was interrupted) is the last.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioTranscript {
+    /// One exchange per step reached, in order.
+    pub steps: Vec<RestTranscript>,
+    /// The values bound by `<<capture:NAME>>`, by name; absent when none.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub captures: harness_fixture::capture::Bindings,
 }
 
 /// One redirect followed.
@@ -340,6 +354,7 @@ impl Transcript {
     pub fn interrupted(&self) -> Option<&Interrupted> {
         match self {
             Transcript::Rest(t) => t.interrupted.as_ref(),
+            Transcript::Scenario(t) => t.steps.last().and_then(|s| s.interrupted.as_ref()),
             Transcript::WebSocket(t) => t.interrupted.as_ref(),
             Transcript::Sse(t) => t.interrupted.as_ref(),
             Transcript::Broadcast(t) => t.interrupted.as_ref(),

@@ -13,6 +13,7 @@
 
 pub mod normalize;
 pub mod redact;
+mod scenario;
 pub mod store;
 pub mod volatile;
 mod ws_steps;

@@ -46,6 +46,27 @@ fn normalize_transcript(fixture: &Fixture, transcript: &Transcript) -> Value {
                 if rest.request.multipart.is_some() && rest.request.multipart_boundary.is_none());
             rest(t, fresh_boundary)
         }
+        Transcript::Scenario(t) => {
+            let Spec::Scenario(scenario) = &fixture.spec else {
+                return Value::Null;
+            };
+            let steps = scenario.steps.iter().zip(&t.steps).map(|(step, reached)| {
+                let fresh_boundary =
+                    step.request.multipart.is_some() && step.request.multipart_boundary.is_none();
+                let mut view = rest(reached, fresh_boundary);
+                if let Some(request) = view.get_mut("request") {
+                    let substituted = super::scenario::substituted(step, &t.captures);
+                    super::scenario::write_back(request, &substituted);
+                }
+                view
+            });
+            let mut out = Map::new();
+            out.insert("steps".into(), steps.collect());
+            if !t.captures.is_empty() {
+                out.insert("captures".into(), captures_by_class(&t.captures));
+            }
+            Value::Object(out)
+        }
         Transcript::WebSocket(t) => websocket(t),
         Transcript::Broadcast(t) => broadcast(t),
         Transcript::Sse(t) => sse(t),
@@ -138,16 +159,19 @@ fn websocket(t: &WsTranscript) -> Value {
         })
         .collect();
     out.insert("steps".into(), Value::Array(steps));
-    // Captured values by class (`<<string>>`...): they may differ on every run.
     if !t.captures.is_empty() {
-        let classes = t
-            .captures
-            .iter()
-            .map(|(name, value)| (name.clone(), Value::from(capture::class_of(value))))
-            .collect();
-        out.insert("captures".into(), Value::Object(classes));
+        out.insert("captures".into(), captures_by_class(&t.captures));
     }
     finish(out, &t.interrupted)
+}
+
+/// Captured values by class (`<<string>>`...): they may differ on every run.
+fn captures_by_class(captures: &capture::Bindings) -> Value {
+    captures
+        .iter()
+        .map(|(name, value)| (name.clone(), Value::from(capture::class_of(value))))
+        .collect::<Map<_, _>>()
+        .into()
 }
 
 fn broadcast(t: &BroadcastTranscript) -> Value {
@@ -286,6 +310,20 @@ fn redact_by_fixture(fixture: &Fixture, value: &mut Value) {
                 && let Some(got) = value.pointer_mut("/response/body")
             {
                 *got = json!({"base64": "<<any>>"});
+            }
+        }
+        Spec::Scenario(scenario) => {
+            for (index, step) in scenario.steps.iter().enumerate() {
+                let base = format!("/steps/{index}/response");
+                if let (Some(want), Some(got)) = (
+                    &step.expected.body,
+                    value.pointer_mut(&format!("{base}/body/json")),
+                ) {
+                    redact_matched(want, got);
+                }
+                if let Some(got) = value.pointer_mut(&format!("{base}/headers")) {
+                    redact_matched(&header_expectations(&step.expected.headers), got);
+                }
             }
         }
         Spec::Sse(sse) => {

@@ -32,6 +32,7 @@ mod protocol_websocket_deflate;
 mod report;
 mod rest_bodies;
 mod runners;
+mod scenarios;
 mod tls;
 mod tls_client;
 mod ws_steps;

@@ -90,6 +90,15 @@ fn claims_of(
             }
             None => vec![],
         },
+        // A scenario's steps carry the handlers of the routes they hit.
+        Spec::Scenario(scenario) => {
+            let mut claims = Vec::new();
+            for h in scenario.steps.iter().filter_map(|s| s.handler.as_ref()) {
+                let (method, filter) = method_filter(file, &h.method)?;
+                claims.push((h.route.as_str(), method, filter, Kind::Rest(h)));
+            }
+            claims
+        }
         Spec::WebSocket(ws) => ws
             .handler
             .iter()

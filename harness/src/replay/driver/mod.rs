@@ -10,6 +10,7 @@ mod close_watch;
 mod error;
 mod reply;
 mod rest;
+mod scenario;
 mod sse;
 mod upgrade;
 mod ws;
@@ -96,6 +97,15 @@ impl Driver {
         self
     }
 
+    /// A copy with an HTTP client of its own (a REST scenario's): its connections are kept
+    /// alive from request to request (`reuse`), or each request opens a fresh one.
+    fn with_connection_reuse(&self, reuse: bool) -> Result<Driver, reqwest::Error> {
+        Ok(Driver {
+            client: http_client_pooled(self.timeout, &self.tls, self.http2, reuse)?,
+            ..self.clone()
+        })
+    }
+
     /// This driver, or a copy aimed at `base` when one is given.
     fn based(&self, base: Option<&Url>) -> std::borrow::Cow<'_, Driver> {
         match base {
@@ -111,6 +121,7 @@ impl Driver {
     pub async fn replay(&self, fixture: &Fixture) -> Transcript {
         match &fixture.spec {
             Spec::Rest(rest) => Transcript::Rest(rest::replay(self, rest).await),
+            Spec::Scenario(s) => Transcript::Scenario(scenario::replay(self, s).await),
             Spec::WebSocket(ws) => {
                 let driver = self.based(self.ws_base.as_ref());
                 Transcript::WebSocket(ws::replay(&driver, ws).await)
@@ -144,7 +155,22 @@ fn http_client(
     tls: &TlsSettings,
     http2: bool,
 ) -> Result<reqwest::Client, reqwest::Error> {
-    let builder = reqwest::Client::builder()
+    http_client_pooled(timeout, tls, http2, true)
+}
+
+/// [`http_client`], keeping idle connections for reuse or (`reuse` false) none: every request
+/// then opens a connection of its own.
+fn http_client_pooled(
+    timeout: Duration,
+    tls: &TlsSettings,
+    http2: bool,
+    reuse: bool,
+) -> Result<reqwest::Client, reqwest::Error> {
+    let mut builder = reqwest::Client::builder();
+    if !reuse {
+        builder = builder.pool_max_idle_per_host(0);
+    }
+    let builder = builder
         .no_gzip()
         .no_brotli()
         .no_zstd()

@@ -1,0 +1,102 @@
+//! REST scenario replay (format 1.1): the steps in order, each as a REST exchange
+//! ([`super::rest`]) with the values captured so far substituted into its request; on one
+//! kept-alive connection (a client of the scenario's own, so no other fixture shares it) or a
+//! fresh connection per step; with a cookie jar (RFC 6265, reqwest's) when the scenario asks.
+//! A step that is interrupted or whose reply differs from its expectation ends the scenario.
+
+use harness_fixture::capture::Bindings;
+use harness_fixture::model::{RestFixture, ScenarioConnection, ScenarioFixture};
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::header::HeaderValue;
+
+use super::Driver;
+use crate::check::scenario::{bind_reply, step_differences};
+use crate::results::Interrupted;
+use crate::results::transcript::{RestTranscript, ScenarioTranscript, header_values};
+
+pub(super) async fn replay(driver: &Driver, fixture: &ScenarioFixture) -> ScenarioTranscript {
+    let mut transcript = ScenarioTranscript {
+        steps: Vec::new(),
+        captures: Bindings::new(),
+    };
+    let reuse = fixture.connection == ScenarioConnection::Keep;
+    let driver = match driver.with_connection_reuse(reuse) {
+        Ok(driver) => driver,
+        Err(error) => {
+            transcript.steps.push(unsent(fixture, &error.to_string()));
+            return transcript;
+        }
+    };
+    let jar = fixture.cookies.map(|_| Jar::default());
+    for (index, step) in fixture.steps.iter().enumerate() {
+        let mut request = step.request.substituted(&transcript.captures);
+        let url = driver.url(&request.path, &request.query.pairs()).ok();
+        if let (Some(jar), Some(url)) = (&jar, &url) {
+            add_jar_cookies(jar, url, &mut request.cookies);
+        }
+        let exchange = RestFixture {
+            handler: None,
+            request,
+            expected: step.expected.resolved(&transcript.captures),
+        };
+        let mut reached = super::rest::replay(&driver, &exchange).await;
+        if let Some(interrupted) = &mut reached.interrupted {
+            interrupted.at = format!("/steps/{index}{}", interrupted.at);
+        }
+        if let Some(response) = &reached.response {
+            bind_reply(&step.expected, response, &mut transcript.captures);
+            if let (Some(jar), Some(url)) = (&jar, &url) {
+                let set: Vec<HeaderValue> = header_values(&response.headers, "set-cookie")
+                    .into_iter()
+                    .filter_map(|v| HeaderValue::from_str(v).ok())
+                    .collect();
+                jar.set_cookies(&mut set.iter(), url);
+            }
+        }
+        let failed = reached.interrupted.is_some()
+            || !step_differences(step, &reached, &transcript.captures, index).is_empty();
+        transcript.steps.push(reached);
+        if failed {
+            break;
+        }
+    }
+    transcript
+}
+
+/// Adds the jar's cookies for `url` to a step's own, which win over a jar cookie of the same
+/// name.
+fn add_jar_cookies(jar: &Jar, url: &url::Url, cookies: &mut harness_fixture::model::StringMap) {
+    let Some(header) = jar.cookies(url) else {
+        return;
+    };
+    let Ok(header) = header.to_str() else {
+        return;
+    };
+    for pair in header.split(';') {
+        if let Some((name, value)) = pair.trim().split_once('=')
+            && !cookies.contains_key(name)
+        {
+            cookies.insert(name.to_string(), value.to_string());
+        }
+    }
+}
+
+/// The record of a scenario that could not start: its first step, interrupted before sending.
+fn unsent(fixture: &ScenarioFixture, reason: &str) -> RestTranscript {
+    let request = fixture.steps.first().map(|s| &s.request);
+    RestTranscript {
+        request: crate::results::transcript::SentRequest {
+            method: request.map_or_else(String::new, |r| r.method.clone()),
+            target: request.map_or_else(String::new, |r| r.path.clone()),
+            headers: Vec::new(),
+            body: None,
+            content_encoding: None,
+        },
+        redirects: Vec::new(),
+        response: None,
+        interrupted: Some(Interrupted {
+            at: "/steps/0/request".into(),
+            reason: reason.to_string(),
+        }),
+    }
+}
