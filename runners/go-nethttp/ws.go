@@ -33,6 +33,8 @@ type wsHandler struct {
 	Drop *struct {
 		After int `json:"after"`
 	} `json:"drop"`
+	Methods     map[string]rpcMethodSpec `json:"methods"`      // rpc
+	HeartbeatMs int64                    `json:"heartbeat_ms"` // rpc
 }
 
 type wsMessage struct {
@@ -55,12 +57,19 @@ type wsEndpoint struct {
 	schema       *jsonschema.Schema
 	greetingType int
 	greeting     []byte
+	rpcMethods   map[string]*rpcMethod // the rpc behaviour's
 }
 
 func newWsEndpoint(h *wsHandler, schemas *schemaCompiler) (*wsEndpoint, error) {
 	e := &wsEndpoint{h: h}
 	switch h.Behavior {
 	case "echo", "silent":
+	case "rpc":
+		methods, err := newRpcMethods(h.Methods)
+		if err != nil {
+			return nil, fmt.Errorf("methods: %w", err)
+		}
+		e.rpcMethods = methods
 	case "validate":
 		doc, err := parseSchema(h.Schema)
 		if err != nil {
@@ -141,6 +150,10 @@ func (e *wsEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *wsEndpoint) converse(conn *websocket.Conn) {
+	if e.h.Behavior == "rpc" {
+		serveRpc(conn, e.rpcMethods, e.h.HeartbeatMs)
+		return
+	}
 	if e.greeting != nil {
 		if err := conn.WriteMessage(e.greetingType, e.greeting); err != nil {
 			return

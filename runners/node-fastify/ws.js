@@ -1,7 +1,8 @@
 // WebSocket handlers (@fastify/websocket, on `ws`): auth, subprotocols, greeting,
-// echo/validate/silent, server close and drop.
+// echo/validate/silent/rpc, server close and drop.
 
 import { strict, fieldErrors } from './validation.js'
+import { rpcSession } from './rpc.js'
 
 const kSubprotocols = Symbol('subprotocols')
 
@@ -65,6 +66,7 @@ export function wsRoute (handler, url) {
       request.raw[kSubprotocols] = handler.subprotocols
     },
     handler (socket) {
+      if (handler.behavior === 'rpc') return void socket.on('message', rpcSession(handler, socket))
       let answered = 0
       let ending = false
       // Sends a reply; after the `after`-th answer (0: the greeting) closes, which wins over
