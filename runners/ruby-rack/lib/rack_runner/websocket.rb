@@ -3,6 +3,7 @@
 require 'base64'
 require 'json'
 require 'faye/websocket'
+require_relative 'rpc'
 
 module RackRunner
   # One WebSocket handler, served by faye-websocket over Puma's rack.hijack (the conversation
@@ -35,6 +36,8 @@ module RackRunner
       @auth = handler['auth']
       @close = handler['close']
       @drop_after = handler.dig('drop', 'after')
+      @rpc_methods = handler['methods'] if @behavior == 'rpc'
+      @heartbeat_ms = handler['heartbeat_ms']
     end
 
     def call(env)
@@ -44,7 +47,11 @@ module RackRunner
       # faye picks the first subprotocol the client offers that is in the list.
       TlsBridge.wrap(env) if TlsBridge.tls?(env)
       socket = Faye::WebSocket.new(env, @subprotocols)
-      Conversation.new(self, socket)
+      if @rpc_methods
+        Rpc::Connection.new(@rpc_methods, @heartbeat_ms, socket)
+      else
+        Conversation.new(self, socket)
+      end
       socket.rack_response
     end
 

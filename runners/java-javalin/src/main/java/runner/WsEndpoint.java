@@ -18,8 +18,9 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
 
-/** One WebSocket handler: handshake rules, greeting, per-message behaviour, server close and drop. */
+/** One WebSocket handler: handshake rules, greeting, per-message behaviour (rpc: {@link RpcConnection}), server close and drop. */
 final class WsEndpoint {
     private static final String SUBPROTOCOL_HEADER = "Sec-WebSocket-Protocol";
 
@@ -34,6 +35,11 @@ final class WsEndpoint {
     private final Integer dropAfter;
     /** Data messages answered so far, per open connection. */
     private final Map<String, Integer> answered = new ConcurrentHashMap<>();
+    /** The declared methods of an {@code rpc} handler (null for the other behaviours). */
+    private final JsonNode rpcMethods;
+    private final long heartbeatMs;
+    /** The open connections of an {@code rpc} handler. */
+    private final Map<String, RpcConnection> rpcConnections = new ConcurrentHashMap<>();
 
     WsEndpoint(JsonNode handler) {
         behavior = handler.path("behavior").asText("echo");
@@ -48,6 +54,8 @@ final class WsEndpoint {
         }
         close = handler.get("close");
         dropAfter = handler.has("drop") ? handler.get("drop").path("after").asInt() : null;
+        rpcMethods = behavior.equals("rpc") ? handler.path("methods") : null;
+        heartbeatMs = handler.path("heartbeat_ms").asLong(0);
     }
 
     /** Before the upgrade: refuse it without the right credentials, pick the subprotocol. */
@@ -72,6 +80,10 @@ final class WsEndpoint {
     }
 
     void configure(WsConfig ws) {
+        if (rpcMethods != null) {
+            configureRpc(ws);
+            return;
+        }
         ws.onConnect(ctx -> {
             answered.put(ctx.sessionId(), 0);
             if (greeting != null) {
@@ -97,6 +109,35 @@ final class WsEndpoint {
         });
         ws.onClose(ctx -> answered.remove(ctx.sessionId()));
         ws.onError(ctx -> answered.remove(ctx.sessionId()));
+    }
+
+    /** JSON-RPC 2.0 over the connection: see {@link RpcConnection}. */
+    private void configureRpc(WsConfig ws) {
+        ws.onConnect(ctx -> {
+            RpcConnection connection = new RpcConnection(ctx, rpcMethods);
+            rpcConnections.put(ctx.sessionId(), connection);
+            if (heartbeatMs > 0) {
+                connection.startHeartbeat(heartbeatMs);
+            }
+        });
+        ws.onMessage(ctx -> withRpc(ctx, connection -> connection.onText(ctx.message())));
+        ws.onBinaryMessage(ctx -> withRpc(ctx, RpcConnection::onBinary));
+        ws.onClose(ctx -> closeRpc(ctx));
+        ws.onError(ctx -> closeRpc(ctx));
+    }
+
+    private void withRpc(WsContext ctx, Consumer<RpcConnection> action) {
+        RpcConnection connection = rpcConnections.get(ctx.sessionId());
+        if (connection != null) {
+            action.accept(connection);
+        }
+    }
+
+    private void closeRpc(WsContext ctx) {
+        RpcConnection connection = rpcConnections.remove(ctx.sessionId());
+        if (connection != null) {
+            connection.close();
+        }
     }
 
     private void answered(WsContext ctx) {
