@@ -32,16 +32,25 @@ module RackRunner
   module_function
 
   # The fixtures under `dir` (every *.json but *.schema.json, recursively) whose protocol the
-  # runner serves and that carry a handler, as [file, fixture] pairs in path order.
+  # runner serves and that carry a handler (of their own or in their steps), as [file, fixture]
+  # pairs in path order.
   def load_fixtures(dir)
     Dir.glob(File.join(dir, '**', '*.json')).sort.filter_map do |file|
       next if file.end_with?('.schema.json')
 
       fixture = JSON.parse(File.read(file))
-      next unless fixture.is_a?(Hash) && PROTOCOLS.include?(fixture['protocol']) && fixture['handler'].is_a?(Hash)
+      next unless fixture.is_a?(Hash) && PROTOCOLS.include?(fixture['protocol']) && handlers(fixture).any?
 
       [file, fixture]
     end
+  end
+
+  # The handlers a fixture asks to serve: its own `handler`, and for a REST scenario the
+  # `handler` of each of its `steps` that has one (steps may share a route; the router
+  # registers each (method, route) once).
+  def handlers(fixture)
+    steps = fixture['protocol'] == 'rest' && fixture['steps'].is_a?(Array) ? fixture['steps'] : []
+    [fixture, *steps].filter_map { |part| part['handler'] if part.is_a?(Hash) && part['handler'].is_a?(Hash) }
   end
 
   # The router serving every handler, each (method, route) once. A handler that cannot be
@@ -50,20 +59,22 @@ module RackRunner
     router = Router.new
     router.add('GET', READY_PATH) { READY }
     load_fixtures(dir).each do |file, fixture|
-      handler = fixture['handler']
-      begin
-        case fixture['protocol']
-        when 'rest' then add_rest(router, handler, shutdown)
-        when 'websocket'
-          router.add('GET', handler['route']) { WebSocketEndpoint.new(handler) }
-        when 'sse'
-          router.add('GET', handler['route']) { SseEndpoint.new(handler, shutdown) }
-        end
-      rescue StandardError => e
-        warn "ruby-rack: #{file}: handler left out: #{e.class}: #{e.message}"
-      end
+      handlers(fixture).each { |handler| add_handler(router, fixture['protocol'], handler, shutdown, file) }
     end
     router
+  end
+
+  # Registers one handler of `file`'s fixture; one that cannot be built is reported and left out.
+  def add_handler(router, protocol, handler, shutdown, file)
+    case protocol
+    when 'rest' then add_rest(router, handler, shutdown)
+    when 'websocket'
+      router.add('GET', handler['route']) { WebSocketEndpoint.new(handler) }
+    when 'sse'
+      router.add('GET', handler['route']) { SseEndpoint.new(handler, shutdown) }
+    end
+  rescue StandardError => e
+    warn "ruby-rack: #{file}: handler left out: #{e.class}: #{e.message}"
   end
 
   # Registers a REST handler: its endpoint inside its middlewares (compression, then CORS
