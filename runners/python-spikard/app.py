@@ -401,7 +401,17 @@ def ready(_request: dict[str, Any]) -> Envelope:
     return reply(200, "ready", TEXT_TYPE)
 
 
+def fixture_handlers(fixture: dict[str, Any]) -> list[dict[str, Any]]:
+    """The handlers a REST fixture asks to serve: its own ``handler``, and for a scenario
+    (format 1.1) the ``handler`` of each of its ``steps`` that has one."""
+    steps = fixture.get("steps")
+    parts = [fixture, *(steps if isinstance(steps, list) else [])]
+    return [part["handler"] for part in parts if isinstance(part, dict) and isinstance(part.get("handler"), dict)]
+
+
 def load_endpoints(fixtures_dir: Path) -> list[Endpoint]:
+    """One Endpoint per (method, route) of the REST handlers under ``fixtures_dir``: handlers
+    that share a method and route are identical, the first one is registered."""
     endpoints: dict[tuple[str, str], Endpoint] = {}
     for file in sorted(fixtures_dir.rglob("*.json")):
         if file.name.endswith(".schema.json"):
@@ -412,12 +422,10 @@ def load_endpoints(fixtures_dir: Path) -> list[Endpoint]:
             raise SystemExit(f"{file}: {e}") from e
         if not isinstance(fixture, dict) or fixture.get("protocol") not in PROTOCOLS:
             continue
-        handler = fixture.get("handler")
-        if not isinstance(handler, dict):
-            continue
-        key = (handler["method"].upper(), handler["route"])
-        if key not in endpoints:
-            endpoints[key] = Endpoint(file, handler)
+        for handler in fixture_handlers(fixture):
+            key = (handler["method"].upper(), handler["route"])
+            if key not in endpoints:
+                endpoints[key] = Endpoint(file, handler)
     return list(endpoints.values())
 
 
