@@ -126,6 +126,14 @@ pub enum Unloadable {
         /// The step's key (`expect_unordered`...) or `ignore`.
         kind: &'static str,
     },
+    /// A JSON-RPC transcript whose requests and replies do not pair by id.
+    #[error("JSON-RPC id {id}: {why}; under load every request's reply is matched by its id")]
+    RpcUnmatched {
+        /// The id, as JSON.
+        id: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
     /// A WebSocket transcript without a round trip.
     #[error("the transcript has no `send` answered by an `expect`: nothing to measure")]
     NoRoundTrip,

@@ -22,6 +22,7 @@ mod hostile_streams;
 mod http2;
 mod load;
 mod load_http2;
+mod load_rpc;
 mod load_tls;
 mod load_trust;
 mod matrix;

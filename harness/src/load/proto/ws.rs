@@ -39,14 +39,14 @@ enum MessageWant {
 /// One `expect` step, compiled, with the pointer `run` reports its differences at
 /// (`/transcript/3/expect/json`).
 #[derive(Debug)]
-struct MessageExpect {
+pub(super) struct MessageExpect {
     want: MessageWant,
     path: String,
 }
 
 impl MessageExpect {
     /// Compiles the `expect` step at `index` of the transcript.
-    fn new(want: &WsMatch, index: usize) -> Result<MessageExpect, Unloadable> {
+    pub(super) fn new(want: &WsMatch, index: usize) -> Result<MessageExpect, Unloadable> {
         let compiled = match want {
             WsMatch::Text(text) => MessageWant::Text(TextExpect::new(text)?),
             WsMatch::Json(value) => MessageWant::Json(JsonExpect::new(value, BodyMatch::Exact)),
@@ -69,7 +69,7 @@ impl MessageExpect {
     }
 
     /// Checks a received message; a difference is worded as `run` words it.
-    fn check(&self, message: &Message) -> Result<(), ErrorKind> {
+    pub(super) fn check(&self, message: &Message) -> Result<(), ErrorKind> {
         const NOT_JSON: &str = "message is not JSON";
         let path = self.path.as_str();
         let difference = match (&self.want, message) {
@@ -100,9 +100,23 @@ struct Exchange {
     expects: Vec<MessageExpect>,
 }
 
-/// Refuses the steps of format 1.1 that read sets of messages, and `ignore`, anywhere in the
-/// transcript: the load engine pairs each `send` with the `expect`s after it, one reply each.
-fn refuse_multiplexed(fixture: &WsFixture) -> Result<(), Unloadable> {
+/// Refuses captures anywhere; and, outside a JSON-RPC conversation ([`super::ws_rpc`]), the
+/// steps of format 1.1 that read sets of messages and `ignore`: the load engine then pairs each
+/// `send` with the `expect`s after it, one reply each.
+fn refuse_multiplexed(fixture: &WsFixture, rpc: bool) -> Result<(), Unloadable> {
+    for (index, step) in fixture.transcript.iter().enumerate() {
+        if let WsStep::Expect(expect) = step
+            && harness_fixture::capture::captures_in(&expect.matches)
+        {
+            return Err(Unloadable::UnsupportedStep {
+                pointer: format!("/transcript/{index}/expect"),
+                kind: "<<capture:…>>",
+            });
+        }
+    }
+    if rpc {
+        return Ok(());
+    }
     if !fixture.ignore.is_empty() {
         return Err(Unloadable::UnsupportedStep {
             pointer: "/ignore".into(),
@@ -114,14 +128,6 @@ fn refuse_multiplexed(fixture: &WsFixture) -> Result<(), Unloadable> {
             return Err(Unloadable::UnsupportedStep {
                 pointer: format!("/transcript/{index}"),
                 kind: step.kind(),
-            });
-        }
-        if let WsStep::Expect(expect) = step
-            && harness_fixture::capture::captures_in(&expect.matches)
-        {
-            return Err(Unloadable::UnsupportedStep {
-                pointer: format!("/transcript/{index}/expect"),
-                kind: "<<capture:…>>",
             });
         }
         if !step.ignore().is_empty() {
@@ -142,6 +148,8 @@ pub(crate) struct WsLoad {
     headers: Vec<(HeaderName, HeaderValue)>,
     greeting: Vec<MessageExpect>,
     exchanges: Vec<Exchange>,
+    /// A JSON-RPC conversation's bursts, replies matched by id (instead of `exchanges`).
+    rpc: Option<Vec<super::ws_rpc::Burst>>,
     /// Where `run` reports a refused upgrade.
     handshake_path: &'static str,
     /// The largest message (and frame) read from the server.
@@ -177,7 +185,13 @@ impl WsLoad {
             ));
         }
 
-        refuse_multiplexed(fixture)?;
+        let rpc = super::ws_rpc::is_rpc(fixture);
+        refuse_multiplexed(fixture, rpc)?;
+        let rpc = if rpc {
+            Some(super::ws_rpc::bursts(fixture)?)
+        } else {
+            None
+        };
         let mut greeting = Vec::new();
         let mut exchanges: Vec<Exchange> = Vec::new();
         for (index, step) in fixture.transcript.iter().enumerate() {
@@ -206,7 +220,7 @@ impl WsLoad {
                 | WsStep::ExpectNone(_) => {}
             }
         }
-        if !exchanges.iter().any(|e| !e.expects.is_empty()) {
+        if rpc.is_none() && !exchanges.iter().any(|e| !e.expects.is_empty()) {
             return Err(Unloadable::NoRoundTrip.into());
         }
         let handshake_path = match fixture.transcript.first() {
@@ -219,6 +233,7 @@ impl WsLoad {
             headers,
             greeting,
             exchanges,
+            rpc,
             handshake_path,
             max_message_size,
         })
@@ -244,7 +259,10 @@ impl WsLoad {
                 worker.recorder.failure(Instant::now(), kind, None);
                 continue;
             }
-            self.converse(&mut socket, worker).await;
+            match &self.rpc {
+                Some(bursts) => super::ws_rpc::converse(bursts, &mut socket, worker).await,
+                None => self.converse(&mut socket, worker).await,
+            }
         }
     }
 
