@@ -23,11 +23,43 @@ import (
 	"time"
 )
 
-// fixture is the part of a fixture file the app needs: the handler is decoded per protocol.
+// fixture is the part of a fixture file the app needs: its handler, and a REST scenario's
+// (format 1.1) steps with theirs. Handlers are decoded per protocol.
 type fixture struct {
 	file     string
 	Protocol string          `json:"protocol"`
 	Handler  json.RawMessage `json:"handler"`
+	Steps    []struct {
+		Handler json.RawMessage `json:"handler"`
+	} `json:"steps"`
+}
+
+// fixtureHandler is one handler of a fixture, with where it is ("" or "/steps/N/handler").
+type fixtureHandler struct {
+	pointer string
+	raw     json.RawMessage
+}
+
+// handlers lists the fixture's handlers: its own, then each REST scenario step's, in order.
+func (f *fixture) handlers() []fixtureHandler {
+	var handlers []fixtureHandler
+	if present(f.Handler) {
+		handlers = append(handlers, fixtureHandler{raw: f.Handler})
+	}
+	if f.Protocol != "rest" {
+		return handlers
+	}
+	for i, step := range f.Steps {
+		if present(step.Handler) {
+			handlers = append(handlers, fixtureHandler{fmt.Sprintf("/steps/%d/handler", i), step.Handler})
+		}
+	}
+	return handlers
+}
+
+// present says whether a JSON value was given (neither absent nor null).
+func present(raw json.RawMessage) bool {
+	return len(raw) > 0 && string(raw) != "null"
 }
 
 func main() {
@@ -94,7 +126,8 @@ func main() {
 	}
 }
 
-// loadFixtures reads every *.json under dir (but *.schema.json) that carries a handler.
+// loadFixtures reads every *.json under dir (but *.schema.json) that carries a handler (its
+// own or a scenario step's).
 func loadFixtures(dir string) ([]fixture, error) {
 	var fixtures []fixture
 	err := filepath.WalkDir(dir, func(file string, entry fs.DirEntry, err error) error {
@@ -113,7 +146,7 @@ func loadFixtures(dir string) ([]fixture, error) {
 		if err := json.Unmarshal(data, &f); err != nil {
 			return fmt.Errorf("%s: %w", file, err)
 		}
-		if len(f.Handler) > 0 && string(f.Handler) != "null" {
+		if len(f.handlers()) > 0 {
 			fixtures = append(fixtures, f)
 		}
 		return nil
@@ -141,25 +174,28 @@ func newApp(fixtures []fixture) *app {
 	schemas := newSchemaCompiler()
 	seen := map[string]bool{}
 	for _, f := range fixtures {
-		// A handler that cannot be served is logged and left out: its fixtures fail visibly.
-		if err := a.register(f, schemas, seen); err != nil {
-			log.Printf("%s: handler not registered: %v", f.file, err)
+		for _, h := range f.handlers() {
+			// A handler that cannot be served is logged and left out: its fixtures fail visibly.
+			if err := a.register(f.Protocol, h.raw, schemas, seen); err != nil {
+				log.Printf("%s%s: handler not registered: %v", f.file, h.pointer, err)
+			}
 		}
 	}
 	return a
 }
 
-// register adds a fixture's handler, unless one with the same method and route is there.
-func (a *app) register(f fixture, schemas *schemaCompiler, seen map[string]bool) error {
+// register adds a handler of a fixture of the protocol, unless one with the same method and
+// route is there.
+func (a *app) register(protocol string, raw json.RawMessage, schemas *schemaCompiler, seen map[string]bool) error {
 	var (
 		method, spec string
 		build        func(r *route) (http.Handler, error)
 		cors         *corsPolicy
 	)
-	switch f.Protocol {
+	switch protocol {
 	case "rest":
 		var h restHandler
-		if err := json.Unmarshal(f.Handler, &h); err != nil {
+		if err := json.Unmarshal(raw, &h); err != nil {
 			return err
 		}
 		method, spec = strings.ToUpper(h.Method), h.Route
@@ -173,14 +209,14 @@ func (a *app) register(f fixture, schemas *schemaCompiler, seen map[string]bool)
 		}
 	case "websocket":
 		var h wsHandler
-		if err := json.Unmarshal(f.Handler, &h); err != nil {
+		if err := json.Unmarshal(raw, &h); err != nil {
 			return err
 		}
 		method, spec = http.MethodGet, h.Route
 		build = func(*route) (http.Handler, error) { return newWsEndpoint(&h, schemas) }
 	case "sse":
 		var h sseHandler
-		if err := json.Unmarshal(f.Handler, &h); err != nil {
+		if err := json.Unmarshal(raw, &h); err != nil {
 			return err
 		}
 		method, spec = http.MethodGet, h.Route

@@ -36,7 +36,7 @@ function tlsOptions () {
   }
 }
 
-/** Every handler to serve, once per (protocol, method, route), in file order. */
+/** Every handler to serve (scenario steps' too), once per (protocol, method, route), in file order. */
 function loadHandlers (dir) {
   const handlers = new Map()
   const files = readdirSync(dir, { recursive: true })
@@ -50,13 +50,21 @@ function loadHandlers (dir) {
       console.error(`node-fastify: ${file}: ${error.message}`)
       process.exit(2)
     }
-    const { protocol, handler } = fixture
-    if (!handler || !PROTOCOLS.has(protocol)) continue
-    const method = protocol === 'rest' ? handler.method.toUpperCase() : 'GET'
-    const key = `${protocol} ${method} ${handler.route}`
-    if (!handlers.has(key)) handlers.set(key, { protocol, handler })
+    const { protocol } = fixture
+    if (!PROTOCOLS.has(protocol)) continue
+    for (const handler of fixtureHandlers(fixture)) {
+      const method = protocol === 'rest' ? handler.method.toUpperCase() : 'GET'
+      const key = `${protocol} ${method} ${handler.route}`
+      if (!handlers.has(key)) handlers.set(key, { protocol, handler })
+    }
   }
   return [...handlers.values()]
+}
+
+/** A fixture's handlers: its own `handler`, and for a REST scenario each step's `handler`. */
+function fixtureHandlers (fixture) {
+  const steps = fixture.protocol === 'rest' && Array.isArray(fixture.steps) ? fixture.steps : []
+  return [fixture.handler, ...steps.map((step) => step.handler)].filter(Boolean)
 }
 
 const app = Fastify({

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -40,7 +41,8 @@ public final class Main {
             System.exit(2);
         }
 
-        // One handler per (method, route) for REST, per route for WebSocket and SSE.
+        // One handler per (method, route) for REST (scenario steps' included), per route for
+        // WebSocket and SSE.
         Map<String, Claim> claims = new LinkedHashMap<>();
         List<Path> files;
         try (Stream<Path> walk = Files.walk(Paths.get(fixturesDir))) {
@@ -55,15 +57,16 @@ public final class Main {
                 continue;
             }
             String protocol = fixture.path("protocol").asText();
-            JsonNode handler = fixture.get("handler");
-            if (handler == null || !PROTOCOLS.contains(protocol)) {
+            if (!PROTOCOLS.contains(protocol)) {
                 continue;
             }
-            String route = handler.path("route").asText();
-            String key = protocol.equals("rest") ? handler.path("method").asText().toUpperCase() + " " + route : "GET " + route;
-            Claim first = claims.putIfAbsent(key, new Claim(protocol, handler, file));
-            if (first != null && !(first.protocol().equals(protocol) && first.handler().equals(handler))) {
-                log.warn("{}: {} differs from the handler in {}; the first one is served", file, key, first.file());
+            for (JsonNode handler : handlers(fixture, protocol)) {
+                String route = handler.path("route").asText();
+                String key = protocol.equals("rest") ? handler.path("method").asText().toUpperCase() + " " + route : "GET " + route;
+                Claim first = claims.putIfAbsent(key, new Claim(protocol, handler, file));
+                if (first != null && !(first.protocol().equals(protocol) && first.handler().equals(handler))) {
+                    log.warn("{}: {} differs from the handler in {}; the first one is served", file, key, first.file());
+                }
             }
         }
 
@@ -105,6 +108,22 @@ public final class Main {
         app.start(); // on the plugin's connector
         log.info("serving {} handlers from {} fixture files on {} ({})", claims.size(), files.size(),
                 HOST + ":" + port, tls.describe());
+    }
+
+    /** A fixture's handlers: its own {@code handler}, then each REST scenario step's (format 1.1). */
+    private static List<JsonNode> handlers(JsonNode fixture, String protocol) {
+        List<JsonNode> handlers = new ArrayList<>();
+        if (fixture.hasNonNull("handler")) {
+            handlers.add(fixture.get("handler"));
+        }
+        if (protocol.equals("rest")) {
+            for (JsonNode step : fixture.path("steps")) {
+                if (step.hasNonNull("handler")) {
+                    handlers.add(step.get("handler"));
+                }
+            }
+        }
+        return handlers;
     }
 
     /**
