@@ -181,7 +181,7 @@ fn validate_and_list_the_corpus() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout).trim(),
-        "312 fixtures valid (broadcast: 5, rest: 221, sse: 31, websocket: 55)"
+        "345 fixtures valid (broadcast: 5, rest: 221, sse: 31, websocket: 88)"
     );
     let out = run(&["fixtures", "list", "--filter", "bench-*"]);
     let stdout = text(&out.stdout);
