@@ -12,6 +12,7 @@ from fastapi.responses import Response, StreamingResponse
 from fastapi.sse import format_sse_event
 from pydantic import TypeAdapter, ValidationError
 
+import rpc
 from problems import pointer
 from rest import parse_route
 from schema import pydantic_type
@@ -46,6 +47,9 @@ class WebSocketHandler:
         self.auth = handler.get("auth")
         self.close = handler.get("close")
         self.drop = handler.get("drop")
+        if self.behavior == "rpc":
+            rpc.check(handler)
+        self.handler = handler
 
     def allows(self, websocket: WebSocket) -> bool:
         query: dict[str, str] = {}
@@ -61,6 +65,9 @@ class WebSocketHandler:
             return
         offered = websocket.scope.get("subprotocols", [])
         await websocket.accept(next((p for p in offered if p in self.subprotocols), None))
+        if self.behavior == "rpc":
+            await rpc.serve(websocket, self.handler)
+            return
         if self.greeting is not None:
             await websocket.send(self.greeting)
         answered = 0

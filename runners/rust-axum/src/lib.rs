@@ -4,10 +4,10 @@
 //! `fixtures/README.md` (the handler vocabulary): REST handlers with typed parameters, bodies
 //! (JSON, form, text, multipart; compressed uploads decoded), the canonical error replies, the
 //! echo document, compressed and streamed replies and CORS; WebSocket handlers (echo, validate,
-//! silent, greeting, subprotocols, auth, close, drop); SSE handlers (listed events, counter,
-//! interval, resume, close or hold). It is the oracle other runners are compared against, and
-//! the performance baseline: all JSON Schemas are compiled and all static replies rendered once,
-//! when the app is built.
+//! silent, greeting, subprotocols, auth, close, drop; rpc: JSON-RPC 2.0 with subscriptions); SSE
+//! handlers (listed events, counter, interval, resume, close or hold). It is the oracle other
+//! runners are compared against, and the performance baseline: all JSON Schemas are compiled and
+//! all static replies rendered once, when the app is built.
 //!
 //! [`Server`] speaks HTTP/1.1 and HTTP/2 on one listener: h2c with prior knowledge beside
 //! HTTP/1.1 over plain TCP, ALPN `h2` or `http/1.1` over TLS ([`Server::start_tls`] with a
@@ -34,6 +34,7 @@ mod multipart;
 mod params;
 mod problem;
 mod rest;
+mod rpc;
 mod server;
 mod shutdown;
 mod sse;

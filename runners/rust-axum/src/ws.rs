@@ -1,4 +1,5 @@
-//! WebSocket handlers: handshake rules, greeting, per-message behaviour, server close and drop.
+//! WebSocket handlers: handshake rules, greeting, per-message behaviour, server close and drop;
+//! `rpc` connections are served by [`crate::rpc`].
 
 use std::path::Path;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use serde_json::{Value, json};
 
 use crate::error::BuildError;
 use crate::problem::schema_errors;
+use crate::rpc::RpcEndpoint;
 use crate::shutdown::Shutdown;
 
 /// How long the server waits for the client's close frame after sending its own.
@@ -31,6 +33,8 @@ pub(crate) struct WsEndpoint {
     auth: Option<Auth>,
     close: Option<(usize, CloseFrame)>,
     drop_after: Option<usize>,
+    /// The methods of an `rpc` handler, which serves the whole connection.
+    rpc: Option<RpcEndpoint>,
     shutdown: Shutdown,
 }
 
@@ -79,13 +83,10 @@ impl WsEndpoint {
         handler: &WsHandler,
         shutdown: Shutdown,
     ) -> Result<Self, BuildError> {
-        if handler.behavior == WsBehavior::Rpc {
-            return Err(BuildError::handler(
-                file,
-                "/handler/behavior",
-                "`rpc` handlers are not served by this runner yet".to_string(),
-            ));
-        }
+        let rpc = match handler.behavior {
+            WsBehavior::Rpc => Some(RpcEndpoint::new(file, handler)?),
+            _ => None,
+        };
         let validator = handler
             .schema
             .as_ref()
@@ -164,6 +165,7 @@ impl WsEndpoint {
                 )
             }),
             drop_after: handler.drop.as_ref().map(|d| d.after),
+            rpc,
             shutdown,
         })
     }
@@ -205,6 +207,9 @@ impl WsEndpoint {
 
     /// The conversation. Returning without a close frame drops the connection.
     async fn run(self: Arc<Self>, mut socket: WebSocket) {
+        if let Some(rpc) = &self.rpc {
+            return rpc.serve(socket, self.shutdown.clone()).await;
+        }
         if let Some(greeting) = &self.greeting
             && socket.send(greeting.clone()).await.is_err()
         {
@@ -255,7 +260,7 @@ impl WsEndpoint {
     /// The reply to one data message, per behaviour.
     fn answer(&self, message: Message) -> Option<Message> {
         match self.behavior {
-            // Refused in `new`.
+            // `rpc` connections are served by `RpcEndpoint::serve`.
             WsBehavior::Silent | WsBehavior::Rpc => None,
             WsBehavior::Echo => Some(message),
             WsBehavior::Validate => Some(Message::Text(self.validate(message).to_string().into())),
@@ -289,7 +294,7 @@ impl WsEndpoint {
 }
 
 /// Sends a close frame, then waits (bounded) for the client's.
-async fn close(mut socket: WebSocket, frame: CloseFrame) {
+pub(crate) async fn close(mut socket: WebSocket, frame: CloseFrame) {
     if socket.send(Message::Close(Some(frame))).await.is_err() {
         return;
     }
