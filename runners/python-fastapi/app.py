@@ -25,6 +25,13 @@ PROTOCOLS = {
 }
 
 
+def handlers(fixture: dict) -> list[dict]:
+    """A fixture's handlers: its own, and for a REST scenario (format 1.1) each step's."""
+    own = [fixture["handler"]] if fixture.get("handler") else []
+    steps = fixture.get("steps") if fixture.get("protocol") == "rest" else None
+    return own + [step["handler"] for step in steps or [] if step.get("handler")]
+
+
 def load(fixtures_dir: Path) -> list[dict]:
     """Every fixture with a handler of a served protocol, in path order."""
     fixtures = []
@@ -32,7 +39,7 @@ def load(fixtures_dir: Path) -> list[dict]:
         if path.name.endswith(".schema.json"):
             continue
         fixture = json.loads(path.read_text(encoding="utf-8"))
-        if fixture.get("protocol") in PROTOCOLS and fixture.get("handler"):
+        if fixture.get("protocol") in PROTOCOLS and handlers(fixture):
             fixture["x-file"] = str(path)
             fixtures.append(fixture)
     return fixtures
@@ -48,16 +55,17 @@ def build(fixtures: list[dict]) -> FastAPI:
     app.add_api_route("/__ready", ready, methods=["GET"], response_class=PlainTextResponse)
     registered = set()
     for fixture in fixtures:
-        protocol, handler = fixture["protocol"], fixture["handler"]
-        key = (protocol == "websocket", handler.get("method", "GET").upper(), handler["route"])
-        if key in registered:
-            continue
-        registered.add(key)
-        try:
-            PROTOCOLS[protocol](app, handler)
-        except Exception as error:
-            print(f"python-fastapi: {fixture['x-file']}: handler: {error}", file=sys.stderr)
-            sys.exit(2)
+        protocol = fixture["protocol"]
+        for handler in handlers(fixture):
+            key = (protocol == "websocket", handler.get("method", "GET").upper(), handler["route"])
+            if key in registered:
+                continue
+            registered.add(key)
+            try:
+                PROTOCOLS[protocol](app, handler)
+            except Exception as error:
+                print(f"python-fastapi: {fixture['x-file']}: handler: {error}", file=sys.stderr)
+                sys.exit(2)
     return app
 
 

@@ -181,7 +181,7 @@ fn validate_and_list_the_corpus() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout).trim(),
-        "354 fixtures valid (broadcast: 5, rest: 226, sse: 31, websocket: 92)"
+        "355 fixtures valid (broadcast: 5, rest: 226, sse: 31, websocket: 93)"
     );
     let out = run(&["fixtures", "list", "--filter", "bench-*"]);
     let stdout = text(&out.stdout);
