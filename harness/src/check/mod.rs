@@ -11,6 +11,7 @@ pub mod matcher;
 mod rest;
 pub(crate) mod scenario;
 mod sse;
+mod sse_captures;
 mod timing;
 mod ws;
 pub(crate) mod ws_sets;
@@ -38,7 +39,12 @@ pub fn check(fixture: &Fixture, transcript: &Transcript) -> Vec<Mismatch> {
             }
             ws::check(&resolved, t)
         }
-        (Spec::Sse(f), Transcript::Sse(t)) => sse::check(f, t),
+        (Spec::Sse(f), Transcript::Sse(t)) if !sse_captures::captures(f) => sse::check(f, t),
+        // `<<same_as:NAME>>` compared with what earlier events had (format 1.1).
+        (Spec::Sse(f), Transcript::Sse(t)) => {
+            let bindings = sse_captures::bind(f, t);
+            sse::check(&sse_captures::resolved(f, &bindings), t)
+        }
         (Spec::Broadcast(f), Transcript::Broadcast(t)) => broadcast::check(f, t),
         _ => vec![Mismatch::new(
             "",

@@ -306,3 +306,61 @@ fn stream_refuses_a_fixture_that_captures() {
         "{stderr}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// SSE: a stream whose events all carry the id of the stream, made up per request.
+
+fn sse_server() -> String {
+    use axum::routing::get;
+    async fn stream(
+        axum::extract::Path(mode): axum::extract::Path<String>,
+    ) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        let stream = format!("st-{}", NEXT_ID.fetch_add(1, Ordering::Relaxed) * 7919);
+        let second = if mode == "wrong" {
+            "st-other".to_string()
+        } else {
+            stream.clone()
+        };
+        let body = format!(
+            "id: {stream}\ndata: {{\"stream\":\"{stream}\",\"n\":1}}\n\ndata: {{\"stream\":\"{second}\",\"n\":2}}\n\n"
+        );
+        (
+            [(axum::http::header::CONTENT_TYPE, "text/event-stream")],
+            body,
+        )
+            .into_response()
+    }
+    let app = axum::Router::new().route("/events/{mode}", get(stream));
+    let address = serve_on_thread(|listener: tokio::net::TcpListener| async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{address}")
+}
+
+fn sse_fixture(mode: &str) -> Value {
+    json!({
+        "name": "sse-captures", "protocol": "sse",
+        "request": {"path": format!("/events/{mode}")},
+        "expected": {"status": 200, "events": [
+            {"id": "<<capture:stream>>", "json": {"stream": "<<string>>", "n": 1}},
+            {"json": {"stream": "<<same_as:stream>>", "n": 2}}
+        ]}
+    })
+}
+
+#[test]
+fn sse_events_are_expected_to_carry_a_value_an_earlier_event_had() {
+    let url = sse_server();
+    let (result, _) = run(&url, &sse_fixture("ok"), &[]);
+    assert_eq!(result["outcome"], "passed", "{result:#}");
+    let diff = failed_diff(&run(&url, &sse_fixture("wrong"), &[]).0);
+    assert_eq!(diff.len(), 1, "{diff:#?}");
+    assert_eq!(diff[0]["path"], "/events/1/json/stream");
+    assert_eq!(diff[0]["actual"], "st-other");
+    let message = diff[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("differs from the value captured as stream"),
+        "{message}"
+    );
+}

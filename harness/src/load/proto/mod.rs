@@ -12,6 +12,7 @@ mod rest_fixture;
 mod rest_h2;
 mod sse;
 mod ws;
+mod ws_expect;
 mod ws_rpc;
 
 pub(crate) use rest::RestLoad;

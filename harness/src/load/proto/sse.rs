@@ -17,6 +17,7 @@
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use harness_fixture::capture;
 use harness_fixture::model::{BodyMatch, ExpectedEvent, SseFixture};
 use hyper::HeaderMap;
 use hyper::header::{ACCEPT, HOST, HeaderValue};
@@ -159,6 +160,24 @@ impl SseLoad {
             headers.insert(hyper::header::USER_AGENT, agent);
         }
         let expected = &fixture.expected;
+        if let Some(index) = expected.events.iter().position(|event| {
+            let texts = [&event.id, &event.event, &event.data];
+            let json = [&event.json, &event.json_partial];
+            texts
+                .into_iter()
+                .flatten()
+                .any(|t| capture::token(t).is_some())
+                || json
+                    .into_iter()
+                    .flatten()
+                    .any(|v| v.to_string().contains("<<capture:"))
+        }) {
+            return Err(Unloadable::UnsupportedStep {
+                pointer: format!("/expected/events/{index}"),
+                kind: "<<capture:…>>",
+            }
+            .into());
+        }
         let events = expected
             .events
             .iter()

@@ -13,7 +13,7 @@ use harness_fixture::model::{WsFixture, WsMatch, WsMessage, WsStep};
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::ws::MessageExpect;
+use super::ws_expect::MessageExpect;
 use crate::load::net::ws::{Socket, next_data_until, send_until};
 use crate::load::recorder::ErrorKind;
 use crate::load::schedule::Slot;
