@@ -26,7 +26,12 @@ fn fresh(prefix: &str) -> String {
 
 async fn create(Path(mode): Path<String>) -> Response {
     let id = fresh("thing");
-    let location = format!("/{mode}/things/{id}");
+    let location = if mode == "off_target" {
+        // After the base URL, this would name another host (userinfo `127.0.0.1:PORT`).
+        format!("@example.invalid/{mode}/things/{id}")
+    } else {
+        format!("/{mode}/things/{id}")
+    };
     (
         StatusCode::CREATED,
         [(header::LOCATION, location)],
@@ -281,4 +286,27 @@ fn a_scenario_step_using_a_later_capture_is_refused_at_load() {
         stderr.contains("which no earlier step captures (step 2 does, later)"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_captured_value_cannot_take_a_request_off_the_target() {
+    let base = server();
+    let follow = json!({
+        "name": "follow", "protocol": "rest",
+        "steps": [
+            {"request": {"method": "POST", "path": "/things"},
+             "expected": {"status": 201, "headers": {"location": "<<capture:where>>"}}},
+            {"request": {"path": "{{where}}"}, "expected": {"status": 200}}
+        ]
+    });
+    assert_eq!(
+        run(&format!("{base}/ok"), &follow)["outcome"],
+        "failed",
+        "the location is not under /ok"
+    );
+    let result = run(&format!("{base}/off_target"), &follow);
+    assert_eq!(result["outcome"], "errored", "{result:#}");
+    assert_eq!(result["error"]["at"], "/steps/1/request", "{result:#}");
+    let reason = result["error"]["reason"].as_str().unwrap();
+    assert!(reason.contains("does not start with /"), "{reason}");
 }

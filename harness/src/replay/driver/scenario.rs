@@ -5,7 +5,7 @@
 //! A step that is interrupted or whose reply differs from its expectation ends the scenario.
 
 use harness_fixture::capture::Bindings;
-use harness_fixture::model::{RestFixture, ScenarioConnection, ScenarioFixture};
+use harness_fixture::model::{RestFixture, RestRequest, ScenarioConnection, ScenarioFixture};
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::HeaderValue;
 
@@ -23,13 +23,28 @@ pub(super) async fn replay(driver: &Driver, fixture: &ScenarioFixture) -> Scenar
     let driver = match driver.with_connection_reuse(reuse) {
         Ok(driver) => driver,
         Err(error) => {
-            transcript.steps.push(unsent(fixture, &error.to_string()));
+            if let Some(first) = fixture.steps.first() {
+                transcript
+                    .steps
+                    .push(unsent(&first.request, 0, &error.to_string()));
+            }
             return transcript;
         }
     };
     let jar = fixture.cookies.map(|_| Jar::default());
     for (index, step) in fixture.steps.iter().enumerate() {
         let mut request = step.request.substituted(&transcript.captures);
+        // A value the server sent must not move the request off the target (`@host/...`
+        // after the base URL would name another host).
+        if !request.path.starts_with('/') {
+            let reason = format!(
+                "the path after substitution, {}, does not start with /: a captured value may \
+                 not take the request off the target",
+                harness_fixture::text::quote(&request.path)
+            );
+            transcript.steps.push(unsent(&request, index, &reason));
+            break;
+        }
         let url = driver.url(&request.path, &request.query.pairs()).ok();
         if let (Some(jar), Some(url)) = (&jar, &url) {
             add_jar_cookies(jar, url, &mut request.cookies);
@@ -81,13 +96,12 @@ fn add_jar_cookies(jar: &Jar, url: &url::Url, cookies: &mut harness_fixture::mod
     }
 }
 
-/// The record of a scenario that could not start: its first step, interrupted before sending.
-fn unsent(fixture: &ScenarioFixture, reason: &str) -> RestTranscript {
-    let request = fixture.steps.first().map(|s| &s.request);
+/// The record of step `index`, interrupted before its request was sent.
+fn unsent(request: &RestRequest, index: usize, reason: &str) -> RestTranscript {
     RestTranscript {
         request: crate::results::transcript::SentRequest {
-            method: request.map_or_else(String::new, |r| r.method.clone()),
-            target: request.map_or_else(String::new, |r| r.path.clone()),
+            method: request.method.clone(),
+            target: request.path.clone(),
             headers: Vec::new(),
             body: None,
             content_encoding: None,
@@ -95,7 +109,7 @@ fn unsent(fixture: &ScenarioFixture, reason: &str) -> RestTranscript {
         redirects: Vec::new(),
         response: None,
         interrupted: Some(Interrupted {
-            at: "/steps/0/request".into(),
+            at: format!("/steps/{index}/request"),
             reason: reason.to_string(),
         }),
     }
