@@ -161,6 +161,9 @@ fn or_null(actual: Option<&Value>) -> Value {
     actual.cloned().unwrap_or(Value::Null)
 }
 
+/// How a value that differs from a capture's begins; the captured value follows in parentheses.
+pub const DIFFERS_FROM_CAPTURE: &str = "differs from the value captured as";
+
 fn describe_failure(matcher: &Matcher, actual: Option<&Value>) -> String {
     match (matcher, actual) {
         (Matcher::Absent, Some(_)) => "expected absent, found a value".into(),
@@ -170,7 +173,7 @@ fn describe_failure(matcher: &Matcher, actual: Option<&Value>) -> String {
         (Matcher::String, Some(v)) => format!("expected a string, got {}", kind(v)),
         (Matcher::Uuid, Some(_)) => "expected a UUID".into(),
         (Matcher::SameAs(name, Some(bound)), Some(_)) => {
-            format!("differs from the value captured as {name} ({bound})")
+            format!("{DIFFERS_FROM_CAPTURE} {name} ({bound})")
         }
         (Matcher::SameAs(name, None), Some(_)) => {
             format!(

@@ -16,7 +16,7 @@ use crate::results::transcript::{
 /// Every difference of a scenario: those of each step reached, under `/steps/N`. A scenario
 /// stops at its first failing step, so only the last step reached may differ, unless the
 /// transcript ends early without a failure ("not reached").
-pub(super) fn check(fixture: &ScenarioFixture, transcript: &ScenarioTranscript) -> Vec<Mismatch> {
+pub(crate) fn check(fixture: &ScenarioFixture, transcript: &ScenarioTranscript) -> Vec<Mismatch> {
     let mut out = Vec::new();
     for (index, (step, reached)) in fixture.steps.iter().zip(&transcript.steps).enumerate() {
         out.extend(step_differences(step, reached, &transcript.captures, index));

@@ -314,6 +314,8 @@ async fn load(cli: &Cli, args: &LoadArgs, shape: Shape) -> Result<i32, HarnessEr
             http_version: shape.http.label(),
             streams: shape.http.streams(),
             body_timing: matches!(&fixture.spec, Spec::Rest(rest) if rest.expected.chunks.is_some()),
+            steps: scenario_steps(&fixture.spec),
+            subscription_items: outcome.subscription_items.take(),
         },
         &outcome.tally,
     );
@@ -327,6 +329,22 @@ async fn load(cli: &Cli, args: &LoadArgs, shape: Shape) -> Result<i32, HarnessEr
         return Err(error);
     }
     verdict(args, &result, &outcome)
+}
+
+/// A REST scenario's steps as the result document names them: name, and method and path as
+/// the fixture writes them.
+fn scenario_steps(spec: &Spec) -> Vec<(Option<String>, String)> {
+    let Spec::Scenario(scenario) = spec else {
+        return Vec::new();
+    };
+    scenario
+        .steps
+        .iter()
+        .map(|step| {
+            let request = format!("{} {}", step.request.method, step.request.path);
+            (step.name.clone(), request)
+        })
+        .collect()
 }
 
 /// Checks that a runner target declares `protocol`, and with `--http2` that the target speaks

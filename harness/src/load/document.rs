@@ -3,7 +3,9 @@
 
 use crate::results::TargetInfo;
 use crate::results::hdr::encode;
-use crate::results::load::{Block, BodyTiming, LoadResult, Percentiles, ScheduleLag, Summary};
+use crate::results::load::{
+    Block, BodyTiming, ItemsBlock, LoadResult, Percentiles, ScheduleLag, StepBlock, Summary,
+};
 
 use super::recorder::{Tally, micros};
 use super::schedule::TIMER_SLACK;
@@ -35,6 +37,11 @@ pub struct RunInfo {
     pub streams: usize,
     /// Whether reply bodies were timed (a REST fixture with `chunks`).
     pub body_timing: bool,
+    /// A REST scenario's steps: name and request (`GET /path`), in order.
+    pub steps: Vec<(Option<String>, String)>,
+    /// A JSON-RPC conversation with subscription items: the timestamp field, if the fixture
+    /// names one.
+    pub subscription_items: Option<Option<String>>,
 }
 
 impl LoadResult {
@@ -84,6 +91,12 @@ impl LoadResult {
             body_timing: info
                 .body_timing
                 .then(|| BodyTiming::of(&tally.first_byte, &tally.last_byte)),
+            steps: (!info.steps.is_empty()).then(|| steps(&info.steps, tally)),
+            subscription_items: info.subscription_items.map(|timestamp_field| ItemsBlock {
+                received: tally.item_count,
+                timestamp_field,
+                delivery: Block::of(&tally.items),
+            }),
             timer_slack_us: info.rate.map(|_| micros(TIMER_SLACK)),
             broadcast: None,
             runner_resources: None,
@@ -94,6 +107,21 @@ impl LoadResult {
 
 /// A run's description for tests: `bench` of `bench-hello` on the embedded reference, 4
 /// connections, 2 s, open loop when `rate` is given.
+/// The step blocks of a scenario run: one per step, empty for a step no passing run reached.
+fn steps(labels: &[(Option<String>, String)], tally: &Tally) -> Vec<StepBlock> {
+    let empty = super::recorder::histogram();
+    labels
+        .iter()
+        .enumerate()
+        .map(|(step, (name, request))| StepBlock {
+            step,
+            name: name.clone(),
+            request: request.clone(),
+            time: Block::of(tally.steps.get(step).unwrap_or(&empty)),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 pub(crate) fn test_info(protocol: harness_fixture::Protocol, rate: Option<f64>) -> RunInfo {
     RunInfo {
@@ -113,6 +141,8 @@ pub(crate) fn test_info(protocol: harness_fixture::Protocol, rate: Option<f64>) 
         http_version: "1.1",
         streams: 1,
         body_timing: false,
+        steps: Vec::new(),
+        subscription_items: None,
     }
 }
 

@@ -11,7 +11,7 @@ use harness_fixture::{Fixture, Spec};
 use url::Url;
 
 use super::measurement::{Measurement, Outcome};
-use super::proto::{RestH2Load, RestLoad, SseLoad, WsLoad, broadcast};
+use super::proto::{RestH2Load, RestLoad, ScenarioLoad, SseLoad, WsLoad, broadcast};
 use super::recorder::Recorder;
 use super::schedule::{Pacer, Schedule};
 use super::worker::{HttpVersion, LoadConfig, LoadError, Unloadable, Worker};
@@ -24,6 +24,7 @@ enum Load {
     RestH2(RestH2Load),
     WebSocket(WsLoad),
     Sse(SseLoad),
+    Scenario(ScenarioLoad),
 }
 
 impl Load {
@@ -53,7 +54,13 @@ impl Load {
             Spec::Broadcast(_) => {
                 return Err(Unloadable::OwnEngine.into());
             }
-            Spec::Scenario(_) => return Err(Unloadable::Scenario.into()),
+            Spec::Scenario(scenario) => {
+                Load::Scenario(ScenarioLoad::prepare(scenario, base, config).map_err(|e| {
+                    Unloadable::HttpClient {
+                        reason: e.to_string(),
+                    }
+                })?)
+            }
         })
     }
 
@@ -63,6 +70,7 @@ impl Load {
             Load::RestH2(load) => load.worker(worker).await,
             Load::WebSocket(load) => load.worker(worker).await,
             Load::Sse(load) => load.worker(worker).await,
+            Load::Scenario(load) => load.worker(worker).await,
         }
     }
 }
@@ -103,5 +111,9 @@ pub async fn run(fixture: &Fixture, base: &Url, config: &LoadConfig) -> Result<O
             tracing::error!("a load worker failed: {e}");
         }
     }
-    Ok(measurement.finish(None).await)
+    let mut outcome = measurement.finish(None).await;
+    if let Load::WebSocket(ws) = &*load {
+        outcome.subscription_items = ws.subscription_items();
+    }
+    Ok(outcome)
 }

@@ -34,6 +34,9 @@ pub struct Outcome {
     pub runner_resources: Option<RunnerResources>,
     /// Broadcast: what was published and delivered.
     pub broadcast: Option<crate::results::load::BroadcastBlock>,
+    /// A JSON-RPC conversation with subscription items: the timestamp field its handler names,
+    /// if any (`None`: no items expected).
+    pub subscription_items: Option<Option<String>>,
 }
 
 /// The machinery every measured run shares: the live counters behind the progress, the
@@ -105,6 +108,7 @@ impl Measurement {
             measured_from: self.measured_from,
             runner_resources,
             broadcast,
+            subscription_items: None,
         }
     }
 }

@@ -207,6 +207,12 @@ pub struct Tally {
     pub first_byte: Histogram<u64>,
     /// REST with `chunks`: time from writing the request to the body's last byte.
     pub last_byte: Histogram<u64>,
+    /// REST scenario: each step's time, by step, in measured runs that passed.
+    pub steps: Vec<Histogram<u64>>,
+    /// JSON-RPC subscription items: delivery latency from the server's timestamp (measured).
+    pub items: Histogram<u64>,
+    /// JSON-RPC subscription items received and checked (measured), timestamped or not.
+    pub item_count: u64,
     /// Measured operations, errors included.
     pub operations: u64,
     /// Measured operations that failed.
@@ -232,6 +238,9 @@ impl Default for Tally {
             event_gap: histogram(),
             first_byte: histogram(),
             last_byte: histogram(),
+            steps: Vec::new(),
+            items: histogram(),
+            item_count: 0,
             operations: 0,
             errors: 0,
             errors_by_kind: BTreeMap::new(),
@@ -264,10 +273,18 @@ impl Tally {
             (&mut self.event_gap, &other.event_gap),
             (&mut self.first_byte, &other.first_byte),
             (&mut self.last_byte, &other.last_byte),
+            (&mut self.items, &other.items),
         ] {
             // Same bounds on both sides: adding cannot fail.
             let _ = mine.add(theirs);
         }
+        if self.steps.len() < other.steps.len() {
+            self.steps.resize_with(other.steps.len(), histogram);
+        }
+        for (mine, theirs) in self.steps.iter_mut().zip(&other.steps) {
+            let _ = mine.add(theirs);
+        }
+        self.item_count += other.item_count;
         self.operations += other.operations;
         self.errors += other.errors;
         for (kind, count) in &other.errors_by_kind {
@@ -449,6 +466,36 @@ impl Recorder {
         }
         for &us in gaps_us {
             state.tally.event_gap.saturating_record(us);
+        }
+    }
+
+    /// A run of a REST scenario intended to start at `at` passed after `latency`, its steps
+    /// taking `steps` (in order).
+    pub fn scenario(&mut self, at: Instant, latency: Duration, steps: &[Duration]) {
+        self.success(at, latency);
+        if !self.shard.window.measures(at) {
+            return;
+        }
+        let mut state = self.shard.state();
+        let tally = &mut state.tally;
+        if tally.steps.len() < steps.len() {
+            tally.steps.resize_with(steps.len(), histogram);
+        }
+        for (histogram, step) in tally.steps.iter_mut().zip(steps) {
+            histogram.saturating_record(micros(*step));
+        }
+    }
+
+    /// JSON-RPC subscription items received at `at` and checked: their delivery latencies
+    /// (microseconds) for those that carried a timestamp, and how many there were in all.
+    pub fn items(&mut self, at: Instant, latencies_us: &[u64], count: u64) {
+        if count == 0 || !self.shard.window.measures(at) {
+            return;
+        }
+        let mut state = self.shard.state();
+        state.tally.item_count += count;
+        for &us in latencies_us {
+            state.tally.items.saturating_record(us);
         }
     }
 

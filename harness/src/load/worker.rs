@@ -146,12 +146,12 @@ pub enum Unloadable {
     /// An SSE run with `--rate`.
     #[error("an SSE stream is paced by the server: --rate applies to REST and WebSocket")]
     PacedByServer,
-    /// A REST scenario (format 1.1), which the load engine does not replay yet.
-    #[error(
-        "/steps: a REST scenario (fixture format 1.1) is not loaded yet: replay it with `run`, \
-         or load one of its requests as a fixture of its own"
-    )]
-    Scenario,
+    /// No HTTP client can be built for a REST scenario with the run's settings.
+    #[error("no HTTP client for the scenario: {reason}")]
+    HttpClient {
+        /// Why.
+        reason: String,
+    },
     /// A broadcast fixture given to the engine of the other protocols.
     #[error("a broadcast fixture is loaded by its own engine")]
     OwnEngine,

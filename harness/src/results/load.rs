@@ -71,6 +71,14 @@ pub struct LoadResult {
     /// REST with `chunks`: when reply bodies came (successful operations).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_timing: Option<BodyTiming>,
+    /// REST scenario (`bench`): each step's own time, in the runs that passed (the summary is
+    /// the whole scenario, one run an operation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<Vec<StepBlock>>,
+    /// JSON-RPC conversation with subscription items (`stream`): the items received, and their
+    /// delivery latency from the server's timestamp where the fixture names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription_items: Option<ItemsBlock>,
     /// Open loop: lateness of the generator's own timer forgiven before each operation, in
     /// microseconds (see [`crate::load::schedule::TIMER_SLACK`]); later starts count in full.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -173,6 +181,36 @@ impl Block {
             histogram: encode(histogram),
         }
     }
+}
+
+/// One step of a REST scenario under load: what it sends, and its time in the runs that passed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepBlock {
+    /// The step's index in `steps`.
+    pub step: usize,
+    /// The step's `name`, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Method and path as the fixture writes them (`{{NAME}}` not substituted).
+    pub request: String,
+    /// Its time (from building the request to the reply's last byte), as a block.
+    #[serde(flatten)]
+    pub time: Block,
+}
+
+/// The subscription items of a JSON-RPC conversation under load.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ItemsBlock {
+    /// Items received and checked in the measured window.
+    pub received: u64,
+    /// The `params` field holding the server's send time (Unix microseconds), when the
+    /// fixture's handler names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timestamp_field: Option<String>,
+    /// Delivery latency (receive time minus the item's timestamp, same machine): `count` is
+    /// the items that carried one.
+    #[serde(flatten)]
+    pub delivery: Block,
 }
 
 /// When the bodies of successful REST replies came, counted from writing the request: a

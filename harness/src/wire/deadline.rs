@@ -19,7 +19,7 @@ use tokio::time::Instant;
 pub struct Expired;
 
 /// An absolute point in time by which a step must be done.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Deadline {
     at: Instant,
 }

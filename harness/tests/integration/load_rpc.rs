@@ -3,7 +3,9 @@
 //! loopback that answers `slow` after 200 ms and `fast` at once, each request on a task of its
 //! own: the fast request's latency stays fast (a reply out of order does not distort it), a
 //! reply with an id no request has is an error, and a transcript whose replies cannot be paired
-//! by id is refused (exit 2).
+//! by id is refused (exit 2). Subscription items (`expect_count`) against the reference server,
+//! which sends each item with its send time: their delivery latency is measured from it, and
+//! items that differ or do not come are errors at the step's pointer.
 
 use std::time::Duration;
 
@@ -12,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::common::{run_within, serve_on_thread, text, write_fixtures};
+use crate::common::{corpus_json, run_within, serve_on_thread, text, write_fixtures};
 
 async fn connection(stream: tokio::net::TcpStream, wrong_id: bool) {
     let Ok(socket) = tokio_tungstenite::accept_async(stream).await else {
@@ -140,5 +142,76 @@ fn replies_that_do_not_pair_by_id_are_refused() {
     assert!(
         stderr.contains("JSON-RPC id 2: no reply to it is expected"),
         "{stderr}"
+    );
+}
+
+/// `stream` on `fixture` against the embedded reference server (which serves its handler).
+fn stream_reference(fixture: &Value) -> (Option<i32>, Value, String) {
+    let (_dir, files) = write_fixtures(std::slice::from_ref(fixture));
+    let file = files[0].display().to_string();
+    let args = [
+        "stream",
+        "--fixture",
+        &file,
+        "--connections",
+        "2",
+        "--warmup",
+        "0s",
+        "--duration",
+        "2s",
+        "--timeout",
+        "2s",
+    ];
+    let (output, _) = run_within(&args, Duration::from_secs(60));
+    let result = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    (output.status.code(), result, text(&output.stderr))
+}
+
+#[test]
+fn subscription_items_are_timed_from_the_server_timestamp() {
+    let fixture = corpus_json("websocket/rpc/subscribe-items.json");
+    let (code, result, stderr) = stream_reference(&fixture);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(result["summary"]["errors"], 0, "{result:#}");
+    let subscriptions = result["summary"]["operations"].as_u64().unwrap();
+    let items = &result["subscription_items"];
+    assert_eq!(items["timestamp_field"], "ts_us", "{result:#}");
+    let received = items["received"].as_u64().unwrap();
+    // Three items a subscription (those of a subscription cut by the window's edges aside).
+    assert!(
+        received + 6 >= 3 * subscriptions && received <= 3 * subscriptions + 6,
+        "{received} items for {subscriptions} subscriptions: {result:#}"
+    );
+    // Every item carried the timestamp; delivery on loopback takes well under the 20 ms
+    // interval between items (a latency from the subscribe request would not).
+    assert_eq!(items["count"].as_u64(), Some(received));
+    assert!(
+        items["latency_us"]["p50"].as_u64().unwrap() < 20_000,
+        "{result:#}"
+    );
+}
+
+#[test]
+fn items_that_differ_or_do_not_come_are_errors_at_their_step() {
+    let mut other = corpus_json("websocket/rpc/subscribe-items.json");
+    // The reference sends items 1, 2, 3: none is the item expected.
+    other["transcript"][2]["expect_count"]["message"]["json_schema"]["properties"]["params"]["properties"]
+        ["n"] = json!({"enum": [7]});
+    let (code, result, stderr) = stream_reference(&other);
+    assert_eq!(code, Some(1), "{stderr}");
+    let kinds = serde_json::to_string(&result["errors_by_kind"]).unwrap();
+    assert!(
+        kinds.contains("/transcript/2/expect_count/message"),
+        "{result:#}\n{stderr}"
+    );
+    assert_eq!(result["subscription_items"]["received"], 0, "{result:#}");
+    let mut more = corpus_json("websocket/rpc/subscribe-items.json");
+    more["transcript"][2]["expect_count"]["count"] = json!(4);
+    more["transcript"][2]["expect_count"]["within_ms"] = json!(300);
+    let (_, result, stderr) = stream_reference(&more);
+    let kinds = serde_json::to_string(&result["errors_by_kind"]).unwrap();
+    assert!(
+        kinds.contains("/transcript/2/expect_count: 3 of 4 items within 300 ms"),
+        "{result:#}\n{stderr}"
     );
 }

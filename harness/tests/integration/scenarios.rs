@@ -243,29 +243,103 @@ fn keep_reuses_the_connection_and_new_opens_one_per_step() {
     assert_paths(&diff, &["/steps/1/body/port"]);
 }
 
-#[test]
-fn bench_refuses_a_scenario() {
-    let base = server();
-    let (_dir, files) = write_fixtures(&[scenario()]);
+/// Create, then follow the `Location` the reply gave.
+fn follow() -> Value {
+    json!({
+        "name": "follow", "protocol": "rest",
+        "steps": [
+            {"request": {"method": "POST", "path": "/things"},
+             "expected": {"status": 201, "headers": {"location": "<<capture:where>>"}}},
+            {"request": {"path": "{{where}}"}, "expected": {"status": 200}}
+        ]
+    })
+}
+
+/// `bench` on the scenario against the server at `url`: exit code and result document.
+fn bench(url: &str, fixture: &Value) -> (Option<i32>, Value, String) {
+    let (_dir, files) = write_fixtures(std::slice::from_ref(fixture));
     let file = files[0].display().to_string();
-    let url = format!("{base}/ok");
     let args = [
         "bench",
         "--url",
-        &url,
+        url,
         "--fixture",
         &file,
         "--connections",
-        "1",
+        "2",
         "--warmup",
         "0s",
         "--duration",
         "1s",
+        "--timeout",
+        "2s",
     ];
     let (output, _) = run_within(&args, Duration::from_secs(30));
-    assert_eq!(output.status.code(), Some(2), "{}", text(&output.stderr));
+    let result = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    (output.status.code(), result, text(&output.stderr))
+}
+
+#[test]
+fn bench_times_each_step_and_the_whole_scenario() {
+    let (code, result, stderr) = bench(&format!("{}/ok", server()), &scenario());
+    assert_eq!(code, Some(0), "{stderr}");
+    let summary = &result["summary"];
+    assert_eq!(summary["errors"], 0, "{result:#}");
+    let runs = summary["operations"].as_u64().unwrap();
+    assert!(runs >= 10, "{result:#}");
+    let steps = result["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 6, "{result:#}");
+    assert_eq!(steps[1]["name"], "fetch");
+    assert_eq!(steps[1]["request"], "GET /things/{{id}}");
+    assert_eq!(steps[0]["request"], "POST /things");
+    let mut step_p50s = 0;
+    for (index, step) in steps.iter().enumerate() {
+        assert_eq!(step["step"], index);
+        // Every passing run timed every step, in its own histogram.
+        assert_eq!(step["count"].as_u64(), Some(runs), "{step:#}");
+        assert!(!step["histogram"].as_str().unwrap().is_empty());
+        step_p50s += step["latency_us"]["p50"].as_u64().unwrap();
+    }
+    // A run is its six steps: its median is not below half the sum of theirs.
+    let whole = summary["latency_us"]["p50"].as_u64().unwrap();
+    assert!(whole * 2 >= step_p50s, "{whole} vs {step_p50s}: {result:#}");
+}
+
+#[test]
+fn bench_counts_a_failing_run_by_its_step_and_times_no_step_of_it() {
+    let (code, result, stderr) = bench(&format!("{}/fetch_other", server()), &scenario());
+    assert_eq!(code, Some(1), "{stderr}");
+    let summary = &result["summary"];
+    let runs = summary["operations"].as_u64().unwrap();
     assert!(
-        text(&output.stderr).contains("a REST scenario (fixture format 1.1) is not loaded yet")
+        runs >= 1 && summary["errors"].as_u64() == Some(runs),
+        "{result:#}"
+    );
+    let kinds: Vec<&String> = result["errors_by_kind"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(
+        kinds,
+        ["/steps/1/body/id: differs from the value captured as id"],
+        "{result:#}"
+    );
+    for step in result["steps"].as_array().unwrap() {
+        assert_eq!(step["count"], 0, "{step:#}");
+        assert_eq!(step["latency_us"], Value::Null);
+    }
+    // A step whose request cannot stay on the target fails the run where it stands.
+    let (_, result, _) = bench(&format!("{}/off_target", server()), &follow());
+    let kinds: Vec<&String> = result["errors_by_kind"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(
+        kinds,
+        ["/steps/1/request: the path after substitution does not start with /"],
+        "{result:#}"
     );
 }
 
@@ -291,14 +365,7 @@ fn a_scenario_step_using_a_later_capture_is_refused_at_load() {
 #[test]
 fn a_captured_value_cannot_take_a_request_off_the_target() {
     let base = server();
-    let follow = json!({
-        "name": "follow", "protocol": "rest",
-        "steps": [
-            {"request": {"method": "POST", "path": "/things"},
-             "expected": {"status": 201, "headers": {"location": "<<capture:where>>"}}},
-            {"request": {"path": "{{where}}"}, "expected": {"status": 200}}
-        ]
-    });
+    let follow = follow();
     assert_eq!(
         run(&format!("{base}/ok"), &follow)["outcome"],
         "failed",

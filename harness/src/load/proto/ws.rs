@@ -80,7 +80,7 @@ pub(crate) struct WsLoad {
     greeting: Vec<MessageExpect>,
     exchanges: Vec<Exchange>,
     /// A JSON-RPC conversation's bursts, replies matched by id (instead of `exchanges`).
-    rpc: Option<Vec<super::ws_rpc::Burst>>,
+    rpc: Option<super::ws_rpc::RpcConversation>,
     /// Where `run` reports a refused upgrade.
     handshake_path: &'static str,
     /// The largest message (and frame) read from the server.
@@ -119,7 +119,7 @@ impl WsLoad {
         let rpc = super::ws_rpc::is_rpc(fixture);
         refuse_multiplexed(fixture, rpc)?;
         let rpc = if rpc {
-            Some(super::ws_rpc::bursts(fixture)?)
+            Some(super::ws_rpc::conversation(fixture)?)
         } else {
             None
         };
@@ -170,6 +170,12 @@ impl WsLoad {
         })
     }
 
+    /// A JSON-RPC conversation with subscription items: the timestamp field the handler names,
+    /// if any.
+    pub(crate) fn subscription_items(&self) -> Option<Option<String>> {
+        self.rpc.as_ref().and_then(|rpc| rpc.subscription_items())
+    }
+
     /// Runs one connection (reconnecting after failures) until the run's end cancels it.
     pub(crate) async fn worker(&self, worker: &mut Worker) {
         tokio::time::sleep_until(worker.opens_at.into()).await;
@@ -191,7 +197,7 @@ impl WsLoad {
                 continue;
             }
             match &self.rpc {
-                Some(bursts) => super::ws_rpc::converse(bursts, &mut socket, worker).await,
+                Some(rpc) => super::ws_rpc::converse(rpc, &mut socket, worker).await,
                 None => self.converse(&mut socket, worker).await,
             }
         }

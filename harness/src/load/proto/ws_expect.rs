@@ -33,6 +33,12 @@ pub(super) struct MessageExpect {
 impl MessageExpect {
     /// Compiles the `expect` step at `index` of the transcript.
     pub(super) fn new(want: &WsMatch, index: usize) -> Result<MessageExpect, Unloadable> {
+        let (key, _) = json_expectation(want);
+        MessageExpect::at(want, format!("/transcript/{index}/expect/{key}"))
+    }
+
+    /// Compiles a matcher whose differences are reported at `path`.
+    pub(super) fn at(want: &WsMatch, path: String) -> Result<MessageExpect, Unloadable> {
         let compiled = match want {
             WsMatch::Text(text) => MessageWant::Text(TextExpect::new(text)?),
             WsMatch::Json(value) => MessageWant::Json(JsonExpect::new(value, BodyMatch::Exact)),
@@ -47,10 +53,9 @@ impl MessageExpect {
                 })?)
             }
         };
-        let (key, _) = json_expectation(want);
         Ok(MessageExpect {
             want: compiled,
-            path: format!("/transcript/{index}/expect/{key}"),
+            path,
         })
     }
 

@@ -6,10 +6,20 @@
 //! request's latency. Messages without an `id` (notifications, subscription items, heartbeats)
 //! are skipped; a reply to an id the burst is not waiting for is a difference; `expect_none` is
 //! not measured (the silence is skipped).
+//!
+//! Subscription items: an `expect_count` in a burst waits for that many items (messages without
+//! an id that match it), checked but not operations of their own. Where the fixture's handler
+//! declares the subscription (`subscribe` with `notification`), only messages of that method are
+//! items (another message that matches no expected item is a difference), and with a
+//! `timestamp_field` each item's delivery latency (receive time minus that Unix-microsecond
+//! field of its `params`, same machine) goes to the `subscription_items` histogram.
 
-use std::time::Instant;
+use std::collections::HashMap;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use harness_fixture::handler::WsBehavior;
 use harness_fixture::model::{WsFixture, WsMatch, WsMessage, WsStep};
+use harness_fixture::rpc::RpcMethod;
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -28,11 +38,42 @@ struct RpcSend {
     id: Option<Value>,
 }
 
-/// Sends back to back, then the replies they get, matched by id.
+/// Sends back to back, then the replies they get, matched by id, and the subscription items
+/// they start.
 #[derive(Debug, Default)]
-pub(super) struct Burst {
+struct Burst {
     sends: Vec<RpcSend>,
     replies: Vec<(Value, MessageExpect)>,
+    items: Vec<Items>,
+}
+
+/// An `expect_count` of a burst: how many items, what each must match, by when.
+#[derive(Debug)]
+struct Items {
+    count: usize,
+    expect: MessageExpect,
+    within: Option<Duration>,
+    /// Its step's pointer: `/transcript/3/expect_count`.
+    pointer: String,
+}
+
+/// A JSON-RPC conversation prepared for load: its bursts and what the handler says of the
+/// subscription items (notification method to timestamp field).
+#[derive(Debug)]
+pub(super) struct RpcConversation {
+    bursts: Vec<Burst>,
+    notifications: HashMap<String, Option<String>>,
+}
+
+impl RpcConversation {
+    /// With subscription items to wait for: the timestamp field the handler names, if any (the
+    /// result document's `subscription_items`).
+    pub(super) fn subscription_items(&self) -> Option<Option<String>> {
+        self.bursts.iter().any(|b| !b.items.is_empty()).then(|| {
+            let mut fields = self.notifications.values().flatten();
+            fields.next().cloned()
+        })
+    }
 }
 
 /// Whether the transcript is a JSON-RPC conversation: it sends something, and every `send` is
@@ -50,10 +91,38 @@ pub(super) fn is_rpc(fixture: &WsFixture) -> bool {
             .all(|m| matches!(m, WsMessage::Json(Value::Object(o)) if o.get("jsonrpc") == Some(&Value::from("2.0")) && o.get("method").is_some_and(Value::is_string)))
 }
 
-/// The bursts of a JSON-RPC transcript, up to its close. Refused: steps that are not matched by
-/// id (`expect_count`, `expect_any_of`, a text, schema or binary matcher, a matcher without a
-/// literal `id`), a request whose reply the burst does not expect, a reply to no request of it.
-pub(super) fn bursts(fixture: &WsFixture) -> Result<Vec<Burst>, Unloadable> {
+/// The conversation of a JSON-RPC transcript, up to its close. Refused: replies that are not
+/// matched by id (`expect_any_of`, a text, schema or binary matcher, a matcher without a
+/// literal `id`), a request whose reply the burst does not expect, a reply to no request of it,
+/// items expected before anything was sent.
+pub(super) fn conversation(fixture: &WsFixture) -> Result<RpcConversation, Unloadable> {
+    Ok(RpcConversation {
+        bursts: bursts(fixture)?,
+        notifications: notifications(fixture),
+    })
+}
+
+/// The subscriptions the fixture's `rpc` handler declares: their notification method and the
+/// field of its params holding the send time.
+fn notifications(fixture: &WsFixture) -> HashMap<String, Option<String>> {
+    let Some(handler) = fixture
+        .handler
+        .as_ref()
+        .filter(|h| h.behavior == WsBehavior::Rpc)
+    else {
+        return HashMap::new();
+    };
+    handler
+        .methods
+        .values()
+        .filter_map(|method| match method {
+            RpcMethod::Subscribe(s) => Some((s.notification.clone(), s.timestamp_field.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn bursts(fixture: &WsFixture) -> Result<Vec<Burst>, Unloadable> {
     let mut bursts: Vec<Burst> = Vec::new();
     let mut receiving = false;
     for (index, step) in fixture.transcript.iter().enumerate() {
@@ -91,7 +160,21 @@ pub(super) fn bursts(fixture: &WsFixture) -> Result<Vec<Burst>, Unloadable> {
             WsStep::ExpectNone(_) | WsStep::Ping(_) | WsStep::ExpectPong(_) => {}
             WsStep::ExpectHandshake(_) => {}
             WsStep::Close(_) | WsStep::ExpectClose(_) => break,
-            WsStep::ExpectCount(_) | WsStep::ExpectAnyOf(_) => {
+            WsStep::ExpectCount(count) => {
+                receiving = true;
+                let pointer = format!("/transcript/{index}/expect_count");
+                let items = Items {
+                    count: count.count,
+                    expect: MessageExpect::at(&count.message, format!("{pointer}/message"))?,
+                    within: count.within_ms.map(Duration::from_millis),
+                    pointer,
+                };
+                match bursts.last_mut() {
+                    Some(burst) => burst.items.push(items),
+                    None => return Err(refuse("an expect_count before any send")),
+                }
+            }
+            WsStep::ExpectAnyOf(_) => {
                 return Err(refuse(step.kind()));
             }
         }
@@ -140,19 +223,24 @@ fn add_reply(bursts: &mut [Burst], want: &WsMatch, index: usize) -> Result<(), U
 }
 
 /// Loops the bursts until the connection fails or a reply differs (which renews it).
-pub(super) async fn converse(bursts: &[Burst], socket: &mut Socket, worker: &mut Worker) {
+pub(super) async fn converse(rpc: &RpcConversation, socket: &mut Socket, worker: &mut Worker) {
     loop {
-        for burst in bursts {
-            if !burst_once(burst, socket, worker).await {
+        for burst in &rpc.bursts {
+            if !burst_once(rpc, burst, socket, worker).await {
                 return;
             }
         }
     }
 }
 
-/// One burst: every send (each request on its own slot), then the replies by id. Whether the
-/// connection may go on.
-async fn burst_once(burst: &Burst, socket: &mut Socket, worker: &mut Worker) -> bool {
+/// One burst: every send (each request on its own slot), then the replies by id and the items.
+/// Whether the connection may go on.
+async fn burst_once(
+    rpc: &RpcConversation,
+    burst: &Burst,
+    socket: &mut Socket,
+    worker: &mut Worker,
+) -> bool {
     // The requests waiting for their reply: id, slot, and whether answered.
     let mut waiting: Vec<(&Value, Slot, bool)> = Vec::new();
     for send in &burst.sends {
@@ -175,20 +263,54 @@ async fn burst_once(burst: &Burst, socket: &mut Socket, worker: &mut Worker) -> 
             return false;
         }
     }
-    let deadline = Deadline::after(worker.timeout);
+    // Replies are due within the timeout; items within their step's `within_ms` (else the
+    // timeout), counted from the end of the sends.
+    let replies_due = Deadline::after(worker.timeout);
+    let items_wait = burst
+        .items
+        .iter()
+        .map(|items| items.within.unwrap_or(worker.timeout))
+        .max()
+        .unwrap_or(worker.timeout);
+    let items_due_by = Deadline::after(items_wait);
     let mut healthy = true;
-    while waiting.iter().any(|(_, _, answered)| !answered) {
+    let mut received = vec![0; burst.items.len()];
+    let items_due =
+        |received: &[usize]| burst.items.iter().zip(received).any(|(i, n)| *n < i.count);
+    loop {
+        let replies_pending = waiting.iter().any(|(_, _, answered)| !answered);
+        let deadline = match (replies_pending, items_due(&received)) {
+            (false, false) => break,
+            (true, false) => replies_due,
+            (false, true) => items_due_by,
+            (true, true) => replies_due.max(items_due_by),
+        };
         let message = match next_data_until(socket, deadline).await {
             Ok(message) => message,
             Err(kind) => {
                 fail_waiting(&mut waiting, worker, &kind);
+                fail_items(burst, &received, worker, &kind, worker.timeout);
                 return false;
             }
         };
         let at = Instant::now();
         let id = match reply_id(&message) {
             Reply::Id(id) => id,
-            Reply::Notification => continue,
+            Reply::Notification => {
+                match take_item(rpc, burst, &message, &mut received) {
+                    Item::Counted(latency_us) => {
+                        let latencies: &[u64] = latency_us.as_slice();
+                        worker.recorder.items(at, latencies, 1);
+                    }
+                    Item::Skipped => {}
+                    Item::Differs(kind) => {
+                        worker.recorder.begin();
+                        worker.recorder.failure(at, kind, None);
+                        healthy = false;
+                    }
+                }
+                continue;
+            }
             Reply::Garbage(why) => {
                 worker
                     .recorder
@@ -225,6 +347,113 @@ async fn burst_once(burst: &Burst, socket: &mut Socket, worker: &mut Worker) -> 
         }
     }
     healthy
+}
+
+/// What a message without an id is to the burst's expected items.
+enum Item {
+    /// One of them; its delivery latency when it carries the handler's timestamp.
+    Counted(Option<u64>),
+    /// Not an item (a heartbeat, a notification of no declared subscription), or one past the
+    /// count (a subscription that goes on).
+    Skipped,
+    /// A declared subscription's item that matches no expected item still due.
+    Differs(ErrorKind),
+}
+
+/// Counts `message` as one of the burst's items still due (the first expectation it matches).
+fn take_item(
+    rpc: &RpcConversation,
+    burst: &Burst,
+    message: &Message,
+    received: &mut [usize],
+) -> Item {
+    let due = || {
+        burst
+            .items
+            .iter()
+            .zip(received.iter())
+            .enumerate()
+            .filter(|(_, (items, n))| **n < items.count)
+            .map(|(index, (items, _))| (index, items))
+    };
+    if due().next().is_none() {
+        return Item::Skipped;
+    }
+    let parsed = match message {
+        Message::Text(text) => serde_json::from_str::<Value>(text).ok(),
+        _ => None,
+    };
+    let method = parsed
+        .as_ref()
+        .and_then(|v| v.get("method"))
+        .and_then(Value::as_str);
+    let timestamp_field = match method.and_then(|m| rpc.notifications.get(m)) {
+        Some(field) => field.as_deref(),
+        // Not a declared subscription's item: a heartbeat, say; without declarations, an item
+        // only if it matches.
+        None if !rpc.notifications.is_empty() => return Item::Skipped,
+        None => None,
+    };
+    let mut first_difference = None;
+    let mut counted = None;
+    for (index, items) in due() {
+        match items.expect.check(message) {
+            Ok(()) => {
+                counted = Some(index);
+                break;
+            }
+            Err(kind) => {
+                first_difference.get_or_insert(kind);
+            }
+        }
+    }
+    match (counted, first_difference) {
+        (Some(index), _) => {
+            received[index] += 1;
+            let sent = timestamp_field
+                .and_then(|field| parsed.as_ref()?.get("params")?.get(field)?.as_u64());
+            Item::Counted(sent.map(|sent| unix_us().saturating_sub(sent)))
+        }
+        (None, Some(kind)) if !rpc.notifications.is_empty() => Item::Differs(kind),
+        _ => Item::Skipped,
+    }
+}
+
+/// Fails each `expect_count` still due when the burst could not go on: when its time ran out
+/// (its `within_ms`, else `timeout`), by saying how many came; otherwise with the transport's
+/// `kind`.
+fn fail_items(
+    burst: &Burst,
+    received: &[usize],
+    worker: &mut Worker,
+    kind: &ErrorKind,
+    timeout: Duration,
+) {
+    for (items, &got) in burst.items.iter().zip(received) {
+        if got >= items.count {
+            continue;
+        }
+        let kind = match kind {
+            ErrorKind::Timeout => ErrorKind::differs(
+                items.pointer.as_str(),
+                format!(
+                    "{got} of {} items within {} ms",
+                    items.count,
+                    items.within.unwrap_or(timeout).as_millis()
+                ),
+            ),
+            other => other.clone(),
+        };
+        worker.recorder.begin();
+        worker.recorder.failure(Instant::now(), kind, None);
+    }
+}
+
+/// Now, in Unix microseconds.
+fn unix_us() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 /// Fails every request still waiting with `kind`.

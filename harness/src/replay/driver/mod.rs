@@ -29,6 +29,7 @@ use crate::wire::tls::{ALPN_H2, ALPN_HTTP1, TlsSettings};
 
 pub use error::StepError;
 use reply::{read_body, reply_headers, send_and_read_by};
+pub use scenario::ScenarioClient;
 
 /// What every replay needs: the target's base URL, one HTTP client, the step timeout, the
 /// largest event or message read.
