@@ -105,9 +105,11 @@ pub enum Command {
     Runners(RunnersCommand),
     /// Run the reference server standalone until interrupted.
     Serve(ServeArgs),
-    /// REST load on one fixture's request; latency in HDR histograms.
+    /// REST load on one fixture's request, or on a REST scenario (one run of its steps an
+    /// operation, each step in its own histogram); latency in HDR histograms.
     Bench(BenchArgs),
-    /// WebSocket or SSE load from one fixture's transcript; latency in HDR histograms.
+    /// WebSocket or SSE load from one fixture's transcript (JSON-RPC replies matched by id,
+    /// subscription items timed from the server's timestamp); latency in HDR histograms.
     Stream(StreamArgs),
     /// Protocol conformance, frame by frame: the WebSocket suite (RFC 6455, Autobahn-class
     /// cases) against an echo endpoint, or the SSE suite (WHATWG event stream) against a stream.

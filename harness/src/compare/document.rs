@@ -193,11 +193,12 @@ pub fn read_documents(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Value)>, Docume
 }
 
 /// Where a load result keeps its histograms.
-const HISTOGRAMS: [&str; 4] = [
+const HISTOGRAMS: [&str; 5] = [
     "/histogram",
     "/connect/histogram",
     "/first_event/histogram",
     "/event_gap/histogram",
+    "/subscription_items/histogram",
 ];
 
 /// Decodes every histogram of a load result (or of a report's load runs) within bounds; the
@@ -216,8 +217,11 @@ pub fn check_histograms(value: &Value) -> Result<(), DocumentProblem> {
         _ => Vec::new(),
     };
     for (prefix, result) in results {
-        for field in HISTOGRAMS {
-            if let Some(Value::String(text)) = result.pointer(field)
+        let steps = result["steps"].as_array().map_or(0, Vec::len);
+        let step_fields = (0..steps).map(|index| format!("/steps/{index}/histogram"));
+        let fields = HISTOGRAMS.iter().map(|f| f.to_string()).chain(step_fields);
+        for field in fields {
+            if let Some(Value::String(text)) = result.pointer(&field)
                 && !text.is_empty()
             {
                 decode(text).map_err(|source| DocumentProblem::Histogram {

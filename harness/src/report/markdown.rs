@@ -291,6 +291,8 @@ fn load(out: &mut String, runs: &[LoadEntry]) {
         );
     }
     body_timing(out, runs);
+    scenario_steps(out, runs);
+    subscription_items(out, runs);
     for entry in runs.iter().filter(|e| !e.result.errors_by_kind.is_empty()) {
         let _ = writeln!(out, "\nErrors of {}:", cell_text(&entry.label));
         for (kind, count) in &entry.result.errors_by_kind {
@@ -310,10 +312,7 @@ fn body_timing(out: &mut String, runs: &[LoadEntry]) {
         return;
     }
     out.push_str("\nStreamed replies, time to their first and last byte:\n\n| run | replies | first byte p50 | first byte p99 | last byte p50 | last byte p99 |\n| --- | --- | --- | --- | --- | --- |\n");
-    let figures = |p: &Option<Percentiles>| match p {
-        Some(p) => format!("{} | {}", human_us(p.p50), human_us(p.p99)),
-        None => "- | -".to_string(),
-    };
+    let figures = p50_p99;
     for (entry, timing) in timed {
         let _ = writeln!(
             out,
@@ -322,6 +321,83 @@ fn body_timing(out: &mut String, runs: &[LoadEntry]) {
             timing.count,
             figures(&timing.first_byte_us),
             figures(&timing.last_byte_us),
+        );
+    }
+}
+
+/// `p50 | p99` of `p`, or dashes.
+fn p50_p99(p: &Option<Percentiles>) -> String {
+    match p {
+        Some(p) => format!("{} | {}", human_us(p.p50), human_us(p.p99)),
+        None => "- | -".to_string(),
+    }
+}
+
+/// REST scenarios: each step's time, per run.
+fn scenario_steps(out: &mut String, runs: &[LoadEntry]) {
+    let scenarios: Vec<_> = runs
+        .iter()
+        .filter_map(|e| Some((e, e.result.steps.as_ref()?)))
+        .collect();
+    if scenarios.is_empty() {
+        return;
+    }
+    out.push_str(
+        "
+Scenario steps, each timed in the runs that passed:
+
+| run | step | request | count | p50 | p99 |
+| --- | --- | --- | --- | --- | --- |
+",
+    );
+    for (entry, steps) in scenarios {
+        for step in steps {
+            let name = step
+                .name
+                .as_deref()
+                .map_or(String::new(), |n| format!(" ({n})"));
+            let _ = writeln!(
+                out,
+                "| {} | {}{} | {} | {} | {} |",
+                cell_text(&entry.label),
+                step.step,
+                cell_text(&name),
+                code_span(&step.request),
+                step.time.count,
+                p50_p99(&step.time.latency_us),
+            );
+        }
+    }
+}
+
+/// JSON-RPC subscriptions: the items received and their delivery latency, per run.
+fn subscription_items(out: &mut String, runs: &[LoadEntry]) {
+    let with_items: Vec<_> = runs
+        .iter()
+        .filter_map(|e| Some((e, e.result.subscription_items.as_ref()?)))
+        .collect();
+    if with_items.is_empty() {
+        return;
+    }
+    out.push_str(
+        "
+Subscription items, delivery latency from the server's timestamp:
+
+| run | items | timestamp field | p50 | p99 |
+| --- | --- | --- | --- | --- |
+",
+    );
+    for (entry, items) in with_items {
+        let field = items
+            .timestamp_field
+            .as_deref()
+            .map_or("-".to_string(), code_span);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {field} | {} |",
+            cell_text(&entry.label),
+            items.received,
+            p50_p99(&items.delivery.latency_us),
         );
     }
 }
@@ -499,6 +575,34 @@ mod tests {
         load(&mut plain, &[load_entry("1.1", serde_json::Value::Null)]);
         assert!(plain.contains("| rest | closed | 2 |"), "{plain}");
         assert!(!plain.contains("Streamed replies"), "{plain}");
+    }
+
+    #[test]
+    fn scenario_steps_and_subscription_items_get_their_tables() {
+        let p = serde_json::json!({"min": 1, "p50": 400, "p90": 1, "p99": 900, "p999": 1, "max": 1, "mean": 1.0});
+        let mut entry = load_entry("1.1", serde_json::Value::Null);
+        entry.result.steps = Some(vec![
+            serde_json::from_value(serde_json::json!({"step": 0, "name": "create", "request": "POST /things", "count": 5, "latency_us": p, "histogram": ""})).unwrap(),
+            serde_json::from_value(serde_json::json!({"step": 1, "request": "GET /things/{{id}}", "count": 0, "latency_us": null, "histogram": ""})).unwrap(),
+        ]);
+        entry.result.subscription_items = Some(serde_json::from_value(serde_json::json!({"received": 9, "timestamp_field": "ts_us", "count": 9, "latency_us": p, "histogram": ""})).unwrap());
+        let mut out = String::new();
+        load(&mut out, &[entry]);
+        assert!(
+            out.contains("| axum stream | 0 (create) | `POST /things` | 5 | 400us | 900us |"),
+            "{out}"
+        );
+        assert!(
+            out.contains("| axum stream | 1 | `GET /things/{{id}}` | 0 | - | - |"),
+            "{out}"
+        );
+        assert!(
+            out.contains("| axum stream | 9 | `ts_us` | 400us | 900us |"),
+            "{out}"
+        );
+        let mut plain = String::new();
+        load(&mut plain, &[load_entry("1.1", serde_json::Value::Null)]);
+        assert!(!plain.contains("Scenario steps") && !plain.contains("Subscription items"));
     }
 
     #[test]

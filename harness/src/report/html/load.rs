@@ -64,6 +64,14 @@ pub fn section(runs: &[LoadEntry]) -> Markup {
                             (chart(charts::latency_percentiles("WebSocket handshake (connect) latency",
                                 &curves(&of, |r| block(&r.connect)))))
                         }
+                        @if protocol == Protocol::WebSocket && of.iter().any(|(_, e)| e.result.subscription_items.is_some()) {
+                            (chart(charts::latency_percentiles("JSON-RPC subscription item delivery (from the server's timestamp)",
+                                &curves(&of, |r| r.subscription_items.as_ref().map(|i| i.delivery.histogram.as_str())))))
+                        }
+                        @for (_, entry) in of.iter().filter(|(_, e)| e.result.steps.is_some()) {
+                            (chart(charts::latency_percentiles(&format!("Scenario steps of {}", entry.label),
+                                &step_curves(entry))))
+                        }
                         @if protocol == Protocol::Sse {
                             (chart(charts::latency_percentiles("SSE time to first event",
                                 &curves(&of, |r| block(&r.first_event)))))
@@ -143,6 +151,28 @@ fn not_drawn(runs: &[(usize, &LoadEntry)]) -> Markup {
 }
 
 /// One percentile curve per run whose histogram `pick` finds and decodes.
+/// One curve per step of a scenario run, each in its own colour.
+fn step_curves(entry: &LoadEntry) -> Vec<Series> {
+    entry
+        .result
+        .steps
+        .iter()
+        .flatten()
+        .filter_map(|step| {
+            let histogram = decode(&step.time.histogram).ok()?;
+            let name = step
+                .name
+                .as_deref()
+                .map_or(String::new(), |n| format!(" ({n})"));
+            Some(Series {
+                label: format!("step {}{name}: {}", step.step, step.request),
+                color: step.step,
+                points: charts::percentile_points(&histogram),
+            })
+        })
+        .collect()
+}
+
 fn curves(runs: &[(usize, &LoadEntry)], pick: impl Fn(&LoadResult) -> Option<&str>) -> Vec<Series> {
     runs.iter()
         .filter_map(|(color, e)| {

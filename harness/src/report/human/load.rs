@@ -14,8 +14,11 @@ use crate::report::terminal::Style;
 use crate::results::load::{LoadResult, Percentiles};
 
 /// What one operation of `protocol` is, in the plural.
-fn operations_of(protocol: &str) -> &'static str {
-    match protocol {
+fn operations_of(r: &LoadResult) -> &'static str {
+    if r.steps.is_some() {
+        return "scenario runs";
+    }
+    match r.protocol.as_str() {
         "rest" => "requests",
         "websocket" => "round trips",
         "broadcast" => "deliveries",
@@ -75,6 +78,7 @@ pub fn write_load(out: &mut dyn Write, style: Style, result: &LoadResult) -> io:
             None => {}
         }
     }
+    write_steps_and_items(out, r)?;
     if let Some(timing) = &r.body_timing {
         for (name, figures) in [
             ("first byte", &timing.first_byte_us),
@@ -89,10 +93,44 @@ pub fn write_load(out: &mut dyn Write, style: Style, result: &LoadResult) -> io:
     Ok(())
 }
 
+/// A scenario's steps, each with its own percentiles; a JSON-RPC conversation's subscription
+/// items with their delivery latency.
+fn write_steps_and_items(out: &mut dyn Write, r: &LoadResult) -> io::Result<()> {
+    for step in r.steps.iter().flatten() {
+        let name = step
+            .name
+            .as_deref()
+            .map_or(String::new(), |n| format!(" ({n})"));
+        writeln!(
+            out,
+            "  step {}{name}: {} x{}",
+            step.step,
+            escape_controls(&step.request),
+            step.time.count
+        )?;
+        if let Some(p) = &step.time.latency_us {
+            write_percentiles(out, "", p)?;
+        }
+    }
+    if let Some(items) = &r.subscription_items {
+        let field = items
+            .timestamp_field
+            .as_deref()
+            .map_or(" (no timestamp field: not timed)".to_string(), |f| {
+                format!(", timed from params.{}", escape_controls(f))
+            });
+        writeln!(out, "  subscription items {}{field}", items.received)?;
+        if let Some(p) = &items.delivery.latency_us {
+            write_percentiles(out, "delivery", p)?;
+        }
+    }
+    Ok(())
+}
+
 /// The count line: operations, how many succeeded, the errors (painted) and what was in flight.
 fn write_counts(out: &mut dyn Write, style: Style, r: &LoadResult) -> io::Result<()> {
     let s = &r.summary;
-    let what = operations_of(&r.protocol);
+    let what = operations_of(r);
     let unfinished = if s.unfinished > 0 {
         format!(" ({} in flight at the end, not counted)", s.unfinished)
     } else {
