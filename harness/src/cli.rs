@@ -439,6 +439,65 @@ pub enum FixturesCommand {
         /// Files or directories.
         paths: Vec<PathBuf>,
     },
+    /// Convert another tool's suite into fixture files.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+/// `fixtures import`.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Spikard's fixtures: `testing_data/<category>/*.json` (a case a file) and
+    /// `fixtures/<category>.json` (arrays of cases), one fixture a case, written to
+    /// OUT/<protocol>/<category>/<id>.json with an `x-source` key naming its case.
+    ///
+    /// Each case's handler is written where the handler vocabulary can say it, so that runners
+    /// serve the imported suite; where it cannot (middleware, dependency injection, background
+    /// tasks, GraphQL, matchers in the reply, ...) the fixture is written without one, for
+    /// `--url` targets, and the reason is listed. Spikard's cases reuse routes with different
+    /// replies: without --prefix only the first case of a route keeps its handler. What was
+    /// converted and skipped, grouped by reason, is printed and written to OUT/IMPORT.md.
+    #[command(after_help = "Examples:\n  \
+        benchmark-harness fixtures import spikard spikard/testing_data spikard/fixtures --out imported\n  \
+        benchmark-harness fixtures import spikard spikard/testing_data --out imported --prefix '/fixtures/{id}'\n  \
+        benchmark-harness --runner python-spikard run --fixtures imported\n  \
+        benchmark-harness --url http://127.0.0.1:8000 run --fixtures imported/rest/query_params\n\n\
+        Exit codes: 0 imported; 1 --strict and a case was skipped; 2 a source could not be read \
+        (named with its JSON pointer; the others were imported).")]
+    Spikard(SpikardImportArgs),
+}
+
+/// `fixtures import spikard`.
+#[derive(Debug, Args)]
+pub struct SpikardImportArgs {
+    /// Spikard files or folders (searched for *.json).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// The folder the fixtures and IMPORT.md are written to (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Mount every case under its own path: `{id}` and `{category}` name the case, e.g.
+    /// `/fixtures/{id}` for apps that serve each case under a prefix (Spikard's own e2e apps).
+    #[arg(long, value_name = "TEMPLATE")]
+    pub prefix: Option<String>,
+
+    /// Only this category (repeatable).
+    #[arg(long, value_name = "CATEGORY")]
+    pub only: Vec<String>,
+
+    /// Leave out the cases whose `skip.languages` names this language (repeatable).
+    #[arg(long, value_name = "LANG")]
+    pub skip_language: Vec<String>,
+
+    /// Exit 1 when any case was skipped.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// The account on stdout: lines for people, or the JSON report.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
 }
 
 /// `serve`.

@@ -42,6 +42,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Run(_) => "run",
         Command::Fixtures(FixturesCommand::List { .. }) => "fixtures list",
         Command::Fixtures(FixturesCommand::Validate { .. }) => "fixtures validate",
+        Command::Fixtures(FixturesCommand::Import(_)) => "fixtures import",
         Command::Matrix(_) => "matrix",
         Command::Compare(_) => "compare",
         Command::Report(_) => "report",

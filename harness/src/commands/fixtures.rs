@@ -3,7 +3,7 @@
 use harness_fixture::load_paths;
 use serde_json::json;
 
-use crate::cli::{FixturesCommand, Format};
+use crate::cli::{FixturesCommand, Format, ImportCommand};
 use crate::config::default_fixtures_dir;
 use crate::error::{HarnessError, exit};
 use crate::replay::plan::plan;
@@ -32,6 +32,7 @@ pub(super) fn fixtures(command: &FixturesCommand) -> Result<i32, HarnessError> {
             }
             Ok(exit::OK)
         }
+        FixturesCommand::Import(ImportCommand::Spikard(args)) => super::import::spikard(args),
         FixturesCommand::Validate { paths } => {
             let paths = if paths.is_empty() {
                 vec![default_fixtures_dir()]

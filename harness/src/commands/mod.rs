@@ -5,6 +5,7 @@ mod bench;
 mod compare;
 mod docs;
 mod fixtures;
+mod import;
 mod matrix;
 mod protocol;
 mod report;
