@@ -248,15 +248,33 @@ pub(crate) async fn protocol_urls(
 }
 
 /// The folder an app serves fixtures from: the plan's directory, or a temporary folder holding
-/// copies of the fixture files given one by one (kept alive by the returned guard).
+/// copies of the fixture files given one by one and the documents converted from Spikard's
+/// format (kept alive by the returned guard).
 pub(crate) fn fixtures_dir_for_app(
     plan: &Plan,
 ) -> Result<(PathBuf, Option<tempfile::TempDir>), HarnessError> {
-    if let Some(dir) = &plan.dir {
+    if let Some(dir) = &plan.dir
+        && plan.imported.is_empty()
+    {
         return Ok((dir.clone(), None));
     }
     let copies = tempfile::tempdir().map_err(HarnessError::TempDir)?;
-    for (index, fixture) in plan.loaded.iter().enumerate() {
+    let mut imported_names = std::collections::HashSet::new();
+    for (path, document) in &plan.imported {
+        let to = copies.path().join(path);
+        let text = serde_json::to_string(document).map_err(|source| HarnessError::Encode {
+            what: "an imported fixture",
+            source,
+        })?;
+        crate::fsutil::write_atomically(&to, &text)
+            .map_err(|source| HarnessError::Write { path: to, source })?;
+        imported_names.extend(document.get("name").and_then(|n| n.as_str()));
+    }
+    let own = plan
+        .loaded
+        .iter()
+        .filter(|f| !imported_names.contains(f.name.as_str()));
+    for (index, fixture) in own.enumerate() {
         let to = copies.path().join(format!("{index:04}.json"));
         std::fs::copy(&fixture.file, &to).map_err(|source| HarnessError::Write {
             path: to.clone(),

@@ -31,6 +31,9 @@ pub struct Plan {
     pub loaded: Vec<Fixture>,
     /// Indexes into `loaded` of the fixtures selected by `--filter`.
     pub selected: Vec<usize>,
+    /// Documents converted in memory from Spikard's format, with the paths an import would
+    /// write them to: an app is served these (see `config::fixtures_dir_for_app`).
+    pub imported: Vec<(PathBuf, serde_json::Value)>,
 }
 
 impl Plan {
@@ -64,6 +67,9 @@ pub fn plan(selection: &Selection) -> Result<Plan, HarnessError> {
         (selection.dir.clone(), selection.files.clone())
     };
     let corpus = load_paths(&paths)?;
+    for note in &corpus.notes {
+        eprintln!("note: {note}");
+    }
     let filter = match &selection.filter {
         Some(glob) => Some(
             Glob::new(glob)
@@ -106,6 +112,7 @@ pub fn plan(selection: &Selection) -> Result<Plan, HarnessError> {
         default_dir: selection.default_dir.clone(),
         loaded: corpus.fixtures,
         selected,
+        imported: corpus.imported,
     })
 }
 
