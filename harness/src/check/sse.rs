@@ -89,6 +89,18 @@ fn check_event(want: &ExpectedEvent, got: &ReceivedEvent, path: &str, out: &mut 
     if let Some(data) = &want.data {
         json::compare_text(data, Some(&got.data), &format!("{path}/data"), out);
     }
+    if let Some(schema) = &want.json_schema {
+        let path = format!("{path}/json_schema");
+        match serde_json::from_str::<Value>(&got.data) {
+            Ok(got_json) => super::check_schema(schema, &got_json, &path, out),
+            Err(_) => out.push(Mismatch::new(
+                path,
+                schema.clone(),
+                got.data.clone().into(),
+                "data is not JSON",
+            )),
+        }
+    }
     for (key, want_json, mode) in [
         ("json", &want.json, BodyMatch::Exact),
         ("json_partial", &want.json_partial, BodyMatch::Partial),
@@ -147,6 +159,7 @@ fn expected_event(want: &harness_fixture::model::ExpectedEvent) -> Value {
         ("data", want.data.clone().map(Value::from)),
         ("json", want.json.clone()),
         ("json_partial", want.json_partial.clone()),
+        ("json_schema", want.json_schema.clone()),
     ];
     for (key, value) in fields {
         if let Some(value) = value {
@@ -196,6 +209,29 @@ mod tests {
             ended_us: None,
             interrupted: None,
         }
+    }
+
+    #[test]
+    fn json_schema_validates_the_data_parsed_as_json() {
+        let want = fixture(json!([{"json_schema": {"type": "object", "required": ["n"],
+                                                   "properties": {"n": {"type": "integer"}}}}]));
+        let mut right = stream(&["message"]);
+        right.events[0].data = r#"{"n": 2}"#.into();
+        assert!(check(&want, &right).is_empty());
+        let mut wrong = stream(&["message"]);
+        wrong.events[0].data = r#"{"n": "two"}"#.into();
+        let found = check(&want, &wrong);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].path, "/events/0/json_schema/n");
+        assert_eq!(found[0].actual, json!("two"));
+        assert!(
+            found[0].message.starts_with("schema: "),
+            "{}",
+            found[0].message
+        );
+        let not_json = check(&want, &stream(&["message"]));
+        assert_eq!(not_json[0].path, "/events/0/json_schema");
+        assert_eq!(not_json[0].message, "data is not JSON");
     }
 
     #[test]

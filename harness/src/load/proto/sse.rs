@@ -24,9 +24,8 @@ use hyper::header::{ACCEPT, HOST, HeaderValue};
 use tokio::io::AsyncReadExt;
 use url::Url;
 
-use crate::check::matcher::InvalidMatcher;
 use crate::check::{DEFAULT_TYPE_DIFFERS, expected_event_type};
-use crate::load::expect::{DIFFERENT_TEXT, HeaderExpect, JsonExpect, TextExpect};
+use crate::load::expect::{DIFFERENT_TEXT, HeaderExpect, JsonExpect, SchemaExpect, TextExpect};
 use crate::load::net::chunked::{BadFraming, Decoder, Framing};
 use crate::load::net::endpoint::{Endpoint, header_name, header_value};
 use crate::load::net::sse::open_stream;
@@ -55,6 +54,8 @@ struct EventExpect {
     retry: Option<u64>,
     data: Option<TextExpect>,
     json: Option<JsonExpect>,
+    /// `json_schema`.
+    schema: Option<SchemaExpect>,
     /// Its pointer, as `run` reports it: `/events/3`.
     path: String,
     /// `json` or `json_partial`.
@@ -63,7 +64,7 @@ struct EventExpect {
 
 impl EventExpect {
     /// Compiles expected event `index`.
-    fn new(want: &ExpectedEvent, index: usize) -> Result<EventExpect, InvalidMatcher> {
+    fn new(want: &ExpectedEvent, index: usize) -> Result<EventExpect, Unloadable> {
         let text = |t: &Option<String>| t.as_deref().map(TextExpect::new).transpose();
         let (json, json_key) = match (&want.json, &want.json_partial) {
             (Some(v), _) => (Some(JsonExpect::new(v, BodyMatch::Exact)), "json"),
@@ -77,6 +78,11 @@ impl EventExpect {
             retry: want.retry,
             data: text(&want.data)?,
             json,
+            schema: want
+                .json_schema
+                .as_ref()
+                .map(SchemaExpect::new)
+                .transpose()?,
             path: format!("/events/{index}"),
             json_key,
         })
@@ -112,6 +118,10 @@ impl EventExpect {
             && !want.matches(Some(got.data))
         {
             return at("data", DIFFERENT_TEXT);
+        }
+        if let Some(schema) = &self.schema {
+            let base = format!("{}/json_schema", self.path);
+            return schema.check(got.data.as_bytes(), &base, "data is not JSON");
         }
         let base = format!("{}/{}", self.path, self.json_key);
         self.json
@@ -183,8 +193,7 @@ impl SseLoad {
             .iter()
             .enumerate()
             .map(|(index, want)| EventExpect::new(want, index))
-            .collect::<Result<_, _>>()
-            .map_err(Unloadable::from)?;
+            .collect::<Result<_, _>>()?;
         let timestamp_key = fixture
             .handler
             .as_ref()
@@ -563,6 +572,30 @@ mod tests {
         assert_eq!(
             said("1", "not json").as_deref(),
             Some("/events/2/json: data is not JSON")
+        );
+    }
+
+    #[test]
+    fn an_event_schema_is_checked_under_load() {
+        let want: ExpectedEvent = serde_json::from_value(serde_json::json!(
+            {"json_schema": {"type": "object", "required": ["n"]}}
+        ))
+        .unwrap();
+        let want = EventExpect::new(&want, 0).unwrap();
+        let event = |data: &'static str| EventRef {
+            event: "message",
+            data,
+            id: "",
+            retry: None,
+        };
+        assert_eq!(want.check(&event(r#"{"n":1}"#)), None);
+        let said = want
+            .check(&event(r#"{"m":1}"#))
+            .map(|kind| kind.to_string());
+        assert!(
+            said.as_deref()
+                .is_some_and(|s| s.starts_with("/events/0/json_schema: schema: ")),
+            "{said:?}"
         );
     }
 }
