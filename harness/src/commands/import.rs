@@ -42,6 +42,9 @@ pub(super) fn spikard(args: &SpikardImportArgs) -> Result<i32, HarnessError> {
         source,
     })?;
 
+    for error in &imported.errors {
+        eprintln!("error: {error}");
+    }
     let mut stdout = std::io::stdout().lock();
     match args.format {
         Format::Json => write_json(&mut stdout, &report).map_err(HarnessError::Stdout)?,
