@@ -465,6 +465,52 @@ pub enum ImportCommand {
         Exit codes: 0 imported; 1 --strict and a case was skipped; 2 a source could not be read \
         (named with its JSON pointer; the others were imported).")]
     Spikard(SpikardImportArgs),
+    /// An AsyncAPI 3.0 or 2.6 document (YAML or JSON): WebSocket fixtures for the channels on
+    /// `ws`/`wss` servers (a `send` operation's message examples sent, answered by its `reply`
+    /// checked by schema; a `receive` operation's messages expected by schema) and SSE fixtures
+    /// for the channels on `http`/`https` servers (events checked by the messages' schemas).
+    ///
+    /// Schemas have their `$ref`s inlined and `nullable` turned into JSON Schema. What the
+    /// document cannot say (who speaks first, what makes a server push, a parameter without an
+    /// example) is an `x-todo` note in the fixture and listed in OUT/IMPORT.md.
+    #[command(after_help = "Examples:\n  \
+        benchmark-harness fixtures import asyncapi chat.asyncapi.yaml --out imported\n  \
+        benchmark-harness fixtures import asyncapi api.json --out imported --param roomId=lobby\n  \
+        benchmark-harness --url http://127.0.0.1:8080 run --fixtures imported\n\n\
+        Exit codes: 0 imported; 1 --strict and a channel or operation was skipped; 2 the \
+        document could not be read (named with its line and column or JSON pointer).")]
+    Asyncapi(AsyncapiImportArgs),
+}
+
+/// `fixtures import asyncapi`.
+#[derive(Debug, Args)]
+pub struct AsyncapiImportArgs {
+    /// The AsyncAPI document.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// The folder the fixtures and IMPORT.md are written to (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// The value of a channel parameter, before the document's examples (repeatable).
+    #[arg(long, value_name = "NAME=VALUE", value_parser = parse_param)]
+    pub param: Vec<(String, String)>,
+
+    /// Exit 1 when any channel or operation was skipped.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// The account on stdout: lines for people, or the JSON report.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
+        _ => Err(format!("{text:?} is not NAME=VALUE")),
+    }
 }
 
 /// `fixtures import spikard`.

@@ -33,6 +33,7 @@ pub(super) fn fixtures(command: &FixturesCommand) -> Result<i32, HarnessError> {
             Ok(exit::OK)
         }
         FixturesCommand::Import(ImportCommand::Spikard(args)) => super::import::spikard(args),
+        FixturesCommand::Import(ImportCommand::Asyncapi(args)) => super::import::asyncapi(args),
         FixturesCommand::Validate { paths } => {
             let paths = if paths.is_empty() {
                 vec![default_fixtures_dir()]

@@ -20,6 +20,7 @@ mod hostile_load;
 mod hostile_output;
 mod hostile_streams;
 mod http2;
+mod import_asyncapi;
 mod import_spikard;
 mod load;
 mod load_http2;
