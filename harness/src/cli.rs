@@ -1,10 +1,11 @@
 //! The command line as the user typed it (clap). What it resolves to is `config.rs`'s work.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::load::schedule::Shard;
 use crate::snapshot::SnapshotMode;
 
 mod http;
@@ -187,6 +188,23 @@ pub struct LoadArgs {
     /// Write an HdrHistogram interval log (one interval a second) here.
     #[arg(long, value_name = "FILE")]
     pub hlog: Option<PathBuf>,
+
+    /// Be shard I of N generators of one run (from 0: `0/4` to `3/4`): connection g of
+    /// --connections is shard g mod N's, and in open loop each keeps its place in the one
+    /// schedule of --rate, so the shards together offer exactly the load of one generator.
+    /// Each shard writes its own result document, marked with its shard and the run id.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+
+    /// Start the run (warmup first) at this wall-clock time, so that shards start together:
+    /// RFC 3339 in UTC (`2026-12-04T17:00:00Z`), or `+DURATION` from now (`+30s`).
+    #[arg(long, value_name = "TIME", value_parser = parse_start_at)]
+    pub start_at: Option<SystemTime>,
+
+    /// The run's id in a shard's result document (default: the --start-at time, which shards
+    /// of one run share; give it with a relative --start-at).
+    #[arg(long, value_name = "ID")]
+    pub run_id: Option<String>,
 
     /// Output on stdout: the human summary, or the result document (JSON). Default: human when
     /// stdout is a terminal, json otherwise (so a pipe keeps getting the document).
@@ -609,6 +627,22 @@ pub fn parse_duration(text: &str) -> Result<Duration, FlagValueError> {
 /// Parses a duration that may be zero (`0s`).
 pub fn parse_duration_or_zero(text: &str) -> Result<Duration, FlagValueError> {
     humantime::parse_duration(text).map_err(FlagValueError::DurationOrZero)
+}
+
+/// `--shard I/N`.
+pub fn parse_shard(text: &str) -> Result<Shard, String> {
+    Shard::parse(text)
+}
+
+/// `--start-at`: RFC 3339 in UTC, or `+DURATION` from now.
+pub fn parse_start_at(text: &str) -> Result<SystemTime, String> {
+    if let Some(after) = text.strip_prefix('+') {
+        let wait = humantime::parse_duration(after)
+            .map_err(|e| format!("{text:?}: {e} (a duration such as +30s)"))?;
+        return Ok(SystemTime::now() + wait);
+    }
+    humantime::parse_rfc3339_weak(text)
+        .map_err(|e| format!("{text:?}: {e} (a UTC time such as 2026-12-04T17:00:00Z, or +30s)"))
 }
 
 /// Parses an open-loop rate the schedule can represent (a negative one is read, to be refused

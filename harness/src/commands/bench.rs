@@ -22,6 +22,7 @@ use crate::config::{open_target, require_http2, selection, tls_settings};
 use crate::error::{HarnessError, OutputProblem, exit};
 use crate::fsutil::write_atomically;
 use crate::load::Outcome;
+use crate::load::schedule::Shard;
 use crate::load::{
     self, HttpVersion, LiveFigures, LoadConfig, LoadError, LoadProgress, LoadResult, RunInfo,
     Schedule,
@@ -30,6 +31,7 @@ use crate::replay::plan::{Plan, plan};
 use crate::report::human::load::write_load;
 use crate::report::progress::LoadBar;
 use crate::report::terminal::Style;
+use crate::results::load::ShardBlock;
 use crate::target::Target;
 use crate::wire::DEFAULT_MAX_EVENT_SIZE;
 use crate::wire::tls::TlsSettings;
@@ -273,7 +275,22 @@ async fn load(cli: &Cli, args: &LoadArgs, shape: Shape) -> Result<i32, HarnessEr
         return Err(e);
     }
     let info = target.info(cli.target_name.as_deref());
+    let shard = args.shard.unwrap_or(Shard::WHOLE);
+    let run_id = match (&args.run_id, args.start_at) {
+        (Some(id), _) => Some(id.clone()),
+        (None, Some(at)) => Some(humantime::format_rfc3339_millis(at).to_string()),
+        (None, None) if args.shard.is_some() => {
+            return Err(HarnessError::Usage(
+                "--shard needs --start-at (shards start together; its time is the run id) or \
+                 --run-id"
+                    .into(),
+            ));
+        }
+        (None, None) => None,
+    };
     let config = LoadConfig {
+        shard,
+        start_at: args.start_at,
         connections: args.connections,
         schedule,
         warmup: args.warmup,
@@ -322,6 +339,16 @@ async fn load(cli: &Cli, args: &LoadArgs, shape: Shape) -> Result<i32, HarnessEr
     result.runner_resources = outcome.runner_resources.take();
     result.broadcast = outcome.broadcast.take();
     result.harness_peak_rss_bytes = load::resources::peak_rss();
+    result.measured_from =
+        Some(humantime::format_rfc3339_millis(outcome.measured_from).to_string());
+    if let (Some(shard), Some(run_id)) = (args.shard, run_id) {
+        result.shard = Some(ShardBlock {
+            index: shard.index,
+            count: shard.count,
+            run_id,
+            connections: shard.connections(args.connections).count(),
+        });
+    }
     // Each file on its own: a log that cannot be written does not keep the document from
     // being written, and a document that cannot be written goes to stdout.
     let failed = write_hlog(args, &result, &outcome).err();

@@ -101,6 +101,8 @@ impl LoadResult {
             broadcast: None,
             runner_resources: None,
             harness_peak_rss_bytes: None,
+            shard: None,
+            measured_from: None,
         }
     }
 }

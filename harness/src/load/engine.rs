@@ -13,7 +13,7 @@ use url::Url;
 use super::measurement::{Measurement, Outcome};
 use super::proto::{RestH2Load, RestLoad, ScenarioLoad, SseLoad, WsLoad, broadcast};
 use super::recorder::Recorder;
-use super::schedule::{Pacer, Schedule};
+use super::schedule::{Pacer, Schedule, Shard};
 use super::worker::{HttpVersion, LoadConfig, LoadError, Unloadable, Worker};
 use crate::wire::tls::ALPN_H2;
 
@@ -81,14 +81,29 @@ pub async fn run(fixture: &Fixture, base: &Url, config: &LoadConfig) -> Result<O
         return Err(Unloadable::NoConnection.into());
     }
     if let Spec::Broadcast(broadcast) = &fixture.spec {
+        if config.shard != Shard::WHOLE || config.start_at.is_some() {
+            return Err(Unloadable::BroadcastSharded.into());
+        }
         return broadcast::run(broadcast, base, config).await;
     }
     let load = Arc::new(Load::prepare(fixture, base, config).await?);
     let count = config.connections;
-    let measurement = Measurement::begin(config, count);
+    // This generator's connections, by their place in the whole run (all of them unsharded).
+    let mine: Vec<usize> = config.shard.connections(count).collect();
+    if mine.is_empty() {
+        return Err(Unloadable::EmptyShard {
+            shard: config.shard.index,
+            shards: config.shard.count,
+            connections: count,
+        }
+        .into());
+    }
+    let measurement = Measurement::begin(config, mine.len());
     let (start, window, shards) = (measurement.start, measurement.window, &measurement.shards);
-    let mut workers = Vec::with_capacity(count);
-    for index in 0..count {
+    // `--start-at`: nothing is opened or sent before the run's start.
+    tokio::time::sleep_until(start.into()).await;
+    let mut workers = Vec::with_capacity(mine.len());
+    for index in mine {
         let opens_at = start + config.ramp.mul_f64(index as f64 / count as f64);
         let mut worker = Worker {
             pacer: Pacer::new(config.schedule, opens_at, index, count),

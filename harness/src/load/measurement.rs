@@ -59,8 +59,15 @@ impl Measurement {
     pub(super) fn begin(config: &LoadConfig, connections: usize) -> Measurement {
         let live = Arc::new(Live::default());
         let (sender, receiver) = unbounded_channel();
-        let start = Instant::now();
-        let measured_from = SystemTime::now() + config.warmup;
+        // `--start-at`: the run's start on the wall clock, as an instant (now when past).
+        let (start, started) = match config.start_at {
+            Some(at) => {
+                let ahead = at.duration_since(SystemTime::now()).unwrap_or_default();
+                (Instant::now() + ahead, at.max(SystemTime::now()))
+            }
+            None => (Instant::now(), SystemTime::now()),
+        };
+        let measured_from = started + config.warmup;
         let window = Window::new(start, config.warmup, config.duration);
         if let Some(progress) = &config.progress {
             progress.start(config.warmup + config.duration);

@@ -98,6 +98,49 @@ impl Schedule {
     }
 }
 
+/// One generator's share of a run split over several (`--shard I/N`): connection `g` of the
+/// run's `--connections` belongs to shard `g mod N`, so the shards together open exactly the
+/// connections, and in open loop send exactly the operations, of one generator of the whole
+/// run (each connection keeps its place in the run's schedule: see [`Pacer::new`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// This shard, from 0.
+    pub index: usize,
+    /// How many shards the run has.
+    pub count: usize,
+}
+
+impl Shard {
+    /// The whole run on one generator.
+    pub const WHOLE: Shard = Shard { index: 0, count: 1 };
+
+    /// Parses `I/N` (`0/4` to `3/4`); the error says what is wrong.
+    pub fn parse(text: &str) -> Result<Shard, String> {
+        let (index, count) = text
+            .split_once('/')
+            .ok_or_else(|| format!("{text:?} is not I/N (shard I of N, from 0: 0/4 to 3/4)"))?;
+        let number = |part: &str| {
+            part.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("{text:?}: {part:?} is not a whole number"))
+        };
+        let (index, count) = (number(index)?, number(count)?);
+        if count == 0 || index >= count {
+            return Err(format!(
+                "{text:?}: shards are numbered from 0 to N-1 (0/{n} to {last}/{n})",
+                n = count.max(1),
+                last = count.max(1) - 1
+            ));
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// The run's connections this shard opens, by their index in the whole run.
+    pub fn connections(&self, total: usize) -> impl Iterator<Item = usize> + use<> {
+        (self.index..total).step_by(self.count.max(1))
+    }
+}
+
 /// The phases of a run: warmup from `start`, measurement from `measure_from` until `end`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
@@ -365,5 +408,37 @@ mod tests {
         assert_eq!(window.second_of(start), 0);
         assert_eq!(Schedule::Open { rate: 5.0 }.mode(), "open");
         assert_eq!(Schedule::Closed.rate(), None);
+    }
+
+    #[test]
+    fn shards_together_are_the_one_generator_schedule() {
+        assert_eq!(Shard::parse("1/4"), Ok(Shard { index: 1, count: 4 }));
+        for bad in ["4/4", "1", "a/2", "0/0", "-1/2"] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
+        // 10 connections over 3 shards: each connection in exactly one shard.
+        let mut all: Vec<usize> = (0..3)
+            .flat_map(|i| Shard { index: i, count: 3 }.connections(10))
+            .collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..10).collect::<Vec<_>>());
+        // Open loop: the intended starts of the shards' connections are the whole run's.
+        let origin = Instant::now();
+        let schedule = Schedule::Open { rate: 1000.0 };
+        let starts = |workers: Vec<usize>| {
+            let mut times: Vec<Instant> = workers
+                .into_iter()
+                .flat_map(|w| {
+                    let pacer = Pacer::new(schedule, origin, w, 10);
+                    (0..5).filter_map(move |i| pacer.intended(i))
+                })
+                .collect();
+            times.sort_unstable();
+            times
+        };
+        let sharded: Vec<usize> = (0..3)
+            .flat_map(|i| Shard { index: i, count: 3 }.connections(10))
+            .collect();
+        assert_eq!(starts(sharded), starts((0..10).collect()));
     }
 }

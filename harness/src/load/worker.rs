@@ -158,6 +158,25 @@ pub enum Unloadable {
     /// No connection.
     #[error("at least one connection is needed")]
     NoConnection,
+    /// `--shard I/N` with fewer connections than shards: this one has none.
+    #[error(
+        "shard {shard}/{shards} has no connection of --connections {connections}: give at least \
+         as many connections as shards"
+    )]
+    EmptyShard {
+        /// This shard.
+        shard: usize,
+        /// How many.
+        shards: usize,
+        /// The run's connections.
+        connections: usize,
+    },
+    /// `--shard` or `--start-at` on a broadcast fixture.
+    #[error(
+        "a broadcast fixture is not sharded: its publisher is one schedule (run it without \
+         --shard and --start-at)"
+    )]
+    BroadcastSharded,
     /// The broadcast fixture was still in use when publishing began (a bug).
     #[error("still shared")]
     StillShared,
@@ -194,6 +213,11 @@ pub enum Unresolved {
 /// How to load.
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
+    /// This generator's share of the run (`--shard`; the whole run by default).
+    pub shard: super::schedule::Shard,
+    /// When the run starts on the wall clock (`--start-at`): shards start together. `None`:
+    /// now.
+    pub start_at: Option<std::time::SystemTime>,
     /// Connections (SSE: subscribers), at least one.
     pub connections: usize,
     /// Closed or open loop.

@@ -93,6 +93,27 @@ pub struct LoadResult {
     /// reference server, which runs in the same process.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub harness_peak_rss_bytes: Option<u64>,
+    /// `--shard I/N`: this document is one generator's share of a run (`connections` and `rate`
+    /// above are the whole run's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardBlock>,
+    /// When measurement began on the wall clock (RFC 3339, UTC): shards of one run measure over
+    /// the same window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured_from: Option<String>,
+}
+
+/// One shard of a run split over several generators.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardBlock {
+    /// This shard, from 0.
+    pub index: usize,
+    /// How many shards the run has.
+    pub count: usize,
+    /// The run's id, shared by its shards (`--run-id`, else the `--start-at` time).
+    pub run_id: String,
+    /// The connections this shard opened (connection `g` of the run is shard `g mod count`'s).
+    pub connections: usize,
 }
 
 fn http_1_1() -> String {

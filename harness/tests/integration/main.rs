@@ -36,6 +36,7 @@ mod report;
 mod rest_bodies;
 mod runners;
 mod scenarios;
+mod shards;
 mod tls;
 mod tls_client;
 mod ws_steps;
