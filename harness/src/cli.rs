@@ -101,6 +101,9 @@ pub enum Command {
     /// report.json, summary.md (a CI step summary), junit.xml and index.html (self-contained,
     /// with the parity grid and latency, throughput and resource charts).
     Report(ReportArgs),
+    /// Merge the result documents of the shards of one run (`bench`/`stream --shard I/N`) into
+    /// the document one generator of the whole run would write: histograms added exactly.
+    Merge(MergeArgs),
     /// List runners or install their dependencies.
     #[command(subcommand)]
     Runners(RunnersCommand),
@@ -328,6 +331,32 @@ pub struct ReportArgs {
     /// Credentials.
     #[command(flatten)]
     pub redaction: RedactArgs,
+}
+
+/// `merge`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    benchmark-harness bench --url http://10.0.0.5:8080 --fixture fixtures/rest/bench/hello.json \\\n      \
+    --rate 40000 --connections 256 --shard 0/4 --start-at 2026-12-04T17:00:00Z --output shard-0.json\n  \
+    (the same on three more machines with --shard 1/4, 2/4, 3/4)\n  \
+    benchmark-harness merge shard-*.json --output run.json\n  \
+    benchmark-harness report run.json --report reports/run   # or report the shards directly\n\n\
+    Guarantees: every histogram is added exactly (counts, min, max and every percentile are those of\n\
+    one histogram of all the operations); operations, errors and errors by kind are summed;\n\
+    throughput is over the measured window the shards share; each shard's own figures, memory and\n\
+    whether it fell behind its schedule are kept under `merged.shards`.\n\n\
+    Exit 0 when merged; 2 when the documents are not the shards of one run, naming the files:\n\
+    a document without a shard block, different run ids, fixtures, targets or load settings, a\n\
+    shard missing or given twice, measured windows less than 95% in common.")]
+pub struct MergeArgs {
+    /// The shards' result documents, or folders of them (every `*.json`): all the shards of
+    /// one run, each once.
+    #[arg(required = true, num_args = 1.., value_name = "SHARD")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Write the merged document here (atomically); without it, it goes to stdout.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 /// `runners ...`.

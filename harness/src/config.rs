@@ -46,6 +46,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Matrix(_) => "matrix",
         Command::Compare(_) => "compare",
         Command::Report(_) => "report",
+        Command::Merge(_) => "merge",
         Command::Runners(RunnersCommand::List { .. }) => "runners list",
         Command::Runners(RunnersCommand::Setup { .. }) => "runners setup",
         Command::Serve(_) => "serve",

@@ -49,6 +49,9 @@ pub enum HarnessError {
     /// `serve`: TLS cannot be set up (a `TlsError`, which names the file and what is wrong).
     #[error("{0}")]
     Tls(#[source] Cause),
+    /// `merge`: the documents are not the shards of one run (a `MergeError`, naming the files).
+    #[error("cannot merge: {0}")]
+    Merge(#[source] Cause),
     /// A file could not be written.
     #[error("cannot write {}: {source}", path.display())]
     Write {
@@ -195,6 +198,7 @@ impl HarnessError {
             | HarnessError::HttpClient(_)
             | HarnessError::Runners(_)
             | HarnessError::Document(_)
+            | HarnessError::Merge(_)
             | HarnessError::NotAMatrix { .. }
             | HarnessError::RunnerTwice { .. }
             | HarnessError::Incomparable(_)

@@ -7,6 +7,7 @@ mod docs;
 mod fixtures;
 mod import;
 mod matrix;
+mod merge;
 mod protocol;
 mod report;
 mod run;
@@ -28,6 +29,7 @@ pub async fn dispatch(cli: Cli) -> Result<i32, HarnessError> {
         Command::Runners(command) => runners::runners(&cli, command).await,
         Command::Compare(args) => compare::compare(args),
         Command::Report(args) => report::report(args),
+        Command::Merge(args) => merge::merge(args),
         Command::Bench(args) => bench::bench(&cli, args).await,
         Command::Stream(args) => bench::stream(&cli, args).await,
         Command::Protocol(args) => protocol::protocol(&cli, args).await,

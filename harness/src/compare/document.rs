@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 use crate::results::hdr::decode;
+use crate::results::merge::merge_runs;
 
 /// One fixture's conformance result on one target.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,6 +105,9 @@ pub enum DocumentProblem {
     /// JSON of none of the kinds a result document has.
     #[error("not a result document of run, matrix, bench, stream, protocol or report")]
     NotAResult,
+    /// Shards of a run that cannot be merged into one.
+    #[error("cannot merge the shards of a run: {0}")]
+    Shards(Box<crate::results::merge::MergeError>),
     /// A load result without a figure that comparing needs.
     #[error("no {0}")]
     MissingFigure(&'static str),
@@ -165,9 +169,19 @@ pub fn read_side(paths: &[PathBuf]) -> Result<Side, DocumentError> {
     Ok(side)
 }
 
-/// Every document in files, or in the `*.json` of folders, in order, parsed as JSON; none at all
-/// is an error.
+/// Every document in files, or in the `*.json` of folders, in order, parsed as JSON, with the
+/// shards of one run (`--shard`) merged into one document ([`crate::results::merge`]); none at
+/// all is an error.
 pub fn read_documents(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Value)>, DocumentError> {
+    merge_runs(read_files(paths)?).map_err(|(path, problem)| DocumentError {
+        path,
+        problem: DocumentProblem::Shards(problem),
+    })
+}
+
+/// Every document in files, or in the `*.json` of folders, in order, parsed as JSON, as they
+/// are; none at all is an error.
+pub fn read_files(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Value)>, DocumentError> {
     let files = expand(paths)?;
     if files.is_empty() {
         return Err(DocumentError {

@@ -293,6 +293,7 @@ fn load(out: &mut String, runs: &[LoadEntry]) {
     body_timing(out, runs);
     scenario_steps(out, runs);
     subscription_items(out, runs);
+    shards(out, runs);
     for entry in runs.iter().filter(|e| !e.result.errors_by_kind.is_empty()) {
         let _ = writeln!(out, "\nErrors of {}:", cell_text(&entry.label));
         for (kind, count) in &entry.result.errors_by_kind {
@@ -399,6 +400,49 @@ Subscription items, delivery latency from the server's timestamp:
             items.received,
             p50_p99(&items.delivery.latency_us),
         );
+    }
+}
+
+/// Runs merged from shards (`merge`): each shard's contribution, the shards behind called out.
+fn shards(out: &mut String, runs: &[LoadEntry]) {
+    for entry in runs {
+        let Some(merged) = &entry.result.merged else {
+            continue;
+        };
+        let _ = write!(
+            out,
+            "\n{} is {} merged shards of run {} (histograms added exactly; {:.3} s measured in \
+             common):\n\n| shard | document | connections | operations | errors | throughput/s | \
+             p50 | p99 | behind schedule |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+            cell_text(&entry.label),
+            merged.count,
+            code_span(&merged.run_id),
+            merged.common_window_s,
+        );
+        for shard in &merged.shards {
+            let _ = writeln!(
+                out,
+                "| {}/{} | {} | {} | {} | {} | {:.0} | {} | {} |",
+                shard.index,
+                merged.count,
+                cell_text(&shard.source),
+                shard.connections,
+                shard.summary.operations,
+                shard.summary.errors,
+                shard.summary.throughput_per_s,
+                p50_p99(&shard.summary.latency_us),
+                shard
+                    .behind
+                    .as_deref()
+                    .map_or("no".to_string(), |why| format!(
+                        "**yes**: {}",
+                        cell_text(why)
+                    )),
+            );
+        }
+        for left in &merged.not_merged {
+            let _ = writeln!(out, "\nNot merged: {}", cell_text(left));
+        }
     }
 }
 

@@ -101,6 +101,10 @@ pub struct LoadResult {
     /// the same window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub measured_from: Option<String>,
+    /// `merge`: this document is the run of several shards merged (`connections` and `rate`
+    /// are the whole run's, as in each shard's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<MergedBlock>,
 }
 
 /// One shard of a run split over several generators.
@@ -116,6 +120,49 @@ pub struct ShardBlock {
     pub connections: usize,
 }
 
+/// The `merged` block of a merged document: the run and what each shard contributed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MergedBlock {
+    /// The run's id, shared by its shards.
+    pub run_id: String,
+    /// How many shards were merged (all of the run's).
+    pub count: usize,
+    /// The common measured window: from the latest shard's start (RFC 3339, UTC), seconds long.
+    pub common_window_s: f64,
+    /// Each shard's contribution, by index.
+    pub shards: Vec<ShardContribution>,
+    /// Blocks of the shards that could not be merged exactly and were left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_merged: Vec<String>,
+}
+
+/// One shard's part of a merged run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardContribution {
+    /// The shard, from 0.
+    pub index: usize,
+    /// The document it came from.
+    pub source: String,
+    /// Connections it opened.
+    pub connections: usize,
+    /// When its measurement began (RFC 3339, UTC).
+    pub measured_from: String,
+    /// Its operations, errors, throughput and latency.
+    pub summary: Summary,
+    /// Open loop: how far it fell behind its schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_lag_us: Option<ScheduleLag>,
+    /// Its generator's peak resident memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub harness_peak_rss_bytes: Option<u64>,
+    /// The runner's resources as this shard sampled them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runner_resources: Option<RunnerResources>,
+    /// Why this shard is called out as behind (a generator problem), if it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub behind: Option<String>,
+}
+
 fn http_1_1() -> String {
     "1.1".into()
 }
@@ -125,7 +172,7 @@ fn one() -> usize {
 }
 
 /// The summary block.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     /// Measured operations, errors included.
     pub operations: u64,

@@ -7,6 +7,7 @@ pub mod diff;
 pub mod hdr;
 pub mod load;
 pub mod matrix;
+pub mod merge;
 pub mod protocol;
 pub mod run;
 pub mod snapshot;

@@ -50,6 +50,7 @@ pub fn section(runs: &[LoadEntry]) -> Markup {
         section #load {
             h2 { "Load" }
             (table(runs))
+            (shards(runs))
             @let colors = colors(runs);
             @for (protocol, unit, latency) in KINDS {
                 @let of: Vec<(usize, &LoadEntry)> = colors.iter().copied().zip(runs)
@@ -82,6 +83,43 @@ pub fn section(runs: &[LoadEntry]) -> Markup {
                 }
             }
             (resources(runs, &colors))
+        }
+    }
+}
+
+/// Runs merged from shards (`merge`): each shard's contribution; a shard behind its schedule
+/// is a generator problem, called out.
+fn shards(runs: &[LoadEntry]) -> Markup {
+    html! {
+        @for entry in runs {
+            @if let Some(merged) = &entry.result.merged {
+                h3 { (entry.label) ": " (merged.count) " shards of run " code { (merged.run_id) } }
+                p { "Histograms added exactly; " (format!("{:.3}", merged.common_window_s))
+                    " s measured in common." }
+                @for left in &merged.not_merged { p { "Not merged: " (left) } }
+                table {
+                    tr { th { "shard" } th { "document" } th { "connections" } th { "operations" }
+                         th { "errors" } th { "throughput/s" } th { "p50" } th { "p99" }
+                         th { "behind schedule" } }
+                    @for shard in &merged.shards {
+                        @let latency = shard.summary.latency_us.as_ref();
+                        tr.bad[shard.behind.is_some()] {
+                            td { (shard.index) "/" (merged.count) }
+                            td { (shard.source) }
+                            td { (shard.connections) }
+                            td { (shard.summary.operations) }
+                            td { (shard.summary.errors) }
+                            td { (format!("{:.0}", shard.summary.throughput_per_s)) }
+                            td { (latency.map_or("-".into(), |l| human_us(l.p50))) }
+                            td { (latency.map_or("-".into(), |l| human_us(l.p99))) }
+                            td { @match &shard.behind {
+                                Some(why) => { strong { "yes" } ": " (why) }
+                                None => { "no" }
+                            } }
+                        }
+                    }
+                }
+            }
         }
     }
 }
