@@ -237,3 +237,14 @@ pub fn assert_valid(name: &str, document: &serde_json::Value) {
         .collect();
     assert!(errors.is_empty(), "{name}: {errors:#?}");
 }
+
+/// A document's histogram (base64 HdrHistogram V2), read by the hdrhistogram crate itself.
+pub fn decode(b64: &str) -> hdrhistogram::Histogram<u64> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .expect("base64");
+    hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .expect("an HdrHistogram V2 histogram")
+}

@@ -5,12 +5,9 @@
 
 use std::process::Output;
 
-use base64::Engine;
-use hdrhistogram::Histogram;
-use hdrhistogram::serialization::Deserializer;
 use serde_json::Value;
 
-use crate::common::{bin, repo, text};
+use crate::common::{bin, decode, repo, text};
 
 fn fixture(relative: &str) -> String {
     repo()
@@ -22,15 +19,6 @@ fn fixture(relative: &str) -> String {
 
 fn run(args: &[&str]) -> Output {
     bin().args(args).output().expect("the binary runs")
-}
-
-fn decode(b64: &str) -> Histogram<u64> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .expect("base64");
-    Deserializer::new()
-        .deserialize(&mut bytes.as_slice())
-        .expect("an HdrHistogram V2 histogram")
 }
 
 /// Runs a load command for 1 s and returns its result document after the common checks.
