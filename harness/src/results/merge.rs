@@ -762,7 +762,8 @@ mod tests {
             refused(shards),
             "shard-1.json: not a shard (no `shard` block: written without --shard)"
         );
-        let cases: [(&str, fn(&mut LoadResult)); 6] = [
+        type Change = fn(&mut LoadResult);
+        let cases: [(&str, Change); 6] = [
             ("run id (r1 and r2)", |r| {
                 r.shard.as_mut().unwrap().run_id = "r2".into()
             }),

@@ -217,7 +217,7 @@ fn merged_shards_are_one_generator_of_the_same_operations() {
 
     let one = one_histogram_of(&shards, "/histogram");
     let got = histogram(&merged, "/histogram");
-    assert!(one.len() > 0);
+    assert!(!one.is_empty());
     assert_eq!(got.len(), one.len());
     assert_eq!((got.min(), got.max()), (one.min(), one.max()));
     for per_mille in 0..=1000 {
