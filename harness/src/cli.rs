@@ -596,9 +596,14 @@ pub struct SpikardImportArgs {
 /// `serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Port on 127.0.0.1 (0: any free port, printed on stdout).
+    /// Port on the --bind address (0: any free port, printed on stdout).
     #[arg(long, default_value_t = 8000)]
     pub port: u16,
+
+    /// The address to listen on: loopback by default; `0.0.0.0` (or `::`) serves other hosts,
+    /// e.g. generators in other pods, namespaces or machines.
+    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
 
     /// Fixtures directory whose handlers are served.
     #[arg(long, value_name = "DIR")]

@@ -14,7 +14,7 @@ use crate::error::{HarnessError, exit};
 pub(super) async fn serve(args: &ServeArgs) -> Result<i32, HarnessError> {
     let dir = args.fixtures.clone().unwrap_or_else(default_fixtures_dir);
     let corpus = load_dir(&dir)?;
-    let addr = SocketAddr::from(([127, 0, 0, 1], args.port));
+    let addr = SocketAddr::new(args.bind, args.port);
     let started = match tls_config(args)? {
         Some(tls) => Server::start_tls(&corpus.fixtures, addr, tls).await,
         None => Server::start(&corpus.fixtures, addr).await,

@@ -29,6 +29,7 @@ mod load_tls;
 mod load_trust;
 mod matrix;
 mod matrix_protocol;
+mod netns;
 mod protocol_sse;
 mod protocol_websocket;
 mod protocol_websocket_deflate;
