@@ -25,9 +25,9 @@ COPY runners/rust-axum runners/rust-axum
 COPY snapshots/Cargo.toml snapshots/Cargo.toml
 COPY snapshots/src snapshots/src
 COPY scripts/peers scripts/peers
-# The registry and target folders are BuildKit cache mounts (BuildKit: Docker's default builder
-# since 23.0) (a rebuild after a source change
-# recompiles only the workspace); the binary is copied out of the cache in the same step.
+# The registry and target folders are BuildKit cache mounts (BuildKit is Docker's default
+# builder since 23.0): a rebuild after a source change recompiles only the workspace. The
+# binary is copied out of the cache mount in the same step.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked -p benchmark-harness \
