@@ -36,10 +36,8 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 
 FROM debian:${DEBIAN_RELEASE}-slim
 # ca-certificates: the system CA store, for https:// and wss:// targets.
-# socat: the TCP forwarder the Kubernetes reference server uses, because `serve` listens on
-# 127.0.0.1 only (deploy/kubernetes/server.yaml).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ca-certificates socat \
+    && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --no-create-home --home-dir /nonexistent harness
 COPY --from=build /usr/local/bin/benchmark-harness /usr/local/bin/benchmark-harness
