@@ -103,6 +103,7 @@ impl LoadResult {
             harness_peak_rss_bytes: None,
             shard: None,
             measured_from: None,
+            connect_phase: None,
         }
     }
 }
