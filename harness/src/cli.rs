@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::load::schedule::Shard;
+use crate::load::source::SourceAddrs;
 use crate::snapshot::SnapshotMode;
 
 mod http;
@@ -200,7 +201,8 @@ pub struct LoadArgs {
     pub shard: Option<Shard>,
 
     /// Start the run (warmup first) at this wall-clock time, so that shards start together:
-    /// RFC 3339 in UTC (`2026-12-04T17:00:00Z`), or `+DURATION` from now (`+30s`).
+    /// RFC 3339 in UTC (`2026-12-04T17:00:00Z`), or `+DURATION` from now (`+30s`). Every
+    /// connection is opened before it: leave room for the connection phase.
     #[arg(long, value_name = "TIME", value_parser = parse_start_at)]
     pub start_at: Option<SystemTime>,
 
@@ -208,6 +210,18 @@ pub struct LoadArgs {
     /// of one run share; give it with a relative --start-at).
     #[arg(long, value_name = "ID")]
     pub run_id: Option<String>,
+
+    /// Bind connections in turn to these local addresses before connecting, to open more
+    /// connections than one address has ephemeral ports (about 28,000): a range
+    /// (`127.0.0.2-127.0.0.9`), a comma list, or both (`10.0.0.1,10.0.0.5-10.0.0.6`).
+    #[arg(long, value_name = "ADDRS", value_parser = parse_source_addrs)]
+    pub source_addr: Option<SourceAddrs>,
+
+    /// Connections opening at once, at most, in the connection phase that opens every
+    /// connection before warm-up and measurement (stream's --ramp also paces it).
+    #[arg(long, value_name = "N", default_value_t = crate::load::connect::DEFAULT_CONCURRENCY,
+          value_parser = parse_concurrency)]
+    pub connect_concurrency: usize,
 
     /// Output on stdout: the human summary, or the result document (JSON). Default: human when
     /// stdout is a terminal, json otherwise (so a pipe keeps getting the document).
@@ -229,7 +243,8 @@ pub struct StreamArgs {
     #[command(flatten)]
     pub load: LoadArgs,
 
-    /// Spread the openings of connections over this time (0s: all at once).
+    /// Spread the openings of connections over this time, in the connection phase before
+    /// warm-up (0s: as fast as --connect-concurrency lets them open).
     #[arg(long, default_value = "0s", value_parser = parse_duration_or_zero, value_name = "DURATION")]
     pub ramp: Duration,
 
@@ -661,6 +676,20 @@ pub fn parse_duration(text: &str) -> Result<Duration, FlagValueError> {
 /// Parses a duration that may be zero (`0s`).
 pub fn parse_duration_or_zero(text: &str) -> Result<Duration, FlagValueError> {
     humantime::parse_duration(text).map_err(FlagValueError::DurationOrZero)
+}
+
+/// `--connect-concurrency`: at least one.
+pub fn parse_concurrency(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("at least one connection must open at a time".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("{text:?} is not a whole number")),
+    }
+}
+
+/// `--source-addr`.
+pub fn parse_source_addrs(text: &str) -> Result<SourceAddrs, String> {
+    SourceAddrs::parse(text)
 }
 
 /// `--shard I/N`.

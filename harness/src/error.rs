@@ -129,9 +129,13 @@ pub enum HarnessError {
     /// `bench`, `stream`: the open-file limit is too low for `--connections`.
     #[error(
         "--connections {connections} needs about {needed} open files, and this process may \
-         open {soft} (hard limit {hard}): raise the limit (ulimit -n {needed}) or use fewer connections"
+         open {soft} (hard limit {hard}{hard_refused}): raise the limit (ulimit -n {needed}) or use \
+         fewer connections"
     )]
     OpenFiles {
+        /// Why the hard limit could not be raised, as `; raising it: ...` (empty when it was not
+        /// tried).
+        hard_refused: String,
         /// Connections asked for.
         connections: usize,
         /// Open files they need.
@@ -283,6 +287,7 @@ mod tests {
             ),
             (
                 HarnessError::OpenFiles {
+                    hard_refused: String::new(),
                     connections: 1000,
                     needed: 2064,
                     soft: 1024,

@@ -223,13 +223,22 @@ fn files_needed(connections: usize, protocol: Protocol, embedded: bool) -> u64 {
 fn ensure_open_files(connections: usize, needed: u64) -> Result<(), HarnessError> {
     match load::raise_open_files_limit(needed) {
         Some(limits) if limits.soft < needed => Err(HarnessError::OpenFiles {
+            hard_refused: limits
+                .hard_refused
+                .map(|why| format!("; raising it: {why}"))
+                .unwrap_or_default(),
             connections,
             needed,
             soft: limits.soft,
             hard: limits.hard,
         }),
         Some(limits) => {
-            tracing::debug!("open files limit: {} (hard {})", limits.soft, limits.hard);
+            tracing::debug!(
+                "open files limit: {} (hard {}; raising the hard limit: {})",
+                limits.soft,
+                limits.hard,
+                limits.hard_refused.as_deref().unwrap_or("not needed")
+            );
             Ok(())
         }
         None => Ok(()),
@@ -303,6 +312,8 @@ async fn load(cli: &Cli, args: &LoadArgs, shape: Shape) -> Result<i32, HarnessEr
         sample_group: target.runner_process_group(),
         tls,
         http: shape.http,
+        sources: args.source_addr.clone().unwrap_or_default(),
+        connect_concurrency: args.connect_concurrency,
     };
     let outcome = load::run(fixture, &target.base_url(), &config).await;
     target.shutdown().await;
@@ -341,6 +352,7 @@ async fn load(cli: &Cli, args: &LoadArgs, shape: Shape) -> Result<i32, HarnessEr
     result.harness_peak_rss_bytes = load::resources::peak_rss();
     result.measured_from =
         Some(humantime::format_rfc3339_millis(outcome.measured_from).to_string());
+    result.connect_phase = outcome.connect_phase.take();
     if let (Some(shard), Some(run_id)) = (args.shard, run_id) {
         result.shard = Some(ShardBlock {
             index: shard.index,

@@ -104,6 +104,7 @@ impl LoadResult {
             shard: None,
             measured_from: None,
             merged: None,
+            connect_phase: None,
         }
     }
 }

@@ -37,6 +37,8 @@ pub struct Outcome {
     /// A JSON-RPC conversation with subscription items: the timestamp field its handler names,
     /// if any (`None`: no items expected).
     pub subscription_items: Option<Option<String>>,
+    /// The connection phase before the run, when it had one.
+    pub connect_phase: Option<crate::results::load::ConnectPhase>,
 }
 
 /// The machinery every measured run shares: the live counters behind the progress, the
@@ -116,6 +118,7 @@ impl Measurement {
             runner_resources,
             broadcast,
             subscription_items: None,
+            connect_phase: None,
         }
     }
 }

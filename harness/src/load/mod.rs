@@ -18,12 +18,16 @@
 //! - [`progress`]: what a run reports its progress to ([`LoadProgress`]); the command draws it.
 //! - [`measurement`]: the clock, the shards, the progress (reported to a [`LoadProgress`]), the
 //!   interval log and the runner sampler a run shares, merged into an [`Outcome`].
-//! - [`engine`]: prepares the fixture and runs the workers for warmup plus duration.
+//! - [`connect`]: the connection phase: every connection opened (paced, a bounded number at
+//!   once) before warm-up and measurement start.
+//! - [`engine`]: prepares the fixture, opens the connections (the connection phase), then runs
+//!   the workers for warmup plus duration.
 //! - [`open_files`]: the open-file limit, raised (or found too low) before a run.
 //! - [`resources`]: the harness's peak RSS, a runner's CPU and RSS sampled from `/proc`.
 //! - [`document`]: the result document ([`crate::results::load`]) of a run's merged tally.
 //! - [`hlog`]: per-second histograms and the HdrHistogram interval log.
 
+pub(crate) mod connect;
 pub mod document;
 pub mod engine;
 mod expect;
@@ -36,6 +40,7 @@ pub(crate) mod proto;
 pub mod recorder;
 pub mod resources;
 pub mod schedule;
+pub mod source;
 pub mod worker;
 
 pub use crate::results::load::LoadResult;

@@ -65,6 +65,10 @@ pub enum ErrorKind {
     TooLarge(&'static str),
     /// Anything else, with its text.
     Other(String),
+    /// A connection (a WebSocket handshake, an SSE subscription's head) could not be opened,
+    /// and why: `connect: timeout`, `connect: connection refused`; kept apart from the same
+    /// causes of operations on an open connection.
+    Connect(Box<ErrorKind>),
 }
 
 impl fmt::Display for ErrorKind {
@@ -82,6 +86,7 @@ impl fmt::Display for ErrorKind {
             ErrorKind::SeqOutOfRange => f.write_str("seq out of range"),
             ErrorKind::TooLarge(what) => write!(f, "{what} too large"),
             ErrorKind::Other(text) => f.write_str(text),
+            ErrorKind::Connect(cause) => write!(f, "connect: {cause}"),
         }
     }
 }
@@ -121,6 +126,25 @@ impl ErrorKind {
     /// The WebSocket upgrade (expected at `path`: `/connect`) was answered with status `got`.
     pub fn handshake(path: &str, got: u16) -> ErrorKind {
         ErrorKind::differs(path, format!("different handshake status, got {got}"))
+    }
+
+    /// Opening a connection failed with `cause`: a transport failure becomes a `connect` one;
+    /// a reply that differs (a refused upgrade, a subscription's status) stays keyed by its
+    /// pointer, as `run` reports it.
+    pub fn connect(cause: ErrorKind) -> ErrorKind {
+        match cause {
+            ErrorKind::Differs { .. } | ErrorKind::Connect(_) => cause,
+            cause => ErrorKind::Connect(Box::new(cause)),
+        }
+    }
+
+    /// Whether the connection was refused (nothing listens), opening it or on it.
+    pub fn is_refused(&self) -> bool {
+        match self {
+            ErrorKind::Refused => true,
+            ErrorKind::Connect(cause) => cause.is_refused(),
+            _ => false,
+        }
     }
 
     /// The first difference `run` would report of the same reply.
@@ -511,7 +535,7 @@ impl Recorder {
         let mut state = self.shard.state();
         state.tally.operations += 1;
         state.tally.errors += 1;
-        state.tally.refused += u64::from(kind == ErrorKind::Refused);
+        state.tally.refused += u64::from(kind.is_refused());
         count_kind(&mut state.tally.errors_by_kind, kind.to_string(), 1);
         if let Some(latency) = latency {
             state

@@ -3,7 +3,7 @@
 //! ([`super::proto`]) depend on this module, never on the engine that dispatches to them.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hyper::header::{InvalidHeaderName, InvalidHeaderValue};
 use hyper::http::method::InvalidMethod;
@@ -177,6 +177,17 @@ pub enum Unloadable {
          --shard and --start-at)"
     )]
     BroadcastSharded,
+    /// `--source-addr` of another family than the target's address.
+    #[error("--source-addr {address} cannot connect to {target}: give addresses of its family")]
+    SourceFamily {
+        /// The first source address of the other family.
+        address: std::net::IpAddr,
+        /// The target's address.
+        target: std::net::SocketAddr,
+    },
+    /// `--source-addr` on a REST scenario, whose client binds no address.
+    #[error("--source-addr applies to bench and stream fixtures, not REST scenarios")]
+    ScenarioSources,
     /// The broadcast fixture was still in use when publishing began (a bug).
     #[error("still shared")]
     StillShared,
@@ -244,6 +255,10 @@ pub struct LoadConfig {
     pub tls: TlsSettings,
     /// HTTP/1.1, or HTTP/2 with this many streams per connection (REST only).
     pub http: HttpVersion,
+    /// `--source-addr`: local addresses connections are bound to in turn.
+    pub sources: super::source::SourceAddrs,
+    /// Connections opening at once in the connection phase, at most (`--connect-concurrency`).
+    pub connect_concurrency: usize,
 }
 
 impl LoadConfig {
@@ -293,8 +308,6 @@ pub(crate) struct Worker {
     pub(crate) recorder: Recorder,
     /// Bound on every wait.
     pub(crate) timeout: Duration,
-    /// When this connection opens (the ramp).
-    pub(crate) opens_at: Instant,
 }
 
 #[cfg(test)]

@@ -105,6 +105,37 @@ pub struct LoadResult {
     /// are the whole run's, as in each shard's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged: Option<MergedBlock>,
+    /// The connection phase before warm-up and measurement: every connection opened first
+    /// (all but a REST scenario's and a broadcast's, which has phases of its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_phase: Option<ConnectPhase>,
+}
+
+/// The connection phase: this generator's connections opened before warm-up (a WebSocket's
+/// handshake done, an SSE subscription's head checked), at most `concurrency` at once, their
+/// openings spread over `ramp_s`; warm-up and measurement start when every one is open or has
+/// failed. A connection that failed here is opened again when the run starts (each failure
+/// then a `connect: ...` error of the run).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectPhase {
+    /// Connections this generator opened (its shard's share of `connections`).
+    pub connections: usize,
+    /// Opened.
+    pub established: usize,
+    /// Never opened in the phase (`connections - established`).
+    pub failed: usize,
+    /// The failures by kind (`timeout`, `connection refused`, `/connect: different handshake
+    /// status, got 503`).
+    pub failed_by_kind: BTreeMap<String, u64>,
+    /// Openings in flight at once, at most (`--connect-concurrency`).
+    pub concurrency: usize,
+    /// Openings spread over this time (`--ramp`; 0: as fast as `concurrency` allows).
+    pub ramp_s: f64,
+    /// From the first opening to the last one's end, milliseconds.
+    pub duration_ms: f64,
+    /// Time to open each established connection (TCP, TLS, the WebSocket handshake or the SSE
+    /// reply's head), microseconds; `null` when none was.
+    pub handshake_us: Option<Percentiles>,
 }
 
 /// One shard of a run split over several generators.

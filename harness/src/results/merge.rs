@@ -26,8 +26,8 @@ use std::path::PathBuf;
 
 use super::hdr::{HistogramError, decode, encode};
 use super::load::{
-    Block, ItemsBlock, LoadResult, MergedBlock, Percentiles, ScheduleLag, ShardContribution,
-    StepBlock, Summary,
+    Block, ConnectPhase, ItemsBlock, LoadResult, MergedBlock, Percentiles, ScheduleLag,
+    ShardContribution, StepBlock, Summary,
 };
 
 /// The share of the measured window that every two shards must have in common.
@@ -426,6 +426,7 @@ fn add_figures(
     merged.schedule_lag_us = add_lag(&results);
     merged.steps = add_steps(&results)?;
     merged.subscription_items = add_items(&results)?;
+    merged.connect_phase = add_connect_phases(&results, not_merged);
     if merged.body_timing.is_some() {
         merged.body_timing = None;
         not_merged.push(
@@ -485,6 +486,43 @@ fn add_block<'a>(
         block(r).map(|b| &b.histogram)
     })?;
     Ok(Some(Block::of(&histogram)))
+}
+
+/// The shards' connection phases: counts and failures by kind summed, the longest phase; the
+/// opening-time percentiles cannot be added (no histogram: a WebSocket's handshakes are in the
+/// `connect` block, which is).
+fn add_connect_phases(
+    results: &[(&str, &LoadResult)],
+    not_merged: &mut Vec<String>,
+) -> Option<ConnectPhase> {
+    let phases: Vec<&ConnectPhase> = results
+        .iter()
+        .filter_map(|(_, r)| r.connect_phase.as_ref())
+        .collect();
+    let first = *phases.first()?;
+    let mut failed_by_kind = BTreeMap::new();
+    for phase in &phases {
+        for (kind, count) in &phase.failed_by_kind {
+            *failed_by_kind.entry(kind.clone()).or_default() += count;
+        }
+    }
+    if phases.iter().any(|p| p.handshake_us.is_some()) {
+        not_merged.push(
+            "connect_phase.handshake_us (percentiles without a histogram: each shard's is in its \
+             own document)"
+                .into(),
+        );
+    }
+    Some(ConnectPhase {
+        connections: phases.iter().map(|p| p.connections).sum(),
+        established: phases.iter().map(|p| p.established).sum(),
+        failed: phases.iter().map(|p| p.failed).sum(),
+        failed_by_kind,
+        concurrency: first.concurrency,
+        ramp_s: first.ramp_s,
+        duration_ms: phases.iter().map(|p| p.duration_ms).fold(0.0, f64::max),
+        handshake_us: None,
+    })
 }
 
 /// The worst lag, the unsent operations of all shards.
@@ -697,6 +735,37 @@ mod tests {
         assert_eq!(block.shards[2].harness_peak_rss_bytes, Some(1002));
         assert!(block.shards.iter().all(|s| s.behind.is_none()));
         assert!(merged.shard.is_none() && merged.harness_peak_rss_bytes.is_none());
+    }
+
+    #[test]
+    fn connection_phases_are_summed_and_their_percentiles_said_not_merged() {
+        let (mut shards, _) = three_shards();
+        for (i, s) in shards.iter_mut().enumerate() {
+            s.result.connect_phase = Some(ConnectPhase {
+                connections: 3,
+                established: 3 - i.min(1),
+                failed: i.min(1),
+                failed_by_kind: if i > 0 {
+                    BTreeMap::from([("timeout".to_string(), 1)])
+                } else {
+                    BTreeMap::new()
+                },
+                concurrency: 64,
+                ramp_s: 0.0,
+                duration_ms: 100.0 * (i + 1) as f64,
+                handshake_us: Percentiles::of(&histogram_of(&[100, 200])),
+            });
+        }
+        let merged = merge(shards).unwrap();
+        let phase = merged.connect_phase.unwrap();
+        assert_eq!(
+            (phase.connections, phase.established, phase.failed),
+            (9, 7, 2)
+        );
+        assert_eq!(phase.failed_by_kind["timeout"], 2);
+        assert_eq!(phase.duration_ms, 300.0);
+        assert!(phase.handshake_us.is_none());
+        assert!(merged.merged.unwrap().not_merged[0].starts_with("connect_phase.handshake_us"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod checks_trust;
 mod cli;
 mod cli_trust;
 mod compare;
+mod connect_phase;
 mod format_trust;
 mod fuzz;
 mod hostile_fixtures;

@@ -4,16 +4,19 @@
 //! of the run sharing one rustls client configuration and so its session cache); request
 //! header names and values from a fixture.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hyper::Uri;
 use hyper::header::{HeaderName, HeaderValue};
 use rustls::pki_types::ServerName;
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_rustls::TlsConnector;
 use url::Url;
 
 use crate::load::recorder::ErrorKind;
+use crate::load::source::SourceAddrs;
 use crate::load::worker::{LoadError, Unloadable, Unresolved};
 use crate::wire::tls::{TlsSettings, tls_failure};
 use crate::wire::transport::{Stream, is_tls};
@@ -28,6 +31,10 @@ pub(crate) struct Endpoint {
     base: Url,
     /// TLS, for an `https://` base.
     tls: Option<Secure>,
+    /// `--source-addr`: local addresses connections are bound to in turn (none: the system's
+    /// choice), and the turn, shared by every clone.
+    sources: Arc<[IpAddr]>,
+    turn: Arc<AtomicUsize>,
 }
 
 /// How a TLS connection opens: the run's one client configuration, the server's name.
@@ -45,8 +52,13 @@ impl std::fmt::Debug for Secure {
 
 impl Endpoint {
     /// Resolves the target's base URL; an `https://` (or `wss://`) base is loaded over TLS
-    /// with `tls` (its ALPN offer included).
-    pub(crate) async fn resolve(base: &Url, tls: &TlsSettings) -> Result<Endpoint, LoadError> {
+    /// with `tls` (its ALPN offer included); connections are bound to `sources` in turn (of the
+    /// target's family, else the run is refused).
+    pub(crate) async fn resolve(
+        base: &Url,
+        tls: &TlsSettings,
+        sources: &SourceAddrs,
+    ) -> Result<Endpoint, LoadError> {
         let unreachable = |reason: Unresolved| LoadError::Unreachable {
             base: base.clone(),
             reason,
@@ -90,11 +102,20 @@ impl Endpoint {
             authority: authority.clone(),
             source,
         })?;
+        if let Some(source) = sources.0.iter().find(|s| s.is_ipv4() != addr.is_ipv4()) {
+            return Err(Unloadable::SourceFamily {
+                address: *source,
+                target: addr,
+            }
+            .into());
+        }
         Ok(Endpoint {
             addr,
             host,
             base: base.clone(),
             tls: secure,
+            sources: sources.0.clone().into(),
+            turn: Arc::new(AtomicUsize::new(0)),
         })
     }
 
@@ -143,9 +164,7 @@ impl Endpoint {
     /// and TLS over it for an `https://` base). A failed TLS handshake is an error kind in
     /// words (`the server's certificate is not accepted: ...`, `TLS failed: ...`).
     pub(crate) async fn connect(&self) -> Result<Stream, ErrorKind> {
-        let tcp = TcpStream::connect(self.addr)
-            .await
-            .map_err(|e| ErrorKind::of_io(&e))?;
+        let tcp = self.tcp().await.map_err(|e| ErrorKind::of_io(&e))?;
         tcp.set_nodelay(true).ok();
         let Some(secure) = &self.tls else {
             return Ok(Stream::Plain(tcp));
@@ -155,6 +174,48 @@ impl Endpoint {
             Err(e) => Err(tls_failure(&e).map_or_else(|| ErrorKind::of_io(&e), ErrorKind::Other)),
         }
     }
+}
+
+impl Endpoint {
+    /// A TCP connection to the target, from the next source address when there are some.
+    async fn tcp(&self) -> std::io::Result<TcpStream> {
+        if self.sources.is_empty() {
+            return TcpStream::connect(self.addr).await;
+        }
+        let turn = self.turn.fetch_add(1, Ordering::Relaxed);
+        let source = self.sources[turn % self.sources.len()];
+        let socket = if source.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        no_port_at_bind(&socket);
+        socket.bind(SocketAddr::new(source, 0))?;
+        socket.connect(self.addr).await
+    }
+}
+
+/// Lets the kernel pick the local port at connect time rather than at bind time (Linux's
+/// `IP_BIND_ADDRESS_NO_PORT`): a port is then unique per source and destination, not per source
+/// alone. Elsewhere, or when refused, the port is picked at bind time.
+fn no_port_at_bind(socket: &TcpSocket) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let on: libc::c_int = 1;
+        // SAFETY: setsockopt reads `on` (a c_int, its size given) on a socket this owns.
+        unsafe {
+            libc::setsockopt(
+                socket.as_raw_fd(),
+                libc::IPPROTO_IP,
+                libc::IP_BIND_ADDRESS_NO_PORT,
+                (&on as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            );
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = socket;
 }
 
 /// A request header name from a fixture.

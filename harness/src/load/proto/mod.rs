@@ -19,7 +19,7 @@ mod ws_rpc;
 
 pub(crate) use rest::RestLoad;
 pub(crate) use rest_body::BodyTimes;
-pub(crate) use rest_h2::RestH2Load;
+pub(crate) use rest_h2::{Http2, RestH2Load};
 pub(crate) use scenario::ScenarioLoad;
-pub(crate) use sse::SseLoad;
-pub(crate) use ws::WsLoad;
+pub(crate) use sse::{SseLoad, Subscribed};
+pub(crate) use ws::{Socket, WsLoad};

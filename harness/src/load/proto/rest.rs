@@ -17,6 +17,7 @@ use crate::load::net::chunked::{Decoder, Framing};
 use crate::load::net::endpoint::Endpoint;
 use crate::load::net::http1::{MAX_HEAD, framing, keep_alive};
 use crate::load::recorder::ErrorKind;
+use crate::load::source::SourceAddrs;
 use crate::load::worker::{LoadError, RECONNECT_PAUSE, Worker};
 use crate::wire::request::MAX_BODY;
 use crate::wire::tls::TlsSettings;
@@ -131,8 +132,9 @@ impl RestLoad {
         fixture: &RestFixture,
         base: &Url,
         tls: &TlsSettings,
+        sources: &SourceAddrs,
     ) -> Result<RestLoad, LoadError> {
-        let endpoint = Endpoint::resolve(base, tls).await?;
+        let endpoint = Endpoint::resolve(base, tls, sources).await?;
         let request = RestRequest::build(&fixture.request, &endpoint)?;
         Ok(RestLoad {
             endpoint,
@@ -142,9 +144,17 @@ impl RestLoad {
         })
     }
 
-    /// Runs one connection until the run's end cancels it.
-    pub(crate) async fn worker(&self, worker: &mut Worker) {
+    /// Opens a connection (the caller bounds it).
+    pub(crate) async fn open(&self) -> Result<Stream, ErrorKind> {
+        self.endpoint.connect().await
+    }
+
+    /// Runs one connection until the run's end cancels it: `first`, the one the connection
+    /// phase opened, then a new one whenever it closes (a failure to open one is a `connect`
+    /// error).
+    pub(crate) async fn worker(&self, worker: &mut Worker, first: Option<Stream>) {
         let mut connection = Connection::new();
+        connection.stream = first;
         // One timer for the worker's whole life, bounding every operation (connect, write,
         // every read). Deadlines only move later, so it is re-armed only when it fires before
         // the current operation's deadline: no timer work per operation in the usual case.
@@ -218,7 +228,7 @@ impl RestLoad {
     ) -> Result<(Instant, Option<BodyTimes>), Failure> {
         if connection.stream.is_none() {
             let stream = self.endpoint.connect().await.map_err(|kind| Failure {
-                kind,
+                kind: ErrorKind::connect(kind),
                 replied: None,
                 connecting: true,
             })?;
@@ -408,7 +418,7 @@ mod tests {
             "body": {"id": "<<uuid>>", "name": "x"}
         }));
         let base = Url::parse("http://127.0.0.1:9/prefix/").unwrap();
-        let load = RestLoad::prepare(&f, &base, &TlsSettings::default())
+        let load = RestLoad::prepare(&f, &base, &TlsSettings::default(), &SourceAddrs::default())
             .await
             .unwrap();
         let request = String::from_utf8(load.request.clone()).unwrap();
@@ -462,7 +472,7 @@ mod tests {
             "body_length": 6
         }));
         let base = Url::parse("http://127.0.0.1:9/").unwrap();
-        let load = RestLoad::prepare(&f, &base, &TlsSettings::default())
+        let load = RestLoad::prepare(&f, &base, &TlsSettings::default(), &SourceAddrs::default())
             .await
             .unwrap();
         let said = |body: &[u8]| {
@@ -490,7 +500,7 @@ mod tests {
         }))
         .unwrap();
         let base = Url::parse("http://127.0.0.1:9/").unwrap();
-        let load = RestLoad::prepare(&f, &base, &TlsSettings::default())
+        let load = RestLoad::prepare(&f, &base, &TlsSettings::default(), &SourceAddrs::default())
             .await
             .unwrap();
         let head_end = load

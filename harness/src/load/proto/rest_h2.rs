@@ -22,9 +22,11 @@ use super::rest_fixture::{RestExpect, RestRequest, too_large};
 use crate::load::expect::raw_header_difference;
 use crate::load::net::endpoint::Endpoint;
 use crate::load::net::h2_frame::request_block;
-use crate::load::net::http2::{self, Http2, Replies};
+pub(crate) use crate::load::net::http2::Http2;
+use crate::load::net::http2::{self, Replies};
 use crate::load::recorder::ErrorKind;
 use crate::load::schedule::Slot;
+use crate::load::source::SourceAddrs;
 use crate::load::worker::{LoadError, RECONNECT_PAUSE, Worker};
 use crate::wire::request::MAX_BODY;
 use crate::wire::tls::TlsSettings;
@@ -55,9 +57,10 @@ impl RestH2Load {
         fixture: &RestFixture,
         base: &Url,
         tls: &TlsSettings,
+        sources: &SourceAddrs,
         streams: usize,
     ) -> Result<RestH2Load, LoadError> {
-        let endpoint = Endpoint::resolve(base, tls).await?;
+        let endpoint = Endpoint::resolve(base, tls, sources).await?;
         let request = RestRequest::build(&fixture.request, &endpoint)?;
         let mut headers = request.headers;
         for name in [HOST, CONNECTION, TRANSFER_ENCODING, UPGRADE] {
@@ -88,15 +91,21 @@ impl RestH2Load {
 
     /// Runs one connection after another until the run's end cancels it. A connection that
     /// cannot be opened fails the operation due, as on HTTP/1.1, and the next attempt waits.
-    pub(crate) async fn worker(&self, worker: &mut Worker) {
+    /// `first` is the connection the connection phase opened.
+    pub(crate) async fn worker(&self, worker: &mut Worker, mut first: Option<Http2>) {
         loop {
-            match tokio::time::timeout(worker.timeout, http2::open(&self.endpoint)).await {
+            if let Some(connection) = first.take() {
+                self.connection(connection, worker).await;
+                continue;
+            }
+            match tokio::time::timeout(worker.timeout, self.open()).await {
                 Ok(Ok(connection)) => self.connection(connection, worker).await,
                 outcome => {
                     let kind = match outcome {
                         Ok(Err(kind)) => kind,
                         _ => ErrorKind::Timeout,
                     };
+                    let kind = ErrorKind::connect(kind);
                     let slot = worker.pacer.wait().await;
                     worker.recorder.lag(slot.intended, slot.lag);
                     worker.recorder.failure(slot.intended, kind, None);
@@ -104,6 +113,11 @@ impl RestH2Load {
                 }
             }
         }
+    }
+
+    /// Opens a connection (TCP, TLS with ALPN h2, the prefaces; the caller bounds it).
+    pub(crate) async fn open(&self) -> Result<Http2, ErrorKind> {
+        http2::open(&self.endpoint).await
     }
 
     /// Loads one connection until it ends and its requests are accounted for.

@@ -30,6 +30,7 @@ use crate::load::net::chunked::{BadFraming, Decoder, Framing};
 use crate::load::net::endpoint::{Endpoint, header_name, header_value};
 use crate::load::net::sse::open_stream;
 use crate::load::recorder::{ErrorKind, micros};
+use crate::load::source::SourceAddrs;
 use crate::load::worker::{LoadError, RECONNECT_PAUSE, Unloadable, Worker};
 use crate::wire::Deadline;
 use crate::wire::sse_parser::{EventRef, SseParser};
@@ -130,6 +131,15 @@ impl EventExpect {
     }
 }
 
+/// An open subscription whose head was checked: its body's first bytes in `buffer`, and when
+/// it was requested (the time to its first event counts from then).
+pub(crate) struct Subscribed {
+    stream: Stream,
+    framing: Framing,
+    buffer: Vec<u8>,
+    requested: Instant,
+}
+
 /// An SSE fixture prepared for load.
 #[derive(Debug)]
 pub(crate) struct SseLoad {
@@ -152,9 +162,10 @@ impl SseLoad {
         fixture: &SseFixture,
         base: &Url,
         tls: &TlsSettings,
+        sources: &SourceAddrs,
         max_event_size: usize,
     ) -> Result<SseLoad, LoadError> {
-        let endpoint = Endpoint::resolve(base, tls).await?;
+        let endpoint = Endpoint::resolve(base, tls, sources).await?;
         let request = &fixture.request;
         let uri = endpoint.target(&request.path, &request.query.pairs())?;
         let mut headers = HeaderMap::new();
@@ -234,30 +245,50 @@ impl SseLoad {
         })
     }
 
-    /// Subscribes (again after every end or failure) until the run's end cancels it.
-    pub(crate) async fn worker(&self, worker: &mut Worker) {
-        tokio::time::sleep_until(worker.opens_at.into()).await;
-        let mut buffer = Vec::with_capacity(READ_BUFFER);
+    /// Reads `first`, the subscription the connection phase opened, then subscribes again after
+    /// every end or failure (a failure to open one is a `connect` error, a wrong status or
+    /// header a difference) until the run's end cancels it.
+    pub(crate) async fn worker(&self, worker: &mut Worker, mut first: Option<Subscribed>) {
         loop {
-            let requested = Instant::now();
-            buffer.clear();
-            let subscribed =
-                tokio::time::timeout(worker.timeout, self.subscribe(&mut buffer)).await;
-            let (stream, framing) = match subscribed {
-                Ok(Ok(open)) => open,
-                outcome => {
-                    let kind = match outcome {
-                        Ok(Err(kind)) => kind,
-                        _ => ErrorKind::Timeout,
-                    };
-                    worker.recorder.failure(Instant::now(), kind, None);
-                    tokio::time::sleep(RECONNECT_PAUSE).await;
-                    continue;
-                }
+            let Subscribed {
+                stream,
+                framing,
+                mut buffer,
+                requested,
+            } = match first.take() {
+                Some(subscribed) => subscribed,
+                None => match tokio::time::timeout(worker.timeout, self.open()).await {
+                    Ok(Ok(subscribed)) => subscribed,
+                    outcome => {
+                        let kind = match outcome {
+                            Ok(Err(kind)) => kind,
+                            _ => ErrorKind::Timeout,
+                        };
+                        worker
+                            .recorder
+                            .failure(Instant::now(), ErrorKind::connect(kind), None);
+                        tokio::time::sleep(RECONNECT_PAUSE).await;
+                        continue;
+                    }
+                },
             };
             self.read(stream, framing, &mut buffer, requested, worker)
                 .await;
         }
+    }
+
+    /// Opens a subscription: connects, sends the request, reads and checks the reply's head
+    /// (the caller bounds it).
+    pub(crate) async fn open(&self) -> Result<Subscribed, ErrorKind> {
+        let requested = Instant::now();
+        let mut buffer = Vec::with_capacity(READ_BUFFER);
+        let (stream, framing) = self.subscribe(&mut buffer).await?;
+        Ok(Subscribed {
+            stream,
+            framing,
+            buffer,
+            requested,
+        })
     }
 
     /// Opens a connection, sends the request, reads and checks the reply's head. On success

@@ -17,8 +17,10 @@ use url::Url;
 
 use super::ws_expect::MessageExpect;
 use crate::load::net::endpoint::{Endpoint, header_name, header_value};
-use crate::load::net::ws::{self, Socket, next_data_until, send_until, ws_config_with};
+pub(crate) use crate::load::net::ws::Socket;
+use crate::load::net::ws::{self, next_data_until, send_until, ws_config_with};
 use crate::load::recorder::ErrorKind;
+use crate::load::source::SourceAddrs;
 use crate::load::worker::{LoadError, RECONNECT_PAUSE, Unloadable, Worker};
 use crate::wire::Deadline;
 use crate::wire::request::encode_ws_message;
@@ -94,9 +96,10 @@ impl WsLoad {
         fixture: &WsFixture,
         base: &Url,
         tls: &TlsSettings,
+        sources: &SourceAddrs,
         max_message_size: usize,
     ) -> Result<WsLoad, LoadError> {
-        let endpoint = Endpoint::resolve(base, tls).await?;
+        let endpoint = Endpoint::resolve(base, tls, sources).await?;
         let connect = &fixture.connect;
         let mut url = endpoint.url(&connect.path, &connect.query.pairs())?;
         let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
@@ -176,22 +179,30 @@ impl WsLoad {
         self.rpc.as_ref().and_then(|rpc| rpc.subscription_items())
     }
 
-    /// Runs one connection (reconnecting after failures) until the run's end cancels it.
-    pub(crate) async fn worker(&self, worker: &mut Worker) {
-        tokio::time::sleep_until(worker.opens_at.into()).await;
+    /// Runs one connection until the run's end cancels it: `first`, the one the connection
+    /// phase opened, then a new one after every failure (its handshake timed, a failure to open
+    /// it a `connect` error).
+    pub(crate) async fn worker(&self, worker: &mut Worker, mut first: Option<Socket>) {
         loop {
-            let started = Instant::now();
-            let mut socket = match tokio::time::timeout(worker.timeout, self.connect()).await {
-                Ok(Ok(socket)) => socket,
-                outcome => {
-                    let kind = outcome.unwrap_or(Err(ErrorKind::Timeout)).err();
-                    let kind = kind.unwrap_or(ErrorKind::Timeout);
-                    worker.recorder.failure(Instant::now(), kind, None);
-                    tokio::time::sleep(RECONNECT_PAUSE).await;
-                    continue;
+            let mut socket = match first.take() {
+                Some(socket) => socket,
+                None => {
+                    let started = Instant::now();
+                    match tokio::time::timeout(worker.timeout, self.connect()).await {
+                        Ok(Ok(socket)) => {
+                            worker.recorder.connected(started.elapsed());
+                            socket
+                        }
+                        outcome => {
+                            let kind = outcome.unwrap_or(Err(ErrorKind::Timeout)).err();
+                            let kind = ErrorKind::connect(kind.unwrap_or(ErrorKind::Timeout));
+                            worker.recorder.failure(Instant::now(), kind, None);
+                            tokio::time::sleep(RECONNECT_PAUSE).await;
+                            continue;
+                        }
+                    }
                 }
             };
-            worker.recorder.connected(started.elapsed());
             if let Err(kind) = self.greet(&mut socket, worker).await {
                 worker.recorder.failure(Instant::now(), kind, None);
                 continue;
@@ -203,7 +214,8 @@ impl WsLoad {
         }
     }
 
-    async fn connect(&self) -> Result<Socket, ErrorKind> {
+    /// Opens a connection: the handshake (its failure as it is, the caller bounds it).
+    pub(crate) async fn connect(&self) -> Result<Socket, ErrorKind> {
         let mut request = self
             .url
             .as_str()
@@ -300,9 +312,15 @@ mod tests {
             {"send": {"text": "after the close"}}
         ]));
         let base = Url::parse("http://127.0.0.1:9").unwrap();
-        let load = WsLoad::prepare(&f, &base, &TlsSettings::default(), DEFAULT_MAX_EVENT_SIZE)
-            .await
-            .unwrap();
+        let load = WsLoad::prepare(
+            &f,
+            &base,
+            &TlsSettings::default(),
+            &SourceAddrs::default(),
+            DEFAULT_MAX_EVENT_SIZE,
+        )
+        .await
+        .unwrap();
         assert_eq!(load.url.as_str(), "ws://127.0.0.1:9/ws");
         assert_eq!(load.greeting.len(), 1);
         assert_eq!(load.exchanges.len(), 2);
@@ -330,7 +348,14 @@ mod tests {
         let f = fixture(serde_json::json!([{"send": {"text": "x"}}]));
         let base = Url::parse("http://127.0.0.1:9").unwrap();
         assert!(matches!(
-            WsLoad::prepare(&f, &base, &TlsSettings::default(), DEFAULT_MAX_EVENT_SIZE).await,
+            WsLoad::prepare(
+                &f,
+                &base,
+                &TlsSettings::default(),
+                &SourceAddrs::default(),
+                DEFAULT_MAX_EVENT_SIZE
+            )
+            .await,
             Err(LoadError::Fixture(_))
         ));
     }

@@ -48,6 +48,7 @@ pub fn write_load(out: &mut dyn Write, style: Style, result: &LoadResult) -> io:
         r.duration_s,
         r.warmup_s,
     )?;
+    write_connect_phase(out, style, r)?;
     write_counts(out, style, r)?;
     match &r.summary.latency_us {
         Some(p) => write_percentiles(out, "latency", p)?,
@@ -89,6 +90,50 @@ pub fn write_load(out: &mut dyn Write, style: Style, result: &LoadResult) -> io:
                 None => writeln!(out, "  {name:<11} none")?,
             }
         }
+    }
+    Ok(())
+}
+
+/// The connection phase: how many connections opened, in how long, and those that never did.
+fn write_connect_phase(out: &mut dyn Write, style: Style, r: &LoadResult) -> io::Result<()> {
+    let Some(phase) = &r.connect_phase else {
+        return Ok(());
+    };
+    let handshake = phase.handshake_us.map_or(String::new(), |p| {
+        format!(
+            ", opening p50 {:.1} ms, p99 {:.1} ms",
+            p.p50 as f64 / 1e3,
+            p.p99 as f64 / 1e3
+        )
+    });
+    writeln!(
+        out,
+        "  connected   {} of {} in {:.2} s before warmup ({} at once{}){handshake}",
+        phase.established,
+        phase.connections,
+        phase.duration_ms / 1e3,
+        phase.concurrency,
+        if phase.ramp_s > 0.0 {
+            format!(", ramp {:.1} s", phase.ramp_s)
+        } else {
+            String::new()
+        },
+    )?;
+    if phase.failed > 0 {
+        let kinds: Vec<String> = phase
+            .failed_by_kind
+            .iter()
+            .map(|(kind, n)| format!("{} x{n}", escape_controls(kind)))
+            .collect();
+        writeln!(
+            out,
+            "  {}: {}",
+            style.paint(
+                "31;1",
+                &format!("{} failed to connect before warmup", phase.failed)
+            ),
+            kinds.join(", ")
+        )?;
     }
     Ok(())
 }

@@ -67,7 +67,7 @@ pub(crate) async fn run(
     base: &Url,
     config: &LoadConfig,
 ) -> Result<Outcome, LoadError> {
-    let load = BroadcastLoad::prepare(fixture, base, &config.http1_tls()).await?;
+    let load = BroadcastLoad::prepare(fixture, base, &config.http1_tls(), &config.sources).await?;
     let rate = config.schedule.rate().ok_or(Unloadable::NoRate)?;
     let count = config.connections;
 

@@ -20,6 +20,7 @@ use crate::load::net::endpoint::{Endpoint, header_name, header_value};
 use crate::load::net::sse::open_stream;
 use crate::load::net::ws::{self, Socket, next_data, ws_config};
 use crate::load::recorder::ErrorKind;
+use crate::load::source::SourceAddrs;
 use crate::load::worker::{LoadError, Unloadable};
 use crate::wire::tls::TlsSettings;
 use crate::wire::transport::Stream;
@@ -156,11 +157,12 @@ impl BroadcastLoad {
         fixture: &BroadcastFixture,
         base: &Url,
         tls: &TlsSettings,
+        sources: &SourceAddrs,
     ) -> Result<BroadcastLoad, LoadError> {
         if fixture.subscribers.is_empty() {
             return Err(Unloadable::NoSubscriber.into());
         }
-        let endpoint = Endpoint::resolve(base, tls).await?;
+        let endpoint = Endpoint::resolve(base, tls, sources).await?;
         let expected = &fixture.expected;
         let targets = subscriber_targets(&endpoint, &fixture.subscribers, expected)?;
         let publisher = match &fixture.publish {
@@ -386,6 +388,7 @@ mod tests {
             &fixture(serde_json::json!({"json": {"payload": "tick"}})),
             &base,
             &TlsSettings::default(),
+            &SourceAddrs::default(),
         )
         .await
         .unwrap();

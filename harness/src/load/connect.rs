@@ -1,0 +1,168 @@
+//! The connection phase: every connection of the run is opened before warm-up and measurement
+//! start, so that thousands of handshakes still queued at the server are not measured as the
+//! timeouts of operations. Openings are spread over `--ramp` (connection `g` of `n` opens at
+//! `g/n` of it) and at most `--connect-concurrency` are in flight at once (a semaphore), each
+//! bounded by `--timeout`. What comes out is data: each connection's opened connection (or
+//! `None`), and the [`ConnectPhase`] block of the result document.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+
+use super::recorder::{ErrorKind, histogram, micros};
+use crate::results::load::{ConnectPhase, Percentiles};
+
+/// Openings in flight at once by default: 10,000 WebSocket connections to `serve` on loopback
+/// open in about 1.0 s on two cores (handshake p99 19 ms); 256 or 1024 at once take 1.5 to 2.2 s
+/// and leave some handshakes a second behind (a SYN retransmitted).
+pub const DEFAULT_CONCURRENCY: usize = 64;
+
+/// How the phase opens connections.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Pace {
+    /// Openings spread over this time.
+    pub ramp: Duration,
+    /// Openings in flight at once, at most.
+    pub concurrency: usize,
+    /// Bound on one opening.
+    pub timeout: Duration,
+}
+
+/// One connection as the phase left it: open, and how long opening it took.
+pub(super) type Opened<C> = Option<(C, Duration)>;
+
+/// Opens connections `mine` (their places among the run's `count`) with `open`, as `pace`
+/// says; returns them in the order of `mine`, and the phase's block.
+pub(super) async fn establish<C, F, Fut>(
+    mine: &[usize],
+    count: usize,
+    pace: Pace,
+    open: F,
+) -> (Vec<Opened<C>>, ConnectPhase)
+where
+    C: Send + 'static,
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<C, ErrorKind>> + Send + 'static,
+{
+    let began = Instant::now();
+    let permits = Arc::new(Semaphore::new(pace.concurrency.max(1)));
+    let tasks: Vec<_> = mine
+        .iter()
+        .map(|&index| {
+            let opens_at = began + pace.ramp.mul_f64(index as f64 / count as f64);
+            let (permits, opening) = (permits.clone(), open());
+            tokio::spawn(async move {
+                tokio::time::sleep_until(opens_at.into()).await;
+                let _permit = permits.acquire_owned().await;
+                let started = Instant::now();
+                match tokio::time::timeout(pace.timeout, opening).await {
+                    Ok(Ok(connection)) => Ok((connection, started.elapsed())),
+                    Ok(Err(kind)) => Err(kind),
+                    Err(_) => Err(ErrorKind::Timeout),
+                }
+            })
+        })
+        .collect();
+    let mut opened = Vec::with_capacity(tasks.len());
+    let mut handshakes = histogram();
+    let mut failed_by_kind = BTreeMap::new();
+    for task in tasks {
+        let outcome = task
+            .await
+            .unwrap_or_else(|e| Err(ErrorKind::Other(format!("the opening task failed: {e}"))));
+        match outcome {
+            Ok((connection, took)) => {
+                handshakes.saturating_record(micros(took));
+                opened.push(Some((connection, took)));
+            }
+            Err(kind) => {
+                *failed_by_kind.entry(kind.to_string()).or_insert(0) += 1;
+                opened.push(None);
+            }
+        }
+    }
+    let established = opened.iter().filter(|o| o.is_some()).count();
+    let phase = ConnectPhase {
+        connections: mine.len(),
+        established,
+        failed: mine.len() - established,
+        failed_by_kind,
+        concurrency: pace.concurrency,
+        ramp_s: pace.ramp.as_secs_f64(),
+        duration_ms: (began.elapsed().as_secs_f64() * 1e4).round() / 10.0,
+        handshake_us: Percentiles::of(&handshakes),
+    };
+    (opened, phase)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_connection_is_opened_at_most_concurrency_at_once() {
+        let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let pace = Pace {
+            ramp: Duration::ZERO,
+            concurrency: 3,
+            timeout: Duration::from_secs(5),
+        };
+        let mine: Vec<usize> = (0..10).collect();
+        let (opened, phase) = establish(&mine, 10, pace, || {
+            let (in_flight, most) = (in_flight.clone(), most.clone());
+            async move {
+                use std::sync::atomic::Ordering::SeqCst;
+                let now = in_flight.fetch_add(1, SeqCst) + 1;
+                most.fetch_max(now, SeqCst);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                in_flight.fetch_sub(1, SeqCst);
+                Ok::<(), ErrorKind>(())
+            }
+        })
+        .await;
+        assert_eq!(opened.len(), 10);
+        assert_eq!(phase.established, 10);
+        assert_eq!(most.load(std::sync::atomic::Ordering::SeqCst), 3);
+        // Four waves of 20 ms at least.
+        assert!(phase.duration_ms >= 80.0, "{phase:?}");
+        assert!(phase.handshake_us.unwrap().min >= 20_000);
+    }
+
+    #[tokio::test]
+    async fn failures_are_counted_by_kind_and_leave_no_connection() {
+        let pace = Pace {
+            ramp: Duration::from_millis(50),
+            concurrency: 8,
+            timeout: Duration::from_millis(100),
+        };
+        let turn = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (opened, phase) = establish(&[0, 2, 4, 6], 8, pace, || {
+            let n = turn.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                match n {
+                    0 => Err(ErrorKind::Refused),
+                    1 => {
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        Ok(n)
+                    }
+                    _ => Ok(n),
+                }
+            }
+        })
+        .await;
+        let opened: Vec<Option<usize>> = opened.into_iter().map(|o| o.map(|(n, _)| n)).collect();
+        assert_eq!(opened, [None, None, Some(2), Some(3)]);
+        assert_eq!(
+            (phase.connections, phase.established, phase.failed),
+            (4, 2, 2)
+        );
+        assert_eq!(phase.failed_by_kind["connection refused"], 1);
+        assert_eq!(phase.failed_by_kind["timeout"], 1);
+        // The last opens at 6/8 of the 50 ms ramp.
+        assert!(phase.duration_ms >= 37.0, "{phase:?}");
+    }
+}
