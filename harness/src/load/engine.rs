@@ -95,21 +95,27 @@ impl Load {
     }
 
     /// Runs one connection's worker, starting on `first` (the phase's connection) if any.
+    /// Runs one connection's load. Each protocol's future is boxed: a task is then as large as
+    /// its own protocol's state, not the largest protocol's (kilobytes, times every connection).
     async fn worker(&self, worker: &mut Worker, first: Option<Connection>) {
         match (self, first) {
-            (Load::Rest(load), Some(Connection::Rest(c))) => load.worker(worker, Some(c)).await,
-            (Load::Rest(load), _) => load.worker(worker, None).await,
+            (Load::Rest(load), Some(Connection::Rest(c))) => {
+                Box::pin(load.worker(worker, Some(c))).await
+            }
+            (Load::Rest(load), _) => Box::pin(load.worker(worker, None)).await,
             (Load::RestH2(load), Some(Connection::RestH2(c))) => {
-                load.worker(worker, Some(*c)).await
+                Box::pin(load.worker(worker, Some(*c))).await
             }
-            (Load::RestH2(load), _) => load.worker(worker, None).await,
+            (Load::RestH2(load), _) => Box::pin(load.worker(worker, None)).await,
             (Load::WebSocket(load), Some(Connection::WebSocket(c))) => {
-                load.worker(worker, Some(*c)).await
+                Box::pin(load.worker(worker, Some(*c))).await
             }
-            (Load::WebSocket(load), _) => load.worker(worker, None).await,
-            (Load::Sse(load), Some(Connection::Sse(c))) => load.worker(worker, Some(*c)).await,
-            (Load::Sse(load), _) => load.worker(worker, None).await,
-            (Load::Scenario(load), _) => load.worker(worker).await,
+            (Load::WebSocket(load), _) => Box::pin(load.worker(worker, None)).await,
+            (Load::Sse(load), Some(Connection::Sse(c))) => {
+                Box::pin(load.worker(worker, Some(*c))).await
+            }
+            (Load::Sse(load), _) => Box::pin(load.worker(worker, None)).await,
+            (Load::Scenario(load), _) => Box::pin(load.worker(worker)).await,
         }
     }
 }

@@ -10,8 +10,8 @@ use crate::load::expect::{HeaderExpect, raw_header_difference};
 use crate::load::recorder::ErrorKind;
 use crate::wire::transport::Stream;
 
-/// Bytes read at once while the head comes.
-const HEAD_READ: usize = 32 * 1024;
+/// Bytes read at once while the head comes (the buffer grows for a longer head).
+const HEAD_READ: usize = 4 * 1024;
 
 /// Opens an SSE connection, sends the request, reads and checks the reply's head: a status other
 /// than `status` is the error `refused` makes of it. On success `buffer` holds the first bytes

@@ -41,8 +41,9 @@ use crate::wire::transport::Stream;
 const FLUSH_EVERY: Duration = Duration::from_millis(20);
 /// The largest batch of events recorded at once.
 const BATCH: usize = 4096;
-/// Bytes read from the socket at once.
-const READ_BUFFER: usize = 32 * 1024;
+/// Bytes read from the socket at once: small, for every subscriber has its own (100,000
+/// subscribers at 32 KiB would hold 3 GiB); an event larger than this is read in several reads.
+const READ_BUFFER: usize = 8 * 1024;
 
 /// One expected event, compiled: only the fields given are checked.
 #[derive(Debug)]
@@ -318,11 +319,18 @@ impl SseLoad {
         worker: &mut Worker,
     ) {
         let mut subscription = Subscription::new(framing, self.max_event_size, requested);
+        // One buffer per subscriber: the head's holds the body's first bytes (taken as the
+        // first chunk), then becomes the read buffer.
         let mut pending = std::mem::take(buffer);
-        buffer.resize(READ_BUFFER, 0);
+        if pending.is_empty() {
+            std::mem::swap(buffer, &mut pending);
+        }
         let outcome = loop {
             let now;
             let read = if pending.is_empty() {
+                if buffer.len() < READ_BUFFER {
+                    buffer.resize(READ_BUFFER, 0);
+                }
                 let deadline = Deadline::at(subscription.previous + worker.timeout);
                 let read = deadline.run(stream.read(buffer)).await;
                 now = Instant::now();
@@ -343,12 +351,16 @@ impl SseLoad {
                 &pending[..]
             };
             let step = self.take_chunk(&mut subscription, read, now, worker);
-            pending.clear();
+            if !pending.is_empty() {
+                pending.clear();
+                std::mem::swap(buffer, &mut pending);
+            }
             if let ControlFlow::Break(outcome) = step {
                 break outcome;
             }
         };
-        *buffer = pending;
+        // Empty for the next subscription's head, its allocation kept.
+        buffer.clear();
         subscription.batch.flush(worker, Instant::now());
         if let Some(kind) = outcome {
             worker.recorder.failure(Instant::now(), kind, None);
