@@ -184,9 +184,11 @@ impl Window {
 /// connection) wakes a connection tens of microseconds after its operation was due even when
 /// nothing is wrong (the kernel's timer interrupt, the reactor, the task's turn on a worker
 /// thread); counting that in full would add it to every open-loop latency of a server that
-/// answers in tens of microseconds. Measured at 50,000 operations a second over 64 connections
-/// on loopback (`scripts/bench-pacer`), the wake-up is within this at the 99th percentile.
-/// Spinning to be more precise would cost a core per busy connection, on a machine that also
+/// answers in tens of microseconds. Measured on loopback with 64 connections on 2 cores
+/// (`scripts/bench-pacer`, README "Measured"), the wake-up is within this at the 99th
+/// percentile while the machine has a core to spare (p99 60 µs at 10,000 operations a second);
+/// when harness and server saturate the cores a due connection waits for one, and its lateness
+/// (beyond this slack) counts in full. Spinning to be more precise would cost a core per busy connection, on a machine that also
 /// hosts the server under test. So the pacer keeps this slack: up to this much lateness is
 /// forgiven, anything beyond counts in full (a stalled server shows its whole stall, and so
 /// does a timer that woke later than this), and the slack is written in every open-loop result
