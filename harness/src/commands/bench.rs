@@ -207,15 +207,22 @@ fn deliver_document(
 const SPARE_FILES: u64 = 64;
 
 /// Open files a run of `connections` needs: a socket per connection (and the broadcast
-/// publisher's), twice that with the embedded target, whose server side is in this process too.
-fn files_needed(connections: usize, protocol: Protocol, embedded: bool) -> u64 {
-    let sockets = (connections as u64).saturating_add(u64::from(protocol == Protocol::Broadcast));
+/// publisher's), twice that with the embedded target, whose server side is in this process too;
+/// in open loop, each connection's pacer timer too (a timerfd: `load::timer`; a broadcast run
+/// paces its publisher only).
+fn files_needed(connections: usize, protocol: Protocol, embedded: bool, open: bool) -> u64 {
+    let clients = (connections as u64).saturating_add(u64::from(protocol == Protocol::Broadcast));
     let sockets = if embedded {
-        sockets.saturating_mul(2)
+        clients.saturating_mul(2)
     } else {
-        sockets
+        clients
     };
-    sockets.saturating_add(SPARE_FILES)
+    let timers = match (open, protocol) {
+        (false, _) => 0,
+        (true, Protocol::Broadcast) => 1,
+        (true, _) => connections as u64,
+    };
+    sockets.saturating_add(timers).saturating_add(SPARE_FILES)
 }
 
 /// Raises the open-file limit for the run (to the hard limit), or refuses the run when even that
@@ -436,7 +443,12 @@ fn plan_load(
     let embedded = cli.url.is_none() && cli.runner.is_none();
     ensure_open_files(
         args.connections,
-        files_needed(args.connections, protocol, embedded),
+        files_needed(
+            args.connections,
+            protocol,
+            embedded,
+            schedule != Schedule::Closed,
+        ),
     )?;
     Ok((plan, schedule))
 }
@@ -672,9 +684,12 @@ mod tests {
 
     #[test]
     fn descriptors_needed_count_both_sides_of_the_embedded_target() {
-        assert_eq!(files_needed(1000, Protocol::Rest, false), 1064);
-        assert_eq!(files_needed(1000, Protocol::Rest, true), 2064);
-        assert_eq!(files_needed(10, Protocol::Broadcast, false), 75);
+        assert_eq!(files_needed(1000, Protocol::Rest, false, false), 1064);
+        assert_eq!(files_needed(1000, Protocol::Rest, true, false), 2064);
+        assert_eq!(files_needed(10, Protocol::Broadcast, false, false), 75);
+        // Open loop: a timerfd per connection as well (broadcast: its publisher's).
+        assert_eq!(files_needed(1000, Protocol::Rest, false, true), 2064);
+        assert_eq!(files_needed(10, Protocol::Broadcast, false, true), 76);
     }
 
     #[test]

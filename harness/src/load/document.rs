@@ -8,7 +8,7 @@ use crate::results::load::{
 };
 
 use super::recorder::{Tally, micros};
-use super::schedule::TIMER_SLACK;
+use super::schedule::timer_slack;
 
 /// What the run was, besides what it measured.
 #[derive(Debug, Clone)]
@@ -97,7 +97,8 @@ impl LoadResult {
                 timestamp_field,
                 delivery: Block::of(&tally.items),
             }),
-            timer_slack_us: info.rate.map(|_| micros(TIMER_SLACK)),
+            timer_slack_us: info.rate.map(|_| micros(timer_slack())),
+            timer_lateness: info.rate.map(|_| Block::of(&tally.timer_lateness)),
             broadcast: None,
             runner_resources: None,
             harness_peak_rss_bytes: None,
@@ -214,10 +215,11 @@ mod tests {
             1
         );
         assert!(json.get("first_event").is_none());
-        assert_eq!(json["timer_slack_us"], 1000);
+        assert_eq!(json["timer_slack_us"], 100);
+        assert_eq!(json["timer_lateness"]["count"], 0);
         let sse = LoadResult::new(info(harness_fixture::Protocol::Sse, None), &tally);
         assert!(sse.first_event.is_some() && sse.event_gap.is_some() && sse.connect.is_none());
-        assert!(sse.timer_slack_us.is_none());
+        assert!(sse.timer_slack_us.is_none() && sse.timer_lateness.is_none());
         // No event read: the blocks count none and have no percentiles.
         let json = serde_json::to_value(&sse).unwrap();
         assert_eq!(json["first_event"]["count"], 0);

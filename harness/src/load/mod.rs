@@ -3,7 +3,8 @@
 //!
 //! The stages, one module each, each importing only those below it:
 //! - [`schedule`]: the load as data, closed or open loop ([`Schedule`]), the run's phases
-//!   ([`Window`]) and each connection's [`Pacer`] (intended start times, lag). Pure.
+//!   ([`Window`]) and each connection's [`Pacer`] (intended start times, lag). Pure, apart
+//!   from the pacer's sleep on its [`timer`] (a timerfd per connection: sub-millisecond).
 //! - [`worker`]: what the engine hands a protocol: the configuration, one connection's state.
 //! - `net`: the network layer every protocol shares (endpoint and connection, HTTP/1.1 heads
 //!   and body framing, SSE subscriptions, WebSocket connections); the SSE event parser is
@@ -41,6 +42,7 @@ pub mod recorder;
 pub mod resources;
 pub mod schedule;
 pub mod source;
+pub mod timer;
 pub mod worker;
 
 pub use crate::results::load::LoadResult;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::schedule::{Pacer, Window};
+use super::schedule::{Pacer, Slot, Window};
 
 /// Lowest latency tracked: 1 microsecond.
 pub const LOWEST_US: u64 = 1;
@@ -248,6 +248,9 @@ pub struct Tally {
     pub refused: u64,
     /// Open-loop schedule lag.
     pub lag: Lag,
+    /// Open loop: how late the pacer's timer woke, in microseconds, for measured operations it
+    /// slept for (not those already due: that is the connection falling behind).
+    pub timer_lateness: Histogram<u64>,
     /// Operations in flight when the run ended (neither counted nor recorded).
     pub unfinished: u64,
 }
@@ -270,6 +273,7 @@ impl Default for Tally {
             errors_by_kind: BTreeMap::new(),
             refused: 0,
             lag: Lag::default(),
+            timer_lateness: histogram(),
             unfinished: 0,
         }
     }
@@ -298,6 +302,7 @@ impl Tally {
             (&mut self.first_byte, &other.first_byte),
             (&mut self.last_byte, &other.last_byte),
             (&mut self.items, &other.items),
+            (&mut self.timer_lateness, &other.timer_lateness),
         ] {
             // Same bounds on both sides: adding cannot fail.
             let _ = mine.add(theirs);
@@ -545,12 +550,17 @@ impl Recorder {
         }
     }
 
-    /// How late an open-loop operation intended at `at` started.
-    pub fn lag(&mut self, at: Instant, lag: Duration) {
+    /// How late an open-loop operation (its `slot`) started; when the pacer slept for it, that
+    /// is its timer's lateness.
+    pub fn lag(&mut self, slot: &Slot) {
         // No lag (closed loop, or on time) cannot raise the maximum: no lock.
-        if !lag.is_zero() && self.shard.window.measures(at) {
+        if (slot.slept || !slot.lag.is_zero()) && self.shard.window.measures(slot.intended) {
+            let us = micros(slot.lag);
             let mut state = self.shard.state();
-            state.tally.lag.max_us = state.tally.lag.max_us.max(micros(lag));
+            state.tally.lag.max_us = state.tally.lag.max_us.max(us);
+            if slot.slept {
+                state.tally.timer_lateness.saturating_record(us);
+            }
         }
     }
 
@@ -637,7 +647,17 @@ mod tests {
         b.success(at, Duration::from_micros(1000));
         b.failure(at, ErrorKind::status("/status", 500), None);
         b.failure(at, ErrorKind::Refused, None);
-        b.lag(at, Duration::from_millis(7));
+        b.lag(&Slot {
+            intended: at,
+            lag: Duration::from_millis(7),
+            slept: false,
+        });
+        // Slept for, woke 40 us late: the timer's lateness.
+        a.lag(&Slot {
+            intended: at,
+            lag: Duration::from_micros(40),
+            slept: true,
+        });
         let pacer = Pacer::new(Schedule::Closed, w.start, 0, 1);
         a.finish(&pacer);
         b.finish(&pacer);
@@ -668,6 +688,8 @@ mod tests {
         assert!(refused.only_refused());
         assert!(!Tally::default().only_refused());
         assert_eq!(total.lag.max_us, 7000);
+        assert_eq!(total.timer_lateness.len(), 1);
+        assert_eq!(total.timer_lateness.max(), 40);
     }
 
     #[test]

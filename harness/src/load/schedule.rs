@@ -1,12 +1,14 @@
 //! The load schedule as data: closed loop (each connection sends as soon as its previous
 //! operation ended) or open loop (operations due at fixed times, `rate` per second in total).
 //!
-//! Pure arithmetic on [`Instant`]s, apart from [`Pacer::wait`], which sleeps until the next
-//! operation is due. In open loop an operation's latency is measured from its *intended* start,
+//! Pure arithmetic on [`Instant`]s, apart from [`Pacer::wait`] (and [`Pacer::poll_due`]),
+//! which sleeps until the next operation is due on the connection's timer ([`super::timer`]). In open loop an operation's latency is measured from its *intended* start,
 //! so a server that falls behind shows it in the latency (coordinated omission corrected, as in
 //! wrk2), and the pacer says how far behind schedule a connection fell.
 
 use std::time::{Duration, Instant};
+
+use super::timer::{Pacing, Timer};
 
 /// How load is offered.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -174,21 +176,39 @@ impl Window {
     }
 }
 
-/// The timer's granularity (tokio's timer wheel ticks every millisecond): lateness up to this
+/// The lateness of the pacer's own timer forgiven before each open-loop operation: up to this
 /// much is the load generator waking up, not the server falling behind.
 ///
 /// The decision, and why: latency is measured from the intended start, and the generator's
-/// own lateness is a client artefact. Tokio rounds every sleep up to its next millisecond tick,
-/// so a connection wakes 0 to 1 ms after its operation was due even when nothing is wrong;
-/// counting that in full would add up to a millisecond to every open-loop latency of a server
-/// that answers in tens of microseconds. Making the pacer precise instead (sleep until shortly
-/// before, then yield-spin) costs a core per busy timeline: each connection would spin up to a
-/// millisecond before each of its operations, on a machine that also hosts the server under
-/// test. So the pacer keeps the slack: up to this much lateness is forgiven, anything beyond
-/// counts in full (a stalled server shows its whole stall), and the slack is written in every
-/// open-loop result document as `timer_slack_us`, beside `schedule_lag_us`, so that a reader
-/// knows the resolution of the figures.
-pub const TIMER_SLACK: Duration = Duration::from_millis(1);
+/// own lateness is a client artefact. The pacer's timer ([`super::timer`], a timerfd per
+/// connection) wakes a connection tens of microseconds after its operation was due even when
+/// nothing is wrong (the kernel's timer interrupt, the reactor, the task's turn on a worker
+/// thread); counting that in full would add it to every open-loop latency of a server that
+/// answers in tens of microseconds. Measured on loopback with 64 connections on 2 cores
+/// (`scripts/bench-pacer`, README "Measured"), the wake-up is within this at the 99th
+/// percentile while the machine has a core to spare (p99 60 µs at 10,000 operations a second);
+/// when harness and server saturate the cores a due connection waits for one, and its lateness
+/// (beyond this slack) counts in full. Spinning to be more precise would cost a core per busy connection, on a machine that also
+/// hosts the server under test. So the pacer keeps this slack: up to this much lateness is
+/// forgiven, anything beyond counts in full (a stalled server shows its whole stall, and so
+/// does a timer that woke later than this), and the slack is written in every open-loop result
+/// document as `timer_slack_us`, beside `schedule_lag_us` and the run's measured wake-up
+/// lateness (`timer_lateness`), so that a reader knows the resolution of the figures.
+pub const TIMER_SLACK: Duration = Duration::from_micros(100);
+
+/// The slack of the comparison pacer (`BENCHMARK_HARNESS_PACER=tokio`, for
+/// `scripts/bench-pacer`): tokio's timer wheel ticks every millisecond and rounds every sleep up
+/// to its next tick, so it wakes 0 to 1 ms late.
+pub const TOKIO_TIMER_SLACK: Duration = Duration::from_millis(1);
+
+/// The slack forgiven in this process: [`TIMER_SLACK`], or [`TOKIO_TIMER_SLACK`] under the
+/// comparison pacer.
+pub fn timer_slack() -> Duration {
+    match Pacing::selected() {
+        Pacing::Precise => TIMER_SLACK,
+        Pacing::Tokio => TOKIO_TIMER_SLACK,
+    }
+}
 
 /// One operation's place in the schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,26 +217,39 @@ pub struct Slot {
     pub intended: Instant,
     /// How late it actually started (zero in closed loop).
     pub lag: Duration,
+    /// Whether the pacer slept until it was due (then `lag` is its timer's lateness), rather
+    /// than finding it already due (or overdue: the connection was behind).
+    pub slept: bool,
 }
 
 impl Slot {
     /// Where its latency is measured from: the intended start, forgiving the first
-    /// [`TIMER_SLACK`] of lateness (so a sub-millisecond reply is not reported as a millisecond
+    /// [`timer_slack`] of lateness (so a reply of tens of microseconds is not reported longer
     /// because the timer woke late). Lateness beyond the slack counts in full: a server that
     /// falls behind shows it in the latency.
     pub fn measured_from(&self) -> Instant {
-        self.intended + self.lag.min(TIMER_SLACK)
+        self.measured_from_with(timer_slack())
+    }
+
+    /// [`Slot::measured_from`], forgiving `slack`.
+    pub fn measured_from_with(&self, slack: Duration) -> Instant {
+        self.intended + self.lag.min(slack)
     }
 }
 
-/// The schedule of one connection: when each of its operations is due.
-#[derive(Debug, Clone)]
+/// The schedule of one connection: when each of its operations is due, and the timer that
+/// wakes it then.
+#[derive(Debug)]
 pub struct Pacer {
     origin: Instant,
     /// Open loop: offset of the first operation and spacing between operations, in nanoseconds.
     open: Option<(f64, f64)>,
     /// Index of the next operation.
     next: u64,
+    /// Which timer wakes the connection.
+    pacing: Pacing,
+    /// The connection's timer, made on its first sleep (closed loop never sleeps).
+    timer: Option<Timer>,
 }
 
 impl Pacer {
@@ -235,6 +268,8 @@ impl Pacer {
             origin,
             open,
             next: 0,
+            pacing: Pacing::selected(),
+            timer: None,
         }
     }
 
@@ -256,10 +291,12 @@ impl Pacer {
             None => Slot {
                 intended: now,
                 lag: Duration::ZERO,
+                slept: false,
             },
             Some(due) => Slot {
                 intended: due,
                 lag: now.saturating_duration_since(due),
+                slept: false,
             },
         };
         self.next += 1;
@@ -268,12 +305,34 @@ impl Pacer {
 
     /// Sleeps until the next operation is due (not at all when it is overdue), then takes it.
     pub async fn wait(&mut self) -> Slot {
+        let mut slept = false;
         if let Some(due) = self.next_due()
             && due > Instant::now()
         {
-            tokio::time::sleep_until(due.into()).await;
+            match self.pacing {
+                Pacing::Precise => self.timer().sleep_until(due).await,
+                Pacing::Tokio => tokio::time::sleep_until(due.into()).await,
+            }
+            slept = true;
         }
-        self.take(Instant::now())
+        Slot {
+            slept,
+            ..self.take(Instant::now())
+        }
+    }
+
+    /// Ready once the next operation is due (at once in closed loop), for a connection that
+    /// waits for other things meanwhile (HTTP/2 replies); [`Pacer::take`] takes it.
+    pub fn poll_due(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        match self.next_due() {
+            Some(due) => self.timer().poll_until(due, cx),
+            None => std::task::Poll::Ready(()),
+        }
+    }
+
+    fn timer(&mut self) -> &mut Timer {
+        let pacing = self.pacing;
+        self.timer.get_or_insert_with(|| Timer::new(pacing))
     }
 
     /// How many operations of this connection are due before `at` (open loop; 0 in closed loop).
@@ -337,8 +396,11 @@ mod tests {
         assert_eq!(second.intended, origin + ms(100));
         assert_eq!(second.lag, ms(250));
         // Only the timer's slack is forgiven.
-        assert_eq!(second.measured_from(), origin + ms(101));
-        assert_eq!(first.measured_from(), origin + ms(1));
+        assert_eq!(second.measured_from_with(ms(1)), origin + ms(101));
+        assert_eq!(first.measured_from_with(ms(1)), origin + ms(1));
+        let slack = Duration::from_micros(100);
+        assert_eq!(second.measured_from_with(slack), origin + ms(100) + slack);
+        assert!(!first.slept && !second.slept);
         // At 400 ms operations due at 200, 300 and 400 ms... the next (200 ms) is 200 ms overdue.
         assert_eq!(pacer.lag_at(origin + ms(400)), ms(200));
         // Due before 450 ms: 0, 100, 200, 300, 400 = 5; two were started.

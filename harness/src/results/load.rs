@@ -83,6 +83,12 @@ pub struct LoadResult {
     /// microseconds (see [`crate::load::schedule::TIMER_SLACK`]); later starts count in full.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timer_slack_us: Option<u64>,
+    /// Open loop: how late the generator's timer actually woke for the measured operations it
+    /// slept for (microseconds; `latency_us` holds its percentiles), to hold against
+    /// `timer_slack_us`. Operations already due when their connection got to them are not in
+    /// it: that is `schedule_lag_us`. Documents written before it have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer_lateness: Option<Block>,
     /// Broadcast: what was published and delivered.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broadcast: Option<BroadcastBlock>,

@@ -162,7 +162,7 @@ impl RestLoad {
         tokio::pin!(timer);
         loop {
             let slot = worker.pacer.wait().await;
-            worker.recorder.lag(slot.intended, slot.lag);
+            worker.recorder.lag(&slot);
             worker.recorder.begin();
             // The slot was taken just now (intended start plus lateness): no other clock read.
             let deadline =

@@ -107,7 +107,7 @@ impl RestH2Load {
                     };
                     let kind = ErrorKind::connect(kind);
                     let slot = worker.pacer.wait().await;
-                    worker.recorder.lag(slot.intended, slot.lag);
+                    worker.recorder.lag(&slot);
                     worker.recorder.failure(slot.intended, kind, None);
                     tokio::time::sleep(RECONNECT_PAUSE).await;
                 }
@@ -124,23 +124,25 @@ impl RestH2Load {
     async fn connection(&self, mut connection: Http2, worker: &mut Worker) {
         let mut lanes = Lanes::new(self.streams);
         let timer = tokio::time::sleep(IDLE);
-        let pace = tokio::time::sleep(IDLE);
-        tokio::pin!(timer, pace);
+        tokio::pin!(timer);
+        // Whether the pacer slept for the next operation (its lateness is then the timer's).
+        let mut paced = false;
         loop {
             let mut pacing = false;
             while lanes.has_free() && connection.can_start() {
-                if let Some(due) = worker.pacer.next_due()
-                    && due > Instant::now()
+                if worker
+                    .pacer
+                    .next_due()
+                    .is_some_and(|due| due > Instant::now())
                 {
-                    let due = tokio::time::Instant::from_std(due);
-                    if pace.deadline() != due {
-                        pace.as_mut().reset(due);
-                    }
                     pacing = true;
                     break;
                 }
-                let slot = worker.pacer.take(Instant::now());
-                worker.recorder.lag(slot.intended, slot.lag);
+                let slot = Slot {
+                    slept: std::mem::take(&mut paced),
+                    ..worker.pacer.take(Instant::now())
+                };
+                worker.recorder.lag(&slot);
                 worker.recorder.begin();
                 let deadline = slot.intended + slot.lag + worker.timeout;
                 let deadline_at = tokio::time::Instant::from_std(deadline);
@@ -173,7 +175,7 @@ impl RestH2Load {
                     let next = lanes.expire(now, &mut connection, worker).unwrap_or(now + IDLE);
                     timer.as_mut().reset(tokio::time::Instant::from_std(next));
                 }
-                () = &mut pace, if pacing => {}
+                () = poll_fn(|cx| worker.pacer.poll_due(cx)), if pacing => paced = true,
             }
         }
     }

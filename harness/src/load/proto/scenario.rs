@@ -58,7 +58,7 @@ impl ScenarioLoad {
         let mut steps = vec![None; self.fixture.steps.len()];
         loop {
             let slot = worker.pacer.wait().await;
-            worker.recorder.lag(slot.intended, slot.lag);
+            worker.recorder.lag(&slot);
             worker.recorder.begin();
             steps.fill(None);
             let transcript = self.run_once(&client, &mut steps).await;

@@ -251,7 +251,7 @@ impl WsLoad {
                     continue;
                 }
                 let slot = worker.pacer.wait().await;
-                worker.recorder.lag(slot.intended, slot.lag);
+                worker.recorder.lag(&slot);
                 worker.recorder.begin();
                 let deadline = Deadline::after(worker.timeout);
                 let round_trip = async {

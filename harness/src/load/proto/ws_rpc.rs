@@ -248,7 +248,7 @@ async fn burst_once(
         let slot = match &send.id {
             Some(id) => {
                 let slot = worker.pacer.wait().await;
-                worker.recorder.lag(slot.intended, slot.lag);
+                worker.recorder.lag(&slot);
                 worker.recorder.begin();
                 waiting.push((id, slot, false));
                 Some(slot)

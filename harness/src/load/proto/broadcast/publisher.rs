@@ -58,7 +58,7 @@ async fn publish_rest(
     let mut seq = 0u64;
     while pacer.next_due().is_some_and(|due| due < shared.window.end) {
         let slot = pacer.wait().await;
-        recorder.lag(slot.intended, slot.lag);
+        recorder.lag(&slot);
         let request = rest.request(load.message(seq));
         shared.log.publishing(seq, &slot);
         seq += 1;
@@ -94,7 +94,7 @@ async fn publish_ws(shared: &Shared, url: &Url, pacer: &mut Pacer, recorder: &mu
     let mut seq = 0u64;
     while pacer.next_due().is_some_and(|due| due < shared.window.end) {
         let slot = pacer.wait().await;
-        recorder.lag(slot.intended, slot.lag);
+        recorder.lag(&slot);
         shared.log.publishing(seq, &slot);
         let text = load.message(seq);
         seq += 1;

@@ -192,6 +192,7 @@ mod tests {
         let slot = Slot {
             intended: origin + Duration::from_millis(100),
             lag: Duration::from_millis(5),
+            slept: false,
         };
         log.publishing(1, &slot);
         assert_eq!(log.published(), 2);
