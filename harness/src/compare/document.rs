@@ -207,8 +207,10 @@ pub fn read_files(paths: &[PathBuf]) -> Result<Vec<(PathBuf, Value)>, DocumentEr
 }
 
 /// Where a load result keeps its histograms.
-const HISTOGRAMS: [&str; 5] = [
+const HISTOGRAMS: [&str; 7] = [
     "/histogram",
+    "/failed_latency/histogram",
+    "/timer_lateness/histogram",
     "/connect/histogram",
     "/first_event/histogram",
     "/event_gap/histogram",

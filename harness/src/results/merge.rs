@@ -423,6 +423,7 @@ fn add_figures(
     merged.connect = add_block(&results, "/connect", |r| r.connect.as_ref())?;
     merged.first_event = add_block(&results, "/first_event", |r| r.first_event.as_ref())?;
     merged.event_gap = add_block(&results, "/event_gap", |r| r.event_gap.as_ref())?;
+    merged.timer_lateness = add_block(&results, "/timer_lateness", |r| r.timer_lateness.as_ref())?;
     merged.schedule_lag_us = add_lag(&results);
     merged.steps = add_steps(&results)?;
     merged.subscription_items = add_items(&results)?;
@@ -681,7 +682,8 @@ mod tests {
             "histogram": encode(&h),
             "errors_by_kind": if errors > 0 { json!({"timeout": errors}) } else { json!({}) },
             "schedule_lag_us": {"max": 900, "final": 0, "unsent_operations": 0},
-            "timer_slack_us": 1000,
+            "timer_slack_us": 100,
+            "timer_lateness": {"count": h.len(), "latency_us": Percentiles::of(&h), "histogram": encode(&h)},
             "harness_peak_rss_bytes": 1000 + index as u64,
             "shard": {"index": index, "count": count, "run_id": "r1", "connections": 8 / count},
             "measured_from": "2026-12-04T17:00:01.000Z"
@@ -724,6 +726,10 @@ mod tests {
         };
         assert_eq!(counts(&got), counts(&one));
         assert_eq!(merged.summary.latency_us, Percentiles::of(&one));
+        // Every block with a histogram is added the same way: the pacer's lateness here.
+        let lateness = merged.timer_lateness.as_ref().unwrap();
+        assert_eq!(lateness.count, one.len());
+        assert_eq!(lateness.latency_us, Percentiles::of(&one));
         assert_eq!(merged.summary.operations, all.len() as u64 + 3);
         assert_eq!(merged.summary.errors, 3);
         assert_eq!(merged.summary.unfinished, 3);
