@@ -543,6 +543,10 @@ fn verdict(args: &LoadArgs, result: &LoadResult, outcome: &Outcome) -> Result<i3
 
 /// The report layer's bar shows what the load layer reports (neither imports the other).
 impl LoadProgress for LoadBar {
+    fn connecting(&self, tried: usize, total: usize) {
+        LoadBar::connecting(self, tried, total);
+    }
+
     fn start(&self, total: Duration) {
         LoadBar::start(self, total);
     }

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
+use super::progress::LoadProgress;
 use super::recorder::{ErrorKind, histogram, micros};
 use crate::results::load::{ConnectPhase, Percentiles};
 
@@ -34,12 +35,17 @@ pub(super) struct Pace {
 /// One connection as the phase left it: open, and how long opening it took.
 pub(super) type Opened<C> = Option<(C, Duration)>;
 
+/// How often the phase tells `progress` how far it is.
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+
 /// Opens connections `mine` (their places among the run's `count`) with `open`, as `pace`
-/// says; returns them in the order of `mine`, and the phase's block.
+/// says, telling `progress` how far it is; returns them in the order of `mine`, and the phase's
+/// block.
 pub(super) async fn establish<C, F, Fut>(
     mine: &[usize],
     count: usize,
     pace: Pace,
+    progress: Option<&dyn LoadProgress>,
     open: F,
 ) -> (Vec<Opened<C>>, ConnectPhase)
 where
@@ -69,7 +75,8 @@ where
     let mut opened = Vec::with_capacity(tasks.len());
     let mut handshakes = histogram();
     let mut failed_by_kind = BTreeMap::new();
-    for task in tasks {
+    let (total, mut reported) = (tasks.len(), began);
+    for (tried, task) in (1..).zip(tasks) {
         let outcome = task
             .await
             .unwrap_or_else(|e| Err(ErrorKind::Other(format!("the opening task failed: {e}"))));
@@ -82,6 +89,12 @@ where
                 *failed_by_kind.entry(kind.to_string()).or_insert(0) += 1;
                 opened.push(None);
             }
+        }
+        if let Some(progress) = progress
+            && (tried == total || reported.elapsed() >= PROGRESS_EVERY)
+        {
+            progress.connecting(tried, total);
+            reported = Instant::now();
         }
     }
     let established = opened.iter().filter(|o| o.is_some()).count();
@@ -112,7 +125,8 @@ mod tests {
             timeout: Duration::from_secs(5),
         };
         let mine: Vec<usize> = (0..10).collect();
-        let (opened, phase) = establish(&mine, 10, pace, || {
+        let seen = Seen::default();
+        let (opened, phase) = establish(&mine, 10, pace, Some(&seen), || {
             let (in_flight, most) = (in_flight.clone(), most.clone());
             async move {
                 use std::sync::atomic::Ordering::SeqCst;
@@ -130,6 +144,23 @@ mod tests {
         // Four waves of 20 ms at least.
         assert!(phase.duration_ms >= 80.0, "{phase:?}");
         assert!(phase.handshake_us.unwrap().min >= 20_000);
+        // Progress hears of the phase's end (and of nothing past it).
+        let reports = seen.0.lock().unwrap();
+        assert_eq!(reports.last(), Some(&(10, 10)), "{reports:?}");
+        assert!(reports.windows(2).all(|w| w[0].0 < w[1].0), "{reports:?}");
+    }
+
+    /// A progress that keeps what the phase told it.
+    #[derive(Debug, Default)]
+    struct Seen(std::sync::Mutex<Vec<(usize, usize)>>);
+
+    impl LoadProgress for Seen {
+        fn connecting(&self, tried: usize, total: usize) {
+            self.0.lock().unwrap().push((tried, total));
+        }
+        fn start(&self, _: Duration) {}
+        fn update(&self, _: Duration, _: Option<&super::super::progress::LiveFigures>) {}
+        fn finish(&self) {}
     }
 
     #[tokio::test]
@@ -140,7 +171,7 @@ mod tests {
             timeout: Duration::from_millis(100),
         };
         let turn = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let (opened, phase) = establish(&[0, 2, 4, 6], 8, pace, || {
+        let (opened, phase) = establish(&[0, 2, 4, 6], 8, pace, None, || {
             let n = turn.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             async move {
                 match n {

@@ -162,7 +162,10 @@ pub async fn run(fixture: &Fixture, base: &Url, config: &LoadConfig) -> Result<O
             concurrency: config.connect_concurrency,
             timeout: config.timeout,
         };
-        let (opened, phase) = establish(&mine, count, pace, || load.open()).await;
+        let (opened, phase) = establish(&mine, count, pace, config.progress.as_deref(), || {
+            load.open()
+        })
+        .await;
         (opened, Some(phase))
     };
     let mut opened = opened.into_iter();

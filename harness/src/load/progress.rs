@@ -8,6 +8,11 @@ use std::time::Duration;
 /// Where a run reports how far it is: when it starts, four times a second while it goes on, and
 /// when it is over (a progress bar, drawn by whoever made it).
 pub trait LoadProgress: std::fmt::Debug + Send + Sync {
+    /// The connection phase, before the run starts: `tried` of the `total` connections to open
+    /// are open or failed (reported a few times a second, and once when all are).
+    fn connecting(&self, tried: usize, total: usize) {
+        let _ = (tried, total);
+    }
     /// The run starts (its warm-up): warm-up and measurement take `total`.
     fn start(&self, total: Duration);
     /// `elapsed` since the run (its warm-up) started; `figures` once measurement has started

@@ -68,11 +68,27 @@ impl FixtureBar {
 pub struct LoadBar {
     /// Made when the run starts, when its length is known.
     bar: OnceLock<ProgressBar>,
+    /// The connection phase's bar: connections tried of those to open; gone when the run starts.
+    phase: OnceLock<ProgressBar>,
 }
 
 impl LoadBar {
+    /// The connection phase: `tried` of `total` connections opened or failed.
+    pub fn connecting(&self, tried: usize, total: usize) {
+        let bar = self.phase.get_or_init(|| {
+            stderr_bar(
+                total as u64,
+                "{spinner} {elapsed:>4} {wide_bar} {pos}/{len} connections",
+            )
+        });
+        bar.set_position(tried as u64);
+    }
+
     /// The run starts: warm-up and measurement take `total`.
     pub fn start(&self, total: Duration) {
+        if let Some(phase) = self.phase.get() {
+            phase.finish_and_clear();
+        }
         let length = u64::try_from(total.as_millis()).unwrap_or(u64::MAX);
         let _ = self.bar.set(stderr_bar(
             length,
@@ -104,7 +120,10 @@ impl LoadBar {
 
     /// The run is over: the bar goes.
     pub fn finish(&self) {
-        if let Some(bar) = self.bar.get() {
+        for bar in [&self.phase, &self.bar]
+            .into_iter()
+            .filter_map(OnceLock::get)
+        {
             bar.finish_and_clear();
         }
     }
@@ -177,7 +196,10 @@ mod tests {
         bar.warming_up(Duration::from_secs(1));
         bar.finish();
         assert!(bar.bar.get().is_none());
+        bar.connecting(3, 10);
+        assert_eq!(bar.phase.get().map(ProgressBar::position), Some(3));
         bar.start(Duration::from_secs(3));
+        assert!(bar.phase.get().is_some_and(ProgressBar::is_finished));
         bar.measuring(Duration::from_secs(2), 1.0, 1, 0, None);
         bar.finish();
         assert!(bar.bar.get().is_some_and(ProgressBar::is_finished));

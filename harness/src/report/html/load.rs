@@ -255,7 +255,16 @@ fn table(runs: &[LoadEntry]) -> Markup {
                             }
                         }
                         td { (r.mode) @if let Some(rate) = r.rate { " @ " (rate) "/s" } }
-                        td.num { (r.connections) }
+                        td.num {
+                            (r.connections)
+                            @if let Some(phase) = &r.connect_phase {
+                                br; small { (phase.established) " opened in " (format!("{:.2} s", phase.duration_ms / 1e3)) }
+                                @if phase.failed > 0 {
+                                    br; span.badge.bad { (phase.failed) " never opened" }
+                                    @for (kind, count) in &phase.failed_by_kind { br; small { (count) " \u{00d7} " (kind) } }
+                                }
+                            }
+                        }
                         td.num { (format!("{:.1} s", r.duration_s)) }
                         td.num {
                             (format!("{:.0}", r.summary.throughput_per_s))
@@ -278,6 +287,9 @@ fn table(runs: &[LoadEntry]) -> Markup {
                             @match &r.schedule_lag_us {
                                 Some(lag) => { "max " (human_us(lag.max)) @if lag.unsent_operations > 0 { br; small { (lag.unsent_operations) " never sent" } } }
                                 None => { "\u{2013}" }
+                            }
+                            @if let Some(p) = r.timer_lateness.as_ref().and_then(|t| t.latency_us) {
+                                br; small { "timer late p99 " (human_us(p.p99)) }
                             }
                         }
                     }
@@ -375,6 +387,38 @@ mod tests {
         let plain = table(&[run("axum", "rest")]).into_string();
         assert!(
             !plain.contains("HTTP/2") && !plain.contains("streamed"),
+            "{plain}"
+        );
+    }
+
+    #[test]
+    fn the_connection_phase_and_the_pacer_lateness_are_shown() {
+        let mut entry = run("axum", "websocket");
+        entry.result.connect_phase = Some(
+            serde_json::from_value(serde_json::json!({
+                "connections": 100, "established": 97, "failed": 3,
+                "failed_by_kind": {"timeout": 2, "connection refused": 1},
+                "concurrency": 64, "ramp_s": 0.0, "duration_ms": 1234.0, "handshake_us": null
+            }))
+            .unwrap(),
+        );
+        entry.result.timer_lateness = Some(serde_json::from_value(serde_json::json!({
+            "count": 5, "histogram": "",
+            "latency_us": {"min": 1, "p50": 20, "p90": 30, "p99": 120, "p999": 1, "max": 1, "mean": 1.0}
+        })).unwrap());
+        let page = table(std::slice::from_ref(&entry)).into_string();
+        for shown in [
+            "97 opened in 1.23 s",
+            "3 never opened",
+            "2 \u{00d7} timeout",
+            "1 \u{00d7} connection refused",
+            "timer late p99 120",
+        ] {
+            assert!(page.contains(shown), "{shown} in {page}");
+        }
+        let plain = table(&[run("axum", "rest")]).into_string();
+        assert!(
+            !plain.contains("opened") && !plain.contains("timer late"),
             "{plain}"
         );
     }
