@@ -1,16 +1,15 @@
 //! The connection phase: every connection of the run is opened before warm-up and measurement
 //! start, so that thousands of handshakes still queued at the server are not measured as the
 //! timeouts of operations. Openings are spread over `--ramp` (connection `g` of `n` opens at
-//! `g/n` of it) and at most `--connect-concurrency` are in flight at once (a semaphore), each
+//! `g/n` of it) and at most `--connect-concurrency` are in flight at once, each
 //! bounded by `--timeout`. What comes out is data: each connection's opened connection (or
 //! `None`), and the [`ConnectPhase`] block of the result document.
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
 
 use super::progress::LoadProgress;
 use super::recorder::{ErrorKind, histogram, micros};
@@ -40,7 +39,8 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 
 /// Opens connections `mine` (their places among the run's `count`) with `open`, as `pace`
 /// says, telling `progress` how far it is; returns them in the order of `mine`, and the phase's
-/// block.
+/// block. At most `pace.concurrency` openings exist at once, so that the phase's memory does
+/// not grow with the connections (an opening's state is kilobytes).
 pub(super) async fn establish<C, F, Fut>(
     mine: &[usize],
     count: usize,
@@ -54,66 +54,104 @@ where
     Fut: Future<Output = Result<C, ErrorKind>> + Send + 'static,
 {
     let began = Instant::now();
-    let permits = Arc::new(Semaphore::new(pace.concurrency.max(1)));
-    let tasks: Vec<_> = mine
-        .iter()
-        .map(|&index| {
-            let opens_at = began + pace.ramp.mul_f64(index as f64 / count as f64);
-            let (permits, opening) = (permits.clone(), open());
-            tokio::spawn(async move {
-                tokio::time::sleep_until(opens_at.into()).await;
-                let _permit = permits.acquire_owned().await;
-                let started = Instant::now();
-                match tokio::time::timeout(pace.timeout, opening).await {
-                    Ok(Ok(connection)) => Ok((connection, started.elapsed())),
-                    Ok(Err(kind)) => Err(kind),
-                    Err(_) => Err(ErrorKind::Timeout),
-                }
-            })
-        })
-        .collect();
-    let mut opened = Vec::with_capacity(tasks.len());
-    let mut handshakes = histogram();
-    let mut failed_by_kind = BTreeMap::new();
-    let (total, mut reported) = (tasks.len(), began);
-    for (tried, task) in (1..).zip(tasks) {
-        let outcome = task
-            .await
-            .unwrap_or_else(|e| Err(ErrorKind::Other(format!("the opening task failed: {e}"))));
-        match outcome {
-            Ok((connection, took)) => {
-                handshakes.saturating_record(micros(took));
-                opened.push(Some((connection, took)));
-            }
-            Err(kind) => {
-                *failed_by_kind.entry(kind.to_string()).or_insert(0) += 1;
-                opened.push(None);
+    let mut tally = Tally::new(mine.len(), began);
+    let mut openings = JoinSet::new();
+    for (position, &index) in mine.iter().enumerate() {
+        while openings.len() >= pace.concurrency.max(1) {
+            if let Some(done) = openings.join_next().await {
+                tally.record(done, progress);
             }
         }
-        if let Some(progress) = progress
-            && (tried == total || reported.elapsed() >= PROGRESS_EVERY)
-        {
-            progress.connecting(tried, total);
-            reported = Instant::now();
+        let opens_at = began + pace.ramp.mul_f64(index as f64 / count as f64);
+        tokio::time::sleep_until(opens_at.into()).await;
+        // Boxed, so that the task is small: a connection keeps the wakers of the task that
+        // opened it (and with them its memory) until its worker first polls it.
+        let opening = Box::pin(open());
+        openings.spawn(async move {
+            let started = Instant::now();
+            let outcome = match tokio::time::timeout(pace.timeout, opening).await {
+                Ok(Ok(connection)) => Ok((connection, started.elapsed())),
+                Ok(Err(kind)) => Err(kind),
+                Err(_) => Err(ErrorKind::Timeout),
+            };
+            (position, outcome)
+        });
+    }
+    while let Some(done) = openings.join_next().await {
+        tally.record(done, progress);
+    }
+    tally.finish(pace)
+}
+
+/// The phase's openings as they end, in any order.
+struct Tally<C> {
+    opened: Vec<Opened<C>>,
+    handshakes: hdrhistogram::Histogram<u64>,
+    failed_by_kind: BTreeMap<String, u64>,
+    tried: usize,
+    began: Instant,
+    reported: Instant,
+}
+
+/// An opening's end: its place in `mine`, and the connection and how long it took, or why not.
+type Ended<C> = Result<(usize, Result<(C, Duration), ErrorKind>), tokio::task::JoinError>;
+
+impl<C> Tally<C> {
+    fn new(connections: usize, began: Instant) -> Tally<C> {
+        Tally {
+            opened: std::iter::repeat_with(|| None).take(connections).collect(),
+            handshakes: histogram(),
+            failed_by_kind: BTreeMap::new(),
+            tried: 0,
+            began,
+            reported: began,
         }
     }
-    let established = opened.iter().filter(|o| o.is_some()).count();
-    let phase = ConnectPhase {
-        connections: mine.len(),
-        established,
-        failed: mine.len() - established,
-        failed_by_kind,
-        concurrency: pace.concurrency,
-        ramp_s: pace.ramp.as_secs_f64(),
-        duration_ms: (began.elapsed().as_secs_f64() * 1e4).round() / 10.0,
-        handshake_us: Percentiles::of(&handshakes),
-    };
-    (opened, phase)
+
+    fn record(&mut self, done: Ended<C>, progress: Option<&dyn LoadProgress>) {
+        let failed = match done {
+            Ok((position, Ok((connection, took)))) => {
+                self.handshakes.saturating_record(micros(took));
+                self.opened[position] = Some((connection, took));
+                None
+            }
+            Ok((_, Err(kind))) => Some(kind),
+            Err(e) => Some(ErrorKind::Other(format!("the opening task failed: {e}"))),
+        };
+        if let Some(kind) = failed {
+            *self.failed_by_kind.entry(kind.to_string()).or_insert(0) += 1;
+        }
+        self.tried += 1;
+        let total = self.opened.len();
+        if let Some(progress) = progress
+            && (self.tried == total || self.reported.elapsed() >= PROGRESS_EVERY)
+        {
+            progress.connecting(self.tried, total);
+            self.reported = Instant::now();
+        }
+    }
+
+    fn finish(self, pace: Pace) -> (Vec<Opened<C>>, ConnectPhase) {
+        let connections = self.opened.len();
+        let established = self.opened.iter().filter(|o| o.is_some()).count();
+        let phase = ConnectPhase {
+            connections,
+            established,
+            failed: connections - established,
+            failed_by_kind: self.failed_by_kind,
+            concurrency: pace.concurrency,
+            ramp_s: pace.ramp.as_secs_f64(),
+            duration_ms: (self.began.elapsed().as_secs_f64() * 1e4).round() / 10.0,
+            handshake_us: Percentiles::of(&self.handshakes),
+        };
+        (self.opened, phase)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     #[tokio::test]
     async fn every_connection_is_opened_at_most_concurrency_at_once() {
@@ -126,12 +164,14 @@ mod tests {
         };
         let mine: Vec<usize> = (0..10).collect();
         let seen = Seen::default();
+        // An opening counts from its making, not its first poll: at most `concurrency` exist
+        // at once, whatever the number of connections (their state is kilobytes each).
         let (opened, phase) = establish(&mine, 10, pace, Some(&seen), || {
+            use std::sync::atomic::Ordering::SeqCst;
             let (in_flight, most) = (in_flight.clone(), most.clone());
+            let now = in_flight.fetch_add(1, SeqCst) + 1;
+            most.fetch_max(now, SeqCst);
             async move {
-                use std::sync::atomic::Ordering::SeqCst;
-                let now = in_flight.fetch_add(1, SeqCst) + 1;
-                most.fetch_max(now, SeqCst);
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 in_flight.fetch_sub(1, SeqCst);
                 Ok::<(), ErrorKind>(())

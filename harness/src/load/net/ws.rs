@@ -101,8 +101,9 @@ pub(crate) fn ws_config_with(max_message_size: usize) -> WebSocketConfig {
 }
 
 /// Bytes read from a WebSocket at once: 4 KiB, for every connection has one (at 10,000
-/// connections 8 KiB cost 19 KB of peak RSS a connection, 4 KiB 15.5 KB:
-/// `scripts/scale-connections`); a larger message grows it.
+/// connections 8 KiB cost 19 KB of peak RSS a connection, 4 KiB 15.5 KB, and 7.9 KB once the
+/// tasks' states were boxed: `scripts/scale-connections`); a larger message grows it. Less
+/// would save nothing: tungstenite keeps its handshake's 4 KiB buffer as the read buffer.
 const READ_BUFFER: usize = 4 * 1024;
 
 /// What a WebSocket error means for a load run.

@@ -39,8 +39,9 @@ use crate::wire::transport::Stream;
 
 /// Measured events are handed to the recorder at least this often (and every [`BATCH`] events).
 const FLUSH_EVERY: Duration = Duration::from_millis(20);
-/// The largest batch of events recorded at once.
-const BATCH: usize = 4096;
+/// The largest batch of events recorded at once: every subscriber keeps a batch's room (two
+/// `u64` a event), so it is small; the recorder's lock is still taken once per 128 events.
+const BATCH: usize = 128;
 /// Bytes read from the socket at once: small, for every subscriber has its own (100,000
 /// subscribers at 32 KiB would hold 3 GiB); an event larger than this is read in several reads.
 const READ_BUFFER: usize = 8 * 1024;
@@ -258,7 +259,8 @@ impl SseLoad {
                 requested,
             } = match first.take() {
                 Some(subscribed) => subscribed,
-                None => match tokio::time::timeout(worker.timeout, self.open()).await {
+                // Boxed: opening's state is kilobytes, held by every subscriber's task otherwise.
+                None => match tokio::time::timeout(worker.timeout, Box::pin(self.open())).await {
                     Ok(Ok(subscribed)) => subscribed,
                     outcome => {
                         let kind = match outcome {
@@ -413,7 +415,7 @@ impl SseLoad {
         subscription: &mut Subscription,
         chunk: &[u8],
         now: Instant,
-        worker: &Worker,
+        worker: &mut Worker,
     ) -> Result<(), BadFraming> {
         let measured = worker.recorder.window().measures(now);
         let wall_us = unix_us();
@@ -439,6 +441,9 @@ impl SseLoad {
                     batch.latencies.push(latency_us);
                     if *index > 0 {
                         batch.gaps.push(micros(gap));
+                    }
+                    if batch.latencies.len() >= BATCH {
+                        batch.flush(worker, now);
                     }
                 }
                 // The other events of the chunk came with this one.

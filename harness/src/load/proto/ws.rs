@@ -188,7 +188,8 @@ impl WsLoad {
                 Some(socket) => socket,
                 None => {
                     let started = Instant::now();
-                    match tokio::time::timeout(worker.timeout, self.connect()).await {
+                    // Boxed: the handshake's state is kilobytes, held by every connection's task otherwise.
+                    match tokio::time::timeout(worker.timeout, Box::pin(self.connect())).await {
                         Ok(Ok(socket)) => {
                             worker.recorder.connected(started.elapsed());
                             socket
@@ -208,7 +209,8 @@ impl WsLoad {
                 continue;
             }
             match &self.rpc {
-                Some(rpc) => super::ws_rpc::converse(rpc, &mut socket, worker).await,
+                // Boxed: a JSON-RPC conversation's state is three times a plain one's.
+                Some(rpc) => Box::pin(super::ws_rpc::converse(rpc, &mut socket, worker)).await,
                 None => self.converse(&mut socket, worker).await,
             }
         }
@@ -358,5 +360,41 @@ mod tests {
             .await,
             Err(LoadError::Fixture(_))
         ));
+    }
+}
+
+#[cfg(test)]
+mod size {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::load::recorder::{Recorder, Shard};
+    use crate::load::schedule::{Pacer, Schedule, Window};
+
+    /// Every connection's task holds its worker's state for the whole run: the handshake's
+    /// (kilobytes, needed only to reconnect) and a JSON-RPC conversation's are boxed out of it.
+    #[tokio::test]
+    async fn a_connection_worker_does_not_hold_the_handshake() {
+        let fixture: WsFixture = serde_json::from_value(serde_json::json!({
+            "connect": {"path": "/ws"},
+            "transcript": [{"send": {"text": "a"}}, {"expect": {"text": "a"}}]
+        }))
+        .unwrap();
+        let base = Url::parse("http://127.0.0.1:9").unwrap();
+        let (tls, sources) = (TlsSettings::default(), SourceAddrs::default());
+        let load = WsLoad::prepare(&fixture, &base, &tls, &sources, 1000)
+            .await
+            .unwrap();
+        let window = Window::new(Instant::now(), Duration::ZERO, Duration::from_secs(1));
+        let mut worker = Worker {
+            pacer: Pacer::new(Schedule::Closed, Instant::now(), 0, 1),
+            recorder: Recorder::new(Shard::new(window, Arc::default(), None)),
+            timeout: Duration::from_secs(1),
+        };
+        let handshake = std::mem::size_of_val(&load.connect());
+        let whole = std::mem::size_of_val(&load.worker(&mut worker, None));
+        assert!(handshake > 2048, "the handshake's state: {handshake} bytes");
+        assert!(whole < 2048, "a worker's state: {whole} bytes");
     }
 }
