@@ -40,8 +40,9 @@ use crate::wire::transport::Stream;
 /// Measured events are handed to the recorder at least this often (and every [`BATCH`] events).
 const FLUSH_EVERY: Duration = Duration::from_millis(20);
 /// The largest batch of events recorded at once: every subscriber keeps a batch's room (two
-/// `u64` a event), so it is small; the recorder's lock is still taken once per 128 events.
-const BATCH: usize = 128;
+/// `u64` a event, 1 KiB in all), so it is small; the recorder's lock is still taken only once
+/// per 64 events. (4096 cost 15 KB a subscriber at 10,000 of them: `scripts/scale-connections`.)
+const BATCH: usize = 64;
 /// Bytes read from the socket at once: small, for every subscriber has its own (100,000
 /// subscribers at 32 KiB would hold 3 GiB); an event larger than this is read in several reads.
 const READ_BUFFER: usize = 8 * 1024;
