@@ -298,7 +298,7 @@ mod tests {
         assert_eq!(linux::on_the_grid(grid + 1), 2 * grid);
         let late = 1_733_000_000_123_456_789u128;
         let rounded = linux::on_the_grid(late);
-        assert!(rounded >= late && rounded - late < grid && rounded % grid == 0);
+        assert!(rounded >= late && rounded - late < grid && rounded.is_multiple_of(grid));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
