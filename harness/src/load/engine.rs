@@ -180,11 +180,11 @@ pub async fn run(fixture: &Fixture, base: &Url, config: &LoadConfig) -> Result<O
     }
     let (start, window, shards) = (measurement.start, measurement.window, &measurement.shards);
     tokio::time::sleep_until(start.into()).await;
-    let mut workers = Vec::with_capacity(mine.len());
+    let (mut workers, here) = (Vec::with_capacity(mine.len()), mine.len());
     for index in mine {
         let mut worker = Worker {
             // Operations are due from the run's start, after the connection phase.
-            pacer: Pacer::new(config.schedule, start, index, count),
+            pacer: Pacer::new(config.schedule, start, index, count).in_process_of(here),
             recorder: Recorder::new(shards[index % shards.len()].clone()),
             timeout: config.timeout,
         };

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::timer::{Pacing, Timer};
+use super::timer::{Pacing, Timer, grid_for};
 
 /// How load is offered.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -248,6 +248,8 @@ pub struct Pacer {
     next: u64,
     /// Which timer wakes the connection.
     pacing: Pacing,
+    /// The grid its timer rounds due times up to ([`grid_for`]).
+    grid: Duration,
     /// The connection's timer, made on its first sleep (closed loop never sleeps).
     timer: Option<Timer>,
 }
@@ -255,7 +257,8 @@ pub struct Pacer {
 impl Pacer {
     /// The pacer of connection `worker` of `workers`, whose schedule starts at `origin`. In open
     /// loop connection `k` takes operations `k`, `k + workers`, `k + 2 * workers`, ... of the
-    /// whole run, operation `i` being due `i / rate` seconds after `origin`.
+    /// whole run, operation `i` being due `i / rate` seconds after `origin`. Its timer takes the
+    /// grid of a process running the whole rate (a shard says its own: [`Pacer::in_process_of`]).
     pub fn new(schedule: Schedule, origin: Instant, worker: usize, workers: usize) -> Pacer {
         let open = match schedule {
             Schedule::Closed => None,
@@ -269,8 +272,20 @@ impl Pacer {
             open,
             next: 0,
             pacing: Pacing::selected(),
+            grid: grid_for(schedule.rate().unwrap_or(0.0)),
             timer: None,
         }
+    }
+
+    /// This pacer in a process that runs `connections` of the run's connections (a shard's
+    /// share): its timer's grid is chosen for the rate this process wakes for, rather than the
+    /// whole run's.
+    pub fn in_process_of(mut self, connections: usize) -> Pacer {
+        if let Some((_, spacing)) = self.open {
+            // Each connection runs one operation every `spacing` nanoseconds.
+            self.grid = grid_for(connections as f64 * 1e9 / spacing);
+        }
+        self
     }
 
     /// When operation `index` of this connection is due (open loop only).
@@ -331,8 +346,8 @@ impl Pacer {
     }
 
     fn timer(&mut self) -> &mut Timer {
-        let pacing = self.pacing;
-        self.timer.get_or_insert_with(|| Timer::new(pacing))
+        let (pacing, grid) = (self.pacing, self.grid);
+        self.timer.get_or_insert_with(|| Timer::new(pacing, grid))
     }
 
     /// How many operations of this connection are due before `at` (open loop; 0 in closed loop).
@@ -382,6 +397,27 @@ mod tests {
         let expected: Vec<Duration> = (0..20).map(|i| ms(10 * i)).collect();
         assert_eq!(all, expected);
         assert_eq!(pacers[1].intended(2).unwrap() - origin, ms(90));
+    }
+
+    #[test]
+    fn timers_are_put_on_the_grid_for_the_rate_their_process_runs() {
+        use super::super::timer::TIMER_GRID;
+        let origin = Instant::now();
+        let fast = Schedule::Open { rate: 50_000.0 };
+        // The whole run in one process: operations 20 us apart, closer than the grid.
+        assert_eq!(Pacer::new(fast, origin, 3, 64).grid, TIMER_GRID);
+        assert_eq!(
+            Pacer::new(fast, origin, 3, 64).in_process_of(64).grid,
+            TIMER_GRID
+        );
+        // A shard of 4 wakes for 16 of the 64 connections, 12,500 a second: 80 us apart.
+        let shard = Pacer::new(fast, origin, 3, 64).in_process_of(16);
+        assert_eq!(shard.grid, Duration::ZERO);
+        // Slow runs and closed loop: exact due times.
+        let slow = Schedule::Open { rate: 1_000.0 };
+        assert_eq!(Pacer::new(slow, origin, 0, 64).grid, Duration::ZERO);
+        let closed = Pacer::new(Schedule::Closed, origin, 0, 1).in_process_of(1);
+        assert_eq!(closed.grid, Duration::ZERO);
     }
 
     #[test]

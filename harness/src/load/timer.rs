@@ -10,9 +10,12 @@
 //! `timerfd` armed for its next due time, registered with tokio's reactor like a socket: the
 //! kernel's high-resolution timer (no timer slack applies to a timerfd) makes the descriptor
 //! readable at the due time, which wakes the worker thread in `epoll_wait` directly, and the
-//! task runs. The due time is armed as an absolute time rounded up to a 50 µs grid
-//! ([`TIMER_GRID`]), so that connections due close together expire together and share a
-//! wake-up: one per operation saturated a core at 50,000 req/s. One `timerfd_settime` per operation, no read (re-arming resets the expiry count,
+//! task runs. Where the process's operations are due closer together than 50 µs (above 20,000
+//! a second), the due time is armed as an absolute time rounded up to a 50 µs grid
+//! ([`TIMER_GRID`], [`grid_for`]), so that connections due close together expire together and
+//! share a wake-up: one per operation saturated a core at 50,000 req/s. Slower schedules are
+//! armed for the exact due time: there the grid would coalesce nothing and only add lateness.
+//! One `timerfd_settime` per operation, no read (re-arming resets the expiry count,
 //! and each expiry is a new edge for the reactor), no thread, no spinning; the descriptor is
 //! created on the connection's first wait (closed loop has none) and closed with the pacer.
 //!
@@ -41,6 +44,19 @@ use std::time::Instant;
 /// within [`super::schedule::TIMER_SLACK`]; a 30 µs grid coalesced too little and 75 µs added
 /// more lateness than it saved.
 pub const TIMER_GRID: std::time::Duration = std::time::Duration::from_micros(50);
+
+/// The grid the timers of a process running `rate` operations a second (all its connections
+/// together) round their due times up to: [`TIMER_GRID`] when operations are due closer together
+/// than it on average, so that several share a wake-up; none (exact due times) when they are
+/// not, since evenly spaced operations a grid or more apart each get a wake-up of their own
+/// anyway, and the rounding would only make them later.
+pub fn grid_for(rate: f64) -> std::time::Duration {
+    if rate * TIMER_GRID.as_secs_f64() > 1.0 {
+        TIMER_GRID
+    } else {
+        std::time::Duration::ZERO
+    }
+}
 
 /// Which timer paces open-loop operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,17 +105,18 @@ impl std::fmt::Debug for Timer {
 }
 
 impl Timer {
-    /// A timer for `pacing`: a timerfd when precise and one can be had, else tokio's. Must be
-    /// called within a tokio runtime with I/O and time enabled.
-    pub fn new(pacing: Pacing) -> Timer {
+    /// A timer for `pacing`: a timerfd when precise and one can be had (its due times rounded
+    /// up to `grid`, none when zero: see [`grid_for`]), else tokio's. Must be called within a
+    /// tokio runtime with I/O and time enabled.
+    pub fn new(pacing: Pacing, grid: std::time::Duration) -> Timer {
         #[cfg(target_os = "linux")]
         if pacing == Pacing::Precise {
-            match linux::TimerFd::new() {
+            match linux::TimerFd::new(grid) {
                 Ok(fd) => return Timer { kind: Kind::Fd(fd) },
                 Err(e) => fallback(&e),
             }
         }
-        let _ = pacing;
+        let _ = (pacing, grid);
         Timer::tokio()
     }
 
@@ -172,30 +189,38 @@ mod linux {
     use tokio::io::Interest;
     use tokio::io::unix::AsyncFd;
 
-    /// A monotonic clock reading in nanoseconds rounded up to the next multiple of
-    /// [`super::TIMER_GRID`] (itself when it is one).
-    pub(super) fn on_the_grid(nanos: u128) -> u128 {
-        let grid = super::TIMER_GRID.as_nanos();
-        nanos.div_ceil(grid) * grid
+    /// A monotonic clock reading in nanoseconds rounded up to the next multiple of `grid`
+    /// (itself when it is one, or when the grid is zero).
+    pub(super) fn on_the_grid(nanos: u128, grid: Duration) -> u128 {
+        match grid.as_nanos() {
+            0 => nanos,
+            grid => nanos.div_ceil(grid) * grid,
+        }
     }
 
     /// The smallest wait a timerfd is armed for: a zero `it_value` would disarm it.
     const MIN_ARM: Duration = Duration::from_nanos(1);
 
-    /// A monotonic timerfd registered with the reactor, and the deadline it is armed for.
+    /// A monotonic timerfd registered with the reactor, the grid its due times are rounded up
+    /// to, and the deadline it is armed for.
     pub(super) struct TimerFd {
         fd: AsyncFd<OwnedFd>,
+        grid: Duration,
         armed: Option<Instant>,
     }
 
     impl TimerFd {
-        pub(super) fn new() -> std::io::Result<TimerFd> {
+        pub(super) fn new(grid: Duration) -> std::io::Result<TimerFd> {
             let flags = TimerfdFlags::NONBLOCK | TimerfdFlags::CLOEXEC;
             let fd = timerfd_create(TimerfdClockId::Monotonic, flags)?;
             // SAFETY: the AsyncFd owns the descriptor, which stays open and the same timerfd
             // until the AsyncFd is dropped (it is never taken out, replaced or closed apart).
             let fd = unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }?;
-            Ok(TimerFd { fd, armed: None })
+            Ok(TimerFd {
+                fd,
+                grid,
+                armed: None,
+            })
         }
 
         /// Arms the timer for `due` (unless it is already), then waits for its edge and the
@@ -208,11 +233,11 @@ mod linux {
             if self.armed != Some(due) {
                 // Instant is CLOCK_MONOTONIC, but its value is not public: the due time on that
                 // clock is its reading now plus the wait (read after Instant::now, so never
-                // earlier than the due time), rounded up to the grid.
+                // earlier than the due time), rounded up to the grid (if any).
                 let wait = due.saturating_duration_since(Instant::now()).max(MIN_ARM);
                 let now = clock_gettime(ClockId::Monotonic);
                 let now = now.tv_sec as u128 * 1_000_000_000 + now.tv_nsec as u128;
-                let at = on_the_grid(now + wait.as_nanos());
+                let at = on_the_grid(now + wait.as_nanos(), self.grid);
                 let spec = Itimerspec {
                     it_interval: Timespec {
                         tv_sec: 0,
@@ -266,22 +291,24 @@ mod tests {
     #[tokio::test]
     async fn never_wakes_before_the_due_time() {
         let _one = ONE_AT_A_TIME.lock().await;
-        let mut timer = Timer::new(Pacing::Precise);
-        assert!(timer.is_precise() || !cfg!(target_os = "linux"));
-        for wait in [1, 10, 50, 100, 300, 1000, 2500] {
-            let due = Instant::now() + us(wait);
+        for grid in [TIMER_GRID, Duration::ZERO] {
+            let mut timer = Timer::new(Pacing::Precise, grid);
+            assert!(timer.is_precise() || !cfg!(target_os = "linux"));
+            for wait in [1, 10, 50, 100, 300, 1000, 2500] {
+                let due = Instant::now() + us(wait);
+                timer.sleep_until(due).await;
+                assert!(
+                    Instant::now() >= due,
+                    "woke before a due time {wait} us ahead (grid {grid:?})"
+                );
+            }
+            // A due time already passed: at once, and the timer still works after.
+            timer.sleep_until(Instant::now() - us(5)).await;
+            let due = Instant::now() + us(200);
             timer.sleep_until(due).await;
-            assert!(
-                Instant::now() >= due,
-                "woke before a due time {wait} us ahead"
-            );
+            assert!(Instant::now() >= due);
         }
-        // A due time already passed: at once, and the timer still works after.
-        timer.sleep_until(Instant::now() - us(5)).await;
-        let due = Instant::now() + us(200);
-        timer.sleep_until(due).await;
-        assert!(Instant::now() >= due);
-        let mut tokio = Timer::new(Pacing::Tokio);
+        let mut tokio = Timer::new(Pacing::Tokio, TIMER_GRID);
         assert!(!tokio.is_precise());
         let due = Instant::now() + us(300);
         tokio.sleep_until(due).await;
@@ -291,14 +318,27 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn due_times_round_up_to_the_grid() {
+        let on = |nanos| linux::on_the_grid(nanos, TIMER_GRID);
         let grid = TIMER_GRID.as_nanos();
-        assert_eq!(linux::on_the_grid(0), 0);
-        assert_eq!(linux::on_the_grid(1), grid);
-        assert_eq!(linux::on_the_grid(grid), grid);
-        assert_eq!(linux::on_the_grid(grid + 1), 2 * grid);
+        assert_eq!(on(0), 0);
+        assert_eq!(on(1), grid);
+        assert_eq!(on(grid), grid);
+        assert_eq!(on(grid + 1), 2 * grid);
         let late = 1_733_000_000_123_456_789u128;
-        let rounded = linux::on_the_grid(late);
+        let rounded = on(late);
         assert!(rounded >= late && rounded - late < grid && rounded.is_multiple_of(grid));
+        // No grid: the due time itself.
+        assert_eq!(linux::on_the_grid(late, Duration::ZERO), late);
+    }
+
+    #[test]
+    fn only_operations_due_closer_than_the_grid_are_put_on_it() {
+        // 50 us: above 20,000 operations a second they come closer than that.
+        assert_eq!(grid_for(50_000.0), TIMER_GRID);
+        assert_eq!(grid_for(20_001.0), TIMER_GRID);
+        assert_eq!(grid_for(20_000.0), Duration::ZERO);
+        assert_eq!(grid_for(1_000.0), Duration::ZERO);
+        assert_eq!(grid_for(1e-9), Duration::ZERO);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -314,7 +354,7 @@ mod tests {
             .iter()
             .map(|&due| {
                 tokio::spawn(async move {
-                    let mut timer = Timer::new(Pacing::Precise);
+                    let mut timer = Timer::new(Pacing::Precise, TIMER_GRID);
                     timer.sleep_until(due).await;
                     Instant::now()
                 })
@@ -329,7 +369,7 @@ mod tests {
     #[tokio::test]
     async fn rearming_moves_the_deadline_either_way() {
         let _one = ONE_AT_A_TIME.lock().await;
-        let mut timer = Timer::new(Pacing::Precise);
+        let mut timer = Timer::new(Pacing::Precise, TIMER_GRID);
         // Armed an hour ahead, the wait abandoned (a run's end cancels its connections so).
         let far = Instant::now() + Duration::from_secs(3600);
         let abandoned = tokio::time::timeout(Duration::from_millis(2), timer.sleep_until(far));
@@ -350,7 +390,7 @@ mod tests {
     #[tokio::test]
     async fn a_dropped_timer_closes_its_descriptor() {
         let _one = ONE_AT_A_TIME.lock().await;
-        let timer = Timer::new(Pacing::Precise);
+        let timer = Timer::new(Pacing::Precise, TIMER_GRID);
         let Kind::Fd(fd) = &timer.kind else {
             panic!("no timerfd");
         };
