@@ -39,8 +39,8 @@ use std::time::Instant;
 /// reactor hands their readiness to a worker in one `epoll_wait`, so one wake-up of the worker
 /// serves several operations instead of one each. At 50,000 req/s over 64 connections that took
 /// the pacer's p99 lateness from about 850 µs (a wake-up per operation saturated the harness's
-/// core) to 114 to 146 µs, harness pinned to one core and server to the other, and from about
-/// 850 to 400 µs unpinned (README, "The open-loop pacer"). It adds at most 50 µs of lateness,
+/// core) to 122 µs, harness pinned to one core and server to the other, and to 171 µs with
+/// the two cores shared (README, "The open-loop pacer"). It adds at most 50 µs of lateness,
 /// within [`super::schedule::TIMER_SLACK`]; a 30 µs grid coalesced too little and 75 µs added
 /// more lateness than it saved.
 pub const TIMER_GRID: std::time::Duration = std::time::Duration::from_micros(50);
